@@ -1,0 +1,147 @@
+"""Benchmark of the transparency log: sequencing, full verification and proofs from tiles.
+
+Writes bench/results/tlog.json. Targets: sequence 1.7M entries ≤ 10 s and verify them ≤ 10 s
+(each reported with its ratio to a bare SHA-256 leaf-hash loop over the same entries), and the
+p99 of inclusion-proof generation from tiles at 10M entries.
+
+    .venv/bin/python bench/bench_tlog.py [--entries N] [--proof-size N] [--workers W]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import random
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from solidarity.core.tlog.entry import commitment, entry_encode
+from solidarity.core.tlog.note import key_generate, signer_parse
+from solidarity.core.tlog.proof import inclusion_proof_from_tiles, inclusion_verify
+from solidarity.core.tlog.sequencer import log_append
+from solidarity.core.tlog.tiles import DirectoryTileStore, TileHashReader, TileWriter
+from solidarity.core.tlog.verify import log_verify
+
+RESULTS = Path(__file__).resolve().parent / "results" / "tlog.json"
+ORIGIN = "bench.solidarity.example/campaign"
+
+
+def make_entries(n: int) -> list[bytes]:
+    """n donation entries of about 200 bytes of canonical JSON."""
+    salt = b"s" * 16
+    out = []
+    for i in range(n):
+        obj = {
+            "amount": 10_000 + (i * 7919) % 5_000_000,
+            "at": f"2024-09-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:{(i // 60) % 60:02d}Z",
+            "campaign": "lu-lut-mien-trung-2024",
+            "commitment": commitment(salt, {"i": i})[:32],
+            "currency": "VND",
+            "donor": "anonymous" if i % 3 else f"Nguyễn V. {i % 97}",
+            "kind": "donation",
+        }
+        out.append(entry_encode(obj))
+    return out
+
+
+def bare_loop(entries: list[bytes]) -> float:
+    sha = hashlib.sha256
+    t = time.perf_counter()
+    for e in entries:
+        sha(b"\x00" + e).digest()
+    return time.perf_counter() - t
+
+
+def bench_sequence_verify(n: int, workers: int, durable: bool) -> dict[str, object]:
+    entries = make_entries(n)
+    skey, vkey = key_generate(ORIGIN)
+    signer = signer_parse(skey)
+    base = bare_loop(entries)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-tlog-"))
+    try:
+        store = DirectoryTileStore(tmp, durable=durable)
+        t = time.perf_counter()
+        log_append(store, signer=signer, origin=ORIGIN, entries=entries)
+        seq = time.perf_counter() - t
+        t = time.perf_counter()
+        report = log_verify(tmp, vkey, workers=workers)
+        ver = time.perf_counter() - t
+        assert report.size == n
+        files = sum(len(f) for _, _, f in os.walk(tmp))
+    finally:
+        shutil.rmtree(tmp)
+    return {
+        "entries": n,
+        "mean_entry_bytes": round(sum(map(len, entries)) / n, 1),
+        "files_written": files,
+        "durable_fsync": durable,
+        "bare_sha256_loop_s": round(base, 3),
+        "sequence_s": round(seq, 3),
+        "sequence_ratio_to_bare": round(seq / base, 2),
+        "verify_s": round(ver, 3),
+        "verify_workers": workers,
+        "verify_ratio_to_bare": round(ver / base, 2),
+    }
+
+
+def bench_proofs(size: int, calls: int) -> dict[str, object]:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-tlog-proof-"))
+    try:
+        store = DirectoryTileStore(tmp, durable=False)
+        writer = TileWriter(store, 0)
+        t = time.perf_counter()
+        chunk = 1 << 20
+        done = 0
+        while done < size:
+            k = min(chunk, size - done)
+            head = writer.append_leaf_hashes(secrets.token_bytes(32 * k))
+            done += k
+        build = time.perf_counter() - t
+        rng = random.Random(1)
+        times = []
+        for _ in range(calls):
+            i = rng.randrange(size)
+            t = time.perf_counter()
+            proof = inclusion_proof_from_tiles(store, size, i)
+            times.append(time.perf_counter() - t)
+            leaf = TileHashReader(store, size)(0, i)
+            inclusion_verify(leaf, i, size, proof, head.root)
+    finally:
+        shutil.rmtree(tmp)
+    times.sort()
+    return {
+        "tree_size": size,
+        "build_tiles_s": round(build, 1),
+        "calls": calls,
+        "p50_ms": round(times[len(times) // 2] * 1e3, 3),
+        "p99_ms": round(times[int(len(times) * 0.99)] * 1e3, 3),
+        "max_ms": round(times[-1] * 1e3, 3),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--entries", type=int, default=1_700_000)
+    ap.add_argument("--proof-size", type=int, default=10_000_000)
+    ap.add_argument("--proof-calls", type=int, default=2000)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--no-fsync", action="store_true", help="skip fsync when sequencing")
+    args = ap.parse_args()
+    result = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "sequence_verify": bench_sequence_verify(args.entries, args.workers, not args.no_fsync),
+        "inclusion_proof": bench_proofs(args.proof_size, args.proof_calls),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

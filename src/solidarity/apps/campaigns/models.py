@@ -1,0 +1,88 @@
+"""Campaigns and their official receiving bank accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import models
+from django.utils import translation
+
+LANGUAGES = ("vi", "en", "es", "pt-br")
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        OPEN = "open"
+        CLOSED = "closed"
+
+    slug = models.SlugField(max_length=64, unique=True)
+    code = models.CharField(max_length=32, help_text="memo code donors write, e.g. CUBA")
+    keywords = models.JSONField(default=list, blank=True)
+    # {"vi": "...", "en": "...", ...}; read with `text()` for fallback.
+    names = models.JSONField(default=dict)
+    descriptions = models.JSONField(default=dict, blank=True)
+    beneficiary = models.CharField(max_length=200, blank=True)
+    goal_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    opens_at = models.DateTimeField()
+    days = models.PositiveIntegerField()
+    min_gift_minor = models.BigIntegerField(null=True, blank=True)
+    max_gift_minor = models.BigIntegerField(null=True, blank=True)
+    approvals_required = models.PositiveSmallIntegerField(default=2)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
+    goal_reached_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-opens_at",)
+        constraints = (
+            models.CheckConstraint(condition=models.Q(goal_minor__gt=0), name="goal_positive"),
+        )
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def closes_at(self) -> datetime:
+        return self.opens_at + timedelta(days=self.days)
+
+    def text(self, field: str, language: str | None = None) -> str:
+        """`names`/`descriptions` in `language`, falling back to vi, en, then any."""
+        values: dict[str, str] = getattr(self, field)
+        language = (language or translation.get_language() or "vi").lower()
+        for candidate in (language, language.split("-")[0], "vi", "en"):
+            if values.get(candidate):
+                return values[candidate]
+        return next((v for v in values.values() if v), self.slug)
+
+    @property
+    def name(self) -> str:
+        return self.text("names")
+
+    @property
+    def description(self) -> str:
+        return self.text("descriptions")
+
+
+class ReceivingAccount(models.Model):
+    """An official account donors may pay into. One account may serve several campaigns."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="accounts")
+    bin = models.CharField(max_length=6)
+    number = models.CharField(max_length=19)
+    holder = models.CharField(max_length=120, blank=True)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = (
+            models.UniqueConstraint(fields=("campaign", "bin", "number"), name="account_once"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.bin}:{self.number}"
+
+    @property
+    def ledger_code(self) -> str:
+        return f"asset:bank:{self.bin}:{self.number}"

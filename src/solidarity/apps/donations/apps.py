@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DonationsConfig(AppConfig):
+    name = "solidarity.apps.donations"
+    label = "donations"

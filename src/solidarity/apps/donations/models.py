@@ -1,0 +1,90 @@
+"""Gifts. The public row is immutable; private details live apart so they can be erased."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Channel(models.TextChoices):
+    BANK_TRANSFER = "bank_transfer"
+    QR = "qr"
+    WALLET = "wallet"
+    CARD = "card"
+    CASH = "cash"
+    IN_KIND = "in_kind"
+
+
+class Privacy(models.TextChoices):
+    NAMED = "named", "the name the donor chose"
+    MASKED = "masked", "a masked name"
+    ANONYMOUS = "anonymous", "anonymous"
+
+
+class Donation(models.Model):
+    """One booked gift. (source, source_ref) is the source's own identity: booked once."""
+
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT)
+    txn = models.OneToOneField("ledger.JournalTransaction", on_delete=models.PROTECT)
+    public_ref = models.CharField(max_length=16, unique=True)
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    received_at = models.DateTimeField()
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    display_name = models.CharField(max_length=120, help_text="as published")
+    memo_public = models.CharField(max_length=500, blank=True, help_text="masked memo")
+    source = models.CharField(max_length=64)
+    source_ref = models.CharField(max_length=200)
+    bank_ref = models.CharField(max_length=64, blank=True)
+    account = models.ForeignKey(
+        "campaigns.ReceivingAccount", null=True, blank=True, on_delete=models.PROTECT
+    )
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("source", "source_ref"), name="donation_once"),
+            models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="gift_positive"),
+        )
+        indexes = (
+            models.Index(fields=("campaign", "received_at")),
+            models.Index(fields=("campaign", "amount_minor")),
+        )
+
+    def __str__(self) -> str:
+        return self.public_ref
+
+
+class DonationPrivate(models.Model):
+    """What the public never sees. Deleting it erases the donor; the log stays verifiable."""
+
+    donation = models.OneToOneField(Donation, on_delete=models.CASCADE, related_name="private")
+    donor_name = models.CharField(max_length=200, blank=True)
+    sender_account = models.CharField(max_length=64, blank=True)
+    memo = models.TextField(blank=True)
+    salt = models.BinaryField(max_length=32)
+    commitment = models.CharField(max_length=64)
+
+
+class DonorKey(models.Model):
+    """One row per distinct known donor per campaign; counts donors without storing who."""
+
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT)
+    key = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=("campaign", "key"), name="donor_once"),)
+
+
+class Reversal(models.Model):
+    """A gift reversed (returned transfer, chargeback). Booked as a reversing transaction."""
+
+    donation = models.OneToOneField(Donation, on_delete=models.PROTECT, related_name="reversal")
+    txn = models.OneToOneField("ledger.JournalTransaction", on_delete=models.PROTECT)
+    source = models.CharField(max_length=64)
+    source_ref = models.CharField(max_length=200)
+    reversed_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("source", "source_ref"), name="reversal_once"),
+        )

@@ -1,0 +1,121 @@
+"""Posting journal transactions and keeping the maintained totals exact."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import F
+
+from solidarity.apps.campaigns.models import Campaign
+from solidarity.apps.ledger.models import CampaignTotals, JournalTransaction, LedgerAccount, Posting
+from solidarity.core import ledger as core
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionInput:
+    kind: str
+    postings: tuple[core.Posting, ...]
+    occurred_at: datetime
+    memo: str = ""
+    reverses_id: int | None = None
+
+
+def ledger_account_ids(*, codes: Sequence[str], campaign: Campaign | None) -> dict[str, int]:
+    """Ids of the ledger accounts named by `codes`, creating missing ones."""
+    wanted = set(codes)
+    found = dict(LedgerAccount.objects.filter(code__in=wanted).values_list("code", "id"))
+    missing = wanted - found.keys()
+    if missing:
+        LedgerAccount.objects.bulk_create(
+            [LedgerAccount(code=c, campaign=campaign) for c in sorted(missing)],
+            ignore_conflicts=True,
+        )
+        found = dict(LedgerAccount.objects.filter(code__in=wanted).values_list("code", "id"))
+    return found
+
+
+def transactions_post(
+    *, campaign: Campaign, items: Sequence[TransactionInput]
+) -> list[JournalTransaction]:
+    """Post balanced transactions, in order; LedgerError (nothing written) if any is not.
+
+    Must be called inside `transaction.atomic` together with whatever the postings record.
+    """
+    errors = []
+    for i, item in enumerate(items):
+        try:
+            core.transaction_build(item.kind, item.postings, item.memo)
+        except core.LedgerError as exc:
+            errors.extend(f"transaction {i}: {e}" for e in exc.errors)
+    if errors:
+        raise core.LedgerError(errors)
+    assert transaction.get_connection().in_atomic_block, "transactions_post needs atomic"
+    codes = {p.account for item in items for p in item.postings}
+    account_ids = ledger_account_ids(codes=sorted(codes), campaign=campaign)
+    txns = JournalTransaction.objects.bulk_create(
+        [
+            JournalTransaction(
+                campaign=campaign,
+                kind=item.kind,
+                occurred_at=item.occurred_at,
+                memo=item.memo[:500],
+                reverses_id=item.reverses_id,
+            )
+            for item in items
+        ],
+        batch_size=2000,
+    )
+    Posting.objects.bulk_create(
+        [
+            Posting(
+                txn_id=txn.pk,
+                account_id=account_ids[p.account],
+                amount_minor=p.amount.minor,
+                currency=p.amount.currency,
+            )
+            for txn, item in zip(txns, items, strict=True)
+            for p in item.postings
+        ],
+        batch_size=4000,
+    )
+    return txns
+
+
+def totals_apply(
+    *,
+    campaign: Campaign,
+    raised: int = 0,
+    donations: int = 0,
+    reversals: int = 0,
+    reversed_minor: int = 0,
+    donors: int = 0,
+    disbursed: int = 0,
+    review: int = 0,
+) -> CampaignTotals:
+    """Add to the maintained totals and return them as now stored (row locked until commit)."""
+    CampaignTotals.objects.filter(campaign=campaign).update(
+        raised_minor=F("raised_minor") + raised,
+        donation_count=F("donation_count") + donations,
+        reversal_count=F("reversal_count") + reversals,
+        reversed_minor=F("reversed_minor") + reversed_minor,
+        donor_count=F("donor_count") + donors,
+        disbursed_minor=F("disbursed_minor") + disbursed,
+        review_count=F("review_count") + review,
+    )
+    return CampaignTotals.objects.get(campaign=campaign)
+
+
+def unbalanced_transactions() -> list[tuple[int, str, int]]:
+    """(txn id, currency, sum) for every transaction whose postings do not sum to zero."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT txn_id, currency, SUM(amount_minor) FROM ledger_posting "
+            "GROUP BY txn_id, currency HAVING SUM(amount_minor) <> 0 "
+            "UNION ALL "
+            "SELECT t.id, '', 0 FROM ledger_journaltransaction t "
+            "WHERE (SELECT COUNT(*) FROM ledger_posting p WHERE p.txn_id = t.id) < 2"
+        )
+        return [(int(a), str(b), int(c)) for a, b, c in cur.fetchall()]

@@ -1,0 +1,378 @@
+"""The `solidarity` command. Every subcommand reads the same configuration as the web app.
+
+Each handler parses its arguments, calls one service or selector, and prints the result.
+Exit codes: 0 success, 1 a check found a problem, 2 the request was refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import importlib
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class CommandError(Exception):
+    """A refused request: printed to stderr, exit code 2."""
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "solidarity.web.settings")
+    import django
+
+    django.setup()
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str))
+
+
+def _campaign(slug: str) -> Any:
+    from solidarity.apps.campaigns.models import Campaign
+    from solidarity.apps.campaigns.selectors import campaign_get
+
+    try:
+        return campaign_get(slug=slug)
+    except Campaign.DoesNotExist:
+        raise CommandError(f"no campaign with slug {slug!r}") from None
+
+
+# --- init, serve, demo -------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Create the state directory, secrets and database; safe to run again."""
+    _django()
+    from django.core.management import call_command
+
+    from solidarity import config
+
+    home = config.home()
+    config.secret_file("django_secret_key")
+    call_command("migrate", interactive=False, verbosity=0)
+    if not args.no_static:
+        call_command("collectstatic", interactive=False, verbosity=0)
+    _init_hooks()
+    print(f"initialised {home}")
+    return 0
+
+
+def _init_hooks() -> None:
+    """Per-feature initialisation that `init` must run: each module's `init()`, in order."""
+    for module in INIT_MODULES:
+        importlib.import_module(module).init()
+
+
+# Modules with an `init()` that `solidarity init` runs (signing keys, webhook secrets, ...).
+INIT_MODULES: list[str] = []
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve with gunicorn (threaded workers), not Django's development server."""
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "solidarity.web.wsgi:application",
+        "--bind",
+        f"{args.host}:{args.port}",
+        "--workers",
+        str(args.workers),
+        "--threads",
+        str(args.threads),
+        "--worker-class",
+        "gthread",
+        "--access-logfile",
+        "-" if args.access_log else "/dev/null",
+        "--graceful-timeout",
+        "10",
+    ]
+    print(f"serving http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
+    os.execv(sys.executable, argv)  # noqa: S606 (replaces this process with gunicorn)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.campaigns.demo import demo_load
+    from solidarity.apps.campaigns.selectors import campaign_totals
+
+    started = datetime.now(UTC)
+
+    def progress(done: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\r  booked {done:,}/{args.gifts:,} gifts", end="", file=sys.stderr)
+
+    campaign = demo_load(gifts=args.gifts, seed=args.seed, progress=progress)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    totals = campaign_totals(campaign=campaign)
+    seconds = (datetime.now(UTC) - started).total_seconds()
+    print(
+        f"demo campaign {campaign.slug}: {totals['donation_count']:,} gifts, "
+        f"raised {totals['raised_minor']:,} {campaign.currency} in {seconds:.1f}s"
+    )
+    return 0
+
+
+# --- campaigns ---------------------------------------------------------------------------
+
+
+def _parse_account(text: str) -> Any:
+    from solidarity.apps.campaigns.services import AccountInput
+
+    parts = text.split(":", 2)
+    if len(parts) < 2:
+        raise CommandError(f"--account {text!r}: expected BIN:NUMBER[:HOLDER]")
+    return AccountInput(parts[0], parts[1], parts[2] if len(parts) > 2 else "")
+
+
+def cmd_campaign_create(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.campaigns.services import campaign_create
+    from solidarity.core.money import Money, MoneyError
+
+    try:
+        goal = Money.from_decimal(Decimal(args.goal.replace("_", "")), args.currency)
+    except (MoneyError, ArithmeticError) as exc:
+        raise CommandError(f"--goal {args.goal!r}: {exc}") from None
+    try:
+        opens = datetime.fromisoformat(args.opens) if args.opens else datetime.now(UTC)
+    except ValueError:
+        raise CommandError(
+            f"--opens {args.opens!r}: use ISO 8601, e.g. 2025-08-25T08:00+07:00"
+        ) from None
+    if opens.tzinfo is None:
+        raise CommandError("--opens needs a time zone offset, e.g. 2025-08-25T08:00+07:00")
+    names = {"vi": args.name}
+    for item in args.name_in or ():
+        lang, _, text = item.partition("=")
+        names[lang.lower()] = text
+    campaign = campaign_create(
+        slug=args.slug,
+        code=args.code,
+        names=names,
+        goal_minor=goal.minor,
+        currency=args.currency,
+        opens_at=opens,
+        days=args.days,
+        keywords=args.keyword or (),
+        accounts=[_parse_account(a) for a in args.account or ()],
+        beneficiary=args.beneficiary or "",
+        approvals_required=args.approvals,
+    )
+    print(f"created campaign {campaign.slug} (draft)")
+    return 0
+
+
+def cmd_campaign_status(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.campaigns.services import campaign_status_set
+
+    campaign = campaign_status_set(campaign=_campaign(args.slug), status=args.status)
+    print(f"campaign {campaign.slug} is {campaign.status}")
+    return 0
+
+
+def cmd_campaign_list(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.campaigns.models import Campaign
+
+    rows = [
+        {"slug": c.slug, "status": c.status, "name": c.text("names", "vi"), "code": c.code}
+        for c in Campaign.objects.order_by("slug")
+    ]
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['slug']:<24} {row['status']:<7} {row['code']:<8} {row['name']}")
+    return 0
+
+
+def cmd_campaign_show(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.campaigns.selectors import campaign_totals
+
+    c = _campaign(args.slug)
+    _print_json(
+        {
+            "slug": c.slug,
+            "code": c.code,
+            "keywords": c.keywords,
+            "names": c.names,
+            "descriptions": c.descriptions,
+            "beneficiary": c.beneficiary,
+            "status": c.status,
+            "accounts": [
+                {"bin": a.bin, "number": a.number, "holder": a.holder} for a in c.accounts.all()
+            ],
+            "totals": campaign_totals(campaign=c),
+        }
+    )
+    return 0
+
+
+def cmd_campaign_totals(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.campaigns.selectors import campaign_totals
+    from solidarity.core.money import Money, money_format
+
+    totals = campaign_totals(campaign=_campaign(args.slug))
+    if args.json:
+        print(json.dumps(totals, ensure_ascii=False, sort_keys=True))
+        return 0
+    cur = totals["currency"]
+    for key in ("goal_minor", "raised_minor", "disbursed_minor", "balance_minor"):
+        print(f"{key[:-6]:<10} {money_format(Money(totals[key], cur), args.locale)}")
+    for key in ("donation_count", "donor_count", "reversal_count", "review_count"):
+        print(f"{key[:-6]:<10} {totals[key]:,}")
+    print(f"goal reached at {totals['goal_reached_at'] or '-'}")
+    return 0
+
+
+# --- users, ledger -----------------------------------------------------------------------
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.accounts.services import user_add
+
+    generated = False
+    if sys.stdin.isatty():
+        password = getpass.getpass("password (empty: generate one): ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        password, generated = secrets.token_urlsafe(15), True
+    user = user_add(username=args.username, role=args.role, password=password, email=args.email)
+    print(f"user {user.username} added with role {args.role}")
+    if generated:
+        print(f"password (shown once): {password}")
+    return 0
+
+
+def cmd_ledger_check(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.ledger.selectors import ledger_check
+
+    report = ledger_check()
+    if args.json:
+        _print_json({"ok": report.ok, "problems": report.problems, "campaigns": report.campaigns})
+    else:
+        for problem in report.problems:
+            print(f"MISMATCH {problem}")
+        print("ledger check: " + ("clean" if report.ok else f"{len(report.problems)} problems"))
+    return 0 if report.ok else 1
+
+
+# --- parser ------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="solidarity", description="Donation campaigns with books anyone can check."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init", help="create the state directory, secrets and database")
+    p.add_argument("--no-static", action="store_true", help="skip collecting static files")
+    p.set_defaults(handler=cmd_init)
+
+    p = sub.add_parser("serve", help="serve the web app with gunicorn")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--access-log", action="store_true")
+    p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser("demo", help="load the demo campaign with generated gifts")
+    p.add_argument("--gifts", type=int, default=350_000)
+    p.add_argument("--seed", type=int, default=2025)
+    p.set_defaults(handler=cmd_demo)
+
+    camp = sub.add_parser("campaign", help="create and manage campaigns").add_subparsers(
+        dest="action", required=True
+    )
+    p = camp.add_parser("create")
+    p.add_argument("--slug", required=True)
+    p.add_argument("--code", required=True, help="memo code, e.g. CUBA")
+    p.add_argument("--name", required=True, help="name in Vietnamese")
+    p.add_argument("--name-in", action="append", metavar="LANG=TEXT", help="name in en/es/pt-br")
+    p.add_argument("--goal", required=True, help="goal in major units, e.g. 65000000000")
+    p.add_argument("--currency", default="VND")
+    p.add_argument("--days", type=int, required=True)
+    p.add_argument("--opens", help="ISO 8601 with offset (default: now)")
+    p.add_argument("--account", action="append", metavar="BIN:NUMBER[:HOLDER]")
+    p.add_argument("--keyword", action="append")
+    p.add_argument("--beneficiary")
+    p.add_argument("--approvals", type=int, default=2, help="approvals a tranche needs")
+    p.set_defaults(handler=cmd_campaign_create)
+    for action, status in (("open", "open"), ("close", "closed")):
+        p = camp.add_parser(action)
+        p.add_argument("slug")
+        p.set_defaults(handler=cmd_campaign_status, status=status)
+    p = camp.add_parser("list")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_campaign_list)
+    p = camp.add_parser("show")
+    p.add_argument("slug")
+    p.set_defaults(handler=cmd_campaign_show)
+    p = camp.add_parser("totals")
+    p.add_argument("slug")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--locale", default="vi")
+    p.set_defaults(handler=cmd_campaign_totals)
+
+    users = sub.add_parser("user", help="people and roles").add_subparsers(
+        dest="action", required=True
+    )
+    p = users.add_parser("add", help="password from standard input, or generated")
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=("admin", "accountant", "approver", "auditor"))
+    p.add_argument("--email", default="")
+    p.set_defaults(handler=cmd_user_add)
+
+    led = sub.add_parser("ledger", help="the books").add_subparsers(dest="action", required=True)
+    p = led.add_parser("check", help="recompute totals from the postings")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_ledger_check)
+
+    for module in EXTENSION_MODULES:
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+# Each feature's subcommands live beside it: a module with `register(subparsers)` whose
+# handlers take the parsed arguments and return an exit code. One line per module.
+EXTENSION_MODULES: list[str] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except CommandError as exc:
+        print(f"solidarity: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        errors = getattr(exc, "errors", None)
+        if errors is None:
+            raise
+        for error in errors:
+            print(f"solidarity: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Memo rules: normalization, campaign matching, donor names, masking, reversal references.
+
+Memo shapes are those of Vietnamese bank statements listed in ARCHITECTURE.md ("Vietnamese
+bank facts"). Everything here is a pure function of its arguments.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from solidarity.core.statements.base import BankTransaction
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_VIET_EXTRA = str.maketrans({"đ": "d", "Đ": "D", "ð": "d", "Ð": "D"})
+
+
+def text_fold(text: str) -> str:
+    """Casefold and strip diacritics (đ→d), keeping every other character in place."""
+    if text.isascii():
+        return text.casefold()
+    decomposed = unicodedata.normalize("NFKD", text.translate(_VIET_EXTRA))
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return stripped.casefold()
+
+
+def memo_normalize(text: str) -> str:
+    """Casefold, strip diacritics, drop everything but ASCII letters and digits.
+
+    `Ủng hộ Cuba`, `UNG HO CUBA` and `ung ho Cu Ba` all normalize to strings containing
+    `cuba`; a code or keyword matches when its normalization is a substring.
+    """
+    return _NON_ALNUM.sub("", text_fold(text))
+
+
+MatchKind = Literal["matched", "none", "several"]
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRule:
+    """How to recognize a campaign's transfers: its memo code, keywords and accounts."""
+
+    slug: str
+    code: str
+    keywords: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """`matched` names exactly one campaign; `none` and `several` go to review."""
+
+    kind: MatchKind
+    slugs: tuple[str, ...]
+    reason: str
+
+    @property
+    def slug(self) -> str | None:
+        return self.slugs[0] if self.kind == "matched" else None
+
+
+def _memo_hits(normalized_memo: str, rule: CampaignRule) -> bool:
+    needles = [rule.code, *rule.keywords]
+    return any((n := memo_normalize(w)) and n in normalized_memo for w in needles)
+
+
+def campaign_match(tx: BankTransaction, rules: Sequence[CampaignRule]) -> MatchResult:
+    """Decide which campaign a transaction belongs to.
+
+    An account that belongs to exactly one campaign decides alone. On an account shared by
+    several campaigns (or one no rule names), the memo code or keywords decide among the
+    candidates; zero or several hits go to review.
+    """
+    on_account = [r for r in rules if tx.account in r.accounts]
+    if len(on_account) == 1:
+        return MatchResult("matched", (on_account[0].slug,), "account")
+    candidates = on_account or [r for r in rules if not r.accounts]
+    memo = memo_normalize(tx.memo)
+    hits = tuple(r.slug for r in candidates if _memo_hits(memo, r))
+    if len(hits) == 1:
+        return MatchResult("matched", hits, "memo")
+    if not hits:
+        return MatchResult("none", (), "no campaign code or keyword in memo")
+    return MatchResult("several", hits, "memo names several campaigns")
+
+
+_NAME_WORD = r"[A-ZÀ-Ỹa-zà-ỹĐđ]+"
+_NAME = rf"{_NAME_WORD}(?: {_NAME_WORD}){{1,6}}"
+_MBVCB = re.compile(rf"^MBVCB\.\d+\.(?P<a>.*?)\.CT tu \d+ (?P<name>{_NAME}) toi ", re.I)
+_MBVCB_SHORT = re.compile(rf"^MBVCB\.\d+\.(?P<name>{_NAME}) chuyen tien", re.I)
+_TRACE = re.compile(r"^\d{6}\.\d{6}\.\d{6}\.(?P<rest>.*)$", re.S)
+_IBFT = re.compile(r"^IBFT\s+(?P<rest>.*)$", re.S | re.I)
+_NAPAS = re.compile(r"Noi dung:\s*(?P<rest>.*)$", re.S | re.I)
+_CT247 = re.compile(rf"CT nhanh 247 den:\s*(?P<name>{_NAME}) chuyen tien", re.I)
+_ACCT_NAME = re.compile(rf"^\d{{6,}} (?P<name>{_NAME}) chuyen tien", re.I)
+_NAME_CHUYEN = re.compile(rf"^(?P<name>{_NAME}) chuyen tien", re.I)
+_NOT_NAME = frozenset({"chuyen", "tien", "ung", "ho", "cuba", "ck", "ct", "gd", "tu", "den"})
+
+
+def _clean_name(candidate: str) -> str | None:
+    words = candidate.split()
+    if not 2 <= len(words) <= 7:
+        return None
+    if any(memo_normalize(w) in _NOT_NAME for w in words):
+        return None
+    return " ".join(words).upper()
+
+
+def donor_name_extract(memo: str, counterparty_name: str | None) -> str | None:
+    """The payer's name: the statement's structured party field wins, else the memo shapes
+    of ARCHITECTURE.md; None when no shape yields a plausible name."""
+    if counterparty_name and counterparty_name.strip():
+        return " ".join(counterparty_name.split())
+    text = " ".join(memo.split())
+    for _ in range(3):  # unwrap IBFT / trace / NAPAS prefixes
+        if (m := _TRACE.match(text)) or (m := _IBFT.match(text)) or (m := _NAPAS.search(text)):
+            text = m["rest"]
+        else:
+            break
+    for pattern in (_MBVCB, _MBVCB_SHORT, _CT247, _ACCT_NAME, _NAME_CHUYEN):
+        if (m := pattern.search(text)) and (name := _clean_name(m["name"])):
+            return name
+    return None
+
+
+_PHONE = re.compile(r"(?<![\d+])(?:\+84|84|0)(?:[ .-]?\d){9}(?!\d)")
+_DIGIT_RUN = re.compile(r"\d{6,}")
+
+
+def _keep_last3(match: re.Match[str]) -> str:
+    s = match.group()
+    digits = [i for i, c in enumerate(s) if c.isdigit()]
+    keep = set(digits[-3:])
+    return "".join(c if (i in keep or not c.isdigit()) else "*" for i, c in enumerate(s))
+
+
+def memo_mask(text: str) -> str:
+    """Mask phone numbers (0xxxxxxxxx, +84…, with or without separators) and any run of six or
+    more digits (accounts, cards), keeping the last three digits of each."""
+    return _DIGIT_RUN.sub(_keep_last3, _PHONE.sub(_keep_last3, text))
+
+
+def name_mask(name: str) -> str:
+    """Publishable form of a person's name: the family name (first word) in full, every
+    other word reduced to its first letter followed by one star per hidden letter.
+
+    "NGUYEN VAN AN" → "NGUYEN V** A*"; a one-word name keeps only its first letter.
+    """
+    words = name.split()
+    if not words:
+        return ""
+    if len(words) == 1:
+        return words[0][0] + "*" * (len(words[0]) - 1)
+    return " ".join([words[0], *(w[0] + "*" * (len(w) - 1) for w in words[1:])])
+
+
+_REVERSAL = re.compile(
+    r"\b(?:hoan\s*tra|tra\s*lai|hoan\s*tien|refund(?:\s+(?:of|for))?)"
+    r"(?:\s*(?:gd|giao\s*dich|tx|transaction))?\s*[:#.]?\s*(?:so\s*)?"
+    r"(?P<ref>[a-z0-9][a-z0-9./-]{4,}[a-z0-9])",
+    re.I,
+)
+
+
+def reversal_ref_extract(memo: str) -> str | None:
+    """The original reference named by a return/refund memo (`HOAN TRA GD FT25…`,
+    `TRA LAI GD …`, `REFUND …`), uppercased; None when the memo names none."""
+    m = _REVERSAL.search(text_fold(memo))
+    if m is None or not any(c.isdigit() for c in m["ref"]):
+        return None
+    return m["ref"].upper()
+
+
+def matches_any(normalized_memo: str, words: Iterable[str]) -> bool:
+    """True when any of `words`, normalized, occurs in the normalized memo."""
+    return any((n := memo_normalize(w)) and n in normalized_memo for w in words)

@@ -1,0 +1,225 @@
+"""Exact money: an integer count of minor units plus an ISO 4217 code.
+
+Exponents, symbols and locale formats come from Babel (CLDR). Arithmetic across
+currencies is refused; converting needs an explicit, recorded `ExchangeRate`.
+`Decimal` appears only at the edges: parsing a person's input and formatting for one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    get_decimal_symbol,
+    get_group_symbol,
+    list_currencies,
+)
+
+SUPPORTED_LOCALES = ("vi", "en", "es", "pt_BR")
+_KNOWN_CURRENCIES = frozenset(list_currencies())
+
+
+class MoneyError(ValueError):
+    """A money value or operation that cannot be exact."""
+
+
+class CurrencyMismatch(MoneyError):
+    """Two amounts in different currencies were combined without a rate."""
+
+
+def currency_exponent(currency: str) -> int:
+    """ISO 4217 minor-unit exponent (VND 0, USD 2) from CLDR."""
+    currency_check(currency)
+    return int(get_currency_precision(currency))
+
+
+def currency_check(currency: str) -> str:
+    """Return `currency` if it is a known ISO 4217 code, else raise MoneyError."""
+    if currency not in _KNOWN_CURRENCIES or len(currency) != 3 or not currency.isupper():
+        raise MoneyError(f"unknown currency code {currency!r}")
+    return currency
+
+
+@dataclass(frozen=True, slots=True, order=False)
+class Money:
+    """An exact amount. `minor` counts minor units (dong for VND, cents for USD)."""
+
+    minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if type(self.minor) is not int:
+            raise MoneyError(f"minor units must be an int, got {type(self.minor).__name__}")
+        currency_check(self.currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(0, currency)
+
+    @classmethod
+    def from_decimal(cls, amount: Decimal | int | str, currency: str) -> Money:
+        """Exact conversion from major units; refuses amounts finer than the minor unit."""
+        try:
+            value = Decimal(amount)
+        except InvalidOperation as exc:
+            raise MoneyError(f"not a number: {amount!r}") from exc
+        if not value.is_finite():
+            raise MoneyError(f"not a finite amount: {amount!r}")
+        scaled = value.scaleb(currency_exponent(currency))
+        if scaled != scaled.to_integral_value():
+            raise MoneyError(
+                f"{amount} has more decimals than {currency} allows ({currency_exponent(currency)})"
+            )
+        return cls(int(scaled), currency)
+
+    def to_decimal(self) -> Decimal:
+        return Decimal(self.minor).scaleb(-currency_exponent(self.currency))
+
+    def _same(self, other: Money) -> None:
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot combine Money with {type(other).__name__}")
+        if other.currency != self.currency:
+            raise CurrencyMismatch(
+                f"cannot combine {self.currency} with {other.currency} without a rate"
+            )
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.minor + other.minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.minor - other.minor, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.minor, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.minor < other.minor
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.minor <= other.minor
+
+    def __gt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.minor > other.minor
+
+    def __ge__(self, other: Money) -> bool:
+        self._same(other)
+        return self.minor >= other.minor
+
+    def __str__(self) -> str:
+        return f"{self.to_decimal()} {self.currency}"
+
+
+def _locale(locale: str) -> Locale:
+    try:
+        return Locale.parse(locale.replace("-", "_"))
+    except (UnknownLocaleError, ValueError) as exc:
+        raise MoneyError(f"unknown locale {locale!r}") from exc
+
+
+def money_format(money: Money, locale: str) -> str:
+    """CLDR currency format for `locale`, e.g. `385.000.000.000 ₫` in vi.
+
+    Babel separates number and symbol with U+00A0 (no-break space) where CLDR says so.
+    """
+    return str(format_currency(money.to_decimal(), money.currency, locale=_locale(locale)))
+
+
+def money_format_number(money: Money, locale: str) -> str:
+    """The amount with the locale's separators and no currency sign."""
+    exp = currency_exponent(money.currency)
+    pattern = "#,##0" + ("." + "0" * exp if exp else "")
+    return str(format_decimal(money.to_decimal(), format=pattern, locale=_locale(locale)))
+
+
+_SPACES = re.compile(r"[\s\u00a0\u202f]+")
+
+
+def money_parse(text: str, currency: str, locale: str) -> Money:
+    """Parse an amount typed by a person in `locale` (vi, en, es, pt-BR).
+
+    Accepts grouping separators, an optional currency symbol or code, and the locale's
+    decimal mark. Refuses negative amounts, ambiguous grouping and excess decimals.
+    """
+    loc = _locale(locale)
+    raw = text
+    cleaned = _SPACES.sub("", text)
+    symbols = {currency, "₫", "$", "US$", "đ", "Đ", "VNĐ", "VND", "R$", "€"}
+    for token in sorted(symbols, key=len, reverse=True):
+        cleaned = cleaned.replace(token, "")
+    if not cleaned:
+        raise MoneyError(f"no amount in {raw!r}")
+    if cleaned.startswith("-"):
+        raise MoneyError(f"negative amount {raw!r}")
+    decimal_mark = get_decimal_symbol(loc)
+    group_mark = get_group_symbol(loc)
+    if _SPACES.fullmatch(group_mark):
+        group_mark = ""
+    integer, _, fraction = cleaned.partition(decimal_mark)
+    if decimal_mark in fraction:
+        raise MoneyError(f"more than one decimal mark in {raw!r}")
+    if group_mark and group_mark in integer:
+        groups = integer.split(group_mark)
+        if not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
+            raise MoneyError(f"misplaced thousands separator in {raw!r}")
+        integer = "".join(groups)
+    if not integer.isdigit() or (fraction and not fraction.isdigit()):
+        raise MoneyError(f"not an amount in {locale}: {raw!r}")
+    if len(fraction) > currency_exponent(currency):
+        raise MoneyError(
+            f"{raw!r} has more decimals than {currency} allows in {locale} "
+            f"(the decimal mark there is {decimal_mark!r})"
+        )
+    return Money.from_decimal(Decimal(f"{integer}.{fraction or 0}"), currency)
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeRate:
+    """A recorded rate: one unit of `base` is worth `rate` units of `quote`.
+
+    `26370 VND/USD` is `ExchangeRate(base="USD", quote="VND", rate=Decimal(26370), ...)`.
+    """
+
+    base: str
+    quote: str
+    rate: Decimal
+    source: str
+    on: date
+
+    def __post_init__(self) -> None:
+        currency_check(self.base)
+        currency_check(self.quote)
+        if self.base == self.quote:
+            raise MoneyError("a rate needs two different currencies")
+        if not isinstance(self.rate, Decimal) or not self.rate.is_finite() or self.rate <= 0:
+            raise MoneyError(f"rate must be a positive Decimal, got {self.rate!r}")
+        if not self.source.strip():
+            raise MoneyError("a rate must name its source")
+
+
+def money_convert(money: Money, rate: ExchangeRate) -> Money:
+    """Convert with a recorded rate, in either direction.
+
+    The result is truncated to the target's minor unit, so a converted amount never
+    overstates what was handed over (VND 385,000,000,000 at 26,370 = USD 14,599,924.15).
+    """
+    if money.currency == rate.quote:
+        target, value = rate.base, money.to_decimal() / rate.rate
+    elif money.currency == rate.base:
+        target, value = rate.quote, money.to_decimal() * rate.rate
+    else:
+        raise CurrencyMismatch(f"rate {rate.base}/{rate.quote} does not apply to {money.currency}")
+    exp = currency_exponent(target)
+    quantum = Decimal(1).scaleb(-exp)
+    return Money.from_decimal(value.quantize(quantum, rounding=ROUND_DOWN), target)

@@ -1,0 +1,48 @@
+"""The privacy policy: what of a gift the public may see.
+
+Published: the amount, currency, time, channel, campaign, the public reference, the memo
+with phone, account and card numbers masked, and a donor name chosen by the donor's
+privacy setting: the name they chose (`named`), their name masked (`masked`, the default
+for bank transfers, whose sender names the bank prints), or "anonymous".
+Never published: the sender's account number, the raw memo, the unmasked name. They are
+bound to the public entry by `commitment` (salted SHA-256), so a donor holding the salt
+can prove a gift is theirs and erasing the private record leaves the log verifiable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Literal
+
+from solidarity.core.matching import memo_mask, name_mask
+from solidarity.core.tlog.entry import commitment
+
+PrivacyChoice = Literal["named", "masked", "anonymous"]
+ANONYMOUS = "anonymous"
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+__all__ = ["commitment", "donor_publish", "memo_mask", "name_mask", "public_ref_derive"]
+
+
+def donor_publish(privacy: PrivacyChoice, name: str) -> str:
+    """The donor name as the public sees it under `privacy`."""
+    name = " ".join(name.split())
+    if privacy == "anonymous" or not name:
+        return ANONYMOUS
+    if privacy == "named":
+        return name
+    if privacy == "masked":
+        return name_mask(name) or ANONYMOUS
+    raise ValueError(f"unknown privacy choice {privacy!r}")
+
+
+def public_ref_derive(key: bytes, source: str, source_ref: str) -> str:
+    """A gift's 12-character public reference (Crockford base32, 60 bits).
+
+    Derived by HMAC from the source identity, so a retried booking gets the same reference
+    and nobody can guess one reference from another.
+    """
+    digest = hmac.new(key, f"{source}\x00{source_ref}".encode(), hashlib.sha256).digest()
+    number = int.from_bytes(digest[:8], "big") >> 4
+    return "".join(_CROCKFORD[(number >> (5 * i)) & 31] for i in range(11, -1, -1))

@@ -1,0 +1,81 @@
+"""Format detection and the single entry point `statement_read` for every statement format.
+
+Detection looks at the content, not the file name: a ZIP (XLSX), XML (camt.05x), SWIFT
+tags (MT940), else delimited text (CSV/TSV, UTF-8 or UTF-16).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from solidarity.core.statements.base import BankTransaction, ErrorLog
+from solidarity.core.statements.camt import camt_read
+from solidarity.core.statements.mt940 import mt940_read
+from solidarity.core.statements.profile import Profile
+from solidarity.core.statements.tabular import csv_read, xlsx_read
+
+_HEAD = 8192
+_MT940 = re.compile(rb"^(?:\{1:|:20:|:25:|:61:)", re.M)
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+def statement_detect(head: bytes) -> str:
+    """'xlsx', 'camt', 'mt940' or 'csv' from the first bytes of a file."""
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    text = head
+    for bom in _BOMS:
+        if text.startswith(bom):
+            return "csv" if bom != b"\xef\xbb\xbf" else _text_kind(text[len(bom) :])
+    return _text_kind(text)
+
+
+def _text_kind(text: bytes) -> str:
+    stripped = text.lstrip()
+    if stripped.startswith(b"<"):
+        return "camt"
+    if _MT940.search(text) and b":61:" in text or text.lstrip().startswith((b"{1:", b":20:")):
+        return "mt940"
+    return "csv"
+
+
+def statement_read(
+    source: str | Path | IO[bytes], *, name: str, profile: Profile | None = None
+) -> Iterator[BankTransaction]:
+    """Stream the transactions of one statement file, whatever its format.
+
+    Errors are collected while reading; after the last transaction, or at once for a fatal
+    problem (hostile or broken XML, wrong encoding, not a statement), `StatementRejected`
+    lists them all with file, line and field. Callers that book all-or-nothing must read
+    to the end before committing anything yielded.
+    """
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as stream:
+            yield from _read(stream, name=name, profile=profile)
+    else:
+        yield from _read(source, name=name, profile=profile)
+
+
+def _read(stream: IO[bytes], *, name: str, profile: Profile | None) -> Iterator[BankTransaction]:
+    log = ErrorLog(name)
+    head = stream.read(_HEAD)
+    if not head.strip():
+        raise log.fatal(1, "file", "empty file")
+    kind = statement_detect(head)
+    bin_override = profile.bin if profile else None
+    if kind == "camt":
+        yield from camt_read(stream, log=log, head=head, bin_override=bin_override)
+    elif kind == "mt940":
+        yield from mt940_read(stream, log=log, head=head, bin_override=bin_override)
+    elif kind == "xlsx":
+        yield from xlsx_read(stream, log=log, head=head, profile=profile)
+    else:
+        if b"\x00" in head and not head.startswith(_BOMS[1:]) and not (
+            len(head) >= 4 and head[1] == 0 and head[3] == 0
+        ):
+            raise log.fatal(1, "file", "binary data, not a statement")
+        yield from csv_read(stream, log=log, head=head, profile=profile)
+    log.raise_if_any()

@@ -1,0 +1,188 @@
+"""Log entries: canonical JSON objects, their schema, donor commitments and the totals rule.
+
+Canonical form: UTF-8, keys sorted, separators "," and ":", no ASCII escaping of non-ASCII text,
+no floats. Totals per currency: raised = Σ donation − Σ reversal, disbursed = Σ disbursement,
+balance = raised − disbursed, gifts = #donation − #reversal (ARCHITECTURE.md, "The public log").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+REQUIRED_FIELDS = ("at", "campaign", "kind")
+# Kinds that move money carry `amount` (positive, minor units) and `currency`; the others
+# (`account`: a receiving account announced) carry neither and count in no total.
+MONEY_KINDS = frozenset({"donation", "reversal", "disbursement", "in_kind"})
+MONEY_FIELDS = ("amount", "currency")
+_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_encode = _encoder.encode
+_AT_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z")
+_CURRENCY_RE = re.compile(r"[A-Z]{3}")
+_KIND_RE = re.compile(r"[a-z][a-z_]*")
+_kind_match = _KIND_RE.fullmatch
+_currency_match = _CURRENCY_RE.fullmatch
+_at_match = _AT_RE.fullmatch
+_fromisoformat = datetime.fromisoformat
+
+
+class EntryError(ValueError):
+    """An entry is not canonical JSON or breaks the schema; errors lists every problem found."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+def _no_float(s: str) -> Any:
+    raise json.JSONDecodeError(f"non-integer number {s}", s, 0)
+
+
+_raw_decode = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float).raw_decode
+
+
+def canonical_json(obj: Mapping[str, Any]) -> bytes:
+    """The canonical encoding of a JSON object."""
+    return _encode(obj).encode()
+
+
+def entry_validate(obj: Mapping[str, Any]) -> list[str]:
+    """Every schema error of an entry object; empty when valid."""
+    required = REQUIRED_FIELDS + (MONEY_FIELDS if obj.get("kind") in MONEY_KINDS else ())
+    errors = [f"missing field {f!r}" for f in required if f not in obj]
+    kind, amount = obj.get("kind"), obj.get("amount")
+    currency, at, campaign = obj.get("currency"), obj.get("at"), obj.get("campaign")
+    if "kind" in obj and not (isinstance(kind, str) and _KIND_RE.fullmatch(kind)):
+        errors.append(f"bad kind {kind!r}")
+    if "campaign" in obj and not (isinstance(campaign, str) and campaign):
+        errors.append(f"bad campaign {campaign!r}")
+    if "amount" in obj and not (type(amount) is int and amount > 0):
+        errors.append(f"amount must be a positive integer, not {amount!r}")
+    if "currency" in obj and not (isinstance(currency, str) and _CURRENCY_RE.fullmatch(currency)):
+        errors.append(f"bad currency {currency!r}")
+    if "at" in obj and not (isinstance(at, str) and _valid_at(at)):
+        errors.append(f"at must be RFC 3339 UTC ending in Z, not {at!r}")
+    return errors
+
+
+def _valid_at(at: str) -> bool:
+    if not _at_match(at):
+        return False
+    try:
+        _fromisoformat(at[:19])
+    except ValueError:
+        return False
+    return True
+
+
+def entry_encode(obj: Mapping[str, Any]) -> bytes:
+    """The canonical bytes of a valid entry; EntryError otherwise."""
+    errors = entry_validate(obj)
+    if errors:
+        raise EntryError(errors)
+    _check_no_float(obj)
+    return canonical_json(obj)
+
+
+def _check_no_float(value: Any) -> None:
+    if isinstance(value, float):
+        raise EntryError([f"non-integer number {value!r}"])
+    if isinstance(value, Mapping):
+        for v in value.values():
+            _check_no_float(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _check_no_float(v)
+
+
+def entry_decode(data: bytes) -> dict[str, Any]:
+    """The entry in canonical bytes; EntryError if not canonical JSON of a valid entry."""
+    try:
+        text = data.decode("utf-8")
+        obj, _ = _raw_decode(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise EntryError([f"not JSON: {e}"]) from None
+    if type(obj) is not dict:
+        raise EntryError(["not a JSON object"])
+    if _encode(obj) != text:
+        raise EntryError(["not in canonical form"])
+    # Fast path for the common valid entry; entry_validate names the errors otherwise.
+    amount, at, kind, cur = obj.get("amount"), obj.get("at"), obj.get("kind"), obj.get("currency")
+    if (
+        type(amount) is int
+        and amount > 0
+        and type(kind) is str
+        and _kind_match(kind)
+        and type(cur) is str
+        and _currency_match(cur)
+        and type(at) is str
+        and _valid_at(at)
+        and type(obj.get("campaign")) is str
+        and obj["campaign"]
+    ):
+        return obj
+    errors = entry_validate(obj)
+    if errors:
+        raise EntryError(errors)
+    return obj
+
+
+def commitment(salt: bytes, private_details: Mapping[str, Any]) -> str:
+    """Hex SHA-256(salt || canonical_json(private_details)), the entry's pledge to hidden data."""
+    if len(salt) < 16:
+        raise ValueError("a commitment salt has at least 16 bytes")
+    return hashlib.sha256(salt + canonical_json(private_details)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The published figures of one currency, in minor units."""
+
+    currency: str
+    raised: int
+    disbursed: int
+    balance: int
+    gifts: int
+
+
+class TotalsCounter:
+    """Accumulates the totals rule over entries, in any order."""
+
+    def __init__(self) -> None:
+        self.sums: dict[tuple[str, str], int] = {}
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def add(self, kind: str, currency: str, amount: int) -> None:
+        key = (kind, currency)
+        self.sums[key] = self.sums.get(key, 0) + amount
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def merge(self, other: TotalsCounter) -> None:
+        for k, v in other.sums.items():
+            self.sums[k] = self.sums.get(k, 0) + v
+        for k, v in other.counts.items():
+            self.counts[k] = self.counts.get(k, 0) + v
+
+    def totals(self) -> dict[str, Totals]:
+        """Totals per currency, for every currency any entry used."""
+        out: dict[str, Totals] = {}
+        for cur in sorted({c for _, c in self.sums}):
+            s = {k: v for (k, c), v in self.sums.items() if c == cur}
+            raised = s.get("donation", 0) - s.get("reversal", 0)
+            disbursed = s.get("disbursement", 0)
+            gifts = self.counts.get(("donation", cur), 0) - self.counts.get(("reversal", cur), 0)
+            out[cur] = Totals(cur, raised, disbursed, raised - disbursed, gifts)
+        return out
+
+
+def totals_compute(entries: Iterable[Mapping[str, Any]]) -> dict[str, Totals]:
+    """The totals rule over valid entry objects."""
+    counter = TotalsCounter()
+    for e in entries:
+        counter.add(e["kind"], e["currency"], e["amount"])
+    return counter.totals()

@@ -1,0 +1,114 @@
+"""Donor receipts: an entry, its index, an RFC 9162 §2.1.3 inclusion proof and the signed
+checkpoint (c2sp.org/tlog-checkpoint) it leads to; checkable offline with the log's key."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from solidarity.core.tlog.checkpoint import CheckpointError, checkpoint_open
+from solidarity.core.tlog.entry import EntryError, entry_decode
+from solidarity.core.tlog.hashing import leaf_hash
+from solidarity.core.tlog.note import NoteError, Verifier, verifier_parse
+from solidarity.core.tlog.proof import ProofError, inclusion_proof_from_tiles, inclusion_verify
+from solidarity.core.tlog.sequencer import CHECKPOINT_PATH
+from solidarity.core.tlog.tiles import (
+    ENTRIES,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    TileMissingError,
+    TileReader,
+    bundle_decode,
+    tile_path,
+)
+
+
+class ReceiptError(ValueError):
+    """A receipt does not prove what it claims; the message says why."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a donor keeps: the entry text, its index, the proof (base64) and the checkpoint note."""
+
+    entry: str
+    index: int
+    proof: tuple[str, ...]
+    checkpoint: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "entry": self.entry,
+            "index": self.index,
+            "proof": list(self.proof),
+            "checkpoint": self.checkpoint,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Receipt:
+        try:
+            entry, index, proof, cp = d["entry"], d["index"], d["proof"], d["checkpoint"]
+        except KeyError as e:
+            raise ReceiptError(f"receipt lacks {e.args[0]!r}") from None
+        if not (
+            isinstance(entry, str)
+            and type(index) is int
+            and isinstance(proof, list | tuple)
+            and all(isinstance(p, str) for p in proof)
+            and isinstance(cp, str)
+        ):
+            raise ReceiptError("receipt fields have the wrong types")
+        return cls(entry, index, tuple(proof), cp)
+
+
+def receipt_build(reader: TileReader, index: int, verifier: Verifier) -> Receipt:
+    """The receipt of entry index against the reader's current checkpoint, from files alone."""
+    note = reader.read(CHECKPOINT_PATH)
+    if note is None:
+        raise TileMissingError(f"{CHECKPOINT_PATH}: missing")
+    cp = checkpoint_open(note, verifier)
+    if not 0 <= index < cp.size:
+        raise ReceiptError(f"index {index} is not in the log of size {cp.size}")
+    t = index >> TILE_HEIGHT
+    path = tile_path(ENTRIES, t, min(TILE_WIDTH, cp.size - t * TILE_WIDTH))
+    bundle = reader.read(path)
+    if bundle is None:
+        raise TileMissingError(f"{path}: missing")
+    entry = bundle_decode(bundle)[index & (TILE_WIDTH - 1)]
+    proof = inclusion_proof_from_tiles(reader, cp.size, index)
+    return Receipt(
+        entry=entry.decode("utf-8"),
+        index=index,
+        proof=tuple(base64.b64encode(p).decode() for p in proof),
+        checkpoint=note.decode("utf-8"),
+    )
+
+
+def receipt_verify(
+    receipt: Receipt | Mapping[str, Any], vkey: str | Verifier, origin: str | None = None
+) -> dict[str, Any]:
+    """The receipt's entry, once its checkpoint signature, inclusion proof and form are checked."""
+    r = receipt if isinstance(receipt, Receipt) else Receipt.from_dict(receipt)
+    try:
+        verifier = vkey if isinstance(vkey, Verifier) else verifier_parse(vkey)
+        cp = checkpoint_open(r.checkpoint, verifier, origin)
+    except (NoteError, CheckpointError) as e:
+        raise ReceiptError(f"checkpoint: {e}") from None
+    data = r.entry.encode("utf-8")
+    try:
+        proof = [base64.b64decode(p, validate=True) for p in r.proof]
+    except (binascii.Error, ValueError):
+        raise ReceiptError("proof: bad base64") from None
+    try:
+        inclusion_verify(leaf_hash(data), r.index, cp.size, proof, cp.root)
+    except ProofError as e:
+        raise ReceiptError(
+            f"entry {r.index} is not in the log signed by the checkpoint: {e}"
+        ) from None
+    try:
+        return entry_decode(data)
+    except EntryError as e:
+        raise ReceiptError(f"entry {r.index}: {e}") from None

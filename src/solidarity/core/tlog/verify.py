@@ -1,0 +1,293 @@
+"""The auditor's verifier: re-derive a whole tiled log from its public files and check it.
+
+Checks, per c2sp.org/tlog-tiles, tlog-checkpoint and signed-note: the checkpoint's signature and
+origin; every entry bundle against the level-0 hash tiles (RFC 9162 §2.1.1 leaf hashes); every
+hash tile level against the level below; the root against the checkpoint; each entry's canonical
+form and schema; and, given an older checkpoint, an RFC 9162 §2.1.4 consistency proof from the
+new tiles. Needs no database; the files come from a directory or an http(s) base URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import multiprocessing
+import urllib.error
+import urllib.request
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from solidarity.core.tlog.checkpoint import CheckpointError, checkpoint_open
+from solidarity.core.tlog.entry import EntryError, TotalsCounter, entry_decode
+from solidarity.core.tlog.hashing import HASH_SIZE, leaf_row, row_root, tree_root
+from solidarity.core.tlog.note import NoteError, Verifier, verifier_parse
+from solidarity.core.tlog.proof import ProofError, consistency_proof, consistency_verify
+from solidarity.core.tlog.sequencer import CHECKPOINT_PATH
+from solidarity.core.tlog.tiles import (
+    ENTRIES,
+    TILE_BYTES,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    Tile,
+    TileError,
+    TileHashReader,
+    TileReader,
+    bundle_decode,
+    bundles_for_size,
+    tiles_for_size,
+)
+
+
+class LogVerifyError(Exception):
+    """The log failed a check; where names the file, entry or signature, reason says what failed."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
+
+
+class DirectoryReader:
+    """Reads a log's files from a local directory."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def read(self, path: str) -> bytes | None:
+        if path.startswith("/") or ".." in path.split("/"):
+            raise ValueError(f"bad path {path!r}")
+        try:
+            return (self.root / path).read_bytes()
+        except FileNotFoundError:
+            return None
+
+
+class HttpReader:
+    """Reads a log's files below an http(s) base URL; 404 means absent."""
+
+    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"not an http(s) URL: {base_url!r}")
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.timeout = timeout
+
+    def read(self, path: str) -> bytes | None:
+        # S310: __init__ admits only http(s) base URLs.
+        url = self.base_url + path
+        req = urllib.request.Request(url, headers={"User-Agent": "solidarity-tlog"})  # noqa: S310
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
+                data: bytes = resp.read()
+                return data
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            raise
+
+
+def source_open(location: str | Path) -> DirectoryReader | HttpReader:
+    """A reader for a directory path or an http(s) URL."""
+    text = str(location)
+    if text.startswith(("http://", "https://")):
+        return HttpReader(text)
+    return DirectoryReader(Path(text))
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What a successful verification established; as_dict() is JSON-serialisable."""
+
+    origin: str
+    size: int
+    root: str
+    hash_tiles: int
+    bundles: int
+    kinds: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, dict[str, int]] = field(default_factory=dict)
+    since_size: int | None = None
+    since_root: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _ChunkResult:
+    roots: bytes = b""
+    sums: dict[tuple[str, str], int] = field(default_factory=dict)
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    error: tuple[str, str] | None = None
+
+
+def _fetch(reader: TileReader, tile: Tile) -> bytes:
+    data = reader.read(tile.path)
+    if data is None:
+        raise LogVerifyError(tile.path, "missing")
+    if tile.level != ENTRIES and len(data) != tile.width * HASH_SIZE:
+        raise LogVerifyError(tile.path, f"{len(data)} bytes, expected {tile.width * HASH_SIZE}")
+    return data
+
+
+def _verify_chunk(reader: TileReader, tiles: list[Tile], check_entries: bool) -> _ChunkResult:
+    """Bundles against level-0 tiles, entries, and the roots of the full level-0 tiles."""
+    res = _ChunkResult()
+    counter = TotalsCounter()
+    roots: list[bytes] = []
+    try:
+        for bt in tiles:
+            bundle = _fetch(reader, bt)
+            hashes = _fetch(reader, Tile(0, bt.index, bt.width))
+            try:
+                entries = bundle_decode(bundle, bt.width)
+            except ValueError as e:
+                raise LogVerifyError(bt.path, str(e)) from None
+            row = leaf_row(entries)
+            if row != hashes:
+                i = next(
+                    i
+                    for i in range(bt.width)
+                    if row[i * 32 : i * 32 + 32] != hashes[i * 32 : i * 32 + 32]
+                )
+                raise LogVerifyError(
+                    f"entry {bt.start + i}",
+                    f"leaf hash in {Tile(0, bt.index, bt.width).path} does not match {bt.path}",
+                )
+            if bt.width == TILE_WIDTH:
+                roots.append(row_root(hashes))
+            if check_entries:
+                add = counter.add
+                for i, data in enumerate(entries):
+                    try:
+                        obj = entry_decode(data)
+                    except EntryError as err:
+                        raise LogVerifyError(
+                            f"entry {bt.start + i} in {bt.path}", str(err)
+                        ) from None
+                    add(obj["kind"], obj["currency"], obj["amount"])
+    except LogVerifyError as e:
+        res.error = (e.where, e.reason)
+    except (OSError, TileError) as e:
+        res.error = ("source", str(e))
+    res.roots = b"".join(roots)
+    res.sums, res.counts = counter.sums, counter.counts
+    return res
+
+
+def _chunks(tiles: list[Tile], n: int) -> list[list[Tile]]:
+    step = max(1, -(-len(tiles) // n))
+    return [tiles[i : i + step] for i in range(0, len(tiles), step)]
+
+
+def log_verify(
+    source: str | Path | TileReader,
+    vkey: str | Verifier,
+    since_checkpoint: bytes | str | None = None,
+    *,
+    origin: str | None = None,
+    check_entries: bool = True,
+    workers: int = 1,
+) -> VerifyReport:
+    """Verify a whole log; raise LogVerifyError naming the first failure found.
+
+    origin defaults to the key name. With workers > 1 the bundles are checked in that many
+    processes (spawned, so this is safe inside servers); source must then be picklable.
+    """
+    reader: TileReader = source_open(source) if isinstance(source, str | Path) else source
+    try:
+        verifier = vkey if isinstance(vkey, Verifier) else verifier_parse(vkey)
+    except NoteError as e:
+        raise LogVerifyError("vkey", str(e)) from None
+    note = reader.read(CHECKPOINT_PATH)
+    if note is None:
+        raise LogVerifyError(CHECKPOINT_PATH, "missing")
+    try:
+        cp = checkpoint_open(note, verifier, origin)
+    except (NoteError, CheckpointError) as e:
+        raise LogVerifyError(f"{CHECKPOINT_PATH} signature", str(e)) from None
+    size = cp.size
+
+    # Given: a checkpoint signed by the log. When: every file is re-derived bottom-up.
+    bundles = bundles_for_size(size)
+    upper = [t for t in tiles_for_size(size) if t.level > 0]
+    fetched = {t.path: _fetch(reader, t) for t in upper}
+    parts = _chunks(bundles, max(1, workers) * 4)
+    if workers > 1 and len(parts) > 1:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            results = list(
+                pool.map(_verify_chunk, [reader] * len(parts), parts, [check_entries] * len(parts))
+            )
+    else:
+        results = [_verify_chunk(reader, p, check_entries) for p in parts]
+
+    # Then: bundles match level-0 tiles, and each level's full tiles hash to the level above.
+    for r in results:
+        if r.error:
+            raise LogVerifyError(*r.error)
+    roots = b"".join(r.roots for r in results)
+    level = 0
+    while roots:
+        level += 1
+        row = b"".join(fetched[t.path] for t in upper if t.level == level)
+        if row[: len(roots)] != roots:
+            i = next(
+                i
+                for i in range(len(roots) // 32)
+                if row[i * 32 : i * 32 + 32] != roots[i * 32 : i * 32 + 32]
+            )
+            above = next(t for t in upper if t.level == level and t.index == i >> TILE_HEIGHT)
+            below = Tile(level - 1, i, TILE_WIDTH).path
+            raise LogVerifyError(above.path, f"hash {i & 255} does not match the root of {below}")
+        roots = b"".join(
+            row_root(row[i : i + TILE_BYTES])
+            for i in range(0, len(row) - TILE_BYTES + 1, TILE_BYTES)
+        )
+    try:
+        root = tree_root(size, TileHashReader(reader, size, fetched))
+    except TileError as e:
+        raise LogVerifyError("tiles", str(e)) from None
+    if root != cp.root:
+        raise LogVerifyError(CHECKPOINT_PATH, "root does not match the root of the tiles")
+
+    counter = TotalsCounter()
+    for r in results:
+        part = TotalsCounter()
+        part.sums, part.counts = r.sums, r.counts
+        counter.merge(part)
+    kinds: dict[str, int] = {}
+    for (kind, _), n in counter.counts.items():
+        kinds[kind] = kinds.get(kind, 0) + n
+
+    since_size = since_root = None
+    if since_checkpoint is not None:
+        try:
+            old = checkpoint_open(since_checkpoint, verifier, origin)
+        except (NoteError, CheckpointError) as e:
+            raise LogVerifyError("since checkpoint signature", str(e)) from None
+        if old.size > size:
+            raise LogVerifyError("since checkpoint", f"size {old.size} exceeds the log's {size}")
+        if old.size:
+            try:
+                proof = consistency_proof(old.size, size, TileHashReader(reader, size, fetched))
+                consistency_verify(old.size, size, old.root, cp.root, proof)
+            except (ProofError, TileError) as e:
+                raise LogVerifyError(
+                    "since checkpoint", f"not consistent with the log: {e}"
+                ) from None
+        since_size, since_root = old.size, base64.b64encode(old.root).decode()
+
+    return VerifyReport(
+        origin=cp.origin,
+        size=size,
+        root=base64.b64encode(cp.root).decode(),
+        hash_tiles=len(upper) + len(bundles),
+        bundles=len(bundles),
+        kinds=kinds,
+        totals={
+            c: {k: v for k, v in asdict(t).items() if k != "currency"}
+            for c, t in counter.totals().items()
+        },
+        since_size=since_size,
+        since_root=since_root,
+    )

@@ -1,0 +1,1 @@
+"""Package data: files read with importlib.resources; SOURCES.md says where each comes from."""
