@@ -98,7 +98,9 @@ def statement_rows(
         docno = f"{doc_prefix}.{doc:05d}"
         roll = rng.random()
         if roll < 0.004:
-            yield Row(at, docno, "debit", rng.choice([1_100, 2_200, 5_500]), "Phi dich vu SMS", None)
+            yield Row(
+                at, docno, "debit", rng.choice([1_100, 2_200, 5_500]), "Phi dich vu SMS", None
+            )
             continue
         if roll < 0.005 and recent:
             ref, amount = rng.choice(recent)
@@ -144,7 +146,7 @@ def write_csv(out: TextIO, rows: Iterator[Row], *, account: str = ACCOUNT) -> in
     balance = 0
     w.writerow(["", "Số dư đầu kỳ/Opening balance", "", "", _money(balance), ""])
     n = 0
-    for n, r in enumerate(rows, 1):  # noqa: B007 - n is the count returned
+    for n, r in enumerate(rows, 1):
         balance += r.amount if r.direction == "credit" else -r.amount
         debit = _money(r.amount) if r.direction == "debit" else ""
         credit = _money(r.amount) if r.direction == "credit" else ""

@@ -19,13 +19,43 @@ _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _VIET_EXTRA = str.maketrans({"đ": "d", "Đ": "D", "ð": "d", "Ð": "D"})
 
 
+def _fold_table() -> dict[int, str | None]:
+    """Latin letters with diacritics (Vietnamese included) → ASCII; combining marks → gone."""
+    table: dict[int, str | None] = dict.fromkeys(range(768, 880))
+    for lo, hi in ((0xC0, 0x250), (0x1E00, 0x1F00)):
+        for code in range(lo, hi):
+            base = "".join(
+                c for c in unicodedata.normalize("NFKD", chr(code)) if not unicodedata.combining(c)
+            )
+            if base.isascii() and base:
+                table[code] = base
+    table.update({ord("đ"): "d", ord("Đ"): "D", ord("ð"): "d", ord("Ð"): "D"})
+    return table
+
+
+_FOLD = _fold_table()
+
+
 def text_fold(text: str) -> str:
     """Casefold and strip diacritics (đ→d), keeping every other character in place."""
     if text.isascii():
         return text.casefold()
-    decomposed = unicodedata.normalize("NFKD", text.translate(_VIET_EXTRA))
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return stripped.casefold()
+    text = text.translate(_FOLD)
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text.translate(_VIET_EXTRA))
+        text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return text.casefold()
+
+
+def _normalize_table() -> dict[int, str | None]:
+    """One translate pass for ASCII and Latin letters: folded letters and digits, nothing else."""
+    table: dict[int, str | None] = {}
+    for code in [*range(0x250), *range(0x300, 0x370), *range(0x1E00, 0x1F00)]:
+        table[code] = _NON_ALNUM.sub("", text_fold(chr(code))) or None
+    return table
+
+
+_NORMALIZE = _normalize_table()
 
 
 def memo_normalize(text: str) -> str:
@@ -34,7 +64,10 @@ def memo_normalize(text: str) -> str:
     `Ủng hộ Cuba`, `UNG HO CUBA` and `ung ho Cu Ba` all normalize to strings containing
     `cuba`; a code or keyword matches when its normalization is a substring.
     """
-    return _NON_ALNUM.sub("", text_fold(text))
+    quick = text.translate(_NORMALIZE)
+    if quick.isascii():
+        return quick
+    return _NON_ALNUM.sub("", text_fold(quick))
 
 
 MatchKind = Literal["matched", "none", "several"]

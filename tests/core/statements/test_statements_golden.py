@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from tests.core.statements.statement_helpers import SHARED, VN, golden_compare
 
 from solidarity.core.statements import (
     BankTransaction,
@@ -12,7 +13,6 @@ from solidarity.core.statements import (
     profile_load,
     statement_read,
 )
-from tests.core.statements.statement_helpers import SHARED, VN, golden_compare
 
 REFUSED = {"sparkassen.sta"}  # a fragment: one :61:/:86: pair, no :20:/:25:/:60F:
 SAMPLES = sorted(

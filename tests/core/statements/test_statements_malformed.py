@@ -37,7 +37,10 @@ def test_entities_and_dtds_are_refused(data):
 
 
 def test_broken_xml_is_refused_with_its_line():
-    data = b'<?xml version="1.0"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">\n<Bk>\n</Document>'
+    data = (
+        b'<?xml version="1.0"?>\n'
+        b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">\n<Bk>\n</Document>'
+    )
     (error,) = refuse(data, "broken.xml")
     assert (error.line, error.field) == (4, "xml")
 
@@ -51,8 +54,10 @@ def test_camt_impossible_amount_and_date_are_all_reported():
     data = b"""<?xml version="1.0"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt><Stmt>
 <Acct><Id><Othr><Id>0011001932418</Id></Othr></Id></Acct>
-<Ntry><Amt Ccy="VND">200000.5</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2024-09-10</Dt></BookgDt></Ntry>
-<Ntry><Amt Ccy="VND">200000</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2024-02-31</Dt></BookgDt></Ntry>
+<Ntry><Amt Ccy="VND">200000.5</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2024-09-10</Dt>\
+</BookgDt></Ntry>
+<Ntry><Amt Ccy="VND">200000</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2024-02-31</Dt>\
+</BookgDt></Ntry>
 </Stmt></BkToCstmrStmt></Document>"""
     errors = refuse(data, "x.xml")
     assert [(e.line, e.field) for e in errors] == [(4, "Amt"), (5, "BookgDt/Dt")]
@@ -71,7 +76,7 @@ def test_binary_file_is_refused():
 
 def test_wrong_encoding_names_the_line():
     # a Windows-1258 export: bytes such as 0xD4 ("Ô") are not UTF-8
-    cp1258 = "Ủng hộ".encode("utf-8").decode("utf-8").encode("cp1258", errors="replace") + b"\xd4"
+    cp1258 = b"\xd4ng h\xd4"
     data = (HEADER + "10/09/2024,FT1,,200000,Ung ho\n11/09/2024,FT2,,1000,").encode() + cp1258
     (error,) = refuse(data)
     assert (error.line, error.field) == (4, "encoding")
@@ -94,7 +99,7 @@ def test_impossible_date_names_file_line_field():
 )
 def test_impossible_amounts(cell, fragment):
     (error,) = refuse((HEADER + f"10/09/2024,FT1,,{cell},Ung ho\n").encode())
-    assert (error.line, error.field) == (3, "credit" if fragment != "negative" else "credit")
+    assert (error.line, error.field) == (3, "credit")
     assert fragment in error.message
 
 

@@ -8,10 +8,12 @@ from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.ledger.models import CampaignTotals, JournalTransaction, LedgerAccount, Posting
 from solidarity.core import ledger as core
+from solidarity.db import db_datetime, rows_insert
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +39,9 @@ def ledger_account_ids(*, codes: Sequence[str], campaign: Campaign | None) -> di
     return found
 
 
-def transactions_post(
-    *, campaign: Campaign, items: Sequence[TransactionInput]
-) -> list[JournalTransaction]:
-    """Post balanced transactions, in order; LedgerError (nothing written) if any is not.
+def transactions_post(*, campaign: Campaign, items: Sequence[TransactionInput]) -> list[int]:
+    """Post balanced transactions, in order, and return their ids; LedgerError (nothing
+    written) if any is not balanced.
 
     Must be called inside `transaction.atomic` together with whatever the postings record.
     """
@@ -55,33 +56,33 @@ def transactions_post(
     assert transaction.get_connection().in_atomic_block, "transactions_post needs atomic"
     codes = {p.account for item in items for p in item.postings}
     account_ids = ledger_account_ids(codes=sorted(codes), campaign=campaign)
-    txns = JournalTransaction.objects.bulk_create(
+    now = db_datetime(timezone.now())
+    ids = rows_insert(
+        JournalTransaction._meta.db_table,
+        ("campaign_id", "kind", "occurred_at", "booked_at", "memo", "reverses_id"),
         [
-            JournalTransaction(
-                campaign=campaign,
-                kind=item.kind,
-                occurred_at=item.occurred_at,
-                memo=item.memo[:500],
-                reverses_id=item.reverses_id,
+            (
+                campaign.pk,
+                item.kind,
+                db_datetime(item.occurred_at),
+                now,
+                item.memo[:500],
+                item.reverses_id,
             )
             for item in items
         ],
-        batch_size=2000,
+        returning=True,
     )
-    Posting.objects.bulk_create(
+    rows_insert(
+        Posting._meta.db_table,
+        ("txn_id", "account_id", "amount_minor", "currency"),
         [
-            Posting(
-                txn_id=txn.pk,
-                account_id=account_ids[p.account],
-                amount_minor=p.amount.minor,
-                currency=p.amount.currency,
-            )
-            for txn, item in zip(txns, items, strict=True)
+            (txn_id, account_ids[p.account], p.amount.minor, p.amount.currency)
+            for txn_id, item in zip(ids, items, strict=True)
             for p in item.postings
         ],
-        batch_size=4000,
     )
-    return txns
+    return ids
 
 
 def totals_apply(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
+
+from django.utils import timezone
 
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.transparency.models import LogEntry
 from solidarity.core.tlog.entry import entry_encode
+from solidarity.db import db_datetime, rows_insert
 
 
 def rfc3339(moment: datetime) -> str:
@@ -20,14 +23,16 @@ def rfc3339(moment: datetime) -> str:
 
 def log_entries_append(
     *, campaign: Campaign, entries: Iterable[tuple[str, str, dict[str, Any]]]
-) -> Sequence[LogEntry]:
-    """Queue `(kind, ref, body)` entries for sequencing, in this order.
+) -> list[int]:
+    """Queue `(kind, ref, body)` entries for sequencing, in this order; their row ids.
 
     Must run inside the transaction that books the movements they describe, so an entry
     exists if and only if its booking committed.
     """
-    rows = [
-        LogEntry(campaign=campaign, kind=kind, ref=ref, body=entry_encode(body))
-        for kind, ref, body in entries
-    ]
-    return LogEntry.objects.bulk_create(rows, batch_size=2000)
+    now = db_datetime(timezone.now())
+    return rows_insert(
+        LogEntry._meta.db_table,
+        ("campaign_id", "kind", "ref", "body", "created_at"),
+        [(campaign.pk, kind, ref, entry_encode(body), now) for kind, ref, body in entries],
+        returning=True,
+    )

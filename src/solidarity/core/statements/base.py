@@ -66,7 +66,7 @@ class StatementError:
         return f"{self.file}:{self.line}: {self.field}: {self.message}"
 
 
-class StatementRejected(Exception):  # noqa: N818 - the file is rejected; not an "Error" type
+class StatementRejected(Exception):
     """The file is not an acceptable statement; `errors` lists every problem found."""
 
     def __init__(self, errors: list[StatementError]) -> None:

@@ -20,8 +20,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import DefusedXMLParser, ParseError
+from defusedxml import DefusedXmlException  # type: ignore[import-untyped,unused-ignore]
+from defusedxml.ElementTree import (  # type: ignore[import-untyped,unused-ignore]
+    DefusedXMLParser,
+    ParseError,
+)
 
 from solidarity.core.matching import memo_normalize, reversal_ref_extract
 from solidarity.core.statements.base import (
@@ -34,7 +37,9 @@ from solidarity.core.statements.base import (
     parse_decimal,
 )
 
-_NAMESPACE = re.compile(r"^\{urn:iso:std:iso:20022:tech:xsd:camt\.(05[234])\.001\.(\d\d)\}Document$")
+_NAMESPACE = re.compile(
+    r"^\{urn:iso:std:iso:20022:tech:xsd:camt\.(05[234])\.001\.(\d\d)\}Document$"
+)
 _CONTAINERS = frozenset({"Stmt", "Rpt", "Ntfctn"})
 _DIRECTIONS: dict[str, Direction] = {"CRDT": "credit", "DBIT": "debit"}
 _CHUNK = 1 << 16
@@ -178,7 +183,9 @@ class _CamtTarget:
             line = texts.lines[(group, leaf)]
             try:
                 if leaf == "Dt":
-                    return datetime.combine(date.fromisoformat(raw), datetime.min.time(), VIETNAM_TZ)
+                    return datetime.combine(
+                        date.fromisoformat(raw), datetime.min.time(), VIETNAM_TZ
+                    )
                 parsed = datetime.fromisoformat(raw)
             except ValueError:
                 self.log.add(line, f"{group}/{leaf}", f"impossible date {raw!r}")
@@ -305,7 +312,9 @@ class _CamtTarget:
         bank_ref = tx_ref or entry_ref or tx.get("Refs", "TxId")
         reverses = reversal_ref_extract(memo) if memo else None
         day = booked.date()
-        unique_ref = tx_ref or (entry_ref if not index else f"{entry_ref}#tx{index}" if entry_ref else None)
+        unique_ref = tx_ref or (
+            entry_ref if not index else f"{entry_ref}#tx{index}" if entry_ref else None
+        )
         if unique_ref:
             identity = self.ids.by_ref(
                 account=account,

@@ -44,9 +44,7 @@ _DIRECTIONS: dict[str, tuple[Direction, bool]] = {
 _NOREF = frozenset({"", "NONREF", "NOTPROVIDED"})
 
 
-def _blocks(
-    stream: IO[bytes], head: bytes, log: ErrorLog
-) -> Iterator[tuple[int, list[str]]]:
+def _blocks(stream: IO[bytes], head: bytes, log: ErrorLog) -> Iterator[tuple[int, list[str]]]:
     """Yield (first line number, lines) per statement, split before each `:20:`."""
     lines: list[str] = []
     start = 1

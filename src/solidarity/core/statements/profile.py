@@ -117,7 +117,7 @@ def profile_parse(text: str, *, name: str = "profile") -> Profile:
             bad(f"statement.{key}", 'must be one of "", ".", ",", " "')
     delim = values.get("delimiter")
     if delim is not None and (not isinstance(delim, str) or len(delim) != 1):
-        bad("statement.delimiter", "must be one character (use \"\\t\" for tab)")
+        bad("statement.delimiter", 'must be one character (use "\\t" for tab)')
     columns: list[tuple[str, Column]] = []
     for key, value in cols.items():
         if key not in FIELDS:

@@ -37,7 +37,7 @@ def _text_kind(text: bytes) -> str:
     stripped = text.lstrip()
     if stripped.startswith(b"<"):
         return "camt"
-    if _MT940.search(text) and b":61:" in text or text.lstrip().startswith((b"{1:", b":20:")):
+    if (_MT940.search(text) and b":61:" in text) or text.lstrip().startswith((b"{1:", b":20:")):
         return "mt940"
     return "csv"
 
@@ -73,8 +73,10 @@ def _read(stream: IO[bytes], *, name: str, profile: Profile | None) -> Iterator[
     elif kind == "xlsx":
         yield from xlsx_read(stream, log=log, head=head, profile=profile)
     else:
-        if b"\x00" in head and not head.startswith(_BOMS[1:]) and not (
-            len(head) >= 4 and head[1] == 0 and head[3] == 0
+        if (
+            b"\x00" in head
+            and not head.startswith(_BOMS[1:])
+            and not (len(head) >= 4 and head[1] == 0 and head[3] == 0)
         ):
             raise log.fatal(1, "file", "binary data, not a statement")
         yield from csv_read(stream, log=log, head=head, profile=profile)

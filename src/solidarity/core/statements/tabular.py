@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import IO
+from typing import IO, Any
 
 from solidarity.core.matching import memo_normalize, reversal_ref_extract, text_fold
 from solidarity.core.statements.base import (
@@ -140,7 +140,7 @@ def _layout_from_header(row: list[str], profile: Profile | None) -> _Layout | No
     index: dict[str, int] = {}
     date_has_ref = False
     if profile is not None and profile.columns:
-        wanted = {name: col for name, col in profile.columns}
+        wanted = dict(profile.columns)
         for name, col in wanted.items():
             if isinstance(col, int):
                 index[name] = col - 1
@@ -388,7 +388,9 @@ class _RowReader:
         if self.ti >= 0:
             raw_time = self._cell(cells, self.ti)
             if isinstance(raw_time, time):
-                booked = booked.replace(hour=raw_time.hour, minute=raw_time.minute, second=raw_time.second)
+                booked = booked.replace(
+                    hour=raw_time.hour, minute=raw_time.minute, second=raw_time.second
+                )
             elif isinstance(raw_time, str) and raw_time.strip():
                 tm = _TIME.match(raw_time.strip())
                 if tm is None:
@@ -419,9 +421,11 @@ class _RowReader:
                 self.log.add(line, "amount", "both debit and credit are filled")
                 return done
             minor, direction = (debit[0], "debit") if debit[0] else (credit[0], "credit")
-            if not minor and self._cell(cells, self.dbi) in (None, "") and self._cell(
-                cells, self.cri
-            ) in (None, ""):
+            if (
+                not minor
+                and self._cell(cells, self.dbi) in (None, "")
+                and self._cell(cells, self.cri) in (None, "")
+            ):
                 if _is_summary(cells):
                     return done
                 self.log.add(line, "amount", "neither debit nor credit is given")
@@ -466,7 +470,9 @@ class _RowReader:
 
     def _dateless(self, cells: list[object], line: int) -> BankTransaction | None:
         filled = [
-            i for i, c in enumerate(cells) if c is not None and (not isinstance(c, str) or c.strip())
+            i
+            for i, c in enumerate(cells)
+            if c is not None and (not isinstance(c, str) or c.strip())
         ]
         if not filled:
             return None
@@ -486,8 +492,15 @@ class _RowReader:
         if p is None:
             return None
         self.pending = None
-        memo = " ".join(" ".join(p.memo).split()) if p.memo else ""
-        reverses = reversal_ref_extract(memo) if memo else None
+        memo = (p.memo[0] if len(p.memo) == 1 else " ".join(p.memo)) if p.memo else ""
+        if "  " in memo or "\n" in memo or memo[:1].isspace() or memo[-1:].isspace():
+            memo = " ".join(memo.split())
+        normalized = memo_normalize(memo)
+        reverses = (
+            reversal_ref_extract(memo)
+            if "hoan" in normalized or "tralai" in normalized or "refund" in normalized
+            else None
+        )
         day = p.booked.date()
         if self.unique_ref and p.ref:
             identity = self.ids.by_ref(
@@ -506,7 +519,7 @@ class _RowReader:
                 amount_minor=p.minor,
                 currency=self.currency,
                 day=day,
-                normalized_memo=memo_normalize(memo),
+                normalized_memo=normalized,
             )
         return BankTransaction(
             account=p.account,
@@ -544,9 +557,7 @@ def _title_info(rows: list[list[str]]) -> tuple[str | None, str | None]:
     return account, currency
 
 
-def _find_header(
-    rows: list[list[str]], profile: Profile | None
-) -> tuple[int, _Layout] | None:
+def _find_header(rows: list[list[str]], profile: Profile | None) -> tuple[int, _Layout] | None:
     if profile is not None and profile.header_row is not None:
         i = profile.header_row - 1
         if i >= len(rows):
@@ -613,13 +624,15 @@ class _Prefixed(io.RawIOBase):
         return len(data)
 
 
-def _utf8_lines(raw: io.BufferedReader, log: ErrorLog) -> Iterator[str]:
+def _utf8_lines(raw: Iterable[bytes], log: ErrorLog) -> Iterator[str]:
     n = 0
     try:
         for n, line in enumerate(raw, 1):  # noqa: B007 - n names the failing line below
             yield line.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise log.fatal(n, "encoding", f"not UTF-8 text ({e.reason}); save the export as UTF-8")
+        raise log.fatal(
+            n, "encoding", f"not UTF-8 text ({e.reason}); save the export as UTF-8"
+        ) from None
     return
 
 
@@ -640,7 +653,7 @@ def _text_lines(
     return _wrapped_lines(buffered, encoding, log)
 
 
-def _wrapped_lines(raw: io.BufferedReader, encoding: str, log: ErrorLog) -> Iterator[str]:
+def _wrapped_lines(raw: io.BufferedReader[Any], encoding: str, log: ErrorLog) -> Iterator[str]:
     text = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
     n = 0
     try:
@@ -656,8 +669,8 @@ def csv_read(
     """Yield the transactions of a CSV/TSV export; errors go to `log`."""
     lines = _text_lines(stream, head, log, profile)
     first: list[str] = []
-    for line in lines:
-        first.append(line)
+    for text_line in lines:
+        first.append(text_line)
         if len(first) >= HEADER_SCAN_ROWS:
             break
     delimiters = (profile.delimiter,) if profile and profile.delimiter else (",", ";", "\t")
@@ -723,8 +736,10 @@ def xlsx_read(
     stream: IO[bytes], *, log: ErrorLog, head: bytes, profile: Profile | None
 ) -> Iterator[BankTransaction]:
     """Yield the transactions of an XLSX export, read row by row (openpyxl read-only)."""
-    import openpyxl  # noqa: PLC0415 - loaded only for XLSX files
-    from openpyxl.utils.exceptions import InvalidFileException  # noqa: PLC0415
+    import openpyxl  # type: ignore[import-untyped,unused-ignore]  # noqa: PLC0415 - XLSX only
+    from openpyxl.utils.exceptions import (  # type: ignore[import-untyped,unused-ignore]  # noqa: PLC0415
+        InvalidFileException,
+    )
 
     source: IO[bytes]
     if stream.seekable():

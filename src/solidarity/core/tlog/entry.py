@@ -90,6 +90,9 @@ def entry_encode(obj: Mapping[str, Any]) -> bytes:
 
 
 def _check_no_float(value: Any) -> None:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return
     if isinstance(value, float):
         raise EntryError([f"non-integer number {value!r}"])
     if isinstance(value, Mapping):

@@ -1,3 +1,4 @@
+# ruff: noqa: E501, DTZ001 - bank rows verbatim; XLSX cells hold naive local times like banks
 """Writes the Vietnamese statement fixtures in golden/vn/ (names and accounts invented).
 
 Run once after changing a fixture: `.venv/bin/python tests/core/statements/golden/make_vn_fixtures.py`.
@@ -170,7 +171,9 @@ def main() -> None:
     (HERE / "mbbank_continuation.csv").write_text(MBBANK, encoding="utf-8")
     (HERE / "bidv_phat_sinh.csv").write_bytes(codecs.BOM_UTF8 + BIDV.encode())
     (HERE / "techcombank_signed.csv").write_text(TECHCOMBANK, encoding="utf-8")
-    (HERE / "agribank_unicode.txt").write_bytes(codecs.BOM_UTF16_LE + AGRIBANK_UTF16.encode("utf-16-le"))
+    (HERE / "agribank_unicode.txt").write_bytes(
+        codecs.BOM_UTF16_LE + AGRIBANK_UTF16.encode("utf-16-le")
+    )
     (HERE / "quy_tin_dung.csv").write_text(PROFILE_CSV, encoding="utf-8")
     (HERE / "quy_tin_dung.profile.toml").write_text(PROFILE, encoding="utf-8")
     make_xlsx(HERE / "sacombank_title_rows.xlsx")
