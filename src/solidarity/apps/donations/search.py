@@ -1,0 +1,70 @@
+"""The public statement's search index: one row per gift, published fields only.
+
+Each row holds the folded text (casefolded, no diacritics, đ→d, split into ASCII letters and
+digits) of the gift's display name, masked memo and public reference, so "nguyen van a"
+finds "NGUYỄN VĂN A". Nothing private (sender account, raw memo, unmasked name) ever enters.
+
+Storage depends on the database (migration 0002_search):
+- SQLite: an FTS5 table `donations_search(body)` whose rowid is the donation's id.
+- PostgreSQL: a table `donations_search(donation_id, body)` with a pg_trgm GIN index on body.
+Rows are written by `search_rows_add` inside the booking transaction, so a gift is searchable
+exactly when it is booked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+
+from solidarity.core.matching import text_fold
+from solidarity.db import rows_insert
+
+TABLE = "donations_search"
+# Words this short match whole words only; longer ones match as word prefixes.
+PREFIX_MIN = 3
+_WORD = re.compile(r"[0-9a-z]+")
+
+
+def search_body(*parts: str) -> str:
+    """The indexed text: folded words separated by single spaces, with a space at each end."""
+    words = _WORD.findall(text_fold(" ".join(parts)))
+    return f" {' '.join(words)} "
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    text: str
+    prefix: bool
+
+    def like(self) -> str:
+        """A LIKE pattern over a search body that matches this word as `fts_term` does."""
+        return f"% {self.text}%" if self.prefix else f"% {self.text} %"
+
+    def fts_term(self) -> str:
+        return f'"{self.text}"*' if self.prefix else f'"{self.text}"'
+
+
+def query_words(query: str) -> list[Word]:
+    """The words of a search box query, folded like the indexed text; duplicates dropped."""
+    seen: dict[str, Word] = {}
+    for w in _WORD.findall(text_fold(query)):
+        seen.setdefault(w, Word(w, len(w) >= PREFIX_MIN))
+    return list(seen.values())[:8]
+
+
+def search_rows_add(rows: Sequence[tuple[int, str, str, str]]) -> None:
+    """Index gifts `(donation_id, display_name, memo_public, public_ref)`.
+
+    Must run in the transaction that books them.
+    """
+    if not rows:
+        return
+    column = "rowid" if connection.vendor == "sqlite" else "donation_id"
+    rows_insert(
+        TABLE,
+        (column, "body"),
+        [(pk, search_body(name, memo, ref)) for pk, name, memo, ref in rows],
+    )
