@@ -73,7 +73,9 @@ def _init_hooks() -> None:
 
 
 # Modules with an `init()` that `solidarity init` runs (signing keys, webhook secrets, ...).
-INIT_MODULES: list[str] = []
+INIT_MODULES: list[str] = [
+    "solidarity.apps.transparency.logfiles",
+]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -95,6 +97,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "-" if args.access_log else "/dev/null",
         "--graceful-timeout",
         "10",
+        "--config",  # starts the log sequencer beside the workers (see that module)
+        "python:solidarity.apps.transparency.gunicorn_conf",
     ]
     print(f"serving http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
     os.execv(sys.executable, argv)  # noqa: S606 (replaces this process with gunicorn)
@@ -114,6 +118,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     campaign = demo_load(gifts=args.gifts, seed=args.seed, progress=progress)
     if sys.stderr.isatty():
         print(file=sys.stderr)
+    from solidarity.apps.transparency.cli import log_catch_up
+
+    log_catch_up([campaign.slug])  # the public log holds every gift before we report
     totals = campaign_totals(campaign=campaign)
     seconds = (datetime.now(UTC) - started).total_seconds()
     print(
@@ -354,7 +361,11 @@ def _parser() -> argparse.ArgumentParser:
 
 # Each feature's subcommands live beside it: a module with `register(subparsers)` whose
 # handlers take the parsed arguments and return an exit code. One line per module.
-EXTENSION_MODULES: list[str] = []
+EXTENSION_MODULES: list[str] = [
+    "solidarity.apps.disbursements.cli",
+    "solidarity.apps.imports.cli",
+    "solidarity.apps.transparency.cli",
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -375,4 +386,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, so CommandError raised by extension modules (which
+    # import solidarity.cli) is the class main() catches.
+    from solidarity.cli import main as _main
+
+    sys.exit(_main())

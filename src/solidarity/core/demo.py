@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 FAMILY = [
     "Nguyễn",
@@ -114,6 +115,7 @@ class DemoGift:
     channel: str
 
 
+@lru_cache(maxsize=65536)
 def ascii_upper(text: str) -> str:
     """`Nguyễn Văn An` → `NGUYEN VAN AN`, as bank memos print names."""
     text = text.replace("đ", "d").replace("Đ", "D")

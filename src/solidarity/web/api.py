@@ -13,3 +13,5 @@ api = NinjaAPI(
 )
 
 # Routers, one line per app: api.add_router("/campaigns/", "solidarity.apps.<app>.api.router")
+api.add_router("/campaigns/", "solidarity.apps.public.api.router")
+api.add_router("/campaigns/", "solidarity.apps.transparency.api.router")

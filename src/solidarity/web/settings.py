@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "solidarity.apps.ledger",
     "solidarity.apps.donations",
     "solidarity.apps.transparency",
+    "solidarity.apps.public",
+    "solidarity.apps.disbursements",
+    "solidarity.apps.imports",
 ]
 
 MIDDLEWARE = [
@@ -80,7 +83,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers run during an import; IMMEDIATE takes the write lock up front
         # so two writers wait for each other instead of failing with "database is locked".
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-        "PRAGMA foreign_keys=ON;",
+        "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
@@ -100,6 +103,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = HOME / "static"
+STATICFILES_DIRS = [BASE_DIR / "web" / "static"]
 STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -102,5 +102,7 @@ def test_totals_rule() -> None:
     ]
     assert totals_compute(entries) == {
         "EUR": Totals("EUR", raised=7, disbursed=0, balance=7, gifts=1),
-        "VND": Totals("VND", raised=250, disbursed=200, balance=50, gifts=1),
+        "VND": Totals(
+            "VND", raised=250, disbursed=200, balance=50, gifts=1, reversed=100, reversals=1
+        ),
     }

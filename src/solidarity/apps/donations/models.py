@@ -23,7 +23,8 @@ class Privacy(models.TextChoices):
 class Donation(models.Model):
     """One booked gift. (source, source_ref) is the source's own identity: booked once."""
 
-    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT)
+    # Indexed through the (campaign, received_at) index below.
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT, db_index=False)
     txn = models.OneToOneField("ledger.JournalTransaction", on_delete=models.PROTECT)
     public_ref = models.CharField(max_length=16, unique=True)
     amount_minor = models.BigIntegerField()

@@ -128,7 +128,7 @@ def _filtered(campaign: Campaign, query: StatementQuery) -> QuerySet[Donation]:
             key = "s.rowid" if connection.vendor == "sqlite" else "s.donation_id"
             qs = qs.extra(  # noqa: S610 (constant SQL, bound values)
                 where=[
-                    f"EXISTS (SELECT 1 FROM {TABLE} s WHERE {key} = donations_donation.id "
+                    f"EXISTS (SELECT 1 FROM {TABLE} s WHERE {key} = donations_donation.id "  # noqa: S608 (constant SQL, bound values)
                     f"AND {where})"
                 ],
                 params=params,

@@ -29,7 +29,11 @@ from solidarity.apps.donations.models import (
 )
 from solidarity.apps.donations.search import search_rows_add
 from solidarity.apps.ledger.services import TransactionInput, totals_apply, transactions_post
-from solidarity.apps.transparency.services import log_entries_append, rfc3339
+from solidarity.apps.transparency.services import (
+    log_entries_append,
+    log_entries_append_encoded,
+    rfc3339,
+)
 from solidarity.core import ledger as core_ledger
 from solidarity.core.money import Money
 from solidarity.core.privacy import (
@@ -39,6 +43,7 @@ from solidarity.core.privacy import (
     memo_mask,
     public_ref_derive,
 )
+from solidarity.core.tlog.entry import entry_encode
 from solidarity.db import db_datetime, rows_insert
 
 
@@ -125,15 +130,70 @@ def donations_record_many(*, campaign: Campaign, gifts: Sequence[GiftInput]) -> 
     """Book gifts all or nothing, in order; already-booked ones come back `created=False`.
 
     Safe against concurrent bookers of the same gifts: the unique constraint decides and
-    the loser re-reads the winner's row.
+    the loser re-reads the winner's row. The per-gift work (masking, commitments, log
+    entries) happens before the write transaction opens, so parallel bookers overlap it.
     """
     if campaign.status != Campaign.Status.OPEN:
         raise DonationRefused([f"campaign {campaign.slug} is {campaign.status}, not open"])
     errors = [e for i, g in enumerate(gifts) for e in gift_errors(campaign, g, f"gift {i}")]
     if errors:
         raise DonationRefused(errors)
+    prepared = [_prepare(campaign.slug, g) for g in gifts]
     with transaction.atomic():
-        return _record_batch(campaign, gifts)
+        return _record_batch(campaign, prepared)
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedGift:
+    """What the privacy policy lets the public see of a gift."""
+
+    ref: str
+    amount_minor: int
+    currency: str
+    received_at: datetime
+    channel: str
+    display_name: str
+    memo_public: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A gift with everything computed that does not need the database."""
+
+    gift: GiftInput
+    published: PublishedGift
+    salt: bytes
+    digest: str
+    entry: bytes
+    donor_key: str | None
+
+    @property
+    def ident(self) -> tuple[str, str]:
+        return (self.gift.source, self.gift.source_ref)
+
+
+def _prepare(campaign_slug: str, g: GiftInput) -> _Prepared:
+    published = PublishedGift(
+        ref=public_ref_derive(_secret("public_ref_key"), g.source, g.source_ref),
+        amount_minor=g.amount_minor,
+        currency=g.currency,
+        received_at=g.received_at,
+        channel=g.channel,
+        display_name=donor_publish(g.privacy, g.donor_name)[:120],
+        memo_public=memo_mask(g.memo)[:500],
+    )
+    salt = secrets.token_bytes(16)
+    private = {
+        "donor_name": g.donor_name,
+        "memo": g.memo,
+        "ref": published.ref,
+        "sender_account": g.sender_account,
+        "source": g.source,
+        "source_ref": g.source_ref,
+    }
+    digest = commitment(salt, private)
+    entry = entry_encode(donation_entry(campaign_slug, published, digest))
+    return _Prepared(g, published, salt, digest, entry, _donor_key(g))
 
 
 def _existing(gifts: Sequence[GiftInput]) -> dict[tuple[str, str], tuple[int, str]]:
@@ -152,13 +212,12 @@ def _existing(gifts: Sequence[GiftInput]) -> dict[tuple[str, str], tuple[int, st
     return found
 
 
-def _record_batch(campaign: Campaign, gifts: Sequence[GiftInput]) -> list[RecordResult]:
-    existing = _existing(gifts)
-    fresh: dict[tuple[str, str], GiftInput] = {}
-    for g in gifts:
-        ident = (g.source, g.source_ref)
-        if ident not in existing and ident not in fresh:
-            fresh[ident] = g
+def _record_batch(campaign: Campaign, items: Sequence[_Prepared]) -> list[RecordResult]:
+    existing = _existing([p.gift for p in items])
+    fresh: dict[tuple[str, str], _Prepared] = {}
+    for p in items:
+        if p.ident not in existing and p.ident not in fresh:
+            fresh[p.ident] = p
     created: dict[tuple[str, str], tuple[int, str]] = {}
     if fresh:
         try:
@@ -166,21 +225,21 @@ def _record_batch(campaign: Campaign, gifts: Sequence[GiftInput]) -> list[Record
                 created = _insert(campaign, list(fresh.values()))
         except IntegrityError:
             # Another booker won some of these: book the rest one at a time.
-            for g in fresh.values():
+            for p in fresh.values():
                 try:
                     with transaction.atomic():
-                        created.update(_insert(campaign, [g]))
+                        created.update(_insert(campaign, [p]))
                 except IntegrityError:
-                    existing.update(_existing([g]))
+                    existing.update(_existing([p.gift]))
     results = []
     seen: set[tuple[str, str]] = set()
-    for g in gifts:
-        ident = (g.source, g.source_ref)
-        if ident in created and ident not in seen:
-            results.append(RecordResult(*created[ident], created=True))
-            seen.add(ident)
+    for p in items:
+        if p.ident in created and p.ident not in seen:
+            results.append(RecordResult(*created[p.ident], created=True))
+            seen.add(p.ident)
         else:
-            results.append(RecordResult(*(existing.get(ident) or created[ident]), created=False))
+            found = existing.get(p.ident) or created[p.ident]
+            results.append(RecordResult(*found, created=False))
     return results
 
 
@@ -190,133 +249,105 @@ def _source_account(gift: GiftInput) -> str:
     return f"asset:clearing:{gift.channel}"
 
 
+_DONATION_COLUMNS = (
+    "campaign_id",
+    "txn_id",
+    "public_ref",
+    "amount_minor",
+    "currency",
+    "received_at",
+    "channel",
+    "display_name",
+    "memo_public",
+    "source",
+    "source_ref",
+    "bank_ref",
+    "account_id",
+)
+
+
 def _insert(
-    campaign: Campaign, gifts: Sequence[GiftInput]
+    campaign: Campaign, items: Sequence[_Prepared]
 ) -> dict[tuple[str, str], tuple[int, str]]:
     """Insert gifts that are not booked yet. IntegrityError if one was booked meanwhile.
 
     The hot path of every channel: plain multi-row INSERTs, no ORM objects per gift.
     """
-    ref_key = _secret("public_ref_key")
     txn_ids = transactions_post(
         campaign=campaign,
         items=[
             TransactionInput(
                 kind="donation",
                 postings=core_ledger.gift_postings(
-                    source_account=_source_account(g),
+                    source_account=_source_account(p.gift),
                     campaign=campaign.slug,
-                    amount=Money(g.amount_minor, g.currency),
+                    amount=Money(p.gift.amount_minor, p.gift.currency),
                 ),
-                occurred_at=g.received_at,
+                occurred_at=p.gift.received_at,
             )
-            for g in gifts
+            for p in items
         ],
     )
-    published = [
-        PublishedGift(
-            ref=public_ref_derive(ref_key, g.source, g.source_ref),
-            amount_minor=g.amount_minor,
-            currency=g.currency,
-            received_at=g.received_at,
-            channel=g.channel,
-            display_name=donor_publish(g.privacy, g.donor_name)[:120],
-            memo_public=memo_mask(g.memo)[:500],
-        )
-        for g in gifts
-    ]
     donation_ids = rows_insert(
         Donation._meta.db_table,
-        (
-            "campaign_id",
-            "txn_id",
-            "public_ref",
-            "amount_minor",
-            "currency",
-            "received_at",
-            "channel",
-            "display_name",
-            "memo_public",
-            "source",
-            "source_ref",
-            "bank_ref",
-            "account_id",
-        ),
+        _DONATION_COLUMNS,
         [
             (
                 campaign.pk,
                 txn_id,
-                p.ref,
-                g.amount_minor,
-                g.currency,
-                db_datetime(g.received_at),
-                g.channel,
-                p.display_name,
-                p.memo_public,
-                g.source,
-                g.source_ref,
-                g.bank_ref[:64],
-                g.account.pk if g.account else None,
+                p.published.ref,
+                p.gift.amount_minor,
+                p.gift.currency,
+                db_datetime(p.gift.received_at),
+                p.gift.channel,
+                p.published.display_name,
+                p.published.memo_public,
+                p.gift.source,
+                p.gift.source_ref,
+                p.gift.bank_ref[:64],
+                p.gift.account.pk if p.gift.account else None,
             )
-            for txn_id, g, p in zip(txn_ids, gifts, published, strict=True)
+            for txn_id, p in zip(txn_ids, items, strict=True)
         ],
         returning=True,
     )
-    privates = []
-    entries = []
-    for donation_id, g, p in zip(donation_ids, gifts, published, strict=True):
-        salt = secrets.token_bytes(16)
-        private = {
-            "donor_name": g.donor_name,
-            "memo": g.memo,
-            "ref": p.ref,
-            "sender_account": g.sender_account,
-            "source": g.source,
-            "source_ref": g.source_ref,
-        }
-        digest = commitment(salt, private)
-        privates.append(
-            (donation_id, g.donor_name[:200], g.sender_account[:64], g.memo, salt, digest)
-        )
-        entries.append(("donation", p.ref, donation_entry(campaign.slug, p, digest)))
     rows_insert(
         DonationPrivate._meta.db_table,
         ("donation_id", "donor_name", "sender_account", "memo", "salt", "commitment"),
-        privates,
+        [
+            (
+                donation_id,
+                p.gift.donor_name[:200],
+                p.gift.sender_account[:64],
+                p.gift.memo,
+                p.salt,
+                p.digest,
+            )
+            for donation_id, p in zip(donation_ids, items, strict=True)
+        ],
     )
     search_rows_add(
         [
-            (donation_id, p.display_name, p.memo_public, p.ref)
-            for donation_id, p in zip(donation_ids, published, strict=True)
+            (donation_id, p.published.display_name, p.published.memo_public, p.published.ref)
+            for donation_id, p in zip(donation_ids, items, strict=True)
         ]
     )
-    log_entries_append(campaign=campaign, entries=entries)
-    new_donors = _donor_keys_add(campaign, gifts)
+    log_entries_append_encoded(
+        campaign=campaign, entries=[("donation", p.published.ref, p.entry) for p in items]
+    )
+    new_donors = _donor_keys_add(campaign, [k for p in items if (k := p.donor_key)])
     totals = totals_apply(
         campaign=campaign,
-        raised=sum(g.amount_minor for g in gifts),
-        donations=len(gifts),
+        raised=sum(p.gift.amount_minor for p in items),
+        donations=len(items),
         donors=new_donors,
     )
     if campaign.goal_reached_at is None and totals.raised_minor >= campaign.goal_minor:
         goal_reached_update(campaign=campaign)
     return {
-        (g.source, g.source_ref): (donation_id, p.ref)
-        for donation_id, g, p in zip(donation_ids, gifts, published, strict=True)
+        p.ident: (donation_id, p.published.ref)
+        for donation_id, p in zip(donation_ids, items, strict=True)
     }
-
-
-@dataclass(frozen=True, slots=True)
-class PublishedGift:
-    """What the privacy policy lets the public see of a gift."""
-
-    ref: str
-    amount_minor: int
-    currency: str
-    received_at: datetime
-    channel: str
-    display_name: str
-    memo_public: str
 
 
 def donation_entry(campaign_slug: str, gift: PublishedGift, digest: str) -> dict[str, Any]:
@@ -335,9 +366,9 @@ def donation_entry(campaign_slug: str, gift: PublishedGift, digest: str) -> dict
     }
 
 
-def _donor_keys_add(campaign: Campaign, gifts: Sequence[GiftInput]) -> int:
+def _donor_keys_add(campaign: Campaign, donor_keys: Sequence[str]) -> int:
     """Record donor keys not seen before; return how many were new."""
-    keys = sorted({k for g in gifts if (k := _donor_key(g))})
+    keys = sorted(set(donor_keys))
     added = 0
     table = DonorKey._meta.db_table
     with connection.cursor() as cur:

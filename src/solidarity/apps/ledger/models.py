@@ -21,7 +21,8 @@ class LedgerAccount(models.Model):
 class JournalTransaction(models.Model):
     """A posted journal transaction. The database refuses UPDATE and DELETE (migration 0002)."""
 
-    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT)
+    # Indexed through the (campaign, kind) index below.
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT, db_index=False)
     kind = models.CharField(max_length=32)
     occurred_at = models.DateTimeField()
     booked_at = models.DateTimeField(auto_now_add=True)

@@ -13,7 +13,8 @@ class LogEntry(models.Model):
     are not committed in order on PostgreSQL). Only `index` is ever set, once.
     """
 
-    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT)
+    # Indexed through the (campaign, index) unique constraint below.
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT, db_index=False)
     kind = models.CharField(max_length=32)
     ref = models.CharField(max_length=32, db_index=True)
     body = models.BinaryField()
@@ -31,3 +32,23 @@ class LogEntry(models.Model):
                 name="log_unsequenced",
             ),
         )
+
+
+class LogState(models.Model):
+    """A campaign log's sequencing state; changed only by the sequencer holding the log's lock.
+
+    `size` counts the entries given an index (0..size-1), committed before any file describing
+    them is written; the published checkpoint's size is never above it. `published_size` and
+    `root` copy the last checkpoint the sequencer published (informational: the file is the
+    truth). `origin` and `vkey` are fixed when the log is created; the private key is a file.
+    """
+
+    campaign = models.OneToOneField(
+        "campaigns.Campaign", on_delete=models.PROTECT, primary_key=True, related_name="log_state"
+    )
+    origin = models.CharField(max_length=200)
+    vkey = models.CharField(max_length=300)
+    size = models.BigIntegerField(default=0)
+    published_size = models.BigIntegerField(default=0)
+    root = models.BinaryField(max_length=32, default=b"")
+    published_at = models.DateTimeField(null=True, blank=True)

@@ -29,10 +29,20 @@ def log_entries_append(
     Must run inside the transaction that books the movements they describe, so an entry
     exists if and only if its booking committed.
     """
+    return log_entries_append_encoded(
+        campaign=campaign,
+        entries=[(kind, ref, entry_encode(body)) for kind, ref, body in entries],
+    )
+
+
+def log_entries_append_encoded(
+    *, campaign: Campaign, entries: Iterable[tuple[str, str, bytes]]
+) -> list[int]:
+    """`log_entries_append` for bodies already made with `entry_encode`."""
     now = db_datetime(timezone.now())
     return rows_insert(
         LogEntry._meta.db_table,
         ("campaign_id", "kind", "ref", "body", "created_at"),
-        [(campaign.pk, kind, ref, entry_encode(body), now) for kind, ref, body in entries],
+        [(campaign.pk, kind, ref, body, now) for kind, ref, body in entries],
         returning=True,
     )

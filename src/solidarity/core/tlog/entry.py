@@ -3,6 +3,9 @@
 Canonical form: UTF-8, keys sorted, separators "," and ":", no ASCII escaping of non-ASCII text,
 no floats. Totals per currency: raised = Σ donation − Σ reversal, disbursed = Σ disbursement,
 balance = raised − disbursed, gifts = #donation − #reversal (ARCHITECTURE.md, "The public log").
+Goods (`in_kind`, valued in minor units) count apart and never in cash: direction "out" is goods
+handed over, any other direction goods received. Kinds that move no money (`account`) are
+validated and counted by kind only.
 """
 
 from __future__ import annotations
@@ -142,19 +145,32 @@ def commitment(salt: bytes, private_details: Mapping[str, Any]) -> str:
     return hashlib.sha256(salt + canonical_json(private_details)).hexdigest()
 
 
+IN_KIND_OUT = "in_kind:out"
+"""The key TotalsCounter files goods handed over under (an `in_kind` entry, direction "out")."""
+
+
 @dataclass(frozen=True)
 class Totals:
-    """The published figures of one currency, in minor units."""
+    """The published figures of one currency, in minor units; in-kind values never enter cash."""
 
     currency: str
     raised: int
     disbursed: int
     balance: int
     gifts: int
+    reversed: int = 0
+    reversals: int = 0
+    in_kind_received: int = 0
+    in_kind_handed_over: int = 0
+    in_kind_gifts: int = 0
 
 
 class TotalsCounter:
-    """Accumulates the totals rule over entries, in any order."""
+    """Accumulates the totals rule over entries, in any order.
+
+    sums and counts are keyed by (kind, currency); entries of kinds that move no money are
+    counted under (kind, "") and summed nowhere; goods handed over under (IN_KIND_OUT, currency).
+    """
 
     def __init__(self) -> None:
         self.sums: dict[tuple[str, str], int] = {}
@@ -165,21 +181,52 @@ class TotalsCounter:
         self.sums[key] = self.sums.get(key, 0) + amount
         self.counts[key] = self.counts.get(key, 0) + 1
 
+    def add_entry(self, obj: Mapping[str, Any]) -> None:
+        """Count one valid entry object under the totals rule."""
+        kind = obj["kind"]
+        if kind in MONEY_KINDS:
+            if kind == "in_kind" and obj.get("direction") == "out":
+                kind = IN_KIND_OUT
+            key = (kind, obj["currency"])
+            self.sums[key] = self.sums.get(key, 0) + obj["amount"]
+        else:
+            key = (kind, "")
+        self.counts[key] = self.counts.get(key, 0) + 1
+
     def merge(self, other: TotalsCounter) -> None:
         for k, v in other.sums.items():
             self.sums[k] = self.sums.get(k, 0) + v
         for k, v in other.counts.items():
             self.counts[k] = self.counts.get(k, 0) + v
 
+    def kinds(self) -> dict[str, int]:
+        """How many entries of each kind were counted."""
+        out: dict[str, int] = {}
+        for (kind, _), n in self.counts.items():
+            name = "in_kind" if kind == IN_KIND_OUT else kind
+            out[name] = out.get(name, 0) + n
+        return out
+
     def totals(self) -> dict[str, Totals]:
-        """Totals per currency, for every currency any entry used."""
+        """Totals per currency, for every currency any money entry used."""
         out: dict[str, Totals] = {}
         for cur in sorted({c for _, c in self.sums}):
             s = {k: v for (k, c), v in self.sums.items() if c == cur}
+            n = {k: v for (k, c), v in self.counts.items() if c == cur}
             raised = s.get("donation", 0) - s.get("reversal", 0)
             disbursed = s.get("disbursement", 0)
-            gifts = self.counts.get(("donation", cur), 0) - self.counts.get(("reversal", cur), 0)
-            out[cur] = Totals(cur, raised, disbursed, raised - disbursed, gifts)
+            out[cur] = Totals(
+                currency=cur,
+                raised=raised,
+                disbursed=disbursed,
+                balance=raised - disbursed,
+                gifts=n.get("donation", 0) - n.get("reversal", 0),
+                reversed=s.get("reversal", 0),
+                reversals=n.get("reversal", 0),
+                in_kind_received=s.get("in_kind", 0),
+                in_kind_handed_over=s.get(IN_KIND_OUT, 0),
+                in_kind_gifts=n.get("in_kind", 0),
+            )
         return out
 
 
@@ -187,5 +234,5 @@ def totals_compute(entries: Iterable[Mapping[str, Any]]) -> dict[str, Totals]:
     """The totals rule over valid entry objects."""
     counter = TotalsCounter()
     for e in entries:
-        counter.add(e["kind"], e["currency"], e["amount"])
+        counter.add_entry(e)
     return counter.totals()

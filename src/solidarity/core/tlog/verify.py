@@ -156,7 +156,7 @@ def _verify_chunk(reader: TileReader, tiles: list[Tile], check_entries: bool) ->
             if bt.width == TILE_WIDTH:
                 roots.append(row_root(hashes))
             if check_entries:
-                add = counter.add
+                add = counter.add_entry
                 for i, data in enumerate(entries):
                     try:
                         obj = entry_decode(data)
@@ -164,7 +164,7 @@ def _verify_chunk(reader: TileReader, tiles: list[Tile], check_entries: bool) ->
                         raise LogVerifyError(
                             f"entry {bt.start + i} in {bt.path}", str(err)
                         ) from None
-                    add(obj["kind"], obj["currency"], obj["amount"])
+                    add(obj)
     except LogVerifyError as e:
         res.error = (e.where, e.reason)
     except (OSError, TileError) as e:
@@ -255,9 +255,7 @@ def log_verify(
         part = TotalsCounter()
         part.sums, part.counts = r.sums, r.counts
         counter.merge(part)
-    kinds: dict[str, int] = {}
-    for (kind, _), n in counter.counts.items():
-        kinds[kind] = kinds.get(kind, 0) + n
+    kinds = counter.kinds()
 
     since_size = since_root = None
     if since_checkpoint is not None:

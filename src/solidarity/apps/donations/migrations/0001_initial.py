@@ -60,7 +60,9 @@ class Migration(migrations.Migration):
                 (
                     "campaign",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT, to="campaigns.campaign"
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="campaigns.campaign",
                     ),
                 ),
                 (

@@ -1,0 +1,223 @@
+"""Benchmark of the Django side of the public log: the sequencer and proofs served by the API.
+
+Writes bench/results/log_sequencer.json. Measures, in one run on a fresh SQLite installation:
+- sequencing N queued entries (DB outbox → index assignment → tiles → signed checkpoints, fsync
+  on) with the default batch, against the bare SHA-256 leaf-hash loop over the same entries and
+  against the core's log_append of the same entries into a plain directory;
+- the p50/p99 of an inclusion proof at a 10M-entry tree served through the whole Django stack
+  (test client → URL routing → ninja → selector → tiles), against the core's
+  inclusion_proof_from_tiles on the same files.
+
+    .venv/bin/python bench/bench_log_sequencer.py [--entries N] [--proof-size N] [--calls N]
+"""
+
+# Django and the apps are imported inside functions, after _setup points them at a scratch
+# installation:
+# ruff: noqa: PLC0415
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import secrets
+import shutil
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results" / "log_sequencer.json"
+
+
+def _setup(home: Path) -> None:
+    os.environ["SOLIDARITY_HOME"] = str(home)
+    os.environ["SOLIDARITY_TESTING"] = "1"
+    os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
+    os.environ.pop("DATABASE_URL", None)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "solidarity.web.settings"
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def _campaign(slug: str):  # type: ignore[no-untyped-def]
+    from solidarity.apps.campaigns.services import campaign_create, campaign_open
+
+    c = campaign_create(
+        slug=slug,
+        code="BENCH",
+        names={"vi": slug},
+        goal_minor=10**15,
+        currency="VND",
+        opens_at=datetime(2025, 8, 25, 1, tzinfo=UTC),
+        days=65,
+    )
+    return campaign_open(campaign=c)
+
+
+def bench_sequencer(n: int) -> dict[str, object]:
+    from django.db import transaction
+    from django.utils import timezone
+
+    from bench_tlog import bare_loop, make_entries
+    from solidarity.apps.transparency.logfiles import log_dir
+    from solidarity.apps.transparency.models import LogEntry, LogState
+    from solidarity.apps.transparency.sequencer import BATCH, log_sequence_once
+    from solidarity.core.tlog.note import key_generate, signer_parse
+    from solidarity.core.tlog.sequencer import log_append
+    from solidarity.core.tlog.tiles import DirectoryTileStore
+    from solidarity.core.tlog.verify import log_verify
+    from solidarity.db import db_datetime, rows_insert
+
+    campaign = _campaign("bench-seq")
+    entries = make_entries(n)
+    now = db_datetime(timezone.now())
+    with transaction.atomic():
+        rows_insert(
+            LogEntry._meta.db_table,
+            ("campaign_id", "kind", "ref", "body", "created_at"),
+            [(campaign.pk, "donation", f"r{i}", e, now) for i, e in enumerate(entries)],
+        )
+    base = bare_loop(entries)
+
+    t = time.perf_counter()
+    (result,) = log_sequence_once(batch=BATCH, slugs=["bench-seq"])
+    seq = time.perf_counter() - t
+    assert result.error is None, result
+    assert result.size == n, result
+
+    core_dir = Path(tempfile.mkdtemp(prefix="bench-core-"))
+    try:
+        signer = signer_parse(key_generate("bench.example/core")[0])
+        t = time.perf_counter()
+        log_append(
+            DirectoryTileStore(core_dir, durable=True),
+            signer=signer,
+            origin="bench.example/core",
+            entries=entries,
+        )
+        core = time.perf_counter() - t
+    finally:
+        shutil.rmtree(core_dir)
+    state = LogState.objects.get(campaign=campaign)
+    report = log_verify(log_dir("bench-seq"), state.vkey, workers=2)
+    assert report.size == n
+    return {
+        "entries": n,
+        "batch": BATCH,
+        "checkpoints_signed": -(-n // BATCH),
+        "durable_fsync": True,
+        "database": "sqlite",
+        "bare_sha256_loop_s": round(base, 3),
+        "core_log_append_s": round(core, 3),
+        "django_sequencer_s": round(seq, 3),
+        "django_sequencer_ratio_to_bare": round(seq / base, 2),
+        "django_sequencer_ratio_to_core": round(seq / core, 2),
+        "entries_per_s": round(n / seq),
+    }
+
+
+def _percentiles(times: list[float]) -> dict[str, float]:
+    times = sorted(times)
+    return {
+        "p50_ms": round(statistics.median(times) * 1000, 3),
+        "p99_ms": round(times[int(len(times) * 0.99) - 1] * 1000, 3),
+        "max_ms": round(times[-1] * 1000, 3),
+    }
+
+
+def bench_proof(size: int, calls: int) -> dict[str, object]:
+    from django.test import Client
+
+    from solidarity.apps.transparency.logfiles import default_origin, log_store, signer_ensure
+    from solidarity.apps.transparency.models import LogState
+    from solidarity.apps.transparency.selectors import inclusion_proof_get
+    from solidarity.core.tlog.checkpoint import Checkpoint, checkpoint_sign
+    from solidarity.core.tlog.proof import inclusion_proof_from_tiles
+    from solidarity.core.tlog.tiles import TileWriter
+
+    # A synthetic tree of `size` leaf hashes, published like a sequenced log (hash tiles only:
+    # proofs never read entry bundles or database rows).
+    campaign = _campaign("bench-proof")
+    signer = signer_ensure(campaign.slug, default_origin(campaign.slug))
+    store = log_store(campaign.slug, durable=False)
+    writer = TileWriter(store, 0)
+    t = time.perf_counter()
+    done = 0
+    head = None
+    while done < size:
+        k = min(1 << 20, size - done)
+        head = writer.append_leaf_hashes(secrets.token_bytes(32 * k))
+        done += k
+    build = time.perf_counter() - t
+    assert head is not None
+    store.replace("checkpoint", checkpoint_sign(Checkpoint(signer.name, size, head.root), signer))
+    LogState.objects.create(
+        campaign=campaign,
+        origin=signer.name,
+        vkey=signer.verifier.vkey,
+        size=size,
+        published_size=size,
+        root=head.root,
+    )
+    rng = random.Random(1)
+    indexes = [rng.randrange(size) for _ in range(calls)]
+    client = Client()
+    url = "/api/v1/campaigns/bench-proof/proof/inclusion"
+    assert client.get(url, {"index": 0}).status_code == 200  # warm up URL resolving, imports
+
+    bare, selector, view = [], [], []
+    for i in indexes:
+        t = time.perf_counter()
+        inclusion_proof_from_tiles(store, size, i)
+        bare.append(time.perf_counter() - t)
+    for i in indexes:
+        t = time.perf_counter()
+        inclusion_proof_get(slug="bench-proof", index=i)
+        selector.append(time.perf_counter() - t)
+    for i in indexes:
+        t = time.perf_counter()
+        r = client.get(url, {"index": i})
+        view.append(time.perf_counter() - t)
+        assert r.status_code == 200
+    b, s, v = _percentiles(bare), _percentiles(selector), _percentiles(view)
+    return {
+        "tree_size": size,
+        "build_tiles_s": round(build, 1),
+        "calls": calls,
+        "core_from_tiles": b,
+        "selector": s,
+        "api_view_test_client": v,
+        "api_p99_ratio_to_core": round(v["p99_ms"] / b["p99_ms"], 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--entries", type=int, default=200_000)
+    parser.add_argument("--proof-size", type=int, default=10_000_000)
+    parser.add_argument("--calls", type=int, default=2000)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="bench-log-seq-"))
+    try:
+        _setup(home)
+        results = {
+            "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+            "sequencer": bench_sequencer(args.entries),
+            "inclusion_proof_api": bench_proof(args.proof_size, args.calls),
+        }
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Where the money went: tranches in money and in kind, approved by several people."""

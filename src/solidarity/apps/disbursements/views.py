@@ -1,0 +1,268 @@
+"""Back office (/office/tranches/) and the public pages (/c/<slug>/tranches, report, files)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+)
+from django.shortcuts import redirect, render
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN, APPROVER, AUDITOR
+from solidarity.apps.accounts.services import user_has_role
+from solidarity.apps.campaigns.models import Campaign
+from solidarity.apps.campaigns.selectors import campaign_get
+from solidarity.apps.disbursements import services
+from solidarity.apps.disbursements.forms import EvidenceForm, ProposeForm, ReasonForm
+from solidarity.apps.disbursements.models import Tranche
+from solidarity.apps.disbursements.reports import CONTENT_TYPES, report_filename, report_render
+from solidarity.apps.disbursements.selectors import (
+    BABEL_LOCALES,
+    evidence_for,
+    statement_build,
+    tranche_detail,
+    tranche_get,
+    tranche_list,
+    tranches_public,
+)
+from solidarity.apps.disbursements.services import EvidenceInput, TrancheRefused, evidence_path
+
+INLINE_TYPES = frozenset(services.SAFE_TYPES.values())
+OFFICE_ROLES = (ADMIN, ACCOUNTANT, APPROVER, AUDITOR)
+
+
+def _language() -> str:
+    lang = (translation.get_language() or "vi").lower()
+    return lang if lang in BABEL_LOCALES else "vi"
+
+
+def _public_campaign(slug: str) -> Campaign:
+    try:
+        campaign = campaign_get(slug=slug)
+    except Campaign.DoesNotExist:
+        raise Http404("no such campaign") from None
+    if campaign.status == Campaign.Status.DRAFT:
+        raise Http404("no such campaign")
+    return campaign
+
+
+# --- public --------------------------------------------------------------------------------
+
+
+@require_GET
+def tranches_page(request: HttpRequest, slug: str) -> HttpResponse:
+    campaign = _public_campaign(slug)
+    return render(
+        request,
+        "disbursements/tranches.html",
+        {"campaign": campaign, "where": tranches_public(campaign, _language())},
+    )
+
+
+@require_GET
+def evidence_file(request: HttpRequest, slug: str, sha256: str) -> FileResponse:
+    """A handed-over tranche's evidence. Only PDF, PNG and JPEG are shown inline."""
+    campaign = _public_campaign(slug)
+    evidence = evidence_for(campaign=campaign, sha256=sha256)
+    path = evidence_path(sha256)
+    if evidence is None or not path.is_file():
+        raise Http404("no such file")
+    inline = evidence.content_type in INLINE_TYPES
+    response = FileResponse(
+        path.open("rb"),
+        as_attachment=not inline,
+        filename=evidence.name,
+        content_type=evidence.content_type if inline else "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+def _day(text: str | None, default: date) -> date:
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Http404("bad date") from None
+
+
+@require_GET
+def report_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
+    campaign = _public_campaign(slug)
+    if fmt not in CONTENT_TYPES:
+        raise Http404("unknown format")
+    start = _day(request.GET.get("from"), campaign.opens_at.date())
+    end = _day(request.GET.get("to"), timezone.localdate())
+    if end < start:
+        return HttpResponse(_("The end date is before the start date."), status=400)
+    lang = request.GET.get("lang") or _language()
+    if lang not in BABEL_LOCALES:
+        lang = "vi"
+    statement = statement_build(campaign=campaign, start=start, end=end)
+    response = HttpResponse(report_render(statement, fmt, lang), content_type=CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{report_filename(statement, fmt)}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- back office ---------------------------------------------------------------------------
+
+
+def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "disbursements/office_refused.html", {"errors": [message]}, status=403)
+
+
+def _office_user(request: HttpRequest) -> Any:
+    user = request.user
+    if not user_has_role(user, *OFFICE_ROLES):  # type: ignore[arg-type]
+        return None
+    return user
+
+
+@login_required
+@require_GET
+def office_list(request: HttpRequest) -> HttpResponse:
+    if _office_user(request) is None:
+        return _forbidden(request, _("You have no role in the back office."))
+    slug = request.GET.get("campaign") or None
+    campaign = Campaign.objects.filter(slug=slug).first() if slug else None
+    rows = tranche_list(campaign=campaign, status=request.GET.get("status") or None)
+    return render(request, "disbursements/office_list.html", {"tranches": rows[:500]})
+
+
+@login_required
+def office_propose(request: HttpRequest) -> HttpResponse:
+    user = _office_user(request)
+    if user is None or not user_has_role(user, *services.PROPOSER_ROLES):
+        return _forbidden(request, _("You may not propose tranches."))
+    locale = BABEL_LOCALES[_language()]
+    form = ProposeForm(request.POST or None, request.FILES or None, locale=locale)
+    errors: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        money = data["amount_money"]
+        upload = data.get("evidence")
+        rate = None
+        if data.get("rate_value") is not None:
+            rate = services.RateInput(
+                rate=data["rate_value"],
+                base=data["rate_currency"].upper(),
+                source=data["rate_source"],
+                on=data.get("rate_date") or data["date"],
+            )
+        try:
+            tranche = services.tranche_propose(
+                campaign=data["campaign"],
+                by=user,
+                recipient=data["recipient"],
+                amount_minor=money.minor,
+                currency=money.currency,
+                date=data["date"],
+                purpose=data.get("purpose") or "",
+                rate=rate,
+                items=data["item_lines"],
+                evidence=(
+                    [EvidenceInput(upload.name, upload.read(), data["evidence_kind"])]
+                    if upload
+                    else []
+                ),
+            )
+        except TrancheRefused as exc:
+            errors = exc.errors
+        else:
+            return redirect("tranche-office-detail", pk=tranche.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "disbursements/office_propose.html",
+        {"form": form, "errors": errors},
+        status=status,
+    )
+
+
+def _detail(request: HttpRequest, tranche: Tranche, errors: list[str], status: int) -> HttpResponse:
+    user = request.user
+    return render(
+        request,
+        "disbursements/office_detail.html",
+        {
+            "tranche": tranche,
+            "detail": tranche_detail(tranche),
+            "errors": errors,
+            "evidence_form": EvidenceForm(),
+            "reason_form": ReasonForm(),
+            "can_approve": user_has_role(user, APPROVER),  # type: ignore[arg-type]
+            "can_handover": user_has_role(user, *services.HANDOVER_ROLES),  # type: ignore[arg-type]
+        },
+        status=status,
+    )
+
+
+def _tranche_or_404(pk: int) -> Tranche:
+    try:
+        return tranche_get(pk=pk)
+    except Tranche.DoesNotExist:
+        raise Http404("no such tranche") from None
+
+
+@login_required
+@require_GET
+def office_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    if _office_user(request) is None:
+        return _forbidden(request, _("You have no role in the back office."))
+    return _detail(request, _tranche_or_404(pk), [], 200)
+
+
+@login_required
+@require_POST
+def office_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """approve, reject, cancel, handover, evidence: one service call each."""
+    user = _office_user(request)
+    if user is None:
+        return _forbidden(request, _("You have no role in the back office."))
+    tranche = _tranche_or_404(pk)
+    reason = ReasonForm(request.POST)
+    reason_text = reason.cleaned_data["reason"] if reason.is_valid() else ""
+    files: list[EvidenceInput] = []
+    if action in ("handover", "evidence"):
+        form = EvidenceForm(request.POST, request.FILES)
+        if not form.is_valid():
+            errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+            return _detail(request, tranche, errors, 400)
+        upload = form.cleaned_data.get("evidence")
+        if upload:
+            files.append(
+                EvidenceInput(upload.name, upload.read(), form.cleaned_data["evidence_kind"])
+            )
+    try:
+        if action == "approve":
+            if not user_has_role(user, APPROVER):
+                return _detail(
+                    request, tranche, [_("Only a person with the approver role can approve.")], 403
+                )
+            services.tranche_approve(tranche=tranche, by=user, note=reason_text)
+        elif action == "reject":
+            services.tranche_reject(tranche=tranche, by=user, reason=reason_text)
+        elif action == "cancel":
+            services.tranche_cancel(tranche=tranche, by=user, reason=reason_text)
+        elif action == "handover":
+            services.tranche_handover(tranche=tranche, by=user, evidence=files, note=reason_text)
+        elif action == "evidence":
+            services.evidence_add(tranche=tranche, by=user, files=files)
+        else:
+            raise Http404("no such action")
+    except TrancheRefused as exc:
+        return _detail(request, _tranche_or_404(pk), exc.errors, 400)
+    return redirect("tranche-office-detail", pk=pk)

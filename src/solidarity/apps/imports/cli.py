@@ -1,0 +1,193 @@
+"""`solidarity import FILE...` and `solidarity review list|assign|reject`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from solidarity.cli import CommandError, _campaign, _django, _print_json
+
+
+def _user(username: str) -> Any:
+    from django.contrib.auth.models import User
+
+    try:
+        return User.objects.get(username=username)
+    except User.DoesNotExist:
+        raise CommandError(f"--by {username!r}: no such user") from None
+
+
+class _Bar:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.shown = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, label: str, phase: str, done: int, total: int) -> None:
+        if not self.shown:
+            return
+        now = time.monotonic()
+        if now - self.last < 0.2 and done < total:
+            return
+        self.last = now
+        share = done / total if total else 1.0
+        filled = int(share * 30)
+        what = "reading" if phase == "read" else "booking"
+        unit = f"{done:,}/{total:,} rows" if phase == "book" else f"{share:.0%}"
+        line = f"\r{label[:28]:<28} {what:<7} [{'#' * filled}{'.' * (30 - filled)}] {unit}"
+        print(line, end="", file=sys.stderr, flush=True)
+
+    def end(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
+
+
+def _print_report(report: Any) -> None:
+    c = report.counts
+    head = f"{report.file} ({report.format or '?'}): {report.status}"
+    if report.dry_run:
+        head += " (dry run: nothing written)"
+    print(head)
+    for label, value in (
+        ("rows read", c.rows_read),
+        ("booked", c.booked),
+        ("duplicates skipped", c.duplicates),
+        ("to review", c.to_review),
+        ("reversals", c.reversals),
+        ("reversals waiting for their gift", c.reversals_pending),
+        ("not gifts (account movements)", c.not_gifts),
+        ("rejected", c.rejected),
+    ):
+        print(f"  {label:<34} {value:>12,}")
+    for e in report.errors:
+        print(f"  REJECTED {e['file']}:{e['line']}: {e['field']}: {e['message']}")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.imports.services import AccountRef, statements_import
+    from solidarity.core.statements import StatementRejected, profile_load
+
+    paths = [Path(p) for p in args.files]
+    for path in paths:
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file")
+    try:
+        account = AccountRef.parse(args.account) if args.account else None
+    except ValueError as exc:
+        raise CommandError(f"--account: {exc}") from None
+    campaign = _campaign(args.campaign) if args.campaign else None
+    profile = None
+    if args.profile:
+        try:
+            profile = profile_load(args.profile)
+        except StatementRejected as exc:
+            raise CommandError("; ".join(str(e) for e in exc.errors)) from None
+        except OSError as exc:
+            raise CommandError(f"--profile {args.profile}: {exc.strerror}") from None
+    bar = _Bar()
+    try:
+        reports = statements_import(
+            paths=paths,
+            account=account,
+            campaign=campaign,
+            profile=profile,
+            dry_run=args.dry_run,
+            progress=bar,
+            isolate_parser=True,
+        )
+    finally:
+        bar.end()
+    if args.json:
+        _print_json({"files": [r.as_dict() for r in reports]})
+    else:
+        for report in reports:
+            _print_report(report)
+    return 2 if any(r.refused for r in reports) else 0
+
+
+def _item(pk: int) -> Any:
+    from solidarity.apps.imports.models import ReviewItem
+
+    try:
+        return ReviewItem.objects.get(pk=pk)
+    except ReviewItem.DoesNotExist:
+        raise CommandError(f"no review item {pk}") from None
+
+
+def cmd_review_list(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.imports.selectors import review_items
+
+    rows = review_items(status=args.status, campaign_slug=args.campaign, limit=args.limit)
+    if args.json:
+        _print_json(rows)
+        return 0
+    for r in rows:
+        print(
+            f"{r['id']:>7} {r['status']:<8} {r['booked_at'][:10]} {r['account']:<22} "
+            f"{r['amount_minor']:>14,} {r['currency']} [{','.join(r['candidates'])}] "
+            f"{r['reason']} | {r['memo'][:60]}"
+        )
+    if not rows:
+        print("no review items")
+    return 0
+
+
+def cmd_review_assign(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.imports.services import review_assign
+
+    result = review_assign(
+        item=_item(args.id), campaign=_campaign(args.campaign), by=_user(args.by)
+    )
+    print(f"review item {args.id} booked to {args.campaign} as gift {result.public_ref}")
+    return 0
+
+
+def cmd_review_reject(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.imports.services import review_reject
+
+    review_reject(item=_item(args.id), by=_user(args.by), reason=args.reason)
+    print(f"review item {args.id} marked not a gift")
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "import", help="import bank statements (camt.05x, MT940, CSV, XLSX), exactly once"
+    )
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument(
+        "--account", metavar="BIN:NUMBER", help="the receiving account the files are for"
+    )
+    p.add_argument("--campaign", metavar="SLUG", help="book every credit to this campaign")
+    p.add_argument("--profile", metavar="PROFILE.toml", help="CSV/XLSX layout (PROFILES.md)")
+    p.add_argument("--dry-run", action="store_true", help="parse and check, write nothing")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(handler=cmd_import)
+
+    review = sub.add_parser(
+        "review", help="credits that matched no campaign or several"
+    ).add_subparsers(dest="action", required=True)
+    p = review.add_parser("list")
+    p.add_argument("--status", default="open", choices=("open", "assigned", "rejected", "all"))
+    p.add_argument("--campaign", metavar="SLUG")
+    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_review_list)
+    p = review.add_parser("assign", help="book the item as a gift to a campaign")
+    p.add_argument("id", type=int)
+    p.add_argument("--campaign", required=True, metavar="SLUG")
+    p.add_argument("--by", required=True, metavar="USER")
+    p.set_defaults(handler=cmd_review_assign)
+    p = review.add_parser("reject", help="mark the item as not a gift")
+    p.add_argument("id", type=int)
+    p.add_argument("--by", required=True, metavar="USER")
+    p.add_argument("--reason", required=True)
+    p.set_defaults(handler=cmd_review_reject)

@@ -1,0 +1,63 @@
+"""Reads for the back office and the CLI: the review queue and past imports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q
+
+from solidarity.apps.imports.models import Import, ReviewCandidate, ReviewItem
+from solidarity.apps.transparency.services import rfc3339
+
+
+def review_items(
+    *, status: str = "open", campaign_slug: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Review items, oldest first, with their candidate campaigns."""
+    items = ReviewItem.objects.all()
+    if status != "all":
+        items = items.filter(status=status)
+    if campaign_slug:
+        items = items.filter(candidates__campaign__slug=campaign_slug)
+    items = items.select_related("campaign").order_by("id")[:limit]
+    rows = list(items)
+    slugs: dict[int, list[str]] = {}
+    for item_id, slug in ReviewCandidate.objects.filter(
+        item_id__in=[r.pk for r in rows]
+    ).values_list("item_id", "campaign__slug"):
+        slugs.setdefault(item_id, []).append(slug)
+    return [
+        {
+            "id": r.pk,
+            "status": r.status,
+            "account": f"{r.bin}:{r.number}",
+            "amount_minor": r.amount_minor,
+            "currency": r.currency,
+            "booked_at": rfc3339(r.booked_at),
+            "bank_ref": r.bank_ref,
+            "memo": r.memo,
+            "counterparty_name": r.counterparty_name,
+            "match": r.match_kind,
+            "reason": r.reason,
+            "candidates": sorted(slugs.get(r.pk, [])),
+            "decided_by": r.decided_by,
+            "decided_at": rfc3339(r.decided_at) if r.decided_at else None,
+            "decision": r.decision_reason,
+            "campaign": r.campaign.slug if r.campaign else None,
+        }
+        for r in rows
+    ]
+
+
+def review_open_counts() -> dict[int, int]:
+    """Open review items per candidate campaign id (what `review_count` must equal)."""
+    rows = (
+        ReviewCandidate.objects.filter(item__status=ReviewItem.Status.OPEN)
+        .values("campaign_id")
+        .annotate(n=Count("id"))
+    )
+    return {r["campaign_id"]: r["n"] for r in rows}
+
+
+def imports_recent(*, limit: int = 20) -> list[Import]:
+    return list(Import.objects.filter(~Q(status="")).select_related("campaign")[:limit])

@@ -1,0 +1,1343 @@
+"""Bank transactions in: one booking service for every bank channel, and statement imports.
+
+`bank_transactions_book` is the door every bank channel uses (statement files here; bank-feed
+webhooks such as SePay or Casso next): matching, gifts through `donations_record_many`, the
+review queue, reversals through `donation_reverse`, and account movements through
+`transactions_post`. `statement_import` parses a file, refuses it whole or books it through
+that door.
+
+All-or-nothing per file, and why two passes. The parser reports row errors only after the
+last row, and booked rows can never be deleted (the ledger and donation tables refuse DELETE),
+so the only way to undo a booking is a rollback. Booking a whole file in one transaction
+would hold SQLite's single write lock, and on PostgreSQL the campaign's totals row lock, for
+the whole import (minutes for a national statement), stalling every other channel. So:
+pass 1 streams the file through the parser, resolves every transaction's receiving account
+and spools the parsed rows to an anonymous temporary file; a file with any error is refused
+there, before anything is booked. Pass 2 books the spooled rows in batches, each batch one
+short transaction. A run killed during pass 2 leaves whole batches booked; running it again
+books the rest, because every outcome is unique on the transaction's identity.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import hashlib
+import multiprocessing
+import pickle
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from solidarity.apps.campaigns.models import Campaign, ReceivingAccount
+from solidarity.apps.donations.models import Channel, Donation, Reversal
+from solidarity.apps.donations.services import (
+    GiftInput,
+    RecordResult,
+    donation_reverse,
+    donations_record_many,
+    gift_errors,
+)
+from solidarity.apps.imports.models import (
+    AccountMovement,
+    Import,
+    PendingReversal,
+    ReviewCandidate,
+    ReviewItem,
+)
+from solidarity.apps.ledger.services import TransactionInput, totals_apply, transactions_post
+from solidarity.apps.transparency.services import log_entries_append, rfc3339
+from solidarity.core import ledger as core_ledger
+from solidarity.core.matching import (
+    CampaignRule,
+    MatchResult,
+    campaign_match,
+    donor_name_extract,
+    memo_normalize,
+    reversal_ref_extract,
+)
+from solidarity.core.money import Money
+from solidarity.core.statements import (
+    BankTransaction,
+    Profile,
+    StatementError,
+    StatementRejected,
+    statement_detect,
+    statement_read,
+)
+from solidarity.db import db_datetime, rows_insert
+
+BATCH = 2000
+"""Transactions booked per database transaction in pass 2."""
+
+MAX_REPORTED_ERRORS = 200
+"""Errors kept in an Import row and a report; the count of rejected rows is always exact."""
+
+_FEE_WORDS = ("phi", "fee", "charge", "commission", "bankcharge", "thuphi", "thuephi")
+_FEE_PHRASES = ("phidichvu", "phiquanly", "phichuyen", "servicefee", "bankcharge", "kosten")
+_BATCH_RETRIES = 3
+
+Progress = Callable[[str, int, int], None]
+"""progress(phase, done, total): phase "read" counts bytes, "book" counts transactions."""
+
+
+class BookingRefused(ValueError):
+    """Transactions that cannot be booked at all; `errors` names each. Nothing was written."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+# --- reports -------------------------------------------------------------------------------
+
+
+@dataclass
+class BookReport:
+    """What booking a stream of bank transactions did. Every transaction lands in exactly one
+    of the counters other than `rows_read` (`rejected` only counts refused files' rows)."""
+
+    rows_read: int = 0
+    booked: int = 0
+    duplicates: int = 0
+    to_review: int = 0
+    reversals: int = 0
+    reversals_pending: int = 0
+    not_gifts: int = 0
+    rejected: int = 0
+
+    def add(self, other: BookReport) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class FileReport:
+    """One file's import: the counts, and for a refused file every error with its place."""
+
+    file: str
+    sha256: str = ""
+    format: str = ""
+    status: str = Import.Status.RUNNING
+    import_id: int | None = None
+    dry_run: bool = False
+    counts: BookReport = field(default_factory=BookReport)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return self.status == Import.Status.REFUSED
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "format": self.format,
+            "status": self.status,
+            "import_id": self.import_id,
+            "dry_run": self.dry_run,
+            **asdict(self.counts),
+            "errors": self.errors,
+        }
+
+
+def _error_dict(error: StatementError) -> dict[str, Any]:
+    return {
+        "file": error.file,
+        "line": error.line,
+        "field": error.field,
+        "message": error.message,
+    }
+
+
+# --- receiving accounts --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """A receiving account named by the operator (`--account BIN:NUMBER`)."""
+
+    bin: str
+    number: str
+
+    @classmethod
+    def parse(cls, text: str) -> AccountRef:
+        bin_, sep, number = text.strip().partition(":")
+        if not sep or not bin_.isdigit() or not number:
+            raise ValueError(f"account {text!r}: expected BIN:NUMBER")
+        return cls(bin_, number)
+
+    def __str__(self) -> str:
+        return f"{self.bin}:{self.number}"
+
+
+@dataclass
+class Target:
+    """A receiving account as booking needs it: its identity source and its campaigns."""
+
+    bin: str
+    number: str
+    rows: dict[int, ReceivingAccount]  # campaign id → that campaign's row for this account
+    campaigns: dict[int, Campaign]
+    forced: Campaign | None = None
+
+    @property
+    def source(self) -> str:
+        return f"bank:{self.bin}:{self.number}"
+
+    @property
+    def ledger_code(self) -> str:
+        return f"asset:bank:{self.bin}:{self.number}"
+
+    def rules(self, stated_account: str) -> list[CampaignRule]:
+        return [
+            CampaignRule(
+                slug=c.slug,
+                code=c.code,
+                keywords=tuple(c.keywords or ()),
+                accounts=(stated_account,),
+            )
+            for c in self.campaigns.values()
+            if c.status == Campaign.Status.OPEN
+        ]
+
+    @property
+    def movement_campaign(self) -> Campaign:
+        """The campaign whose books carry the account's non-gift movements: the forced one,
+        else the first campaign (by id) that owns the account."""
+        return self.forced or self.campaigns[min(self.campaigns)]
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+class AccountResolver:
+    """Finds the receiving account of each transaction; caches per stated account.
+
+    A transaction stating account S belongs to receiving account N when S's digits equal N,
+    or, for non-domestic forms (IBAN, BLZ/number, with letters or separators), when S's
+    digits end with N (at least 6 digits). With an operator-named account, every stated
+    account must match it; a file that states none is taken to be for it.
+    """
+
+    def __init__(self, *, account: AccountRef | None = None, campaign: Campaign | None = None):
+        self.account = account
+        self.campaign = campaign
+        self._cache: dict[tuple[str, str | None], Target | str] = {}
+        self._all: list[ReceivingAccount] | None = None
+        self._targets: dict[tuple[str, str], Target] = {}
+
+    def targets(self) -> list[Target]:
+        """The receiving accounts resolved so far."""
+        return list(self._targets.values())
+
+    def preload(self) -> None:
+        """Read the receiving accounts now, so resolving needs no database afterwards."""
+        self._accounts()
+
+    def _accounts(self) -> list[ReceivingAccount]:
+        if self._all is None:
+            rows = ReceivingAccount.objects.select_related("campaign")
+            if self.account is not None:
+                rows = rows.filter(bin=self.account.bin, number=self.account.number)
+            self._all = list(rows)
+        return self._all
+
+    def target_for(self, bin_: str, number: str) -> Target:
+        key = (bin_, number)
+        if key not in self._targets:
+            rows = [a for a in self._accounts() if (a.bin, a.number) == key]
+            self._targets[key] = Target(
+                bin=bin_,
+                number=number,
+                rows={a.campaign_id: a for a in rows},
+                campaigns={a.campaign_id: a.campaign for a in rows},
+                forced=self.campaign,
+            )
+        return self._targets[key]
+
+    def resolve(self, tx: BankTransaction) -> Target | str:
+        """The transaction's Target, or a message saying why it has none."""
+        key = (tx.account, tx.bin)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._resolve(tx.account, tx.bin)
+        return found
+
+    def _resolve(self, stated: str, bin_: str | None) -> Target | str:
+        digits = _digits(stated)
+        domestic = stated.isdigit()
+
+        def fits(number: str) -> bool:
+            return digits == number or (
+                not domestic and len(number) >= 6 and digits.endswith(number)
+            )
+
+        if self.account is not None:
+            if not self._accounts():
+                return f"--account {self.account}: not a receiving account of any campaign"
+            if stated and not fits(self.account.number):
+                return f"the file is for account {stated}, not --account {self.account}"
+            if bin_ and bin_ != self.account.bin:
+                return f"the file is for bank {bin_}, not --account {self.account}"
+            target = self.target_for(self.account.bin, self.account.number)
+        else:
+            hits = {
+                (a.bin, a.number)
+                for a in self._accounts()
+                if fits(a.number) and (not bin_ or a.bin == bin_)
+            }
+            if hits:
+                longest = max(len(n) for _, n in hits)
+                hits = {h for h in hits if len(h[1]) == longest}
+            if not hits:
+                return (
+                    f"account {stated} is not a receiving account of any campaign; "
+                    "name it with --account BIN:NUMBER"
+                )
+            if len(hits) > 1:
+                names = ", ".join(f"{b}:{n}" for b, n in sorted(hits))
+                return f"account {stated} could be {names}; name it with --account BIN:NUMBER"
+            target = self.target_for(*hits.pop())
+        if self.campaign is not None and self.campaign.pk not in target.campaigns:
+            return f"account {target.bin}:{target.number} is not one of {self.campaign.slug}'s"
+        return target
+
+
+# --- the booking door ----------------------------------------------------------------------
+
+
+def webhook_bookings_find(
+    target: Target, transactions: Sequence[BankTransaction]
+) -> dict[str, RecordResult]:
+    """Reconciliation hook: the credits among `transactions` already booked by another channel.
+
+    Contract for the bank-feed engineer: return {identity: the gift already booked} for
+    each credit a webhook booked before the statement arrived, so the statement counts it as
+    a duplicate instead of booking it again. The natural key is (target account, bank_ref,
+    amount_minor, booking date) against `Donation(account__bin, account__number, bank_ref,
+    amount_minor, received_at date)` booked under another source; beware that Vietcombank
+    repeats document numbers, so that key alone must never merge two distinct transfers
+    (compare the feed's own transaction id or count occurrences as IDENTITY.md does). A
+    webhook that knows the bank's booking reference can avoid reconciliation altogether by
+    building `identity` with `IdentityCounter.by_ref`, the same key a camt statement yields.
+    No feed exists yet, so nothing is reconciled.
+    """
+    del target, transactions
+    return {}
+
+
+def _is_fee(memo: str) -> bool:
+    """A bank charge: the memo starts with a fee word (`Phi dich vu SMS`, `Fee`, ...)."""
+    norm = memo_normalize(memo)
+    return norm.startswith(_FEE_WORDS) or any(w in norm for w in _FEE_PHRASES)
+
+
+def _reversal_of(tx: BankTransaction) -> str | None:
+    """The original reference a debit reverses, "" for a flagged reversal naming none,
+    None when the debit is not a reversal."""
+    ref = tx.reverses_ref or (reversal_ref_extract(tx.memo) if tx.direction == "debit" else None)
+    if ref:
+        return ref
+    return "" if tx.is_reversal else None
+
+
+def _gift(tx: BankTransaction, target: Target, campaign: Campaign) -> GiftInput:
+    return GiftInput(
+        amount_minor=tx.amount_minor,
+        currency=tx.currency,
+        received_at=tx.booked_at,
+        channel=Channel.BANK_TRANSFER,
+        source=target.source,
+        source_ref=tx.identity,
+        donor_name=donor_name_extract(tx.memo, tx.counterparty_name) or "",
+        privacy="masked",
+        memo=tx.memo,
+        account=target.rows[campaign.pk],
+        sender_account=tx.counterparty_account or "",
+        bank_ref=tx.bank_ref or "",
+    )
+
+
+def _existing_refs(model: Any, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (source, source_ref) pairs among `pairs` that `model` already holds."""
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for source, ref in pairs:
+        by_source[source].append(ref)
+    found: set[tuple[str, str]] = set()
+    for source, refs in by_source.items():
+        for start in range(0, len(refs), 900):
+            chunk = refs[start : start + 900]
+            found.update(
+                (source, r)
+                for r in model.objects.filter(source=source, source_ref__in=chunk).values_list(
+                    "source_ref", flat=True
+                )
+            )
+    return found
+
+
+def bank_transactions_book(
+    *,
+    transactions: Iterable[BankTransaction],
+    source_kind: str,
+    account: AccountRef | None = None,
+    campaign: Campaign | None = None,
+    imported: Import | None = None,
+    resolver: AccountResolver | None = None,
+    progress: Callable[[int], None] | None = None,
+    batch_size: int = BATCH,
+) -> BookReport:
+    """Book bank transactions, each exactly once, whatever channel delivered them.
+
+    Contract:
+    - Input: normalized `BankTransaction`s whose `identity` follows IDENTITY.md; `source_kind`
+      names the channel ("statement", "sepay", ...) for the records it leaves.
+    - Each transaction's receiving account is found by `AccountResolver` (`account` names it
+      when the channel does not state it; `campaign` forces the campaign of every credit).
+      A transaction with no receiving account raises `BookingRefused` before its batch
+      writes anything (callers that need all-or-nothing resolve first, as `statement_import`
+      does).
+    - Identity: `source = "bank:<bin>:<number>"`, `source_ref = identity`. Outcomes:
+      a credit matched to one open campaign is a gift (`donations_record_many`, donor name
+      from the party field else the memo, sender account private, privacy "masked");
+      a credit matching none or several campaigns, or refused by its campaign, is a
+      `ReviewItem`; a debit that returns a gift (reversal flag, or a memo naming the
+      original reference) reverses it (`donation_reverse`, original found by bank reference
+      on the same account) or waits as a `PendingReversal` until that gift is booked; any
+      other movement is an `AccountMovement` posted against `asset:bank:<bin>:<number>`.
+      Each is unique on (source, source_ref): already booked transactions count as
+      `duplicates`.
+    - Transactions are booked in batches of `batch_size`, one database transaction each;
+      if the caller dies, whole batches stay booked and calling again books the rest.
+      Safe to run concurrently with itself on the same transactions.
+    """
+    resolver = resolver or AccountResolver(account=account, campaign=campaign)
+    report = BookReport()
+    batch: list[BankTransaction] = []
+    done = 0
+    for tx in transactions:
+        batch.append(tx)
+        if len(batch) >= batch_size:
+            report.add(_batch_book(batch, resolver, source_kind, imported))
+            done += len(batch)
+            batch = []
+            if progress:
+                progress(done)
+    if batch:
+        report.add(_batch_book(batch, resolver, source_kind, imported))
+        done += len(batch)
+        if progress:
+            progress(done)
+    return report
+
+
+def _batch_book(
+    batch: Sequence[BankTransaction],
+    resolver: AccountResolver,
+    source_kind: str,
+    imported: Import | None,
+) -> BookReport:
+    targets: list[Target] = []
+    errors = []
+    for tx in batch:
+        found = resolver.resolve(tx)
+        if isinstance(found, str):
+            errors.append(f"line {tx.line}: {found}")
+        else:
+            targets.append(found)
+    if errors:
+        raise BookingRefused(errors)
+    for attempt in range(_BATCH_RETRIES):
+        try:
+            with transaction.atomic():
+                return _batch_book_once(batch, targets, source_kind, imported)
+        except IntegrityError:
+            # A concurrent booker committed some of these meanwhile: the next attempt sees
+            # them as duplicates.
+            if attempt == _BATCH_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class _Review:
+    tx: BankTransaction
+    target: Target
+    match: MatchResult
+    reason: str
+
+
+def _batch_book_once(
+    batch: Sequence[BankTransaction],
+    targets: Sequence[Target],
+    source_kind: str,
+    imported: Import | None,
+) -> BookReport:
+    report = BookReport(rows_read=len(batch))
+    gifts: dict[int, list[GiftInput]] = defaultdict(list)
+    campaigns: dict[int, Campaign] = {}
+    reviews: list[_Review] = []
+    returns: list[tuple[BankTransaction, Target, str]] = []
+    movements: list[tuple[BankTransaction, Target]] = []
+    credits_by_target: dict[int, tuple[Target, list[BankTransaction]]] = {}
+
+    for tx, target in zip(batch, targets, strict=True):
+        if tx.direction == "credit" and not tx.is_reversal:
+            credits_by_target.setdefault(id(target), (target, []))[1].append(tx)
+        elif tx.direction == "debit" and (ref := _reversal_of(tx)) is not None:
+            returns.append((tx, target, ref))
+        else:
+            movements.append((tx, target))
+
+    in_review = _existing_refs(
+        ReviewItem,
+        ((t.source, tx.identity) for t, txs in credits_by_target.values() for tx in txs),
+    )
+    for target, txs in credits_by_target.values():
+        elsewhere = webhook_bookings_find(target, txs)
+        for tx in txs:
+            if (target.source, tx.identity) in in_review or tx.identity in elsewhere:
+                report.duplicates += 1
+                continue
+            if target.forced is not None:
+                match = MatchResult("matched", (target.forced.slug,), "campaign named")
+            else:
+                match = campaign_match(tx, target.rules(tx.account))
+            if match.kind != "matched":
+                reviews.append(_Review(tx, target, match, match.reason))
+                continue
+            chosen = next(c for c in target.campaigns.values() if c.slug == match.slug)
+            gift = _gift(tx, target, chosen)
+            problems = gift_errors(chosen, gift, f"line {tx.line}")
+            if chosen.status != Campaign.Status.OPEN:
+                problems.append(f"campaign {chosen.slug} is {chosen.status}, not open")
+            if problems:
+                reviews.append(_Review(tx, target, match, "; ".join(problems)[:200]))
+                continue
+            gifts[chosen.pk].append(gift)
+            campaigns[chosen.pk] = chosen
+
+    booked: list[tuple[str, str, str, int]] = []
+    for campaign_id, items in gifts.items():
+        results = donations_record_many(campaign=campaigns[campaign_id], gifts=items)
+        for gift, result in zip(items, results, strict=True):
+            if result.created:
+                report.booked += 1
+                if gift.bank_ref and gift.account is not None:
+                    booked.append(
+                        (gift.account.bin, gift.account.number, gift.bank_ref, result.donation_id)
+                    )
+            else:
+                report.duplicates += 1
+
+    _reviews_add(reviews, source_kind, imported, report)
+    _returns_book(returns, imported, report)
+    _movements_book(movements, imported, report)
+    if booked:
+        report.reversals += pending_reversals_apply(booked=booked)
+    return report
+
+
+def _reviews_add(
+    reviews: Sequence[_Review], source_kind: str, imported: Import | None, report: BookReport
+) -> None:
+    if not reviews:
+        return
+    pairs = [(r.target.source, r.tx.identity) for r in reviews]
+    booked = _existing_refs(Donation, pairs)
+    fresh: dict[tuple[str, str], _Review] = {}
+    for pair, r in zip(pairs, reviews, strict=True):
+        if pair in booked or pair in fresh:
+            report.duplicates += 1
+        else:
+            fresh[pair] = r
+    if not fresh:
+        return
+    now = db_datetime(timezone.now())
+    ids = rows_insert(
+        ReviewItem._meta.db_table,
+        (
+            "source",
+            "source_ref",
+            "source_kind",
+            "imported_id",
+            "bin",
+            "number",
+            "amount_minor",
+            "currency",
+            "booked_at",
+            "bank_ref",
+            "memo",
+            "counterparty_name",
+            "counterparty_account",
+            "match_kind",
+            "reason",
+            "status",
+            "decided_by",
+            "decision_reason",
+            "created_at",
+        ),
+        [
+            (
+                source,
+                ref,
+                source_kind,
+                imported.pk if imported else None,
+                r.target.bin,
+                r.target.number,
+                r.tx.amount_minor,
+                r.tx.currency,
+                db_datetime(r.tx.booked_at),
+                (r.tx.bank_ref or "")[:64],
+                r.tx.memo,
+                (r.tx.counterparty_name or "")[:200],
+                (r.tx.counterparty_account or "")[:64],
+                r.match.kind,
+                r.reason[:200],
+                ReviewItem.Status.OPEN,
+                "",
+                "",
+                now,
+            )
+            for (source, ref), r in fresh.items()
+        ],
+        returning=True,
+    )
+    candidates = []
+    per_campaign: dict[int, int] = defaultdict(int)
+    for item_id, r in zip(ids, fresh.values(), strict=True):
+        slugs = set(r.match.slugs)
+        chosen = [c for c in r.target.campaigns.values() if not slugs or c.slug in slugs]
+        for c in chosen:
+            candidates.append((item_id, c.pk))
+            per_campaign[c.pk] += 1
+    rows_insert(ReviewCandidate._meta.db_table, ("item_id", "campaign_id"), candidates)
+    for campaign_id, n in per_campaign.items():
+        totals_apply(campaign=Campaign(pk=campaign_id), review=n)
+    report.to_review += len(fresh)
+
+
+def _original_find(target: Target, ref: str, tx: BankTransaction) -> Donation | None:
+    """The gift a returned transfer sends back: same account, that bank reference, the same
+    amount, not reversed yet; the earliest when several fit."""
+    if not ref:
+        if not tx.bank_ref:
+            return None
+        ref = tx.bank_ref
+    return (
+        Donation.objects.filter(
+            account__bin=target.bin,
+            account__number=target.number,
+            bank_ref__in={ref, ref.upper()},
+            amount_minor=tx.amount_minor,
+            currency=tx.currency,
+            reversal__isnull=True,
+        )
+        .select_related("campaign", "account")
+        .order_by("id")
+        .first()
+    )
+
+
+def _returns_book(
+    returns: Sequence[tuple[BankTransaction, Target, str]],
+    imported: Import | None,
+    report: BookReport,
+) -> None:
+    if not returns:
+        return
+    pairs = [(t.source, tx.identity) for tx, t, _ in returns]
+    done = _existing_refs(Reversal, pairs) | _existing_refs(PendingReversal, pairs)
+    for (tx, target, ref), pair in zip(returns, pairs, strict=True):
+        if pair in done:
+            report.duplicates += 1
+            continue
+        done.add(pair)
+        original = _original_find(target, ref, tx)
+        if original is not None:
+            _, created = donation_reverse(
+                donation=original,
+                source=target.source,
+                source_ref=tx.identity,
+                reversed_at=tx.booked_at,
+                reason="transfer returned by the bank",
+            )
+            if created:
+                report.reversals += 1
+            else:
+                report.duplicates += 1
+            continue
+        PendingReversal.objects.create(
+            source=target.source,
+            source_ref=tx.identity,
+            imported=imported,
+            bin=target.bin,
+            number=target.number,
+            reverses_ref=(ref or tx.bank_ref or "").upper()[:64],
+            amount_minor=tx.amount_minor,
+            currency=tx.currency,
+            booked_at=tx.booked_at,
+            memo=tx.memo,
+        )
+        report.reversals_pending += 1
+
+
+def pending_reversals_apply(*, booked: Sequence[tuple[str, str, str, int]]) -> int:
+    """Apply the pending returned transfers that name newly booked gifts, given as
+    (bin, number, bank_ref, donation id); return how many were applied.
+
+    Must run in the transaction that booked the gifts.
+    """
+    accounts = {(b, n) for b, n, _, _ in booked}
+    waiting: dict[tuple[str, str, str], list[PendingReversal]] = defaultdict(list)
+    for bin_, number in accounts:
+        for pending in PendingReversal.objects.filter(
+            bin=bin_, number=number, resolved_at__isnull=True
+        ).order_by("id"):
+            waiting[(bin_, number, pending.reverses_ref)].append(pending)
+    if not waiting:
+        return 0
+    applied = 0
+    for bin_, number, bank_ref, donation_id in booked:
+        for pending in waiting.get((bin_, number, bank_ref.upper()), []):
+            if pending.resolved_at is not None:
+                continue
+            gift = Donation.objects.select_related("campaign", "account").get(pk=donation_id)
+            if gift.amount_minor != pending.amount_minor or gift.currency != pending.currency:
+                continue
+            _, created = donation_reverse(
+                donation=gift,
+                source=pending.source,
+                source_ref=pending.source_ref,
+                reversed_at=pending.booked_at,
+                reason="transfer returned by the bank",
+            )
+            pending.resolved_at = timezone.now()
+            PendingReversal.objects.filter(pk=pending.pk).update(
+                resolved_at=pending.resolved_at, donation=gift
+            )
+            applied += int(created)
+            break
+    return applied
+
+
+def pending_reversals_sweep(*, targets: Iterable[Target]) -> int:
+    """Apply every open pending reversal on these accounts whose gift is booked by now (a
+    concurrent booker may have committed the gift after the reversal looked for it)."""
+    applied = 0
+    for target in targets:
+        for pending in PendingReversal.objects.filter(
+            bin=target.bin, number=target.number, resolved_at__isnull=True
+        ).order_by("id"):
+            with transaction.atomic():
+                probe = BankTransaction(
+                    account=target.number,
+                    bin=target.bin,
+                    currency=pending.currency,
+                    amount_minor=pending.amount_minor,
+                    direction="debit",
+                    booked_at=pending.booked_at,
+                    value_date=None,
+                    bank_ref=None,
+                    memo="",
+                    counterparty_name=None,
+                    counterparty_account=None,
+                    is_reversal=True,
+                    reverses_ref=pending.reverses_ref,
+                    source_format="pending",
+                    line=0,
+                    identity=pending.source_ref,
+                )
+                gift = _original_find(target, pending.reverses_ref, probe)
+                if gift is None:
+                    continue
+                _, created = donation_reverse(
+                    donation=gift,
+                    source=pending.source,
+                    source_ref=pending.source_ref,
+                    reversed_at=pending.booked_at,
+                    reason="transfer returned by the bank",
+                )
+                PendingReversal.objects.filter(pk=pending.pk).update(
+                    resolved_at=timezone.now(), donation=gift
+                )
+                applied += int(created)
+    return applied
+
+
+def _movement_kind(tx: BankTransaction) -> str:
+    if tx.direction == "credit":
+        return AccountMovement.Kind.TRANSFER_IN
+    return AccountMovement.Kind.FEE if _is_fee(tx.memo) else AccountMovement.Kind.TRANSFER_OUT
+
+
+def _movement_postings(tx: BankTransaction, target: Target, kind: str) -> TransactionInput:
+    amount = Money(tx.amount_minor, tx.currency)
+    other = (
+        f"expense:fees:{target.bin}:{target.number}"
+        if kind == AccountMovement.Kind.FEE
+        else f"equity:transfers:{target.bin}:{target.number}"
+    )
+    inflow = amount if tx.direction == "credit" else -amount
+    return TransactionInput(
+        kind=f"movement_{kind}",
+        postings=(
+            core_ledger.Posting(target.ledger_code, inflow),
+            core_ledger.Posting(other, -inflow),
+        ),
+        occurred_at=tx.booked_at,
+        memo=f"{kind} {tx.bank_ref or ''}".strip(),
+    )
+
+
+def _movements_book(
+    movements: Sequence[tuple[BankTransaction, Target]],
+    imported: Import | None,
+    report: BookReport,
+) -> None:
+    """Post non-gift movements once each, with a public log entry (amount, kind, account)."""
+    if not movements:
+        return
+    pairs = [(t.source, tx.identity) for tx, t in movements]
+    done = _existing_refs(AccountMovement, pairs)
+    by_campaign: dict[int, list[tuple[BankTransaction, Target, str]]] = defaultdict(list)
+    campaigns: dict[int, Campaign] = {}
+    for (tx, target), pair in zip(movements, pairs, strict=True):
+        if pair in done:
+            report.duplicates += 1
+            continue
+        done.add(pair)
+        c = target.movement_campaign
+        campaigns[c.pk] = c
+        by_campaign[c.pk].append((tx, target, _movement_kind(tx)))
+    for campaign_id, items in by_campaign.items():
+        report.not_gifts += _movements_post(campaigns[campaign_id], items, imported)
+
+
+def _movements_post(
+    campaign: Campaign,
+    items: Sequence[tuple[BankTransaction, Target, str]],
+    imported: Import | None,
+) -> int:
+    txn_ids = transactions_post(
+        campaign=campaign,
+        items=[_movement_postings(tx, target, kind) for tx, target, kind in items],
+    )
+    rows_insert(
+        AccountMovement._meta.db_table,
+        (
+            "source",
+            "source_ref",
+            "imported_id",
+            "campaign_id",
+            "txn_id",
+            "kind",
+            "amount_minor",
+            "currency",
+            "booked_at",
+            "bank_ref",
+            "memo",
+        ),
+        [
+            (
+                target.source,
+                tx.identity,
+                imported.pk if imported else None,
+                campaign.pk,
+                txn_id,
+                kind,
+                tx.amount_minor,
+                tx.currency,
+                db_datetime(tx.booked_at),
+                (tx.bank_ref or "")[:64],
+                tx.memo,
+            )
+            for txn_id, (tx, target, kind) in zip(txn_ids, items, strict=True)
+        ],
+    )
+    log_entries_append(
+        campaign=campaign,
+        entries=[
+            (
+                "account_movement",
+                f"m{txn_id}",
+                {
+                    "kind": "account_movement",
+                    "campaign": campaign.slug,
+                    "at": rfc3339(tx.booked_at),
+                    "account": f"{target.bin}:{target.number}",
+                    "movement": kind,
+                    "direction": "in" if tx.direction == "credit" else "out",
+                    "amount": tx.amount_minor,
+                    "currency": tx.currency,
+                },
+            )
+            for txn_id, (tx, target, kind) in zip(txn_ids, items, strict=True)
+        ],
+    )
+    return len(items)
+
+
+# --- the review queue ----------------------------------------------------------------------
+
+
+class ReviewRefused(ValueError):
+    """A review decision that cannot be made; `errors` says why. Nothing was written."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+def _item_close(item: ReviewItem, *, status: str, by: str, reason: str, **fields: Any) -> None:
+    """Close an open item (row locked); the candidates' review_count drop by one."""
+    updated = ReviewItem.objects.filter(pk=item.pk, status=ReviewItem.Status.OPEN).update(
+        status=status, decided_by=by, decided_at=timezone.now(), decision_reason=reason, **fields
+    )
+    if not updated:
+        raise ReviewRefused([f"review item {item.pk} was decided meanwhile"])
+    for candidate in ReviewCandidate.objects.filter(item=item).select_related("campaign"):
+        totals_apply(campaign=candidate.campaign, review=-1)
+
+
+def _decider(by: User) -> str:
+    from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN  # noqa: PLC0415
+    from solidarity.apps.accounts.services import user_has_role  # noqa: PLC0415
+
+    if not user_has_role(by, ACCOUNTANT, ADMIN):
+        raise ReviewRefused([f"{by.get_username()} is not an accountant"])
+    return by.get_username()
+
+
+def review_assign(*, item: ReviewItem, campaign: Campaign, by: User) -> RecordResult:
+    """Book an open review item as a gift to `campaign` (one of the account's campaigns),
+    recording who decided and when; the gift keeps the transaction's identity."""
+    name = _decider(by)
+    if item.status != ReviewItem.Status.OPEN:
+        raise ReviewRefused([f"review item {item.pk} is already {item.status}"])
+    row = ReceivingAccount.objects.filter(
+        campaign=campaign, bin=item.bin, number=item.number
+    ).first()
+    if row is None:
+        raise ReviewRefused([f"account {item.bin}:{item.number} is not one of {campaign.slug}'s"])
+    gift = GiftInput(
+        amount_minor=item.amount_minor,
+        currency=item.currency,
+        received_at=item.booked_at,
+        channel=Channel.BANK_TRANSFER,
+        source=item.source,
+        source_ref=item.source_ref,
+        donor_name=donor_name_extract(item.memo, item.counterparty_name or None) or "",
+        privacy="masked",
+        memo=item.memo,
+        account=row,
+        sender_account=item.counterparty_account,
+        bank_ref=item.bank_ref,
+    )
+    with transaction.atomic():
+        (result,) = donations_record_many(campaign=campaign, gifts=[gift])
+        _item_close(
+            item,
+            status=ReviewItem.Status.ASSIGNED,
+            by=name,
+            reason=f"assigned to {campaign.slug}",
+            campaign=campaign,
+            donation_id=result.donation_id,
+        )
+        if result.created and item.bank_ref:
+            pending_reversals_apply(
+                booked=[(item.bin, item.number, item.bank_ref, result.donation_id)]
+            )
+    item.refresh_from_db()
+    return result
+
+
+def review_reject(*, item: ReviewItem, by: User, reason: str) -> ReviewItem:
+    """Mark an open review item as not a gift: the money is booked as a transfer into the
+    account (`equity:transfers`), never as a gift; who, when and why are recorded."""
+    name = _decider(by)
+    if not reason.strip():
+        raise ReviewRefused(["a reason is required"])
+    if item.status != ReviewItem.Status.OPEN:
+        raise ReviewRefused([f"review item {item.pk} is already {item.status}"])
+    resolver = AccountResolver(account=AccountRef(item.bin, item.number))
+    target = resolver.target_for(item.bin, item.number)
+    if not target.campaigns:
+        raise ReviewRefused([f"account {item.bin}:{item.number} has no campaign"])
+    tx = BankTransaction(
+        account=item.number,
+        bin=item.bin,
+        currency=item.currency,
+        amount_minor=item.amount_minor,
+        direction="credit",
+        booked_at=item.booked_at,
+        value_date=None,
+        bank_ref=item.bank_ref or None,
+        memo=item.memo,
+        counterparty_name=None,
+        counterparty_account=None,
+        is_reversal=False,
+        reverses_ref=None,
+        source_format="review",
+        line=0,
+        identity=item.source_ref,
+    )
+    with transaction.atomic():
+        campaign = target.movement_campaign
+        (txn_id,) = transactions_post(
+            campaign=campaign,
+            items=[_movement_postings(tx, target, AccountMovement.Kind.TRANSFER_IN)],
+        )
+        AccountMovement.objects.create(
+            source=item.source,
+            source_ref=item.source_ref,
+            imported=item.imported,
+            campaign=campaign,
+            txn_id=txn_id,
+            kind=AccountMovement.Kind.TRANSFER_IN,
+            amount_minor=item.amount_minor,
+            currency=item.currency,
+            booked_at=item.booked_at,
+            bank_ref=item.bank_ref,
+            memo=item.memo,
+        )
+        _item_close(
+            item,
+            status=ReviewItem.Status.REJECTED,
+            by=name,
+            reason=reason.strip()[:200],
+            movement_txn_id=txn_id,
+        )
+    item.refresh_from_db()
+    return item
+
+
+# --- statement files -----------------------------------------------------------------------
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+_TX_FIELDS = tuple(BankTransaction.__dataclass_fields__)
+
+
+def _spool_write(spool: IO[bytes], chunk: Sequence[BankTransaction]) -> None:
+    rows = [tuple(getattr(tx, f) for f in _TX_FIELDS) for tx in chunk]
+    pickle.dump(rows, spool, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _spool_read(spool: IO[bytes]) -> Iterator[BankTransaction]:
+    spool.seek(0)
+    while True:
+        try:
+            rows = pickle.load(spool)  # noqa: S301 - our own anonymous temp file
+        except EOFError:
+            return
+        for row in rows:
+            yield BankTransaction(*row)
+
+
+def _parse_to_spool(
+    path: Path,
+    *,
+    name: str,
+    profile: Profile | None,
+    resolver: AccountResolver,
+    spool: IO[bytes],
+    progress: Progress | None,
+) -> tuple[int, list[StatementError]]:
+    """Pass 1: parse, resolve accounts, spool. (rows, errors); errors empty when accepted.
+
+    StatementRejected propagates for a file the parser refuses.
+    """
+    size = path.stat().st_size
+    rows = 0
+    errors: list[StatementError] = []
+    unresolved = 0
+    chunk: list[BankTransaction] = []
+    with open(path, "rb") as stream:
+        for tx in statement_read(stream, name=name, profile=profile):
+            rows += 1
+            target = resolver.resolve(tx)
+            if isinstance(target, str):
+                unresolved += 1
+                if len(errors) < MAX_REPORTED_ERRORS:
+                    errors.append(StatementError(name, tx.line, "account", target))
+                continue
+            chunk.append(tx)
+            if len(chunk) >= BATCH * 5:
+                _spool_write(spool, chunk)
+                chunk = []
+                if progress and not stream.closed:
+                    progress("read", stream.tell(), size)
+        if chunk:
+            _spool_write(spool, chunk)
+        spool.flush()  # a forked pass 1 exits without flushing its buffers
+        if progress:
+            progress("read", size, size)
+    if unresolved > len(errors):
+        errors.append(StatementError(name, 0, "account", f"{unresolved} rows without an account"))
+    return rows, errors
+
+
+def _pass1(
+    path: Path,
+    *,
+    name: str,
+    profile: Profile | None,
+    account: AccountRef | None,
+    resolver: AccountResolver,
+    spool: IO[bytes],
+    progress: Progress | None,
+) -> tuple[int, list[StatementError]] | StatementRejected:
+    """Pass 1 with the `--account` fallback: a CSV/XLSX that states no account is read again
+    as the named account's. Uses no database connection (the resolver is preloaded)."""
+    try:
+        try:
+            return _parse_to_spool(
+                path, name=name, profile=profile, resolver=resolver, spool=spool, progress=progress
+            )
+        except StatementRejected as exc:
+            if account is None or not _needs_account(exc):
+                raise
+            spool.seek(0)
+            spool.truncate()
+            return _parse_to_spool(
+                path,
+                name=name,
+                profile=replace(profile or Profile(name="--account"), account=account.number),
+                resolver=resolver,
+                spool=spool,
+                progress=progress,
+            )
+    except StatementRejected as exc:
+        return exc
+
+
+def _in_child(work: Callable[[], Any]) -> Any:
+    """Run `work` in a forked child process and return its result.
+
+    Used for pass 1 so the parser's memory (its identity counters grow with the rows of a
+    day) is returned to the system when the child exits instead of staying in the booking
+    process. The child inherits open files (the spool) and uses no database connection.
+    """
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            send.send(("ok", work()))
+        except BaseException as exc:
+            send.send(("error", f"{type(exc).__name__}: {exc}"))
+        finally:
+            send.close()
+
+    process = context.Process(target=child, daemon=True)
+    process.start()
+    send.close()
+    try:
+        status, value = receive.recv()
+    except EOFError:
+        status, value = "error", "the parsing process died"
+    process.join()
+    if status != "ok":
+        raise RuntimeError(f"reading the statement failed: {value}")
+    return value
+
+
+def _needs_account(exc: StatementRejected) -> bool:
+    return any(e.field == "account" and "no account number" in e.message for e in exc.errors)
+
+
+def statement_import(
+    *,
+    path: Path,
+    name: str | None = None,
+    account: AccountRef | None = None,
+    campaign: Campaign | None = None,
+    profile: Profile | None = None,
+    dry_run: bool = False,
+    by: User | None = None,
+    progress: Progress | None = None,
+    isolate_parser: bool = False,
+) -> FileReport:
+    """Import one statement file: refused whole (nothing booked) or booked exactly once.
+
+    The file is recorded in `Import` (name, sha256, format, who, when, counts, status).
+    `account` names the receiving account when the file does not state it (many CSV/XLSX
+    exports) and restricts the file to it; `campaign` forces every credit to that campaign.
+    With `dry_run`, the file is parsed and checked and nothing is written, no Import row
+    either; the report then counts the rows read only. `isolate_parser` runs pass 1 in a
+    forked child process (the CLI does; keeps the booking process small for huge files).
+    """
+    name = name or path.name
+    report = FileReport(file=name, dry_run=dry_run)
+    report.sha256 = file_sha256(path)
+    with open(path, "rb") as f:
+        report.format = statement_detect(f.read(8192))
+    who = by.get_username() if by is not None else f"cli:{_login()}"
+    record = None
+    if not dry_run:
+        record = Import.objects.create(
+            file_name=name[:255],
+            sha256=report.sha256,
+            size=path.stat().st_size,
+            format=report.format,
+            account=str(account) if account else "",
+            campaign=campaign,
+            by=who,
+            user=by,
+        )
+        report.import_id = record.pk
+    resolver = AccountResolver(account=account, campaign=campaign)
+    resolver.preload()
+    with tempfile.TemporaryFile(prefix="solidarity-import-") as spool:
+        pass1 = functools.partial(
+            _pass1,
+            path,
+            name=name,
+            profile=profile,
+            account=account,
+            resolver=resolver,
+            spool=spool,
+            progress=progress,
+        )
+        outcome = _in_child(pass1) if isolate_parser else pass1()
+        if isinstance(outcome, StatementRejected):
+            return _refuse(report, record, outcome.errors, rows=0)
+        rows, errors = outcome
+        if errors:
+            return _refuse(report, record, errors, rows=rows)
+        report.counts.rows_read = rows
+        if dry_run:
+            report.status = Import.Status.DONE
+            return report
+        assert record is not None
+        batches = 0
+
+        def after_batch(done: int) -> None:
+            nonlocal batches
+            batches += 1
+            if batches % 5 == 0:
+                _sqlite_statements_release()
+            if progress:
+                progress("book", done, rows)
+
+        try:
+            counts = bank_transactions_book(
+                transactions=_spool_read(spool),
+                source_kind="statement",
+                resolver=resolver,
+                imported=record,
+                progress=after_batch,
+            )
+            if counts.rows_read != rows:
+                raise RuntimeError(f"spooled {rows} rows but booked {counts.rows_read}; run again")
+            swept = pending_reversals_sweep(targets=resolver.targets())
+            counts.reversals += swept
+            counts.reversals_pending -= min(swept, counts.reversals_pending)
+        except Exception:
+            Import.objects.filter(pk=record.pk).update(
+                status=Import.Status.FAILED, finished_at=timezone.now()
+            )
+            raise
+    report.counts = counts
+    report.status = Import.Status.DONE
+    _record_finish(record, report)
+    return report
+
+
+def _sqlite_statements_release() -> None:
+    """Reconnect to SQLite between batches: the sqlite3 module caches up to 128 prepared
+    statements per connection, and the booking path's multi-row INSERTs of up to 30,000
+    parameters vary in size, so the cache alone grows to ~200 MB over a long import."""
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        connection.close()
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _refuse(
+    report: FileReport, record: Import | None, errors: Sequence[StatementError], *, rows: int
+) -> FileReport:
+    report.status = Import.Status.REFUSED
+    report.counts = BookReport(rows_read=rows, rejected=max(rows, 1))
+    lines = {e.line for e in errors if e.line}
+    if rows:
+        report.counts.rejected = len(lines) or rows
+    report.errors = [_error_dict(e) for e in errors[:MAX_REPORTED_ERRORS]]
+    if record is not None:
+        _record_finish(record, report)
+    return report
+
+
+def _record_finish(record: Import, report: FileReport) -> None:
+    c = report.counts
+    Import.objects.filter(pk=record.pk).update(
+        status=report.status,
+        finished_at=timezone.now(),
+        rows_read=c.rows_read,
+        booked=c.booked,
+        duplicates=c.duplicates,
+        to_review=c.to_review,
+        reversals=c.reversals,
+        reversals_pending=c.reversals_pending,
+        not_gifts=c.not_gifts,
+        rejected=c.rejected,
+        errors=report.errors,
+    )
+
+
+def statements_import(
+    *,
+    paths: Sequence[Path],
+    account: AccountRef | None = None,
+    campaign: Campaign | None = None,
+    profile: Profile | None = None,
+    dry_run: bool = False,
+    by: User | None = None,
+    progress: Callable[[str, str, int, int], None] | None = None,
+    isolate_parser: bool = False,
+) -> list[FileReport]:
+    """Import several files in order, each on its own (one refused file stops no other)."""
+    reports = []
+    for path in paths:
+        file_progress = None
+        if progress is not None:
+            label = path.name
+
+            def file_progress(phase: str, done: int, total: int, label: str = label) -> None:
+                progress(label, phase, done, total)
+
+        reports.append(
+            statement_import(
+                path=path,
+                account=account,
+                campaign=campaign,
+                profile=profile,
+                dry_run=dry_run,
+                by=by,
+                progress=file_progress,
+                isolate_parser=isolate_parser,
+            )
+        )
+    return reports

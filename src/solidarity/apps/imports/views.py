@@ -1,0 +1,159 @@
+"""Back office: statement upload (/office/imports/) and the review queue (/office/review/).
+
+Accountants and admins only; login required; CSRF-protected forms. Each view parses the
+request, calls one service or selector and renders.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN
+from solidarity.apps.accounts.services import user_has_role
+from solidarity.apps.campaigns.models import Campaign
+from solidarity.apps.imports.models import ReviewItem
+from solidarity.apps.imports.selectors import imports_recent, review_items
+from solidarity.apps.imports.services import (
+    AccountRef,
+    ReviewRefused,
+    review_assign,
+    review_reject,
+    statement_import,
+)
+
+MAX_UPLOAD_BYTES = int(getattr(settings, "SOLIDARITY_IMPORT_MAX_BYTES", 50 * 2**20))
+"""Largest statement the upload page takes; bigger files go through `solidarity import`."""
+
+
+def _allowed(request: HttpRequest) -> bool:
+    return user_has_role(request.user, ACCOUNTANT, ADMIN)  # type: ignore[arg-type]
+
+
+def _forbidden() -> HttpResponse:
+    return HttpResponseForbidden("accountants only")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def imports_page(request: HttpRequest) -> HttpResponse:
+    if not _allowed(request):
+        return _forbidden()
+    context: dict[str, Any] = {"max_mb": MAX_UPLOAD_BYTES // 2**20, "errors": []}
+    status = 200
+    if request.method == "POST":
+        report, errors, status = _upload(request)
+        context.update(report=report, errors=errors)
+    context["campaigns"] = Campaign.objects.order_by("slug")
+    context["imports"] = imports_recent()
+    return render(request, "imports/imports.html", context, status=status)
+
+
+def _upload(request: HttpRequest) -> tuple[Any, list[str], int]:
+    if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_UPLOAD_BYTES + 65536:
+        return None, [f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MB"], 413
+    upload = request.FILES.get("file")
+    if upload is None:
+        return None, ["choose a statement file"], 400
+    if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+        return None, [f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MB"], 413
+    errors = []
+    account = None
+    if text := request.POST.get("account", "").strip():
+        try:
+            account = AccountRef.parse(text)
+        except ValueError as exc:
+            errors.append(str(exc))
+    campaign = None
+    if slug := request.POST.get("campaign", "").strip():
+        campaign = Campaign.objects.filter(slug=slug).first()
+        if campaign is None:
+            errors.append(f"no campaign {slug!r}")
+    if errors:
+        return None, errors, 400
+    with tempfile.TemporaryDirectory(prefix="solidarity-upload-") as tmp:
+        path = Path(tmp) / "statement"
+        with open(path, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        report = statement_import(
+            path=path,
+            name=Path(upload.name or "statement").name,
+            account=account,
+            campaign=campaign,
+            dry_run=bool(request.POST.get("dry_run")),
+            by=request.user,  # type: ignore[arg-type]
+        )
+    return report, [], 422 if report.refused else 200
+
+
+@login_required
+def review_page(request: HttpRequest) -> HttpResponse:
+    if not _allowed(request):
+        return _forbidden()
+    status = request.GET.get("status", "open")
+    if status not in ("open", "assigned", "rejected", "all"):
+        status = "open"
+    items = review_items(status=status, limit=200)
+    accounts = {(i["account"]) for i in items}
+    choices: dict[str, list[str]] = {}
+    for account in accounts:
+        bin_, _, number = account.partition(":")
+        choices[account] = list(
+            Campaign.objects.filter(
+                accounts__bin=bin_, accounts__number=number, status=Campaign.Status.OPEN
+            )
+            .order_by("slug")
+            .values_list("slug", flat=True)
+        )
+    for item in items:
+        item["choices"] = choices.get(item["account"], [])
+    return render(
+        request,
+        "imports/review.html",
+        {"items": items, "status": status, "message": request.GET.get("done", "")},
+    )
+
+
+@login_required
+@require_POST
+def review_decide(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if not _allowed(request):
+        return _forbidden()
+    item = ReviewItem.objects.filter(pk=pk).first()
+    errors: list[str] = []
+    if item is None:
+        errors.append(f"no review item {pk}")
+    else:
+        try:
+            if action == "assign":
+                campaign = Campaign.objects.filter(slug=request.POST.get("campaign", "")).first()
+                if campaign is None:
+                    raise ReviewRefused(["choose a campaign"])
+                review_assign(item=item, campaign=campaign, by=request.user)  # type: ignore[arg-type]
+            elif action == "reject":
+                review_reject(
+                    item=item,
+                    by=request.user,  # type: ignore[arg-type]
+                    reason=request.POST.get("reason", ""),
+                )
+            else:
+                errors.append(f"unknown action {action!r}")
+        except ValueError as exc:
+            errors.extend(getattr(exc, "errors", [str(exc)]))
+    if errors:
+        return render(
+            request,
+            "imports/review.html",
+            {"items": review_items(status="open"), "status": "open", "errors": errors},
+            status=400,
+        )
+    return redirect(f"{reverse('review-office')}?done={pk}")

@@ -1,0 +1,50 @@
+"""Numbers, amounts, dates and durations for the visitor's language (Babel/CLDR)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from babel import dates, numbers
+from django.conf import settings
+from django.utils import translation
+
+from solidarity.core.money import Money, money_format
+
+BABEL_LOCALES: Final = {"vi": "vi", "en": "en", "es": "es", "pt-br": "pt_BR"}
+
+
+def locale() -> str:
+    """The Babel locale of the active language."""
+    return BABEL_LOCALES.get((translation.get_language() or "vi").lower(), "vi")
+
+
+def amount(minor: int, currency: str) -> str:
+    return money_format(Money(minor, currency), locale())
+
+
+def number(value: int | float | Decimal, digits: int = 0) -> str:
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return str(numbers.format_decimal(value, format=pattern, locale=locale()))
+
+
+def percent(value: float) -> str:
+    return str(numbers.format_percent(value, format="#,##0.0%", locale=locale()))
+
+
+def when(moment: datetime, fmt: str = "short") -> str:
+    return str(
+        dates.format_datetime(moment, fmt, tzinfo=ZoneInfo(settings.TIME_ZONE), locale=locale())
+    )
+
+
+def day(moment: datetime) -> str:
+    local = moment.astimezone(ZoneInfo(settings.TIME_ZONE))
+    return str(dates.format_date(local, "medium", locale=locale()))
+
+
+def duration(delta: timedelta) -> str:
+    """ "3 days", "5 hours": the largest whole unit, as people say it."""
+    return str(dates.format_timedelta(delta, threshold=1.5, locale=locale()))

@@ -1,0 +1,48 @@
+"""Template filters that format for the visitor's language: {% load public %}."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.conf import settings
+from django.urls import translate_url
+from django.utils import translation
+
+from solidarity.apps.public import formatting
+
+register = template.Library()
+
+
+@register.filter
+def money(minor: int, currency: str) -> str:
+    """{{ row.amount_minor|money:row.currency }}"""
+    return formatting.amount(minor, currency)
+
+
+@register.filter
+def num(value: Any) -> str:
+    return formatting.number(value)
+
+
+@register.filter
+def when(moment: datetime | None) -> str:
+    return formatting.when(moment) if moment else ""
+
+
+@register.simple_tag(takes_context=True)
+def language_links(context: dict[str, Any]) -> list[dict[str, Any]]:
+    """This page in every language: [{code, name, url, active}]."""
+    request = context.get("request")
+    path = request.get_full_path() if request is not None else "/"
+    current = translation.get_language()
+    return [
+        {
+            "code": code,
+            "name": name,
+            "url": translate_url(path, code),
+            "active": code == current,
+        }
+        for code, name in settings.LANGUAGES
+    ]

@@ -1,0 +1,600 @@
+"""The public campaign site: campaign page, give (VietQR), statement, verify, charts.
+
+Handlers parse the request, call selectors, and render. Everything here works without
+JavaScript; scripts only refresh totals and check proofs in the browser.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
+from django.shortcuts import render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from solidarity.apps.campaigns.models import Campaign
+from solidarity.apps.campaigns.selectors import campaign_get, campaign_totals
+from solidarity.apps.donations.selectors import (
+    SORTS,
+    SearchError,
+    StatementQuery,
+    donation_search,
+    donation_stream,
+)
+from solidarity.apps.public import charts, formatting
+from solidarity.apps.public.caching import cached
+from solidarity.apps.public.selectors import (
+    AccountView,
+    campaign_accounts,
+    campaign_chart_data,
+    latest_gifts,
+    log_origin,
+    log_vkey,
+)
+from solidarity.apps.transparency.services import rfc3339
+from solidarity.core.money import Money, MoneyError, currency_exponent, money_parse
+from solidarity.core.qrimage import qr_png, qr_svg
+from solidarity.core.vietqr import PURPOSE_MAX, VietQRError, vietqr_build, vietqr_payload
+
+TRANCHE_TEMPLATE: Final = "disbursements/_where_the_money_went.html"
+PAGE_SECONDS: Final = 2
+_REF = re.compile(r"^[A-Za-z0-9 ]*$")
+_PRESETS: Final = {0: (50_000, 100_000, 200_000, 500_000, 1_000_000), 2: (5, 10, 20, 50, 100)}
+
+
+def _campaign(slug: str) -> Campaign:
+    try:
+        campaign = campaign_get(slug=slug)
+    except Campaign.DoesNotExist:
+        raise Http404("no such campaign") from None
+    if campaign.status == Campaign.Status.DRAFT:
+        raise Http404("no such campaign")
+    return campaign
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """A static answer, the baseline of the load benchmarks."""
+    return HttpResponse(b"ok", content_type="text/plain")
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    campaigns = Campaign.objects.exclude(status=Campaign.Status.DRAFT).order_by("-opens_at")[:50]
+    return render(request, "public/home.html", {"campaigns": campaigns})
+
+
+# --- campaign page -----------------------------------------------------------------------
+
+
+def _tranche_template() -> str | None:
+    try:
+        get_template(TRANCHE_TEMPLATE)
+    except TemplateDoesNotExist:
+        return None
+    return TRANCHE_TEMPLATE
+
+
+def _charts(campaign: Campaign, raised: int) -> dict[str, Any]:
+    data = campaign_chart_data(campaign=campaign)
+    cur = campaign.currency
+    hours: list[tuple[datetime, int, int]] = data["hours"]
+    out: dict[str, Any] = {}
+    start = campaign.opens_at
+    end = max(
+        min(timezone.now(), campaign.closes_at),
+        hours[-1][0] + timedelta(hours=1) if hours else start,
+    )
+    span = max((end - start).total_seconds(), 3600.0)
+    cumulative = 0
+    points = []
+    for hour, _n, amount in hours:
+        cumulative += amount
+        x = min(max((hour + timedelta(hours=1) - start).total_seconds() / span, 0.0), 1.0)
+        points.append((x, float(cumulative)))
+    goal_text = formatting.amount(campaign.goal_minor, cur)
+    out["progress"] = charts.progress_chart(
+        title=_("Raised over time, against the goal"),
+        desc=_("%(raised)s raised of a goal of %(goal)s, from %(start)s to %(end)s.")
+        % {
+            "raised": formatting.amount(raised, cur),
+            "goal": goal_text,
+            "start": formatting.day(start),
+            "end": formatting.day(end),
+        },
+        points=points,
+        goal=float(campaign.goal_minor),
+        start_label=formatting.day(start),
+        end_label=formatting.day(end),
+        goal_label=_("Goal %(goal)s") % {"goal": goal_text},
+    )
+    # Gifts per hour, averaged over at most 48 columns so each stays wide enough to see.
+    total_hours = max(int(span // 3600) + 1, 1)
+    per = max(-(-total_hours // 48), 1)
+    columns = [0] * (-(-total_hours // per))
+    for hour, n, _amount in hours:
+        i = int((hour - start).total_seconds() // 3600) // per
+        if 0 <= i < len(columns):
+            columns[i] += n
+    bars = []
+    for i, n in enumerate(columns):
+        at = start + timedelta(hours=i * per)
+        rate = n / per
+        bars.append(
+            charts.Bar(formatting.when(at), rate, formatting.number(rate, 1 if per > 1 else 0))
+        )
+    peak = max(bars, key=lambda b: b.value) if bars else None
+    out["hourly"] = charts.column_chart(
+        title=_("Gifts per hour"),
+        desc=_("The busiest hour had %(peak)s gifts, around %(when)s.")
+        % {"peak": peak.shown if peak else "0", "when": peak.label if peak else ""},
+        bars=bars,
+        start_label=formatting.day(start),
+        end_label=formatting.day(end),
+        peak=_("Peak: %(peak)s gifts an hour") % {"peak": peak.shown if peak else "0"},
+    )
+    sizes = []
+    for lo, hi, n in data["sizes"]:
+        label = (
+            f"{formatting.amount(lo, cur)}+"
+            if hi is None
+            else _("under %(amount)s") % {"amount": formatting.amount(hi, cur)}
+            if lo == 0
+            else f"{formatting.amount(lo, cur)}–"
+        )
+        sizes.append(charts.Bar(label, n, formatting.number(n)))
+    out["sizes"] = charts.bar_chart(
+        title=_("Gift sizes"),
+        desc="; ".join(f"{b.label}: {b.shown}" for b in sizes),
+        bars=sizes,
+    )
+    names = _channel_names()
+    channels = [
+        charts.Bar(names.get(c, c), n, formatting.number(n)) for c, n, _s in data["channels"]
+    ]
+    out["channels"] = charts.bar_chart(
+        title=_("Gifts by channel"),
+        desc="; ".join(f"{b.label}: {b.shown}" for b in channels),
+        bars=channels,
+    )
+    return out
+
+
+def _channel_names() -> dict[str, str]:
+    return {
+        "bank_transfer": _("Bank transfer"),
+        "qr": _("VietQR"),
+        "wallet": _("Wallet"),
+        "card": _("Card"),
+        "cash": _("Cash"),
+        "in_kind": _("In kind"),
+    }
+
+
+@require_GET
+def campaign_page(request: HttpRequest, slug: str) -> HttpResponse:
+    language = translation.get_language()
+    body = cached(
+        f"public:page:{slug}:{language}",
+        PAGE_SECONDS,
+        lambda: _campaign_render(request, _campaign(slug)).content,
+    )
+    response = HttpResponse(body)
+    response["Cache-Control"] = f"public, max-age={PAGE_SECONDS}"
+    return response
+
+
+def _campaign_render(request: HttpRequest, campaign: Campaign) -> HttpResponse:
+    totals = campaign_totals(campaign=campaign)
+    cur = campaign.currency
+    raised = totals["raised_minor"]
+    ratio = raised / campaign.goal_minor
+    now = timezone.now()
+    return render(
+        request,
+        "public/campaign.html",
+        {
+            "campaign": campaign,
+            "totals": totals,
+            "raised": formatting.amount(raised, cur),
+            "goal": formatting.amount(campaign.goal_minor, cur),
+            "gifts": formatting.number(totals["donation_count"]),
+            "donors": formatting.number(totals["donor_count"]),
+            "percent": formatting.percent(ratio),
+            "percent_bar": f"{min(ratio * 100, 100):.1f}",
+            "since": formatting.duration(now - campaign.opens_at)
+            if now > campaign.opens_at
+            else None,
+            "opens": formatting.when(campaign.opens_at, "medium"),
+            "reached_hours": formatting.number(totals["goal_reached_after_hours"], 1)
+            if totals["goal_reached_after_hours"] is not None
+            else None,
+            "latest": latest_gifts(campaign=campaign),
+            "accounts": campaign_accounts(campaign=campaign),
+            "vkey": log_vkey(campaign=campaign),
+            "origin": log_origin(campaign=campaign),
+            "tranche_template": _tranche_template(),
+            "charts": _charts(campaign, raised),
+            "channels": _channel_names(),
+        },
+    )
+
+
+# --- give ----------------------------------------------------------------------------------
+
+
+class GiveError(ValueError):
+    pass
+
+
+def _give_memo(campaign: Campaign, ref: str) -> str:
+    ref = " ".join(ref.split())
+    room = PURPOSE_MAX - len(campaign.code) - 1
+    if not _REF.match(ref):
+        raise GiveError(_("Your reference may hold only letters, digits and spaces."))
+    if len(ref) > room:
+        raise GiveError(_("Your reference may be at most %(n)s characters long.") % {"n": room})
+    return f"{campaign.code} {ref}" if ref else campaign.code
+
+
+def _give_amount(campaign: Campaign, minor: int | None) -> int | None:
+    if minor is None:
+        return None
+    cur = campaign.currency
+    if minor <= 0:
+        raise GiveError(_("The amount must be more than zero."))
+    if campaign.min_gift_minor is not None and minor < campaign.min_gift_minor:
+        raise GiveError(
+            _("The smallest gift this campaign takes is %(amount)s.")
+            % {"amount": formatting.amount(campaign.min_gift_minor, cur)}
+        )
+    if campaign.max_gift_minor is not None and minor > campaign.max_gift_minor:
+        raise GiveError(
+            _("The largest gift this campaign takes is %(amount)s.")
+            % {"amount": formatting.amount(campaign.max_gift_minor, cur)}
+        )
+    return minor
+
+
+def _give_payload(campaign: Campaign, account: AccountView, amount: int | None, ref: str) -> str:
+    if campaign.currency != "VND":
+        raise GiveError(_("VietQR codes carry Vietnamese dong only."))
+    memo = _give_memo(campaign, ref)
+    try:
+        return vietqr_build(
+            vietqr_payload(bin=account.bin, account=account.number, amount=amount, memo=memo)
+        )
+    except VietQRError as exc:
+        raise GiveError(str(exc)) from None
+
+
+def _account_pick(campaign: Campaign, key: str | None) -> tuple[list[AccountView], AccountView]:
+    accounts = campaign_accounts(campaign=campaign)
+    if not accounts:
+        raise GiveError(_("This campaign has no receiving account yet."))
+    if not key:
+        return accounts, accounts[0]
+    for a in accounts:
+        if a.key == key:
+            return accounts, a
+    raise GiveError(
+        _("%(account)s is not an official account of this campaign.") % {"account": key[:40]}
+    )
+
+
+def give_qr(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+    """The VietQR image for ?account=BIN:NUMBER&amount=N (minor units)&ref=..."""
+    campaign = _campaign(slug)
+    try:
+        _accounts, account = _account_pick(campaign, request.GET.get("account"))
+        raw = request.GET.get("amount", "").strip()
+        if raw and not raw.isdigit():
+            raise GiveError(_("The amount must be a whole number of dong."))
+        amount = _give_amount(campaign, int(raw) if raw else None)
+        payload = _give_payload(campaign, account, amount, request.GET.get("ref", ""))
+    except GiveError as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    if kind == "png":
+        response = HttpResponse(qr_png(payload), content_type="image/png")
+    else:
+        title = _("VietQR code to give to %(campaign)s") % {"campaign": campaign.name}
+        response = HttpResponse(qr_svg(payload, title=title), content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@require_GET
+def give_page(request: HttpRequest, slug: str) -> HttpResponse:
+    campaign = _campaign(slug)
+    exp = currency_exponent(campaign.currency)
+    presets = [p * 10**exp for p in _PRESETS.get(exp, _PRESETS[2])]
+    presets = [
+        p
+        for p in presets
+        if (campaign.min_gift_minor is None or p >= campaign.min_gift_minor)
+        and (campaign.max_gift_minor is None or p <= campaign.max_gift_minor)
+    ]
+    errors: list[str] = []
+    chosen: int | None = None
+    own = request.GET.get("own", "").strip()
+    preset = request.GET.get("amount", "").strip()
+    ref = request.GET.get("ref", "")
+    try:
+        if own:
+            try:
+                chosen = money_parse(own, campaign.currency, formatting.locale()).minor
+            except MoneyError:
+                raise GiveError(_("“%(text)s” is not an amount.") % {"text": own[:30]}) from None
+        elif preset:
+            if not preset.isdigit():
+                raise GiveError(_("The amount must be a whole number of dong."))
+            chosen = int(preset)
+        chosen = _give_amount(campaign, chosen)
+    except GiveError as exc:
+        errors.append(str(exc))
+        chosen = None
+    memo = campaign.code
+    try:
+        memo = _give_memo(campaign, ref)
+    except GiveError as exc:
+        errors.append(str(exc))
+        ref = ""
+    try:
+        accounts, _first = _account_pick(campaign, None)
+    except GiveError as exc:
+        accounts = []
+        errors.append(str(exc))
+    qr_query = {"amount": str(chosen) if chosen else "", "ref": " ".join(ref.split())}
+    cards = []
+    for a in accounts:
+        params = "&".join(
+            f"{k}={v}" for k, v in (("account", a.key), *qr_query.items()) if v
+        ).replace(" ", "+")
+        cards.append({"account": a, "params": params})
+    return render(
+        request,
+        "public/give.html",
+        {
+            "campaign": campaign,
+            "cards": cards,
+            "presets": [(p, formatting.amount(p, campaign.currency)) for p in presets],
+            "chosen": chosen,
+            "chosen_text": formatting.amount(chosen, campaign.currency) if chosen else "",
+            "own": own,
+            "ref": " ".join(ref.split()),
+            "ref_room": PURPOSE_MAX - len(campaign.code) - 1,
+            "memo": memo,
+            "errors": errors,
+            "vnd": campaign.currency == "VND",
+        },
+        status=400 if errors and request.GET else 200,
+    )
+
+
+# --- statement ---------------------------------------------------------------------------
+
+
+class QueryError(ValueError):
+    pass
+
+
+def _day(text: str, field: str) -> datetime:
+    try:
+        d = datetime.strptime(text, "%Y-%m-%d")  # noqa: DTZ007 (a local day, zone set below)
+    except ValueError:
+        raise QueryError(_("%(field)s: use a date like 2025-08-25.") % {"field": field}) from None
+    return d.replace(tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def _moment(text: str, field: str) -> datetime:
+    if len(text) == 10:
+        return _day(text, field)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise QueryError(_("%(field)s: use a date like 2025-08-25.") % {"field": field}) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def statement_query(
+    params: Any, campaign: Campaign, *, minor_units: bool
+) -> tuple[StatementQuery, list[str]]:
+    """The statement query in `params`, and every problem found with it.
+
+    Page forms take amounts as people type them in their language; the API takes minor units.
+    `to` names the last day included (a date) or an exclusive instant (a full timestamp).
+    """
+    errors: list[str] = []
+    amounts: dict[str, int | None] = {"min": None, "max": None}
+    for name in amounts:
+        raw = (params.get(name) or "").strip()
+        if not raw:
+            continue
+        try:
+            if minor_units:
+                if not raw.isdigit():
+                    raise MoneyError(raw)
+                amounts[name] = int(raw)
+            else:
+                amounts[name] = money_parse(raw, campaign.currency, formatting.locale()).minor
+        except MoneyError:
+            errors.append(_("“%(text)s” is not an amount.") % {"text": raw[:30]})
+    since = until = None
+    try:
+        if raw := (params.get("from") or "").strip():
+            since = _moment(raw, _("From"))
+        if raw := (params.get("to") or "").strip():
+            until = _moment(raw, _("To"))
+            if len(raw) == 10:
+                until += timedelta(days=1)
+    except QueryError as exc:
+        errors.append(str(exc))
+    sort = params.get("sort") or "-time"
+    if sort not in SORTS:
+        errors.append(_("Sort by one of: %(sorts)s.") % {"sorts": ", ".join(SORTS)})
+        sort = "-time"
+    query = StatementQuery(
+        q=(params.get("q") or "")[:200],
+        min_minor=amounts["min"],
+        max_minor=amounts["max"],
+        since=since,
+        until=until,
+        ref=(params.get("ref") or "")[:32],
+        sort=sort,
+    )
+    return query, errors
+
+
+@require_GET
+def statement_page(request: HttpRequest, slug: str) -> HttpResponse:
+    campaign = _campaign(slug)
+    query, errors = statement_query(request.GET, campaign, minor_units=False)
+    page = None
+    if not errors:
+        try:
+            page = donation_search(
+                campaign=campaign, query=query, cursor=request.GET.get("after") or None
+            )
+        except SearchError as exc:
+            errors.append(str(exc))
+    base = request.GET.copy()
+    base.pop("after", None)
+    next_query = None
+    if page and page.next_cursor:
+        nxt = base.copy()
+        nxt["after"] = page.next_cursor
+        next_query = nxt.urlencode()
+    sorts = {}
+    for s in SORTS:
+        q = base.copy()
+        q["sort"] = s
+        sorts[s] = q.urlencode()
+    totals = campaign_totals(campaign=campaign)
+    return render(
+        request,
+        "public/statement.html",
+        {
+            "campaign": campaign,
+            "form": request.GET,
+            "query": query,
+            "rows": page.rows if page else [],
+            "errors": errors,
+            "next_query": next_query,
+            "first_query": base.urlencode() if request.GET.get("after") else None,
+            "export_query": base.urlencode(),
+            "sorts": sorts,
+            "channels": _channel_names(),
+            "gifts": formatting.number(totals["donation_count"]),
+        },
+        status=400 if errors else 200,
+    )
+
+
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell that no spreadsheet will run as a formula (OWASP CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def public_row(row: dict[str, Any], slug: str) -> dict[str, Any]:
+    """A gift as the statement publishes it (API, JSON export)."""
+    return {
+        "ref": row["public_ref"],
+        "at": rfc3339(row["received_at"]),
+        "amount_minor": row["amount_minor"],
+        "currency": row["currency"],
+        "channel": row["channel"],
+        "donor": row["display_name"],
+        "memo": row["memo_public"],
+        "receipt": f"/c/{slug}/receipt/{row['public_ref']}/",
+    }
+
+
+@require_GET
+def statement_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
+    campaign = _campaign(slug)
+    query, errors = statement_query(request.GET, campaign, minor_units=True)
+    if errors:
+        return HttpResponseBadRequest("\n".join(errors), content_type="text/plain; charset=utf-8")
+    rows = donation_stream(campaign=campaign, query=query)
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    if fmt == "csv":
+        response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+    else:
+        response = StreamingHttpResponse(
+            _json_chunks(rows, slug), content_type="application/json; charset=utf-8"
+        )
+    response["Content-Disposition"] = f'attachment; filename="{slug}-statement-{stamp}.{fmt}"'
+    return response
+
+
+def _csv_lines(rows: Iterator[dict[str, Any]]) -> Iterator[bytes]:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    buf.write("\ufeff")  # spreadsheets read the file as UTF-8 with the BOM
+    writer.writerow(["at", "ref", "donor", "memo", "amount", "currency", "channel"])
+    for n, row in enumerate(rows, 1):
+        amount = Money(row["amount_minor"], row["currency"]).to_decimal()
+        writer.writerow(
+            [
+                csv_cell(rfc3339(row["received_at"])),
+                csv_cell(row["public_ref"]),
+                csv_cell(row["display_name"]),
+                csv_cell(row["memo_public"]),
+                str(amount),
+                csv_cell(row["currency"]),
+                csv_cell(row["channel"]),
+            ]
+        )
+        if n % 500 == 0:
+            yield buf.getvalue().encode()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue().encode()
+
+
+def _json_chunks(rows: Iterator[dict[str, Any]], slug: str) -> Iterator[bytes]:
+    yield b"["
+    sep = b"\n"
+    for row in rows:
+        yield sep + json.dumps(public_row(row, slug), ensure_ascii=False).encode()
+        sep = b",\n"
+    yield b"\n]\n"
+
+
+# --- verify ------------------------------------------------------------------------------
+
+
+@require_GET
+def verify_page(request: HttpRequest, slug: str) -> HttpResponse:
+    campaign = _campaign(slug)
+    ref = (request.GET.get("ref") or "").strip().upper()[:32]
+    return render(
+        request,
+        "public/verify.html",
+        {
+            "campaign": campaign,
+            "ref": ref,
+            "vkey": log_vkey(campaign=campaign) or "",
+            "origin": log_origin(campaign=campaign),
+        },
+    )

@@ -1,0 +1,338 @@
+"""`solidarity log ...`, `solidarity verify` and `solidarity verify-receipt`.
+
+`verify` and `verify-receipt` are the auditor's and the donor's tools: they read only files
+(or an http(s) URL) and the log's public key, and never touch Django or a database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from solidarity.cli import CommandError, _campaign, _django, _print_json
+
+
+def _vkey_arg(value: str) -> str:
+    """A verifier key given as text, or the path of a file holding it."""
+    if os.path.isfile(value):
+        return Path(value).read_text().strip()
+    return value.strip()
+
+
+# --- sequencing --------------------------------------------------------------------------
+
+
+def _print_results(results: list[Any], *, quiet_idle: bool) -> bool:
+    ok = True
+    for r in results:
+        if r.error:
+            ok = False
+            print(f"log {r.slug}: FAILED {r.error}", file=sys.stderr, flush=True)
+        elif r.busy:
+            if not quiet_idle:
+                print(f"log {r.slug}: another sequencer holds its lock; left to it", flush=True)
+        elif r.appended or not quiet_idle:
+            print(f"log {r.slug}: {r.size:,} entries (+{r.appended:,})", flush=True)
+    return ok
+
+
+def log_catch_up(slugs: list[str] | None = None) -> None:
+    """Publish every queued entry of these logs now (after `demo` and imports)."""
+    from solidarity.apps.transparency.sequencer import log_sequence_once
+
+    if not _print_results(log_sequence_once(slugs=slugs), quiet_idle=False):
+        raise CommandError("the public log could not be brought up to date (see above)")
+
+
+def cmd_log_sequence(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.transparency.sequencer import log_sequence_forever, log_sequence_once
+
+    if args.batch < 1 or args.interval <= 0:
+        raise CommandError("--batch must be at least 1 and --interval above 0")
+    if args.once:
+        results = log_sequence_once(batch=args.batch, slugs=args.slug or None)
+        return 0 if _print_results(results, quiet_idle=False) else 1
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print(f"sequencing every {args.interval}s or {args.batch} entries", flush=True)
+    log_sequence_forever(
+        interval=args.interval,
+        batch=args.batch,
+        stop=stop,
+        exit_with_parent=args.exit_with_parent,
+        report=lambda results: _print_results(results, quiet_idle=True),
+    )
+    return 0
+
+
+def cmd_log_status(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.transparency.models import LogEntry, LogState
+
+    rows = []
+    for state in LogState.objects.select_related("campaign").order_by("campaign__slug"):
+        rows.append(
+            {
+                "campaign": state.campaign.slug,
+                "origin": state.origin,
+                "indexed": state.size,
+                "published": state.published_size,
+                "queued": LogEntry.objects.filter(
+                    campaign=state.campaign, index__isnull=True
+                ).count(),
+                "published_at": state.published_at,
+            }
+        )
+    if args.json:
+        _print_json(rows)
+    else:
+        for r in rows:
+            print(
+                f"{r['campaign']:<24} published {r['published']:>12,}  "
+                f"queued {r['queued']:>8,}  {r['origin']}"
+            )
+    return 0
+
+
+def cmd_log_vkey(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.transparency.logfiles import default_origin, signer_ensure
+    from solidarity.apps.transparency.selectors import log_vkey
+
+    campaign = _campaign(args.slug)
+    vkey = log_vkey(campaign)
+    if vkey is None:  # on the sequencer's host: the key is created with the log
+        vkey = signer_ensure(campaign.slug, default_origin(campaign.slug)).verifier.vkey
+    print(vkey)
+    return 0
+
+
+def _copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.part")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def cmd_log_export(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.transparency.logfiles import log_dir
+    from solidarity.apps.transparency.selectors import LogNotFound, log_info
+
+    try:
+        info = log_info(slug=args.slug)
+    except LogNotFound as e:
+        raise CommandError(str(e)) from None
+    src, dest = log_dir(args.slug), Path(args.dir)
+    # The checkpoint read above is written last: every tile it covers exists before it.
+    checkpoint = info["checkpoint"].encode()
+    copied = skipped = 0
+    for path in sorted((src / "tile").rglob("*")):
+        if not path.is_file() or ".tmp-" in path.name:
+            continue
+        target = dest / path.relative_to(src)
+        if target.exists() and target.stat().st_size == path.stat().st_size:
+            skipped += 1  # tiles are immutable: same path and size, same bytes
+            continue
+        _copy(path, target)
+        copied += 1
+    (dest / "vkey").write_text(info["vkey"] + "\n")
+    tmp = dest / ".checkpoint.part"
+    tmp.write_bytes(checkpoint)
+    os.replace(tmp, dest / "checkpoint")
+    print(
+        f"exported {info['origin']} at size {info['size']:,} to {dest} "
+        f"({copied:,} files copied, {skipped:,} already there)"
+    )
+    return 0
+
+
+def _proof(fn: Any, **kw: Any) -> int:
+    from solidarity.apps.transparency.selectors import LogNotFound, ProofRequestError
+
+    try:
+        _print_json(fn(**kw))
+    except (LogNotFound, ProofRequestError) as e:
+        raise CommandError(str(e)) from None
+    return 0
+
+
+def cmd_log_proof(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.transparency.selectors import inclusion_proof_get
+
+    return _proof(inclusion_proof_get, slug=args.slug, index=args.index, size=args.size)
+
+
+def cmd_log_consistency(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.transparency.selectors import consistency_proof_get
+
+    return _proof(consistency_proof_get, slug=args.slug, old=args.old, new=args.new)
+
+
+def cmd_log_receipt(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.transparency.selectors import LogNotFound, receipt_get
+
+    try:
+        found = receipt_get(slug=args.slug, ref=args.ref)
+    except LogNotFound as e:
+        raise CommandError(str(e)) from None
+    if found.pending:
+        raise CommandError(
+            f"gift {args.ref} is booked but not yet in a published checkpoint; "
+            "run `solidarity log sequence --once` or wait a few seconds"
+        )
+    text = json.dumps(found.as_json(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"receipt of {args.ref} (entry {found.index}) written to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+# --- verification without Django -----------------------------------------------------------
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from solidarity.core.tlog.verify import LogVerifyError, log_verify
+
+    since = Path(args.since).read_bytes() if args.since else None
+    try:
+        report = log_verify(
+            args.location,
+            _vkey_arg(args.vkey),
+            since,
+            origin=args.origin,
+            workers=args.workers,
+        )
+    except LogVerifyError as e:
+        if args.json:
+            _print_json({"ok": False, "where": e.where, "reason": e.reason})
+        print(f"verify: FAILED {e.where}: {e.reason}", file=sys.stderr)
+        return 2 if e.where == "vkey" else 1
+    except (OSError, ValueError) as e:
+        if args.json:
+            _print_json({"ok": False, "where": "source", "reason": str(e)})
+        print(f"verify: FAILED reading {args.location}: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json({"ok": True, **report.as_dict()})
+        return 0
+    print(f"log {report.origin}: {report.size:,} entries, root {report.root}")
+    for currency, t in sorted(report.totals.items()):
+        print(f"  {currency}  raised     {t['raised']:>22,}")
+        print(f"  {currency}  reversed   {t['reversed']:>22,}  ({t['reversals']:,} gifts)")
+        print(f"  {currency}  disbursed  {t['disbursed']:>22,}")
+        print(f"  {currency}  balance    {t['balance']:>22,}")
+        print(f"  {currency}  gifts      {t['gifts']:>22,}")
+        if t["in_kind_gifts"] or t["in_kind_received"] or t["in_kind_handed_over"]:
+            print(
+                f"  {currency}  in kind    {t['in_kind_received']:>22,} received "
+                f"({t['in_kind_gifts']:,} gifts), {t['in_kind_handed_over']:,} handed over"
+            )
+    kinds = ", ".join(f"{k} {n:,}" for k, n in sorted(report.kinds.items()))
+    print(f"  entries by kind: {kinds or '-'}")
+    if report.since_size is not None:
+        print(f"  consistent with the older checkpoint of size {report.since_size:,}")
+    print("verified: checkpoint signature, every tile and bundle, every entry, the totals")
+    return 0
+
+
+def cmd_verify_receipt(args: argparse.Namespace) -> int:
+    from solidarity.core.tlog.receipt import ReceiptError, receipt_verify
+
+    try:
+        data = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        print(f"verify-receipt: FAILED reading {args.file}: {e}", file=sys.stderr)
+        return 1
+    if not isinstance(data, dict):
+        print("verify-receipt: FAILED the receipt is not a JSON object", file=sys.stderr)
+        return 1
+    try:
+        entry = receipt_verify(data, _vkey_arg(args.vkey), args.origin)
+    except ReceiptError as e:
+        print(f"verify-receipt: FAILED {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json({"ok": True, "index": data["index"], "entry": entry})
+        return 0
+    amount = f"{entry['amount']:,} {entry['currency']}" if "amount" in entry else ""
+    print(
+        f"verified: entry {data['index']} ({entry['kind']} {entry.get('ref', '')} {amount}) "
+        "is in the log signed by this key"
+    )
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------------
+
+
+def register(sub: Any) -> None:
+    log = sub.add_parser("log", help="the public transparency log").add_subparsers(
+        dest="action", required=True
+    )
+    p = log.add_parser("sequence", help="publish queued entries: a daemon, or --once")
+    p.add_argument("--once", action="store_true", help="one pass: publish what is queued, exit")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between passes")
+    p.add_argument("--batch", type=int, default=4096, help="entries per checkpoint at most")
+    p.add_argument("--slug", action="append", help="only these campaigns (with --once)")
+    p.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_log_sequence)
+    p = log.add_parser("status", help="published and queued entries of every log")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_log_status)
+    p = log.add_parser("vkey", help="print the log's verifier key (signed-note vkey)")
+    p.add_argument("slug")
+    p.set_defaults(handler=cmd_log_vkey)
+    p = log.add_parser("export", help="copy the published files for any static host")
+    p.add_argument("slug")
+    p.add_argument("dir")
+    p.set_defaults(handler=cmd_log_export)
+    p = log.add_parser("proof", help="inclusion proof of an entry (RFC 9162 §2.1.3)")
+    p.add_argument("slug")
+    p.add_argument("--index", type=int, required=True)
+    p.add_argument("--size", type=int, help="tree size (default: the published checkpoint)")
+    p.set_defaults(handler=cmd_log_proof)
+    p = log.add_parser("consistency", help="consistency proof between sizes (RFC 9162 §2.1.4)")
+    p.add_argument("slug")
+    p.add_argument("--from", dest="old", type=int, required=True)
+    p.add_argument("--to", dest="new", type=int, required=True)
+    p.set_defaults(handler=cmd_log_consistency)
+    p = log.add_parser("receipt", help="a gift's receipt (JSON), verifiable offline")
+    p.add_argument("slug")
+    p.add_argument("ref")
+    p.add_argument("--out", help="write to this file instead of standard output")
+    p.set_defaults(handler=cmd_log_receipt)
+
+    p = sub.add_parser("verify", help="verify a published log from its files (no database)")
+    p.add_argument("location", help="a directory or an http(s) URL of the log's files")
+    p.add_argument("--vkey", required=True, help="the log's verifier key, or a file holding it")
+    p.add_argument("--origin", help="the log's origin (default: the key's name)")
+    p.add_argument("--since", help="an older checkpoint file: prove the log only grew since")
+    p.add_argument("--workers", type=int, default=1, help="processes checking the bundles")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser("verify-receipt", help="verify a gift's receipt offline (no database)")
+    p.add_argument("file")
+    p.add_argument("--vkey", required=True, help="the log's verifier key, or a file holding it")
+    p.add_argument("--origin", help="the log's origin (default: the key's name)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_verify_receipt)

@@ -1,0 +1,130 @@
+"""Where a campaign's public log lives on disk: its published files, signing key and lock.
+
+Under SOLIDARITY_HOME (settings SOLIDARITY_LOG_DIR / SOLIDARITY_KEY_DIR override, for tests):
+
+    log/<slug>/             the published files (c2sp.org/tlog-tiles), served at /log/<slug>/
+    keys/<slug>.key         the log's Ed25519 signer key (c2sp.org/signed-note text), mode 0600
+    locks/log-<slug>.lock   the single-writer lock of SQLite installations (fcntl.flock)
+
+Each log has its own key, named by the log's origin `<SOLIDARITY_LOG_HOST>/<slug>` as
+tlog-checkpoint clients expect. The private key never enters the database or the published
+directory; only its verifier key is stored (LogState.vkey) so every web node can serve it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+
+from solidarity import config
+from solidarity.apps.campaigns.models import Campaign
+from solidarity.apps.transparency.models import LogState
+from solidarity.core.tlog.note import NoteError, Signer, key_generate, signer_parse
+from solidarity.core.tlog.tiles import DirectoryTileStore
+
+
+class LogKeyError(RuntimeError):
+    """A log's signing key is missing or does not match the log: the sequencer must stop."""
+
+
+def _dir(setting: str, default: str) -> Path:
+    configured = getattr(settings, setting, None)
+    path = Path(configured) if configured else config.home() / default
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def log_root() -> Path:
+    """The directory holding one published directory per campaign log."""
+    return _dir("SOLIDARITY_LOG_DIR", "log")
+
+
+def key_root() -> Path:
+    """The private directory (0700) of the logs' signing keys."""
+    path = _dir("SOLIDARITY_KEY_DIR", "keys")
+    path.chmod(0o700)
+    return path
+
+
+def lock_root() -> Path:
+    return _dir("SOLIDARITY_LOCK_DIR", "locks")
+
+
+def log_dir(slug: str) -> Path:
+    """The published directory of a campaign's log (may not exist yet)."""
+    return log_root() / slug
+
+
+def log_store(slug: str, *, durable: bool = True) -> DirectoryTileStore:
+    """The tile store of a campaign's log; durable stores fsync every file they write."""
+    return DirectoryTileStore(log_dir(slug), durable=durable)
+
+
+def default_origin(slug: str) -> str:
+    """The origin a new log of this campaign gets: `<SOLIDARITY_LOG_HOST>/<slug>`."""
+    return f"{settings.SOLIDARITY_LOG_HOST}/{slug}"
+
+
+def _key_file(slug: str) -> Path:
+    return key_root() / f"{slug}.key"
+
+
+def signer_load(slug: str) -> Signer | None:
+    """The log's signer from its key file, or None when there is no key file."""
+    try:
+        text = _key_file(slug).read_text()
+    except FileNotFoundError:
+        return None
+    try:
+        return signer_parse(text)
+    except NoteError as e:
+        raise LogKeyError(f"{_key_file(slug)}: {e}") from None
+
+
+def signer_ensure(slug: str, origin: str) -> Signer:
+    """The log's signer, creating its key file (mode 0600) the first time.
+
+    Created under a temporary name and linked into place, so two processes starting together
+    agree on one key and nobody ever reads a half-written key.
+    """
+    found = signer_load(slug)
+    if found is not None:
+        return found
+    skey, _ = key_generate(origin)
+    target = _key_file(slug)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(skey + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    signer = signer_load(slug)
+    assert signer is not None
+    return signer
+
+
+def lock_file(slug: str) -> Path:
+    return lock_root() / f"log-{slug}.lock"
+
+
+def init() -> None:
+    """`solidarity init`: the private key directory, and a key for every log not started yet.
+
+    A log already started whose key file is missing gets no new key: its key must be restored
+    from a backup (a new key would make its published checkpoints unverifiable).
+    """
+    key_root()
+    log_root()
+    started = set(LogState.objects.values_list("campaign__slug", flat=True))
+    for slug in Campaign.objects.values_list("slug", flat=True):
+        if slug not in started:
+            signer_ensure(slug, default_origin(slug))

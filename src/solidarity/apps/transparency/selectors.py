@@ -1,0 +1,296 @@
+"""Reads of a campaign's public log: its key, checkpoint, files, proofs and donors' receipts.
+
+Proofs and receipts come from the published files (RFC 9162 §2.1.3-2.1.4 over the hash tiles
+of c2sp.org/tlog-tiles), never from the database, so they prove what anyone can fetch.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from solidarity.apps.campaigns.models import Campaign
+from solidarity.apps.transparency.logfiles import log_dir, signer_load
+from solidarity.apps.transparency.models import LogEntry, LogState
+from solidarity.core.tlog.checkpoint import Checkpoint, CheckpointError, checkpoint_open
+from solidarity.core.tlog.entry import TotalsCounter, entry_decode
+from solidarity.core.tlog.hashing import HASH_SIZE, tree_root
+from solidarity.core.tlog.note import NoteError, Verifier, verifier_parse
+from solidarity.core.tlog.proof import ProofError, consistency_proof, inclusion_proof
+from solidarity.core.tlog.receipt import Receipt, ReceiptError, receipt_build
+from solidarity.core.tlog.sequencer import CHECKPOINT_PATH
+from solidarity.core.tlog.tiles import (
+    ENTRIES,
+    TILE_WIDTH,
+    TileError,
+    TileHashReader,
+    tile_parse,
+    tile_path,
+)
+
+RECEIPT_FORMAT = "solidarity-receipt/1"
+
+
+class LogNotFound(LookupError):
+    """No such campaign, or its log has no published checkpoint yet."""
+
+
+class ProofRequestError(ValueError):
+    """A proof was asked for sizes or an index outside the published log."""
+
+
+class LogFiles:
+    """A TileReader over a log's directory that also answers for older tree sizes.
+
+    A partial hash tile of an older size may never have been written (a batch can jump past
+    it); its hashes are the prefix of the full tile or of any wider partial tile
+    (c2sp.org/tlog-tiles, "Partial tiles"), so the reader serves that prefix instead.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _file(self, path: str) -> Path:
+        if path != CHECKPOINT_PATH:
+            tile_parse(path)  # ValueError for anything that is not a canonical tile path
+        return self.root / path
+
+    def read(self, path: str) -> bytes | None:
+        try:
+            return self._file(path).read_bytes()
+        except FileNotFoundError:
+            pass
+        if path == CHECKPOINT_PATH:
+            return None
+        tile = tile_parse(path)
+        if tile.level == ENTRIES or tile.width == TILE_WIDTH:
+            return None
+        full = self.root / tile_path(tile.level, tile.index)
+        candidates = [full]
+        partial_dir = full.parent / f"{full.name}.p"
+        if partial_dir.is_dir():
+            widths = sorted(int(p.name) for p in partial_dir.iterdir() if p.name.isdigit())
+            candidates += [partial_dir / str(w) for w in widths if w > tile.width]
+        for candidate in candidates:
+            try:
+                return candidate.read_bytes()[: tile.width * HASH_SIZE]
+            except FileNotFoundError:
+                continue
+        return None
+
+
+@dataclass(frozen=True)
+class PublishedLog:
+    """A log as published: its campaign, origin, verifier key and current signed checkpoint."""
+
+    campaign: Campaign
+    origin: str
+    vkey: str
+    verifier: Verifier
+    note: bytes
+    checkpoint: Checkpoint
+    files: LogFiles
+
+
+def log_vkey(campaign: Campaign) -> str | None:
+    """The verifier key (c2sp.org/signed-note) of the campaign's log; None before it exists."""
+    state = LogState.objects.filter(campaign=campaign).only("vkey").first()
+    if state is not None:
+        return state.vkey
+    signer = signer_load(campaign.slug)
+    return signer.verifier.vkey if signer is not None else None
+
+
+def log_published(*, slug: str) -> PublishedLog:
+    """The campaign's log at its current checkpoint; LogNotFound before the first one."""
+    state = LogState.objects.select_related("campaign").filter(campaign__slug=slug).first()
+    if state is None:
+        raise LogNotFound(f"campaign {slug!r} has no published log")
+    files = LogFiles(log_dir(slug))
+    note = files.read(CHECKPOINT_PATH)
+    if note is None:
+        raise LogNotFound(f"the log of {slug!r} has no published checkpoint yet")
+    verifier = verifier_parse(state.vkey)
+    try:
+        cp = checkpoint_open(note, verifier, state.origin)
+    except (NoteError, CheckpointError) as e:
+        raise LogNotFound(f"the checkpoint of {slug!r} does not verify: {e}") from None
+    return PublishedLog(state.campaign, state.origin, state.vkey, verifier, note, cp, files)
+
+
+def log_info(*, slug: str) -> dict[str, Any]:
+    """Origin, key, size and root of the published log, and the signed checkpoint itself."""
+    log = log_published(slug=slug)
+    return {
+        "campaign": slug,
+        "origin": log.origin,
+        "vkey": log.vkey,
+        "size": log.checkpoint.size,
+        "root": _b64(log.checkpoint.root),
+        "checkpoint": log.note.decode(),
+        "files": f"/log/{slug}/",
+    }
+
+
+def log_file_read(*, slug: str, path: str) -> bytes | None:
+    """A published file ("checkpoint" or a canonical tile path) as stored; None if absent.
+
+    Any other path, including any attempt to leave the log's directory, is None.
+    """
+    if path != CHECKPOINT_PATH:
+        try:
+            tile_parse(path)
+        except ValueError:
+            return None
+    try:
+        return (log_dir(slug) / path).read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def inclusion_proof_get(*, slug: str, index: int, size: int | None = None) -> dict[str, Any]:
+    """RFC 9162 §2.1.3 proof of entry `index` in the tree of `size` (default: the checkpoint's)."""
+    log = log_published(slug=slug)
+    published = log.checkpoint.size
+    size = published if size is None else size
+    if not 0 < size <= published:
+        raise ProofRequestError(f"size must be between 1 and the published size {published}")
+    if not 0 <= index < size:
+        raise ProofRequestError(f"index must be between 0 and {size - 1} for size {size}")
+    reader = TileHashReader(log.files, size)
+    try:
+        proof = inclusion_proof(index, size, reader)
+        root = log.checkpoint.root if size == published else tree_root(size, reader)
+    except (ProofError, TileError) as e:
+        raise LogNotFound(f"the files of {slug!r} cannot prove this: {e}") from None
+    return {
+        "origin": log.origin,
+        "index": index,
+        "size": size,
+        "root": _b64(root),
+        "proof": [_b64(h) for h in proof],
+        "checkpoint": log.note.decode(),
+    }
+
+
+def consistency_proof_get(*, slug: str, old: int, new: int) -> dict[str, Any]:
+    """RFC 9162 §2.1.4 proof that the tree of size `old` is a prefix of the tree of size `new`."""
+    log = log_published(slug=slug)
+    published = log.checkpoint.size
+    if not 0 < new <= published:
+        raise ProofRequestError(f"to must be between 1 and the published size {published}")
+    if not 0 < old <= new:
+        raise ProofRequestError(f"from must be between 1 and to ({new})")
+    reader = TileHashReader(log.files, new)
+    try:
+        proof = consistency_proof(old, new, reader)
+        old_root = tree_root(old, TileHashReader(log.files, old))
+        new_root = log.checkpoint.root if new == published else tree_root(new, reader)
+    except (ProofError, TileError) as e:
+        raise LogNotFound(f"the files of {slug!r} cannot prove this: {e}") from None
+    return {
+        "origin": log.origin,
+        "from": old,
+        "to": new,
+        "from_root": _b64(old_root),
+        "to_root": _b64(new_root),
+        "proof": [_b64(h) for h in proof],
+        "checkpoint": log.note.decode(),
+    }
+
+
+@dataclass(frozen=True)
+class ReceiptLookup:
+    """A gift's receipt, or why there is none yet (`receipt` None: not in a checkpoint yet)."""
+
+    campaign: Campaign
+    ref: str
+    kind: str
+    entry: dict[str, Any]
+    index: int | None
+    origin: str | None
+    vkey: str | None
+    receipt: Receipt | None
+    reversal: dict[str, Any] | None
+
+    @property
+    def pending(self) -> bool:
+        return self.receipt is None
+
+    def as_json(self) -> dict[str, Any]:
+        """The downloadable receipt (README, "The public log"); only when not pending."""
+        assert self.receipt is not None
+        return {
+            "format": RECEIPT_FORMAT,
+            "campaign": self.campaign.slug,
+            "ref": self.ref,
+            "origin": self.origin,
+            "vkey": self.vkey,
+            **self.receipt.as_dict(),
+        }
+
+
+def receipt_slug(*, ref: str) -> str | None:
+    """The slug of the campaign whose log holds the entry `ref`, for short links."""
+    return (
+        LogEntry.objects.filter(ref=ref).order_by("id").values_list("campaign__slug", flat=True)
+    ).first()
+
+
+def receipt_get(*, slug: str, ref: str) -> ReceiptLookup:
+    """The receipt of the entry `ref` (a gift's public reference) in the campaign's log.
+
+    LogNotFound when the campaign has no such entry. A gift booked but not yet covered by a
+    published checkpoint comes back pending.
+    """
+    rows = list(
+        LogEntry.objects.filter(campaign__slug=slug, ref=ref)
+        .select_related("campaign")
+        .order_by("id")
+    )
+    if not rows:
+        raise LogNotFound(f"campaign {slug!r} has no log entry {ref!r}")
+    main = next((r for r in rows if r.kind == "donation"), rows[0])
+    reversal = next((r for r in rows if r.kind == "reversal"), None)
+    receipt = origin = vkey = None
+    try:
+        log = log_published(slug=slug)
+    except LogNotFound:
+        log = None
+    if log is not None:
+        origin, vkey = log.origin, log.vkey
+        if main.index is not None and main.index < log.checkpoint.size:
+            try:
+                receipt = receipt_build(log.files, main.index, log.verifier)
+            except (ReceiptError, TileError):
+                receipt = None
+    return ReceiptLookup(
+        campaign=main.campaign,
+        ref=ref,
+        kind=main.kind,
+        entry=entry_decode(bytes(main.body)),
+        index=main.index,
+        origin=origin,
+        vkey=vkey,
+        receipt=receipt,
+        reversal=entry_decode(bytes(reversal.body)) if reversal is not None else None,
+    )
+
+
+def log_entries_totals(*, campaign: Campaign) -> TotalsCounter:
+    """The totals rule over every entry of the campaign's log as queued in the database.
+
+    All entries, sequenced or not: each was written in its booking transaction, so these are
+    the totals the published log reaches once the sequencer catches up.
+    """
+    counter = TotalsCounter()
+    bodies = LogEntry.objects.filter(campaign=campaign).values_list("body", flat=True)
+    for body in bodies.iterator(chunk_size=5000):
+        counter.add_entry(entry_decode(bytes(body)))
+    return counter

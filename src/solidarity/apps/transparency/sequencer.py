@@ -1,0 +1,311 @@
+"""The sequencer: turns each campaign's queued LogEntry rows into its published tiled log.
+
+Implements the write side of c2sp.org/tlog-tiles and tlog-checkpoint for the database outbox
+(`LogEntry`, written in every booking transaction with `index` NULL), batching like
+Sunlight's pool: every pass drains the queue in batches of at most `batch` entries, each
+batch ending in a signed checkpoint; the daemon runs a pass every `interval` seconds, or at
+once when `batch` entries are waiting.
+
+Contract (crash ordering), per log, while holding the log's single-writer lock:
+
+1. Catch up. C = size of the published checkpoint, S = LogState.size (the entries holding an
+   index). S ≥ C always. If C < S, the entries [C, S) are read from the database in index
+   order, their bundles and tiles written (TileWriter from C), then a checkpoint of size S is
+   signed and atomically published.
+2. Assign. In one database transaction the first k ≤ batch unsequenced entries, in id order,
+   get the indexes S..S+k-1 and LogState.size becomes S+k. It commits before any file
+   describing them is written.
+3. Publish S+k as in 1; then record it in LogState.published_size/root (informational).
+
+So every file on disk describes entries whose indexes are committed: a crash at any instant is
+repaired by step 1 of the next pass, which rewrites byte-identical files (write_once refuses
+different bytes); the checkpoint is only ever replaced by a larger one; every entry committed
+by a booking transaction is assigned exactly one index (unique (campaign, index)). A
+checkpoint larger than S (files of another database) or signed by another key is refused,
+never overwritten: the sequencer stops that log and says why.
+
+The lock: `pg_try_advisory_lock` on PostgreSQL (safe with many web and sequencer processes on
+many hosts; a standby takes over when the holder dies), an exclusive `fcntl.flock` on a file
+under SOLIDARITY_HOME on SQLite. A sequencer that finds the lock taken skips that log.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.utils import timezone
+
+from solidarity.apps.campaigns.models import Campaign
+from solidarity.apps.transparency.logfiles import (
+    LogKeyError,
+    default_origin,
+    lock_file,
+    log_store,
+    signer_ensure,
+    signer_load,
+)
+from solidarity.apps.transparency.models import LogEntry, LogState
+from solidarity.core.tlog.checkpoint import Checkpoint, CheckpointError, checkpoint_sign
+from solidarity.core.tlog.hashing import TreeHead
+from solidarity.core.tlog.note import NoteError, Signer
+from solidarity.core.tlog.sequencer import CHECKPOINT_PATH, checkpoint_current
+from solidarity.core.tlog.tiles import TileError, TileStore, TileWriter
+
+logger = logging.getLogger("solidarity.log")
+
+BATCH = 4096
+"""Default pool size: a pass publishes a checkpoint at least every BATCH entries."""
+CATCH_UP_CHUNK = 65_536
+"""Entries read from the database and written per checkpoint while catching up."""
+
+
+class SequencerError(RuntimeError):
+    """A log cannot be sequenced safely; nothing was overwritten. The message says why."""
+
+
+@dataclass(frozen=True)
+class SequenceResult:
+    """One log after a pass: its published size, entries published now, or why it was skipped."""
+
+    slug: str
+    size: int = 0
+    appended: int = 0
+    busy: bool = False
+    error: str | None = None
+
+
+def _lock_key(slug: str) -> int:
+    digest = hashlib.sha256(b"solidarity-log\x00" + slug.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def log_lock(slug: str) -> Iterator[bool]:
+    """Try to take the log's single-writer lock without waiting; yields whether it was taken."""
+    if connection.vendor == "postgresql":
+        key = _lock_key(slug)
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_lock(%s)", [key])
+            row = cur.fetchone()
+        got = bool(row and row[0])
+        try:
+            yield got
+        finally:
+            if got:
+                try:
+                    with connection.cursor() as cur:
+                        cur.execute("SELECT pg_advisory_unlock(%s)", [key])
+                except DatabaseError:
+                    connection.close()  # ends the session, which releases the lock
+        return
+    fd = os.open(lock_file(slug), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            got = False
+        else:
+            got = True
+        yield got
+    finally:
+        os.close(fd)  # releases the flock
+
+
+def _state_and_signer(campaign: Campaign) -> tuple[LogState, Signer]:
+    """The log's state row (created with the log) and its signer; LogKeyError if they differ."""
+    state = LogState.objects.filter(campaign=campaign).first()
+    if state is None:
+        signer = signer_ensure(campaign.slug, default_origin(campaign.slug))
+        state, _ = LogState.objects.get_or_create(
+            campaign=campaign,
+            defaults={"origin": signer.name, "vkey": signer.verifier.vkey},
+        )
+    else:
+        found = signer_load(campaign.slug)
+        if found is None:
+            raise LogKeyError(
+                f"log {state.origin}: its signing key file is missing; restore "
+                f"keys/{campaign.slug}.key from a backup (a new key would orphan the log)"
+            )
+        signer = found
+    if signer.verifier.vkey != state.vkey:
+        raise LogKeyError(
+            f"log {state.origin}: the key file holds {signer.verifier.vkey}, "
+            f"but the log was signed by {state.vkey}"
+        )
+    return state, signer
+
+
+def _published(store: TileStore, signer: Signer, origin: str) -> Checkpoint | None:
+    try:
+        return checkpoint_current(store, signer, origin)
+    except (NoteError, CheckpointError) as e:
+        raise SequencerError(f"log {origin}: the published checkpoint is not ours: {e}") from None
+
+
+def _bodies(campaign: Campaign, lo: int, hi: int) -> list[bytes]:
+    """The entries with indexes [lo, hi), in order; SequencerError if one is missing."""
+    rows = (
+        LogEntry.objects.filter(campaign=campaign, index__gte=lo, index__lt=hi)
+        .order_by("index")
+        .values_list("index", "body")
+    )
+    out: list[bytes] = []
+    for index, body in rows:
+        if index != lo + len(out):
+            break
+        out.append(bytes(body))
+    if len(out) != hi - lo:
+        raise SequencerError(
+            f"log of {campaign.slug}: entry {lo + len(out)} is missing from the database"
+        )
+    return out
+
+
+def _publish_upto(
+    campaign: Campaign, state: LogState, store: TileStore, signer: Signer, target: int
+) -> int:
+    """Steps 1 and 3 of the contract: write [C, target) and publish target; the entries added."""
+    current = _published(store, signer, state.origin)
+    size = current.size if current else 0
+    if size > target:
+        raise SequencerError(
+            f"log {state.origin}: the published checkpoint holds {size} entries but the "
+            f"database only {target}; refusing to go back (files of another database?)"
+        )
+    if size == target:
+        return 0
+    writer = TileWriter(store, size)
+    head: TreeHead | None = None
+    for lo in range(size, target, CATCH_UP_CHUNK):
+        head = writer.append(_bodies(campaign, lo, min(target, lo + CATCH_UP_CHUNK)))
+        # The tiles of head.size are durable: only now may a checkpoint cover them.
+        cp = Checkpoint(state.origin, head.size, head.root)
+        store.replace(CHECKPOINT_PATH, checkpoint_sign(cp, signer))
+    assert head is not None
+    LogState.objects.filter(pk=campaign.pk, published_size__lt=head.size).update(
+        published_size=head.size, root=head.root, published_at=timezone.now()
+    )
+    return head.size - size
+
+
+_ASSIGN_SQL = (
+    'UPDATE transparency_logentry AS e SET "index" = n.idx FROM ('
+    " SELECT id, %s + ROW_NUMBER() OVER (ORDER BY id) - 1 AS idx FROM transparency_logentry"
+    ' WHERE campaign_id = %s AND "index" IS NULL ORDER BY id LIMIT %s'
+    ") AS n WHERE e.id = n.id"
+)
+
+
+def _assign(campaign: Campaign, limit: int) -> tuple[int, int]:
+    """Step 2 of the contract: index up to `limit` queued entries; (new size, how many)."""
+    with transaction.atomic():
+        size = LogState.objects.select_for_update().get(pk=campaign.pk).size
+        with connection.cursor() as cur:
+            cur.execute(_ASSIGN_SQL, [size, campaign.pk, limit])
+            added = max(cur.rowcount, 0)
+        if added:
+            LogState.objects.filter(pk=campaign.pk).update(size=size + added)
+    return size + added, added
+
+
+def log_sequence_campaign(
+    campaign: Campaign, *, batch: int = BATCH, durable: bool = True, store: TileStore | None = None
+) -> SequenceResult:
+    """One pass over one log: catch up, then drain its queue in batches of `batch`.
+
+    Raises SequencerError, LogKeyError, TileError or OSError when the log cannot proceed;
+    whatever was published before stays valid (see the module contract).
+    """
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    with log_lock(campaign.slug) as got:
+        if not got:
+            return SequenceResult(campaign.slug, busy=True)
+        state, signer = _state_and_signer(campaign)
+        store = store if store is not None else log_store(campaign.slug, durable=durable)
+        appended = _publish_upto(campaign, state, store, signer, state.size)
+        while True:
+            size, added = _assign(campaign, batch)
+            appended += _publish_upto(campaign, state, store, signer, size)
+            if added < batch:
+                return SequenceResult(campaign.slug, size=size, appended=appended)
+
+
+def _pending_campaigns(slugs: Sequence[str] | None) -> list[Campaign]:
+    queued = LogEntry.objects.filter(index__isnull=True).values("campaign_id").distinct()
+    started = LogState.objects.values("campaign_id")
+    found = Campaign.objects.filter(pk__in=queued) | Campaign.objects.filter(pk__in=started)
+    if slugs is not None:
+        found = found.filter(slug__in=slugs)
+    return list(found.order_by("pk"))
+
+
+def log_sequence_once(
+    *, batch: int = BATCH, slugs: Sequence[str] | None = None, durable: bool = True
+) -> list[SequenceResult]:
+    """One pass over every log with queued entries or a state (or only `slugs`).
+
+    A log that cannot proceed is reported in its result's `error`; the others still run.
+    """
+    results = []
+    for campaign in _pending_campaigns(slugs):
+        try:
+            results.append(log_sequence_campaign(campaign, batch=batch, durable=durable))
+        except (SequencerError, LogKeyError, TileError, OSError) as e:
+            logger.error("sequencing %s: %s", campaign.slug, e)
+            results.append(SequenceResult(campaign.slug, error=str(e)))
+    return results
+
+
+def _queue_full(batch: int) -> bool:
+    return LogEntry.objects.filter(index__isnull=True)[batch - 1 : batch].exists()
+
+
+def log_sequence_forever(
+    *,
+    interval: float = 1.0,
+    batch: int = BATCH,
+    stop: threading.Event | None = None,
+    exit_with_parent: bool = False,
+    report: Callable[[list[SequenceResult]], None] | None = None,
+) -> None:
+    """Run passes every `interval` seconds, or sooner when `batch` entries wait, until `stop`.
+
+    Errors are logged and retried on the next pass; with exit_with_parent the loop ends when
+    the process that started it is gone. report, if given, gets each pass's results.
+    """
+    stop = stop or threading.Event()
+    parent = os.getppid()
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            close_old_connections()
+            results = log_sequence_once(batch=batch)
+            if report is not None:
+                report(results)
+        except Exception:
+            logger.exception("sequencer pass failed; retrying")
+            connection.close()
+        deadline = started + interval
+        while not stop.is_set():
+            if exit_with_parent and os.getppid() != parent:
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            stop.wait(min(left, max(interval / 10, 0.05)))
+            try:
+                if _queue_full(batch):
+                    break
+            except DatabaseError:
+                connection.close()

@@ -1,0 +1,218 @@
+"""The public site in Chromium: language switch, search, and receipts checked by the browser.
+
+A real server (`solidarity serve`, gunicorn) runs in a subprocess on a temporary
+SOLIDARITY_HOME with the demo campaign and a sequenced log, so the browser fetches real
+receipts, checkpoints and consistency proofs. Screenshots at phone and desktop widths land in
+tests/browser/artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
+SLUG = "cuba-2025"
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(
+        "no chromium at /usr/bin/chromium (apt-get install chromium)", allow_module_level=True
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    exe = str(Path(sys.executable).with_name("solidarity"))
+    return subprocess.run(
+        [exe, *args], env=env, check=True, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    home = tmp_path_factory.mktemp("site")
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    env.update(SOLIDARITY_HOME=str(home), SOLIDARITY_HTTPS="false", SOLIDARITY_TESTING="1")
+    _cli(env, "init")
+    _cli(env, "demo", "--gifts", "2000")
+    _cli(env, "log", "sequence", "--once")
+    port = _free_port()
+    exe = str(Path(sys.executable).with_name("solidarity"))
+    server = subprocess.Popen(
+        [exe, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield {"base": base, "home": str(home), **{f"env_{k}": v for k, v in env.items()}}
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _env(site: dict[str, str]) -> dict[str, str]:
+    return {k[4:]: v for k, v in site.items() if k.startswith("env_")}
+
+
+def _get_json(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, {}
+
+
+def _shots(page, name: str) -> None:
+    for label, (w, h) in SIZES.items():
+        page.set_viewport_size({"width": w, "height": h})
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{label}.png"), full_page=True)
+
+
+def _first_ref(site) -> str:
+    status, data = _get_json(f"{site['base']}/api/v1/campaigns/{SLUG}/donations?limit=1&sort=time")
+    assert status == 200
+    return data["items"][0]["ref"]
+
+
+def test_campaign_page_in_the_browsers_language_and_switching(site, browser):
+    context = browser.new_context(locale="vi-VN", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{site['base']}/c/{SLUG}/")
+    assert page.url.endswith(f"/vi/c/{SLUG}/")
+    assert page.locator("html").get_attribute("lang") == "vi"
+    assert page.locator("h1").inner_text() == "Vì Cuba thân yêu"
+    assert page.locator("svg.chart").count() == 4
+    _shots(page, "campaign-vi")
+    page.get_by_role("link", name="English").click()
+    page.wait_for_url(f"**/en/c/{SLUG}/")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", name="Latest gifts").is_visible()
+    _shots(page, "campaign-en")
+    page.goto(f"{site['base']}/es/c/{SLUG}/give/?amount=100000&ref=AN")
+    assert page.locator("img.qr").first.evaluate("img => img.complete && img.naturalWidth > 0")
+    _shots(page, "give-es")
+    context.close()
+
+
+def test_search_for_a_donor_without_accents(site, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{site['base']}/pt-br/c/{SLUG}/statement")
+    page.get_by_label("Nome, palavras da descrição ou referência").fill("huynh")
+    page.get_by_role("button", name="Buscar").click()
+    page.wait_for_url("**q=huynh**")
+    donors = page.locator("td.donor").all_inner_texts()
+    memos = page.locator("td.memo").all_inner_texts()
+    assert donors
+    assert all(
+        "HUYNH" in d.upper() or "huỳnh" in m.lower() or "huynh" in m.lower()
+        for d, m in zip(donors, memos, strict=True)
+    )
+    _shots(page, "statement-pt-br")
+    page.close()
+
+
+def test_a_receipt_is_verified_in_the_browser_and_the_log_only_grows(site, browser):
+    ref = _first_ref(site)
+    status, _receipt = _get_json(f"{site['base']}/c/{SLUG}/receipt/{ref}.json")
+    assert status == 200, "the log was sequenced, so every gift has a receipt"
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(f"{site['base']}/en/c/{SLUG}/verify/?ref={ref}")
+    verdict = page.locator("#verdict[data-verified]")
+    verdict.wait_for(timeout=10_000)
+    assert verdict.get_attribute("data-verified") == "true", verdict.inner_text()
+    assert "Verified" in verdict.inner_text()
+    _shots(page, "verify-ok")
+
+    # The log grows: the browser checks the new checkpoint extends the one it remembered.
+    _cli(_env(site), "demo", "--gifts", "2300")
+    _cli(_env(site), "log", "sequence", "--once")
+    page.reload()
+    verdict = page.locator("#verdict[data-verified]")
+    verdict.wait_for(timeout=10_000)
+    assert verdict.get_attribute("data-verified") == "true", verdict.inner_text()
+    checks = page.locator("#checks li.pass").all_inner_texts()
+    assert any("only grown" in c for c in checks), checks
+    context.close()
+
+
+def test_a_tampered_receipt_is_rejected_and_says_why(site, browser):
+    ref = _first_ref(site)
+    _status, receipt = _get_json(f"{site['base']}/c/{SLUG}/receipt/{ref}.json")
+    entry = json.loads(receipt["entry"])
+    entry["amount"] += 1_000_000
+    receipt["entry"] = json.dumps(entry, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{site['base']}/en/c/{SLUG}/verify/")
+    page.locator("summary").click()
+    page.get_by_label("Receipt (JSON), if you saved one").fill(json.dumps(receipt))
+    page.get_by_role("button", name="Verify", exact=True).click()
+    verdict = page.locator("#verdict[data-verified]")
+    verdict.wait_for(timeout=10_000)
+    assert verdict.get_attribute("data-verified") == "false"
+    assert "Not verified" in verdict.inner_text()
+    assert "altered" in verdict.inner_text()
+    _shots(page, "verify-tampered")
+
+    # A checkpoint signed by someone else is refused too.
+    receipt2 = dict(receipt)
+    lines = receipt["checkpoint"].split("\n")
+    lines[1] = str(int(lines[1]) + 1)
+    receipt2["checkpoint"] = "\n".join(lines)
+    page.get_by_label("Receipt (JSON), if you saved one").fill(json.dumps(receipt2))
+    page.get_by_role("button", name="Verify", exact=True).click()
+    page.wait_for_function(
+        "document.querySelector('#verdict').dataset.verified === 'false'"
+        " && document.querySelector('#verdict').textContent.includes('signature')"
+    )
+    page.close()
+    shutil.rmtree(site["home"], ignore_errors=True)

@@ -1,0 +1,90 @@
+"""The back office: statement upload and the review queue, through Django's test client."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from solidarity.apps.accounts.services import user_add
+from solidarity.apps.campaigns.services import AccountInput
+from solidarity.apps.donations.models import Donation
+from solidarity.apps.imports import views
+from solidarity.apps.imports.models import Import, ReviewItem
+from tests.conftest import REPO
+from tests.factories import campaign_factory
+
+pytestmark = pytest.mark.django_db
+VCB_CSV = REPO / "tests" / "core" / "statements" / "golden" / "vn" / "vietcombank_bilingual.csv"
+
+
+@pytest.fixture
+def accountant_client():
+    user_add(username="ke-toan", role="accountant", password="a-long-passphrase-1")
+    client = Client(enforce_csrf_checks=True)
+    client.login(username="ke-toan", password="a-long-passphrase-1")
+    return client
+
+
+def _csrf(client: Client, url: str) -> str:
+    client.get(url)
+    return client.cookies["csrftoken"].value
+
+
+def test_only_accountants_may_import():
+    assert Client().get("/office/imports/").status_code == 302  # to the login page
+    user_add(username="aud", role="auditor", password="a-long-passphrase-2")
+    client = Client()
+    client.login(username="aud", password="a-long-passphrase-2")
+    assert client.get("/office/imports/").status_code == 403
+    assert client.get("/office/review/").status_code == 403
+
+
+def test_upload_shows_the_report_and_review_decides(accountant_client):
+    shared = (AccountInput("970436", "0011001932418"),)
+    campaign_factory(slug="flood", code="LULUT", keywords=["lu lut"], goal=10**12, accounts=shared)
+    campaign_factory(slug="cuba", goal=10**12, accounts=shared)
+    url = "/office/imports/"
+    token = _csrf(accountant_client, url)
+    # Without the CSRF token the upload is refused
+    with open(VCB_CSV, "rb") as f:
+        assert accountant_client.post(url, {"file": f}).status_code == 403
+    with open(VCB_CSV, "rb") as f:
+        page = accountant_client.post(url, {"file": f, "csrfmiddlewaretoken": token})
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "vietcombank_bilingual.csv" in body
+    assert Import.objects.get().by == "ke-toan"
+    assert ReviewItem.objects.filter(status="open").count() == 3
+    # The review page assigns an item
+    item = ReviewItem.objects.filter(status="open").first()
+    token = _csrf(accountant_client, "/office/review/")
+    done = accountant_client.post(
+        f"/office/review/{item.pk}/assign/", {"campaign": "cuba", "csrfmiddlewaretoken": token}
+    )
+    assert done.status_code == 302
+    item.refresh_from_db()
+    assert item.status == "assigned"
+    assert Donation.objects.filter(campaign__slug="cuba").count() == 1
+    refused = accountant_client.post(
+        f"/office/review/{item.pk}/reject/", {"reason": "x", "csrfmiddlewaretoken": token}
+    )
+    assert refused.status_code == 400
+
+
+def test_upload_size_limit_and_broken_file(accountant_client, monkeypatch, tmp_path):
+    campaign_factory(goal=10**12, accounts=(AccountInput("970436", "0011001932418"),))
+    token = _csrf(accountant_client, "/office/imports/")
+    monkeypatch.setattr(views, "MAX_UPLOAD_BYTES", 100)
+    with open(VCB_CSV, "rb") as f:
+        big = accountant_client.post("/office/imports/", {"file": f, "csrfmiddlewaretoken": token})
+    assert big.status_code == 413
+    monkeypatch.setattr(views, "MAX_UPLOAD_BYTES", 10**6)
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(
+        b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><Document>&a;</Document>"
+    )
+    with open(broken, "rb") as f:
+        page = accountant_client.post("/office/imports/", {"file": f, "csrfmiddlewaretoken": token})
+    assert page.status_code == 422
+    assert "broken.xml" in page.content.decode()
+    assert Donation.objects.count() == 0

@@ -1,0 +1,101 @@
+"""Property: overlapping whole-day files, imported in any order and more than once, book the
+same totals as one clean import of the whole statement (IDENTITY.md's precondition holds:
+every file holds whole days). Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from solidarity.apps.campaigns.selectors import campaign_totals
+from solidarity.apps.campaigns.services import AccountInput
+from solidarity.apps.imports.models import AccountMovement, PendingReversal, ReviewItem
+from solidarity.apps.imports.services import statement_import
+from solidarity.apps.ledger.selectors import ledger_check
+from tests.factories import campaign_factory
+
+pytestmark = pytest.mark.django_db
+
+HEAD = "Số tài khoản: 0011001932418\nNgày GD,Số CT,Ghi nợ,Ghi có,Nội dung\n"
+row = st.tuples(
+    st.integers(1, 4),  # day of September 2024
+    st.sampled_from(["5213.1", "5213.2", "FT24250000000007"]),  # repeated document numbers
+    st.sampled_from([("", "200.000"), ("", "500.000"), ("5.500", ""), ("200.000", "")]),
+    st.sampled_from(["Ung ho Cuba", "", "Phi SMS", "HOAN TRA GD FT24250000000007", "lu lut"]),
+)
+
+
+def _write(directory: Path, name: str, rows) -> Path:
+    path = directory / name
+    lines = [
+        f"{d:02d}/09/2024,{ref},{debit},{credit},{memo}" for d, ref, (debit, credit), memo in rows
+    ]
+    path.write_text(HEAD + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _state(slug: str) -> tuple:
+    t = campaign_totals(campaign=CAMPAIGNS[slug])
+    return (
+        t["raised_minor"],
+        t["donation_count"],
+        t["reversal_count"],
+        t["review_count"],
+        AccountMovement.objects.count(),
+        ReviewItem.objects.count(),
+        PendingReversal.objects.filter(resolved_at__isnull=True).count(),
+    )
+
+
+CAMPAIGNS: dict = {}
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    rows=st.lists(row, min_size=1, max_size=25),
+    cuts=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    order=st.randoms(use_true_random=False),
+    repeat=st.booleans(),
+)
+def test_overlapping_day_files_in_any_order_give_the_same_totals(rows, cuts, order, repeat):
+    rows = sorted(rows, key=lambda r: r[0])
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        whole = _write(directory, "whole.csv", rows)
+        # whole-day windows [1, c1], [c1, c2], ..., [ck, 4]: they overlap on the cut days
+        # and together cover every day
+        bounds = [1, *sorted(cuts), 4]
+        files = [
+            _write(directory, f"part{i}.csv", [r for r in rows if lo <= r[0] <= hi])
+            for i, (lo, hi) in enumerate(itertools.pairwise(bounds))
+        ]
+        with transaction.atomic():
+            # Given a clean import of the whole statement
+            CAMPAIGNS["c"] = campaign_factory(
+                slug="c", goal=10**12, accounts=(AccountInput("970436", "0011001932418"),)
+            )
+            statement_import(path=whole)
+            clean = _state("c")
+            transaction.set_rollback(True)
+        with transaction.atomic():
+            # When the overlapping parts are imported in a random order, some twice
+            CAMPAIGNS["c"] = campaign_factory(
+                slug="c", goal=10**12, accounts=(AccountInput("970436", "0011001932418"),)
+            )
+            order.shuffle(files)
+            for path in files + (files[:2] if repeat else []):
+                assert statement_import(path=path).status == "done"
+            # Then the totals are those of the clean import
+            assert _state("c") == clean
+            assert ledger_check().ok
+            transaction.set_rollback(True)
