@@ -38,7 +38,8 @@ def rows_insert(
     if not rows:
         return []
     qn = connection.ops.quote_name
-    head = f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) VALUES "
+    names = ", ".join(qn(c) for c in columns)
+    head = f"INSERT INTO {qn(table)} ({names}) VALUES "  # noqa: S608 (names from model meta)
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
     per_chunk = max(1, _MAX_PARAMS // len(columns))
     ids: list[int] = []

@@ -138,9 +138,22 @@ def donations_record_many(*, campaign: Campaign, gifts: Sequence[GiftInput]) -> 
     errors = [e for i, g in enumerate(gifts) for e in gift_errors(campaign, g, f"gift {i}")]
     if errors:
         raise DonationRefused(errors)
-    prepared = [_prepare(campaign.slug, g) for g in gifts]
+    # Gifts booked before (a re-run, an overlapping file) are not prepared again; the
+    # transaction re-checks, so a concurrent booker between here and there is still safe.
+    seen_before = _existing(gifts)
+    prepared = [
+        _prepare(campaign.slug, g) for g in gifts if (g.source, g.source_ref) not in seen_before
+    ]
+    if not prepared:
+        return [RecordResult(*seen_before[(g.source, g.source_ref)], created=False) for g in gifts]
     with transaction.atomic():
-        return _record_batch(campaign, prepared)
+        results = iter(_record_batch(campaign, prepared))
+    return [
+        RecordResult(*found, created=False)
+        if (found := seen_before.get((g.source, g.source_ref)))
+        else next(results)
+        for g in gifts
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class FeedsConfig(AppConfig):
+    name = "solidarity.apps.feeds"
+    label = "feeds"
+    verbose_name = "Real-time feeds and partners"

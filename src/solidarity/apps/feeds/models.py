@@ -1,0 +1,155 @@
+"""Real-time intake: provider feeds and their stored notifications, partners and their keys.
+
+Secrets never enter the database: a feed holds only the ids of its secrets, whose values are
+files under `SOLIDARITY_HOME/secrets/feeds/` (mode 0600); a partner key is stored as its
+SHA-256.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Feed(models.Model):
+    """One notification source, listening at /hooks/<name>."""
+
+    class Kind(models.TextChoices):
+        SEPAY = "sepay"
+        CASSO = "casso"
+        STANDARD = "standard"
+        VNPAY = "vnpay"
+
+    name = models.SlugField(max_length=40, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    auth = models.CharField(max_length=8, default="hmac", help_text="apikey or hmac (SePay)")
+    bin = models.CharField(max_length=6, blank=True)
+    number = models.CharField(max_length=40, blank=True)
+    secret_ids = models.JSONField(default=list, help_text="active secrets, newest last")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def source(self) -> str:
+        return f"feed:{self.name}"
+
+
+class Notification(models.Model):
+    """One notification as received, stored before it is acknowledged; booked from here."""
+
+    class Status(models.TextChoices):
+        STORED = "stored", "stored, not booked yet"
+        BOOKED = "booked"
+        REVIEW = "review", "in the review queue"
+        CONFIRMED = "confirmed", "already booked from a statement"
+        OTHER = "other", "not a gift (movement, reversal, ignored)"
+        FAILED = "failed", "booking failed"
+
+    feed = models.ForeignKey(Feed, on_delete=models.PROTECT, related_name="notifications")
+    provider_id = models.CharField(max_length=120)
+    received_at = models.DateTimeField()
+    headers = models.JSONField(default=dict)
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.STORED)
+    attempts = models.IntegerField(default=0)
+    error = models.TextField(blank=True)
+    booked_at = models.DateTimeField(null=True, blank=True)
+    # What reconciliation needs, copied from the body when stored.
+    bin = models.CharField(max_length=6, blank=True)
+    number = models.CharField(max_length=40, blank=True)
+    amount_minor = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="VND")
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    bank_ref = models.CharField(max_length=64, blank=True)
+    donation = models.ForeignKey(
+        "donations.Donation", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.CharField(max_length=240, blank=True, help_text="statement identity")
+    flagged_at = models.DateTimeField(null=True, blank=True)
+    flag_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ("-id",)
+        constraints = (
+            models.UniqueConstraint(fields=("feed", "provider_id"), name="notification_once"),
+        )
+        indexes = (
+            models.Index(fields=("status", "id")),
+            models.Index(fields=("number", "amount_minor")),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.feed_id}:{self.provider_id}"
+
+
+class Partner(models.Model):
+    """An organisation allowed to use the partner API."""
+
+    name = models.SlugField(max_length=40, unique=True)
+    scopes = models.JSONField(default=list)
+    rate_per_minute = models.IntegerField(default=600)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    """A partner's key: only its SHA-256 is kept; the key is shown once."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="keys")
+    prefix = models.CharField(max_length=12)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"
+
+
+class RateWindow(models.Model):
+    """Requests per key per fixed one-minute window."""
+
+    key = models.ForeignKey(ApiKey, on_delete=models.CASCADE)
+    window = models.BigIntegerField()
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=("key", "window"), name="rate_window_once"),)
+
+
+class Intent(models.Model):
+    """A gift announced before it is paid: a reference the transfer memo or gateway carries."""
+
+    reference = models.CharField(max_length=20, unique=True)
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT, related_name="+")
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT)
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    donor_name = models.CharField(max_length=120, blank=True)
+    privacy = models.CharField(max_length=10, default="masked")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class IdempotencyRecord(models.Model):
+    """The result of a partner request under its Idempotency-Key."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE)
+    key = models.CharField(max_length=120)
+    request_hash = models.CharField(max_length=64)
+    done = models.BooleanField(default=False)
+    status_code = models.IntegerField(default=0)
+    response = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("partner", "key"), name="idempotency_once"),
+        )
