@@ -365,6 +365,7 @@ EXTENSION_MODULES: list[str] = [
     "solidarity.apps.disbursements.cli",
     "solidarity.apps.imports.cli",
     "solidarity.apps.transparency.cli",
+    "solidarity.apps.feeds.cli",
 ]
 
 

@@ -54,3 +54,38 @@ def rows_insert(
             if returning:
                 ids.extend(int(r[0]) for r in cur.fetchall())
     return ids
+
+
+def append_only_triggers(schema_editor: Any, tables: Sequence[str], *, create: bool) -> None:
+    """Create (or drop) triggers that make the database refuse UPDATE and DELETE on `tables`.
+
+    For migrations (RunPython): SQLite gets BEFORE UPDATE/DELETE triggers that abort;
+    PostgreSQL a row trigger calling `solidarity_append_only()`. A later migration that
+    rebuilds such a table on SQLite must call this again, since the rebuild drops them.
+    """
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql" and create:
+        schema_editor.execute(
+            "CREATE OR REPLACE FUNCTION solidarity_append_only() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+            "'%% is append-only: post a reversing transaction instead', TG_TABLE_NAME; "
+            "END $$"
+        )
+    for table in tables:
+        if vendor == "sqlite":
+            for op in ("UPDATE", "DELETE"):
+                name = f"{table}_no_{op.lower()}"
+                schema_editor.execute(
+                    f"CREATE TRIGGER {name} BEFORE {op} ON {table} BEGIN SELECT "
+                    f"RAISE(ABORT, '{table} is append-only: post a reversing transaction "
+                    "instead'); END"
+                    if create
+                    else f"DROP TRIGGER IF EXISTS {name}"
+                )
+        elif vendor == "postgresql":
+            schema_editor.execute(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION solidarity_append_only()"
+                if create
+                else f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}"
+            )

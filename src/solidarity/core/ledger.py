@@ -19,17 +19,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from solidarity.core.errors import Refused
 from solidarity.core.money import Money
 
 ACCOUNT_TYPES = ("asset", "liability", "income", "expense", "equity")
 
 
-class LedgerError(ValueError):
+class LedgerError(Refused):
     """A journal transaction that cannot be posted; `errors` lists every reason."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
 
 
 @dataclass(frozen=True, slots=True)

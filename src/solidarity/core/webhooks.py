@@ -138,7 +138,9 @@ def sepay_parse(body: bytes) -> Transfer:
     data = _json(body)
     if not isinstance(data, dict):
         raise Malformed("expected a JSON object")
-    missing = [k for k in ("id", "transferType", "transferAmount", "transactionDate") if k not in data]
+    missing = [
+        k for k in ("id", "transferType", "transferAmount", "transactionDate") if k not in data
+    ]
     if missing:
         raise Malformed(f"missing {', '.join(missing)}")
     kind = str(data["transferType"]).lower()

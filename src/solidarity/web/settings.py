@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "solidarity.apps.public",
     "solidarity.apps.disbursements",
     "solidarity.apps.imports",
+    "solidarity.apps.feeds",
 ]
 
 MIDDLEWARE = [

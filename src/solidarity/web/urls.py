@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("solidarity.apps.disbursements.urls")),
     path("", include("solidarity.apps.transparency.urls")),
     path("", include("solidarity.apps.imports.urls")),
+    path("", include("solidarity.apps.feeds.urls")),
     path("healthz", public.healthz, name="healthz"),
     path("c/<slug:slug>/give/qr.svg", public.give_qr, {"kind": "svg"}, name="give-qr-svg"),
     path("c/<slug:slug>/give/qr.png", public.give_qr, {"kind": "png"}, name="give-qr-png"),

@@ -8,12 +8,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from solidarity.apps.accounts.roles import ADMIN, ROLES
+from solidarity.core.errors import Refused
 
 
-class UserError(ValueError):
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
+class UserError(Refused):
+    """A refused request; `errors` lists every reason."""
 
 
 def user_add(*, username: str, role: str, password: str, email: str = "") -> User:

@@ -14,6 +14,11 @@ def campaign_get(*, slug: str) -> Campaign:
     return Campaign.objects.get(slug=slug)
 
 
+def campaign_public_get(*, slug: str) -> Campaign:
+    """The campaign named `slug` if the public may see it (not a draft); DoesNotExist else."""
+    return Campaign.objects.exclude(status=Campaign.Status.DRAFT).get(slug=slug)
+
+
 def campaign_totals(*, campaign: Campaign) -> dict[str, Any]:
     """The maintained totals: one indexed row read, whatever the number of gifts."""
     totals = CampaignTotals.objects.get(campaign=campaign)

@@ -14,18 +14,15 @@ from solidarity.apps.campaigns.models import LANGUAGES, Campaign, ReceivingAccou
 from solidarity.apps.ledger.models import CampaignTotals
 from solidarity.apps.transparency.services import log_entries_append, rfc3339
 from solidarity.core.banks import bank_by_bin
+from solidarity.core.errors import Refused
 from solidarity.core.money import Money, MoneyError
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _CODE = re.compile(r"^[A-Za-z0-9]{2,32}$")
 
 
-class CampaignError(ValueError):
+class CampaignError(Refused):
     """A campaign request that cannot be carried out; `errors` lists every reason."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
 
 
 @dataclass(frozen=True, slots=True)

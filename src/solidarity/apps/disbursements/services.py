@@ -40,6 +40,7 @@ from solidarity.apps.ledger.models import CampaignTotals
 from solidarity.apps.ledger.services import TransactionInput, totals_apply, transactions_post
 from solidarity.apps.transparency.services import log_entries_append, rfc3339
 from solidarity.core import ledger as core_ledger
+from solidarity.core.errors import Refused
 from solidarity.core.money import ExchangeRate, Money, MoneyError
 from solidarity.core.tranches import (
     ItemLine,
@@ -62,13 +63,9 @@ PROPOSER_ROLES = (ACCOUNTANT, APPROVER, ADMIN)
 HANDOVER_ROLES = (ACCOUNTANT, APPROVER, ADMIN)
 
 
-class TrancheRefused(ValueError):
+class TrancheRefused(Refused):
     """A tranche request that cannot be carried out; `errors` lists every reason. Nothing
     was written."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN, APPROVER, AUDITOR
 from solidarity.apps.accounts.services import user_has_role
 from solidarity.apps.campaigns.models import Campaign
-from solidarity.apps.campaigns.selectors import campaign_get
+from solidarity.apps.campaigns.selectors import campaign_public_get
 from solidarity.apps.disbursements import services
 from solidarity.apps.disbursements.forms import EvidenceForm, ProposeForm, ReasonForm
 from solidarity.apps.disbursements.models import Tranche
@@ -47,12 +47,9 @@ def _language() -> str:
 
 def _public_campaign(slug: str) -> Campaign:
     try:
-        campaign = campaign_get(slug=slug)
+        return campaign_public_get(slug=slug)
     except Campaign.DoesNotExist:
         raise Http404("no such campaign") from None
-    if campaign.status == Campaign.Status.DRAFT:
-        raise Http404("no such campaign")
-    return campaign
 
 
 # --- public --------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from solidarity.apps.transparency.services import (
     rfc3339,
 )
 from solidarity.core import ledger as core_ledger
+from solidarity.core.errors import Refused
 from solidarity.core.money import Money
 from solidarity.core.privacy import (
     PrivacyChoice,
@@ -47,12 +48,8 @@ from solidarity.core.tlog.entry import entry_encode
 from solidarity.db import db_datetime, rows_insert
 
 
-class DonationRefused(ValueError):
+class DonationRefused(Refused):
     """Gifts that cannot be booked; `errors` names each one. Nothing was written."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
 
 
 @dataclass(frozen=True, slots=True)

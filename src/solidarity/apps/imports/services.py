@@ -329,10 +329,20 @@ def webhook_bookings_find(
     (compare the feed's own transaction id or count occurrences as IDENTITY.md does). A
     webhook that knows the bank's booking reference can avoid reconciliation altogether by
     building `identity` with `IdentityCounter.by_ref`, the same key a camt statement yields.
-    No feed exists yet, so nothing is reconciled.
+    Implemented by `solidarity.apps.feeds` (rule and bookkeeping in
+    `feeds.services.statement_confirmations_find`); only statement lines are reconciled,
+    never a feed's own transactions.
     """
-    del target, transactions
-    return {}
+    from django.apps import apps
+
+    lines = [tx for tx in transactions if not tx.identity.startswith("feed:")]
+    if not lines or not apps.is_installed("solidarity.apps.feeds"):
+        return {}
+    from solidarity.apps.feeds.services import statement_confirmations_find
+
+    return statement_confirmations_find(
+        bin_=target.bin, number=target.number, transactions=lines
+    )
 
 
 def _is_fee(memo: str) -> bool:

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from solidarity.apps.campaigns.models import Campaign
-from solidarity.apps.campaigns.selectors import campaign_get, campaign_totals
+from solidarity.apps.campaigns.selectors import campaign_public_get, campaign_totals
 from solidarity.apps.donations.selectors import (
     SORTS,
     SearchError,
@@ -62,12 +62,9 @@ _PRESETS: Final = {0: (50_000, 100_000, 200_000, 500_000, 1_000_000), 2: (5, 10,
 
 def _campaign(slug: str) -> Campaign:
     try:
-        campaign = campaign_get(slug=slug)
+        return campaign_public_get(slug=slug)
     except Campaign.DoesNotExist:
         raise Http404("no such campaign") from None
-    if campaign.status == Campaign.Status.DRAFT:
-        raise Http404("no such campaign")
-    return campaign
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

@@ -26,6 +26,13 @@ def on_starting(server: Any) -> None:
     command = [sys.executable, "-m", "solidarity.cli", "log", "sequence", "--exit-with-parent"]
     _children.append(subprocess.Popen(command))  # noqa: S603 (our own interpreter and module)
     server.log.info("log sequencer started (pid %s)", _children[-1].pid)
+    if env_flag("SOLIDARITY_FEED_SWEEPER", default=True):
+        # Books notifications stored but not booked (a worker died in between) and flags
+        # feed gifts no statement confirmed (solidarity.apps.feeds).
+        sweeper = [sys.executable, "-m", "solidarity.cli", "notifications", "process"]
+        command = [*sweeper, "--forever", "--interval", "2", "--exit-with-parent"]
+        _children.append(subprocess.Popen(command))  # noqa: S603 (our own interpreter and module)
+        server.log.info("notification sweeper started (pid %s)", _children[-1].pid)
 
 
 def on_exit(server: Any) -> None:
