@@ -104,7 +104,9 @@ def test_vnpay_vector_excludes_hash_fields_and_url_encodes():
     assert expected.startswith("6d0e1c95e3c165da")
     w.vnpay_verify({**params, "vnp_SecureHash": expected.upper()}, ["VNPAYSECRET"])
     with pytest.raises(w.NotAuthentic):
-        w.vnpay_verify({**params, "vnp_Amount": "6000000", "vnp_SecureHash": expected}, ["VNPAYSECRET"])
+        w.vnpay_verify(
+            {**params, "vnp_Amount": "6000000", "vnp_SecureHash": expected}, ["VNPAYSECRET"]
+        )
 
 
 def test_parsers():
@@ -115,6 +117,11 @@ def test_parsers():
     )
     assert (sepay.provider_id, sepay.amount_minor, sepay.direction) == ("92704", 200000, "credit")
     assert sepay.occurred_at.isoformat() == "2025-08-25T14:02:37+07:00"
-    for bad in (b"[1]", b"{", b'{"id": 1}', b'{"id":1,"transferType":"x","transferAmount":1,"transactionDate":"2025-08-25 00:00:00"}'):
+    for bad in (
+        b"[1]",
+        b"{",
+        b'{"id": 1}',
+        b'{"id":1,"transferType":"x","transferAmount":1,"transactionDate":"2025-08-25 00:00:00"}',
+    ):
         with pytest.raises(w.Malformed):
             w.sepay_parse(bad)

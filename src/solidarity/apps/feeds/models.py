@@ -115,11 +115,11 @@ class RateWindow(models.Model):
     """Requests per key per fixed one-minute window."""
 
     key = models.ForeignKey(ApiKey, on_delete=models.CASCADE)
-    window = models.BigIntegerField()
-    count = models.IntegerField(default=0)
+    minute = models.BigIntegerField(help_text="Unix time // 60")
+    hits = models.IntegerField(default=0)
 
     class Meta:
-        constraints = (models.UniqueConstraint(fields=("key", "window"), name="rate_window_once"),)
+        constraints = (models.UniqueConstraint(fields=("key", "minute"), name="rate_window_once"),)
 
 
 class Intent(models.Model):
@@ -150,6 +150,4 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = (
-            models.UniqueConstraint(fields=("partner", "key"), name="idempotency_once"),
-        )
+        constraints = (models.UniqueConstraint(fields=("partner", "key"), name="idempotency_once"),)

@@ -333,16 +333,16 @@ def webhook_bookings_find(
     `feeds.services.statement_confirmations_find`); only statement lines are reconciled,
     never a feed's own transactions.
     """
-    from django.apps import apps
+    from django.apps import apps  # noqa: PLC0415 - feeds imports this module; resolved late
 
     lines = [tx for tx in transactions if not tx.identity.startswith("feed:")]
     if not lines or not apps.is_installed("solidarity.apps.feeds"):
         return {}
-    from solidarity.apps.feeds.services import statement_confirmations_find
-
-    return statement_confirmations_find(
-        bin_=target.bin, number=target.number, transactions=lines
+    from solidarity.apps.feeds.services import (  # noqa: PLC0415 - same
+        statement_confirmations_find,
     )
+
+    return statement_confirmations_find(bin_=target.bin, number=target.number, transactions=lines)
 
 
 def _is_fee(memo: str) -> bool:

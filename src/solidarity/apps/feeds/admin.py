@@ -1,0 +1,65 @@
+"""Admin: feeds and notifications (read mostly), partners with keys created and revoked here
+or with `solidarity partners`; a new key is shown once, in the confirmation message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from solidarity.apps.feeds.models import ApiKey, Feed, Notification, Partner
+from solidarity.apps.feeds.services import api_key_create, partner_revoke
+
+
+@admin.register(Feed)
+class FeedAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "auth", "bin", "number", "active", "created_at")
+    readonly_fields = ("secret_ids",)
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "feed",
+        "provider_id",
+        "status",
+        "amount_minor",
+        "received_at",
+        "flagged_at",
+    )
+    list_filter = ("status", "feed")
+    search_fields = ("provider_id", "bank_ref")
+    readonly_fields = tuple(f.name for f in Notification._meta.fields)
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    extra = 0
+    readonly_fields = ("prefix", "created_at", "revoked_at")
+    exclude = ("digest",)
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ("name", "scopes", "rate_per_minute", "active", "created_at")
+    inlines = (ApiKeyInline,)
+    actions = ("create_key", "revoke")
+
+    @admin.action(description="Create an API key (shown once)")
+    def create_key(self, request: HttpRequest, queryset: Any) -> None:
+        for partner in queryset:
+            key = api_key_create(partner=partner)
+            self.message_user(
+                request, f"{partner.name}: {key} (copy it now; it is not stored)", messages.WARNING
+            )
+
+    @admin.action(description="Revoke the partner and its keys")
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        for partner in queryset:
+            partner_revoke(partner=partner)

@@ -1,0 +1,282 @@
+"""`solidarity feeds …`, `solidarity notifications …` and `solidarity partners …`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from typing import Any
+
+from solidarity.cli import CommandError, _django, _print_json
+
+log = logging.getLogger("solidarity.feeds")
+
+
+def _feed(name: str) -> Any:
+    from solidarity.apps.feeds.models import Feed
+
+    try:
+        return Feed.objects.get(name=name)
+    except Feed.DoesNotExist:
+        raise CommandError(f"no feed {name!r}") from None
+
+
+def _refused(exc: Exception) -> CommandError:
+    return CommandError(str(exc))
+
+
+def cmd_feeds_add(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.feeds.services import FeedError, feed_add
+
+    try:
+        feed, secret = feed_add(
+            name=args.name,
+            kind=args.kind,
+            account=args.account or "",
+            auth=args.auth,
+            secret=args.secret or "",
+        )
+    except FeedError as exc:
+        raise _refused(exc) from None
+    print(f"feed {feed.name} ({feed.kind}) listens at /hooks/{feed.name}")
+    if not args.secret:
+        print(f"secret (shown once): {secret}")
+    return 0
+
+
+def _feed_dict(feed: Any) -> dict[str, Any]:
+    return {
+        "name": feed.name,
+        "kind": feed.kind,
+        "auth": feed.auth if feed.kind == "sepay" else "",
+        "account": f"{feed.bin}:{feed.number}" if feed.number else "",
+        "secrets": feed.secret_ids,
+        "active": feed.active,
+        "url": f"/hooks/{feed.name}",
+    }
+
+
+def cmd_feeds_list(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.feeds.selectors import feeds_list
+
+    rows = [_feed_dict(f) for f in feeds_list()]
+    if args.json:
+        _print_json(rows)
+        return 0
+    for r in rows:
+        state = "active" if r["active"] else "revoked"
+        secrets = ", ".join(r["secrets"])
+        print(f"{r['name']:<20} {r['kind']:<9} {r['account'] or '-':<26} {state:<8} {secrets}")
+    return 0
+
+
+def cmd_feeds_rotate(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.feeds.services import feed_rotate
+
+    secret_id, secret = feed_rotate(feed=_feed(args.name), secret=args.secret or "", keep=args.keep)
+    print(f"new secret {secret_id} active beside the previous {args.keep - 1}")
+    if not args.secret:
+        print(f"secret (shown once): {secret}")
+    return 0
+
+
+def cmd_feeds_revoke(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.feeds.services import FeedError, feed_revoke
+
+    try:
+        feed_revoke(feed=_feed(args.name), secret_id=args.secret_id or "")
+    except FeedError as exc:
+        raise _refused(exc) from None
+    print(f"revoked secret {args.secret_id}" if args.secret_id else f"feed {args.name} revoked")
+    return 0
+
+
+def cmd_notifications_list(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.feeds.selectors import notifications_list
+
+    rows = [
+        {
+            "id": n.pk,
+            "feed": n.feed.name,
+            "provider_id": n.provider_id,
+            "status": n.status,
+            "amount": n.amount_minor,
+            "currency": n.currency,
+            "bank_ref": n.bank_ref,
+            "received_at": n.received_at.isoformat(),
+            "gift": n.donation.public_ref if n.donation else None,
+            "confirmed_by": n.confirmed_by,
+            "flagged": n.flagged_at is not None and n.confirmed_at is None,
+            "error": n.error,
+        }
+        for n in notifications_list(status=args.status, limit=args.limit)
+    ]
+    if args.json:
+        _print_json(rows)
+        return 0
+    for r in rows:
+        flag = " UNCONFIRMED" if r["flagged"] else ""
+        print(
+            f"{r['id']:>8} {r['feed']:<16} {r['provider_id']:<24} {r['status']:<9} "
+            f"{r['amount']:>14,} {r['currency']} {r['gift'] or '-'}{flag} {r['error'][:60]}"
+        )
+    return 0
+
+
+def _process_once(days: int | None) -> tuple[int, int]:
+    from solidarity.apps.feeds.services import notifications_flag_unconfirmed, notifications_process
+
+    return notifications_process(), notifications_flag_unconfirmed(days=days)
+
+
+def cmd_notifications_process(args: argparse.Namespace) -> int:
+    """Book what was stored and not booked; flag unconfirmed gifts. Once, or as a daemon."""
+    _django()
+    if not args.forever:
+        booked, flagged = _process_once(args.days)
+        print(f"booked {booked}, flagged {flagged} unconfirmed")
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    parent = os.getppid()
+    while not stop.is_set():
+        try:
+            _process_once(args.days)
+        except Exception:
+            log.exception("notifications sweeper pass failed; retrying")
+        if args.exit_with_parent and os.getppid() != parent:
+            break
+        stop.wait(args.interval)
+    return 0
+
+
+def cmd_notifications_flag(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.feeds.services import notifications_flag_unconfirmed
+
+    print(f"flagged {notifications_flag_unconfirmed(days=args.days)} unconfirmed")
+    return 0
+
+
+def cmd_partners_add(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.feeds.services import FeedError, partner_add
+
+    try:
+        partner, key = partner_add(name=args.name, scopes=args.scope, rate_per_minute=args.rate)
+    except FeedError as exc:
+        raise _refused(exc) from None
+    print(f"partner {partner.name}: scopes {', '.join(partner.scopes)}")
+    print(f"API key (shown once): {key}")
+    return 0
+
+
+def cmd_partners_list(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.feeds.selectors import partners_list
+
+    rows = [
+        {
+            "name": p.name,
+            "scopes": p.scopes,
+            "rate_per_minute": p.rate_per_minute,
+            "active": p.active,
+            "keys": [
+                {"prefix": k.prefix, "revoked": k.revoked_at is not None} for k in p.keys.all()
+            ],
+        }
+        for p in partners_list()
+    ]
+    if args.json:
+        _print_json(rows)
+        return 0
+    for r in rows:
+        keys = ", ".join(k["prefix"] + ("(revoked)" if k["revoked"] else "") for k in r["keys"])
+        state = "active" if r["active"] else "revoked"
+        scopes = ",".join(r["scopes"])
+        print(f"{r['name']:<20} {scopes:<28} {r['rate_per_minute']:>6}/min {state} {keys}")
+    return 0
+
+
+def cmd_partners_revoke(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.feeds.models import Partner
+    from solidarity.apps.feeds.services import partner_revoke
+
+    try:
+        partner = Partner.objects.get(name=args.name)
+    except Partner.DoesNotExist:
+        raise CommandError(f"no partner {args.name!r}") from None
+    partner_revoke(partner=partner)
+    print(f"partner {args.name} and its keys revoked")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    feeds = subparsers.add_parser(
+        "feeds", help="bank-feed and gateway webhook sources"
+    ).add_subparsers(required=True)
+    p = feeds.add_parser("add", help="a source listening at /hooks/NAME")
+    p.add_argument("name")
+    p.add_argument("--kind", required=True, choices=["sepay", "casso", "standard", "vnpay"])
+    p.add_argument("--account", help="BIN:NUMBER of the receiving account (bank feeds)")
+    p.add_argument("--auth", default="hmac", choices=["apikey", "hmac"], help="SePay only")
+    p.add_argument("--secret", help="the provider's secret; generated and printed once if omitted")
+    p.set_defaults(handler=cmd_feeds_add)
+    p = feeds.add_parser("list")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_feeds_list)
+    p = feeds.add_parser("rotate", help="add a secret; the previous stays valid (--keep)")
+    p.add_argument("name")
+    p.add_argument("--secret")
+    p.add_argument("--keep", type=int, default=2, help="secrets kept active (default 2)")
+    p.set_defaults(handler=cmd_feeds_rotate)
+    p = feeds.add_parser("revoke", help="retire one secret, or the whole feed")
+    p.add_argument("name")
+    p.add_argument("--secret-id")
+    p.set_defaults(handler=cmd_feeds_revoke)
+
+    notes = subparsers.add_parser("notifications", help="the notification log").add_subparsers(
+        required=True
+    )
+    p = notes.add_parser("list")
+    p.add_argument(
+        "--status",
+        choices=["stored", "booked", "review", "confirmed", "other", "failed", "flagged"],
+    )
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_notifications_list)
+    p = notes.add_parser("process", help="book stored notifications; flag unconfirmed gifts")
+    p.add_argument("--forever", action="store_true")
+    p.add_argument("--interval", type=float, default=5.0)
+    p.add_argument("--days", type=int, default=None)
+    p.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_notifications_process)
+    p = notes.add_parser("flag-unconfirmed", help="flag feed gifts no statement confirmed")
+    p.add_argument("--days", type=int, default=None, help="default SOLIDARITY_FEED_CONFIRM_DAYS")
+    p.set_defaults(handler=cmd_notifications_flag)
+
+    partners = subparsers.add_parser("partners", help="partner API keys").add_subparsers(
+        required=True
+    )
+    p = partners.add_parser("add", help="a partner and its API key (shown once)")
+    p.add_argument("name")
+    p.add_argument(
+        "--scope", action="append", required=True, choices=["intents:write", "gifts:write"]
+    )
+    p.add_argument("--rate", type=int, default=600, help="requests per minute per key")
+    p.set_defaults(handler=cmd_partners_add)
+    p = partners.add_parser("list")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_partners_list)
+    p = partners.add_parser("revoke")
+    p.add_argument("name")
+    p.set_defaults(handler=cmd_partners_revoke)

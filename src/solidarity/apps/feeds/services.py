@@ -1,0 +1,696 @@
+"""Real-time gifts: feeds and their secrets, storing and booking notifications, reconciliation
+with statements, partners and their keys, donation intents.
+
+Durable first. `notification_store` commits the raw notification (unique per feed and
+provider transaction id) before the receiver acknowledges it; `notification_book` books
+from that row, in the same request after the store committed, or later from the sweeper
+(`notifications_process`). A crash between acknowledging and booking leaves a `stored` row
+the sweeper books; a provider's retry of a stored notification is acknowledged again and
+books nothing twice (the identity is unique in every outcome table).
+
+Bank feeds (SePay, Casso) book through `imports.services.bank_transactions_book`, the door
+statements use, with the identity `feed:<name>:<provider id>`: the same matching rules and
+review queue. Gateway and partner payments (Standard Webhooks, VNPay, the partner API) name
+their campaign (directly or through a donation intent) and book through
+`donations_record_many` with `source = feed:<name>` or `partner:<name>`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import secrets as pysecrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from solidarity import config
+from solidarity.apps.campaigns.models import Campaign
+from solidarity.apps.donations.models import Channel, Donation
+from solidarity.apps.donations.services import (
+    DonationRefused,
+    GiftInput,
+    RecordResult,
+    donations_record_many,
+)
+from solidarity.apps.feeds.models import (
+    ApiKey,
+    Feed,
+    IdempotencyRecord,
+    Intent,
+    Notification,
+    Partner,
+)
+from solidarity.apps.imports.models import ReviewItem
+from solidarity.apps.imports.services import (
+    AccountRef,
+    AccountResolver,
+    BookingRefused,
+    bank_transactions_book,
+)
+from solidarity.core import webhooks
+from solidarity.core.matching import memo_normalize
+from solidarity.core.statements import BankTransaction
+from solidarity.core.vietqr import VietQRError, vietqr_build, vietqr_payload
+
+log = logging.getLogger("solidarity.feeds")
+
+BANK_KINDS = (Feed.Kind.SEPAY, Feed.Kind.CASSO)
+SCOPES = ("intents:write", "gifts:write")
+_SAFE_HEADERS = (
+    "content-type",
+    "user-agent",
+    "x-sepay-timestamp",
+    "x-sepay-signature",
+    "x-casso-signature",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "x-forwarded-for",
+)
+
+
+class FeedError(ValueError):
+    """A refused operator request about feeds or partners."""
+
+
+def confirm_days() -> int:
+    """Days a statement has to confirm a bank-feed gift: the Django setting, else the
+    environment variable, SOLIDARITY_FEED_CONFIRM_DAYS (default 3)."""
+    value = getattr(settings, "SOLIDARITY_FEED_CONFIRM_DAYS", None)
+    return int(value if value is not None else os.environ.get("SOLIDARITY_FEED_CONFIRM_DAYS", "3"))
+
+
+# --- secrets: files under SOLIDARITY_HOME/secrets/feeds/<feed>/<id>, mode 0600 -------------
+
+
+def _secret_dir(feed_name: str) -> Path:
+    folder = config.home() / "secrets" / "feeds" / feed_name
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def _secret_generate(kind: str) -> str:
+    if kind == Feed.Kind.STANDARD:
+        return "whsec_" + base64.b64encode(pysecrets.token_bytes(24)).decode()
+    return pysecrets.token_urlsafe(32)
+
+
+def _secret_write(feed_name: str, value: str) -> str:
+    secret_id = timezone.now().strftime("%Y%m%d%H%M%S") + "-" + pysecrets.token_hex(3)
+    path = _secret_dir(feed_name) / secret_id
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return secret_id
+
+
+def feed_secrets(feed: Feed) -> list[str]:
+    """The feed's active secret values (newest last); unreadable files are skipped."""
+    values = []
+    for secret_id in feed.secret_ids:
+        try:
+            values.append((_secret_dir(feed.name) / secret_id).read_text().strip())
+        except OSError:
+            log.error("feed %s: secret %s is missing", feed.name, secret_id)
+    return [v for v in values if v]
+
+
+def feed_add(
+    *, name: str, kind: str, account: str = "", auth: str = "hmac", secret: str = ""
+) -> tuple[Feed, str]:
+    """Create a feed listening at /hooks/<name>; returns it and its (generated) secret."""
+    if kind not in Feed.Kind.values:
+        raise FeedError(f"--kind must be one of {', '.join(Feed.Kind.values)}")
+    if auth not in ("apikey", "hmac"):
+        raise FeedError("--auth must be apikey or hmac")
+    if Feed.objects.filter(name=name).exists():
+        raise FeedError(f"feed {name!r} exists")
+    bin_ = number = ""
+    if account:
+        try:
+            ref = AccountRef.parse(account)
+        except ValueError as exc:
+            raise FeedError(str(exc)) from None
+        bin_, number = ref.bin, ref.number
+    secret = secret or _secret_generate(kind)
+    if kind == Feed.Kind.STANDARD:
+        try:
+            webhooks.standard_sign(secret, "probe", 0, b"")
+        except Exception:
+            raise FeedError("a Standard Webhooks secret is whsec_<base64>") from None
+    secret_id = _secret_write(name, secret)
+    feed = Feed.objects.create(
+        name=name, kind=kind, auth=auth, bin=bin_, number=number, secret_ids=[secret_id]
+    )
+    return feed, secret
+
+
+def feed_rotate(*, feed: Feed, secret: str = "", keep: int = 2) -> tuple[str, str]:
+    """Add a new secret; the newest `keep` stay active (the rest are removed).
+    Returns (secret id, secret)."""
+    secret = secret or _secret_generate(feed.kind)
+    secret_id = _secret_write(feed.name, secret)
+    ids = [*feed.secret_ids, secret_id]
+    for old in ids[:-keep]:
+        (_secret_dir(feed.name) / old).unlink(missing_ok=True)
+    feed.secret_ids = ids[-keep:]
+    feed.save(update_fields=["secret_ids"])
+    return secret_id, secret
+
+
+def feed_revoke(*, feed: Feed, secret_id: str = "") -> Feed:
+    """Retire one secret, or, without `secret_id`, the whole feed (its receiver answers 404)."""
+    if secret_id:
+        if secret_id not in feed.secret_ids:
+            raise FeedError(f"feed {feed.name} has no secret {secret_id}")
+        feed.secret_ids = [s for s in feed.secret_ids if s != secret_id]
+        (_secret_dir(feed.name) / secret_id).unlink(missing_ok=True)
+        feed.save(update_fields=["secret_ids"])
+    else:
+        feed.active = False
+        feed.save(update_fields=["active"])
+    return feed
+
+
+# --- storing --------------------------------------------------------------------------------
+
+
+def _headers_kept(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items() if k.lower() in _SAFE_HEADERS}
+
+
+def notification_store(
+    *, feed: Feed, transfer: webhooks.Transfer, headers: Mapping[str, str], body: str
+) -> tuple[Notification, bool]:
+    """Commit the notification (unique per feed and provider id); (row, created).
+
+    Must be called outside a transaction: when it returns, the row is durable.
+    """
+    try:
+        with transaction.atomic():
+            row = Notification.objects.create(
+                feed=feed,
+                provider_id=transfer.provider_id,
+                received_at=timezone.now(),
+                headers=_headers_kept(headers),
+                body=body,
+                bin=feed.bin,
+                number=feed.number or transfer.account[:40],
+                amount_minor=transfer.amount_minor,
+                currency=transfer.currency,
+                occurred_at=transfer.occurred_at,
+                bank_ref=transfer.bank_ref,
+            )
+        return row, True
+    except IntegrityError:
+        return Notification.objects.get(feed=feed, provider_id=transfer.provider_id), False
+
+
+def transfer_of(feed: Feed, notification: Notification) -> webhooks.Transfer:
+    """The transfer a stored notification reports (parsed again from the stored body)."""
+    body = notification.body
+    if feed.kind == Feed.Kind.SEPAY:
+        return webhooks.sepay_parse(body.encode())
+    if feed.kind == Feed.Kind.CASSO:
+        return webhooks.casso_parse(json.loads(body))
+    if feed.kind == Feed.Kind.STANDARD:
+        return webhooks.standard_parse(notification.headers, body.encode())
+    return webhooks.vnpay_parse(dict(parse_qsl(body, keep_blank_values=True)))
+
+
+# --- booking --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    donation_id: int | None = None
+    error: str = ""
+
+
+def notification_book(*, notification: Notification) -> Notification:
+    """Book a stored notification once; records the outcome on the row and returns it.
+
+    Safe to call again and concurrently (a retry, the sweeper): the booking identity is
+    unique, so a second call finds the first one's gift.
+    """
+    if notification.status in (
+        Notification.Status.BOOKED,
+        Notification.Status.CONFIRMED,
+        Notification.Status.REVIEW,
+    ):
+        return notification
+    feed = notification.feed
+    try:
+        transfer = transfer_of(feed, notification)
+        if feed.kind in BANK_KINDS:
+            outcome = _bank_book(feed, notification, transfer)
+        else:
+            outcome = _gift_book(feed, transfer)
+    except (BookingRefused, DonationRefused, webhooks.Malformed) as exc:
+        outcome = Outcome(Notification.Status.FAILED, error=str(exc)[:2000])
+    except Exception as exc:
+        log.exception("feed %s: booking notification %s failed", feed.name, notification.pk)
+        outcome = Outcome(Notification.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
+    if outcome.status == Notification.Status.FAILED:
+        log.warning(
+            "feed %s: notification %s not booked: %s", feed.name, notification.pk, outcome.error
+        )
+    now = timezone.now()
+    fields: dict[str, Any] = {
+        "status": outcome.status,
+        "error": outcome.error,
+        "attempts": notification.attempts + 1,
+    }
+    if outcome.status != Notification.Status.FAILED:
+        fields["booked_at"] = now
+    if outcome.donation_id is not None:
+        fields["donation_id"] = outcome.donation_id
+    if outcome.status == Notification.Status.CONFIRMED:
+        fields["confirmed_at"] = now
+    Notification.objects.filter(pk=notification.pk).update(**fields)
+    notification.refresh_from_db()
+    return notification
+
+
+def _bank_tx(feed: Feed, n: Notification, t: webhooks.Transfer) -> BankTransaction:
+    return BankTransaction(
+        account=t.account or feed.number,
+        bin=feed.bin or None,
+        currency=t.currency,
+        amount_minor=t.amount_minor,
+        direction="credit" if t.direction == "credit" else "debit",
+        booked_at=t.occurred_at,
+        value_date=None,
+        bank_ref=t.bank_ref or None,
+        memo=t.memo,
+        counterparty_name=t.counterparty_name or None,
+        counterparty_account=t.counterparty_account or None,
+        is_reversal=False,
+        reverses_ref=None,
+        source_format=feed.kind,
+        line=0,
+        identity=f"{feed.source}:{n.provider_id}",
+    )
+
+
+def _bank_book(feed: Feed, n: Notification, t: webhooks.Transfer) -> Outcome:
+    account = AccountRef(feed.bin, feed.number) if feed.bin and feed.number else None
+    resolver = AccountResolver(account=account)
+    tx = _bank_tx(feed, n, t)
+    target = resolver.resolve(tx)
+    if isinstance(target, str):
+        raise BookingRefused([target])
+    if tx.direction == "credit":
+        earlier = _statement_gift_find(target.bin, target.number, tx)
+        if earlier is not None:
+            return Outcome(Notification.Status.CONFIRMED, donation_id=earlier)
+    bank_transactions_book(transactions=[tx], source_kind="feed", resolver=resolver)
+    donation_id = (
+        Donation.objects.filter(source=target.source, source_ref=tx.identity)
+        .values_list("id", flat=True)
+        .first()
+    )
+    if donation_id is not None:
+        return Outcome(Notification.Status.BOOKED, donation_id=donation_id)
+    if ReviewItem.objects.filter(source=target.source, source_ref=tx.identity).exists():
+        return Outcome(Notification.Status.REVIEW)
+    return Outcome(Notification.Status.OTHER)
+
+
+_PRIVACY = ("named", "masked", "anonymous")
+
+
+def _gift_book(feed: Feed, t: webhooks.Transfer) -> Outcome:
+    if not t.status_ok:
+        return Outcome(Notification.Status.OTHER, error="not a successful payment")
+    intent = Intent.objects.filter(reference=t.order_ref).first() if t.order_ref else None
+    if intent is not None:
+        campaign = Campaign.objects.get(pk=intent.campaign_id)
+    elif t.campaign:
+        campaign = Campaign.objects.filter(slug=t.campaign).first()  # type: ignore[assignment]
+        if campaign is None:
+            raise DonationRefused([f"no campaign {t.campaign!r}"])
+    else:
+        raise DonationRefused(["the payment names no campaign and no known intent reference"])
+    privacy = t.privacy or (intent.privacy if intent else "masked")
+    gift = GiftInput(
+        amount_minor=t.amount_minor,
+        currency=t.currency,
+        received_at=t.occurred_at,
+        channel=Channel.CARD if feed.kind == Feed.Kind.VNPAY else Channel.WALLET,
+        source=feed.source,
+        source_ref=t.provider_id,
+        donor_name=t.donor_name or (intent.donor_name if intent else ""),
+        privacy=privacy if privacy in _PRIVACY else "masked",  # type: ignore[arg-type]
+        memo=t.memo,
+        bank_ref=t.bank_ref,
+    )
+    (result,) = donations_record_many(campaign=campaign, gifts=[gift])
+    return Outcome(Notification.Status.BOOKED, donation_id=result.donation_id)
+
+
+def notification_replay(*, notification: Notification) -> Notification:
+    """Book a failed notification again (the operator fixed its cause)."""
+    if notification.status == Notification.Status.FAILED:
+        Notification.objects.filter(pk=notification.pk).update(status=Notification.Status.STORED)
+        notification.status = Notification.Status.STORED
+    return notification_book(notification=notification)
+
+
+def notifications_process(*, limit: int = 1000, min_age_seconds: float = 2.0) -> int:
+    """Book stored notifications left unbooked (older than `min_age_seconds`, so the receiving
+    request normally books its own); returns how many were booked."""
+    cutoff = timezone.now() - timedelta(seconds=min_age_seconds)
+    rows = list(
+        Notification.objects.select_related("feed")
+        .filter(status=Notification.Status.STORED, received_at__lte=cutoff)
+        .order_by("id")[:limit]
+    )
+    booked = 0
+    for row in rows:
+        done = notification_book(notification=row)
+        booked += done.status != Notification.Status.FAILED
+    return booked
+
+
+def notifications_flag_unconfirmed(*, days: int | None = None) -> int:
+    """Flag bank-feed gifts no statement confirmed within `days` (setting
+    SOLIDARITY_FEED_CONFIRM_DAYS): possibly forged; returns how many were flagged."""
+    days = confirm_days() if days is None else days
+    cutoff = timezone.now() - timedelta(days=days)
+    return Notification.objects.filter(
+        feed__kind__in=BANK_KINDS,
+        status=Notification.Status.BOOKED,
+        confirmed_at__isnull=True,
+        flagged_at__isnull=True,
+        occurred_at__lt=cutoff,
+    ).update(
+        flagged_at=timezone.now(),
+        flag_reason=f"no statement confirmed it within {days} days: possibly forged",
+    )
+
+
+# --- reconciliation with statements ---------------------------------------------------------
+
+
+def _vn_day(when: datetime) -> date:
+    return when.astimezone(webhooks.VIETNAM_TZ).date()
+
+
+def _window(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day - timedelta(days=1), datetime.min.time(), webhooks.VIETNAM_TZ)
+    return start, start + timedelta(days=3)
+
+
+def _same_transfer(tx: BankTransaction, bank_ref: str, memo: str) -> bool:
+    if tx.bank_ref and bank_ref:
+        return tx.bank_ref.strip().upper() == bank_ref.strip().upper()
+    return bool(memo) and memo_normalize(memo) == memo_normalize(tx.memo)
+
+
+def statement_confirmations_find(
+    *, bin_: str, number: str, transactions: Sequence[BankTransaction]
+) -> dict[str, RecordResult]:
+    """For the statement credits among `transactions` on account `bin_:number`: the gifts a
+    bank feed booked earlier, {statement identity: gift}; each such notification is marked
+    confirmed by that statement line. Runs inside the statement batch's transaction.
+
+    The rule: same account, same amount, booking dates at most one day apart (Vietnam
+    time), and the same bank reference (case-insensitive), or, when either side has none,
+    the same normalized memo. Each notification confirms one statement line at most, and a
+    statement line imported again finds the notification it confirmed before.
+    """
+    statement_credits = [tx for tx in transactions if tx.direction == "credit"]
+    if not statement_credits:
+        return {}
+    found: dict[str, RecordResult] = {}
+    rows = Notification.objects.filter(
+        number=number, feed__kind__in=BANK_KINDS, donation__isnull=False
+    ).select_related("donation", "feed")
+    if bin_:
+        rows = rows.filter(Q(bin=bin_) | Q(bin=""))
+    again = {
+        n.confirmed_by: n
+        for n in rows.filter(confirmed_by__in=[t.identity for t in statement_credits])
+    }
+    used: set[int] = set()
+    for tx in statement_credits:
+        previous = again.get(tx.identity)
+        if previous is not None and previous.donation is not None:
+            found[tx.identity] = RecordResult(
+                previous.donation_id, previous.donation.public_ref, False
+            )  # type: ignore[arg-type]
+            continue
+        lo, hi = _window(_vn_day(tx.booked_at))
+        candidates = rows.filter(
+            amount_minor=tx.amount_minor,
+            currency=tx.currency,
+            confirmed_at__isnull=True,
+            status=Notification.Status.BOOKED,
+            occurred_at__gte=lo,
+            occurred_at__lt=hi,
+        ).order_by("occurred_at", "id")
+        for n in candidates:
+            if n.pk in used:
+                continue
+            memo = ""
+            if not (tx.bank_ref and n.bank_ref):
+                try:
+                    memo = transfer_of(n.feed, n).memo
+                except webhooks.Malformed:
+                    continue
+            if not _same_transfer(tx, n.bank_ref, memo):
+                continue
+            used.add(n.pk)
+            Notification.objects.filter(pk=n.pk).update(
+                confirmed_at=timezone.now(), confirmed_by=tx.identity[:240]
+            )
+            assert n.donation is not None
+            found[tx.identity] = RecordResult(n.donation.pk, n.donation.public_ref, False)
+            break
+    return found
+
+
+def _statement_gift_find(bin_: str, number: str, tx: BankTransaction) -> int | None:
+    """A gift a statement booked before this notification arrived (the same rule as
+    `statement_confirmations_find`, seen from the other side), not yet claimed."""
+    lo, hi = _window(_vn_day(tx.booked_at))
+    gifts = (
+        Donation.objects.filter(
+            source=f"bank:{bin_}:{number}",
+            amount_minor=tx.amount_minor,
+            currency=tx.currency,
+            received_at__gte=lo,
+            received_at__lt=hi,
+        )
+        .exclude(source_ref__startswith="feed:")
+        .order_by("received_at", "id")
+    )
+    for gift in gifts:
+        memo = ""
+        if not (tx.bank_ref and gift.bank_ref):
+            memo = getattr(getattr(gift, "private", None), "memo", "")
+        if not _same_transfer(tx, gift.bank_ref, memo):
+            continue
+        if not Notification.objects.filter(donation=gift).exists():
+            return gift.pk
+    return None
+
+
+# --- partners and their keys -----------------------------------------------------------------
+
+
+def key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def partner_add(
+    *, name: str, scopes: Iterable[str], rate_per_minute: int = 600
+) -> tuple[Partner, str]:
+    """Create a partner with one API key; the key is returned once and stored hashed."""
+    scopes = sorted(set(scopes))
+    bad = [s for s in scopes if s not in SCOPES]
+    if bad or not scopes:
+        raise FeedError(f"scopes must be among {', '.join(SCOPES)}")
+    if Partner.objects.filter(name=name).exists():
+        raise FeedError(f"partner {name!r} exists")
+    with transaction.atomic():
+        partner = Partner.objects.create(name=name, scopes=scopes, rate_per_minute=rate_per_minute)
+        key = api_key_create(partner=partner)
+    return partner, key
+
+
+def api_key_create(*, partner: Partner) -> str:
+    key = "sk_" + pysecrets.token_urlsafe(32)
+    ApiKey.objects.create(partner=partner, prefix=key[:10], digest=key_digest(key))
+    return key
+
+
+def partner_revoke(*, partner: Partner) -> Partner:
+    """Revoke the partner and every key it holds."""
+    with transaction.atomic():
+        partner.active = False
+        partner.save(update_fields=["active"])
+        partner.keys.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    return partner
+
+
+def rate_hit(*, key: ApiKey, limit: int, now: float) -> int:
+    """Count one request in the key's current minute; 0 when allowed, else the seconds to
+    wait. A fixed window, one row per key and minute (INSERT … ON CONFLICT, one statement)."""
+    minute = int(now // 60)
+    table = connection.ops.quote_name("feeds_ratewindow")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key_id, minute, hits) VALUES (%s, %s, 1) "  # noqa: S608
+            "ON CONFLICT (key_id, minute) DO UPDATE SET hits = "
+            f"{table}.hits + 1 RETURNING hits",
+            [key.pk, minute],
+        )
+        (count,) = cursor.fetchone()
+    if count > limit:
+        return max(1, int((minute + 1) * 60 - now))
+    return 0
+
+
+def intent_create(
+    *,
+    campaign: Campaign,
+    amount_minor: int,
+    donor_name: str = "",
+    privacy: str = "masked",
+    partner: Partner | None = None,
+) -> tuple[Intent, dict[str, Any]]:
+    """A donation intent: a reference to write in the transfer memo, and its VietQR payload."""
+    problems = []
+    if campaign.status != Campaign.Status.OPEN:
+        problems.append(f"campaign {campaign.slug} is {campaign.status}, not open")
+    if amount_minor <= 0:
+        problems.append("amount must be positive")
+    if campaign.min_gift_minor and amount_minor < campaign.min_gift_minor:
+        problems.append(f"amount below the campaign's minimum {campaign.min_gift_minor}")
+    if campaign.max_gift_minor and amount_minor > campaign.max_gift_minor:
+        problems.append(f"amount above the campaign's maximum {campaign.max_gift_minor}")
+    if privacy not in _PRIVACY:
+        problems.append("privacy must be named, masked or anonymous")
+    account = campaign.accounts.order_by("id").first()
+    if account is None:
+        problems.append(f"campaign {campaign.slug} has no receiving account")
+    if problems:
+        raise FeedError("; ".join(problems))
+    assert account is not None
+    for _ in range(5):
+        reference = "G" + "".join(
+            pysecrets.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for _ in range(9)
+        )
+        memo = f"{campaign.code} {reference}"
+        try:
+            with transaction.atomic():
+                intent = Intent.objects.create(
+                    reference=reference,
+                    campaign=campaign,
+                    partner=partner,
+                    amount_minor=amount_minor,
+                    currency=campaign.currency,
+                    donor_name=donor_name[:120],
+                    privacy=privacy,
+                )
+            break
+        except IntegrityError:
+            continue
+    else:
+        raise RuntimeError("could not allocate an intent reference")
+    try:
+        payload = vietqr_build(
+            vietqr_payload(
+                bin=account.bin,
+                account=account.number,
+                amount=amount_minor if campaign.currency == "VND" else None,
+                memo=memo[:25],
+            )
+        )
+    except VietQRError as exc:
+        raise FeedError(str(exc)) from None
+    return intent, {
+        "reference": reference,
+        "campaign": campaign.slug,
+        "amount": amount_minor,
+        "currency": campaign.currency,
+        "account": f"{account.bin}:{account.number}",
+        "memo": memo[:25],
+        "vietqr": payload,
+    }
+
+
+def request_hash(body: Any) -> str:
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+
+
+def idempotency_begin(*, partner: Partner, key: str, digest: str) -> tuple[IdempotencyRecord, bool]:
+    """(record, fresh): fresh when this request owns the key and must run."""
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(
+                partner=partner, key=key, request_hash=digest
+            ), True
+    except IntegrityError:
+        return IdempotencyRecord.objects.get(partner=partner, key=key), False
+
+
+def idempotency_finish(*, record: IdempotencyRecord, status_code: int, response: Any) -> None:
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        done=True, status_code=status_code, response=response
+    )
+
+
+def idempotency_abandon(*, record: IdempotencyRecord) -> None:
+    """Forget a key whose request failed unexpectedly, so a retry runs it again."""
+    IdempotencyRecord.objects.filter(pk=record.pk, done=False).delete()
+
+
+def partner_gift_record(
+    *,
+    partner: Partner,
+    campaign: Campaign,
+    transaction_id: str,
+    amount_minor: int,
+    currency: str,
+    received_at: datetime,
+    channel: str,
+    donor_name: str,
+    privacy: str,
+    memo: str,
+) -> RecordResult:
+    """Book a gift a partner confirms, identity (`partner:<name>`, its transaction id)."""
+    if channel not in (Channel.WALLET, Channel.CARD, Channel.QR, Channel.BANK_TRANSFER):
+        raise DonationRefused(["channel must be wallet, card, qr or bank_transfer"])
+    gift = GiftInput(
+        amount_minor=amount_minor,
+        currency=currency,
+        received_at=received_at,
+        channel=channel,
+        source=f"partner:{partner.name}",
+        source_ref=transaction_id,
+        donor_name=donor_name,
+        privacy=privacy if privacy in _PRIVACY else "masked",  # type: ignore[arg-type]
+        memo=memo,
+    )
+    (result,) = donations_record_many(campaign=campaign, gifts=[gift])
+    return result

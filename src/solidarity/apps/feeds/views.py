@@ -1,0 +1,172 @@
+"""Receivers at /hooks/<name> (no language prefix, CSRF-exempt) and the back-office
+notification log at /office/notifications/.
+
+A receiver answers in its provider's protocol. Order of checks: unknown or revoked feed 404;
+body over MAX_BODY 413; authentication on the raw body 401 (bad signature, stale
+timestamp); malformed message 400. Only then is the notification stored (committed) and
+acknowledged; booking runs after the store, in the same request, and a failure there is
+left to the sweeper and the back office, never refused to the provider (it would only retry).
+VNPay always gets HTTP 200 with its `RspCode` (97 bad signature, 01 order not found,
+04 invalid amount, 02 already confirmed, 00 confirmed), as its IPN protocol expects.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN
+from solidarity.apps.accounts.services import user_has_role
+from solidarity.apps.feeds.models import Feed, Intent, Notification
+from solidarity.apps.feeds.selectors import notifications_list
+from solidarity.apps.feeds.services import (
+    feed_secrets,
+    notification_book,
+    notification_replay,
+    notification_store,
+)
+from solidarity.core import webhooks
+
+log = logging.getLogger("solidarity.feeds")
+
+MAX_BODY = 64 * 1024
+"""Largest notification accepted (bytes); providers send well under 4 KiB."""
+
+
+def _reject(feed: str, status: int, reason: str) -> JsonResponse:
+    log.warning("hooks/%s: rejected %s: %s", feed, status, reason)
+    return JsonResponse({"success": False, "message": reason}, status=status)
+
+
+def _headers(request: HttpRequest) -> dict[str, str]:
+    return dict(request.headers.items())
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def hook(request: HttpRequest, name: str) -> HttpResponse:
+    feed = Feed.objects.filter(name=name, active=True).first()
+    if feed is None:
+        return _reject(name, 404, "unknown source")
+    if feed.kind == Feed.Kind.VNPAY:
+        return _vnpay(request, feed)
+    if request.method != "POST":
+        return _reject(name, 405, "POST only")
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > MAX_BODY:
+        return _reject(name, 413, f"body over {MAX_BODY} bytes")
+    body = request.body
+    if len(body) > MAX_BODY:
+        return _reject(name, 413, f"body over {MAX_BODY} bytes")
+    headers = _headers(request)
+    secrets = feed_secrets(feed)
+    now = time.time()
+    try:
+        if feed.kind == Feed.Kind.SEPAY:
+            webhooks.sepay_verify(headers, body, secrets, auth=feed.auth, now=now)
+            transfer = webhooks.sepay_parse(body)
+        elif feed.kind == Feed.Kind.CASSO:
+            data = json.loads(body)
+            webhooks.casso_verify(headers, data, secrets, now=now)
+            transfer = webhooks.casso_parse(data)
+        else:
+            webhooks.standard_verify(headers, body, secrets, now=now)
+            transfer = webhooks.standard_parse(headers, body)
+    except webhooks.NotAuthentic as exc:
+        return _reject(name, 401, str(exc))
+    except (webhooks.Malformed, ValueError) as exc:
+        return _reject(name, 400, f"malformed: {exc}")
+    if not transfer.provider_id:
+        return _reject(name, 400, "malformed: no transaction id")
+    row, created = notification_store(
+        feed=feed, transfer=transfer, headers=headers, body=body.decode()
+    )
+    if not created:
+        log.info("hooks/%s: %s received again", name, transfer.provider_id)
+    notification_book(notification=row)
+    if feed.kind == Feed.Kind.SEPAY:
+        return JsonResponse({"success": True}, status=200)
+    return JsonResponse({"success": True, "id": transfer.provider_id}, status=200)
+
+
+def _vnpay_reply(code: str, message: str) -> JsonResponse:
+    return JsonResponse({"RspCode": code, "Message": message})
+
+
+def _vnpay(request: HttpRequest, feed: Feed) -> HttpResponse:
+    query = request.META.get("QUERY_STRING", "")
+    if request.method == "POST" and not query:
+        query = request.body[:MAX_BODY].decode(errors="replace")
+    if len(query) > MAX_BODY:
+        return _reject(feed.name, 413, f"query over {MAX_BODY} bytes")
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    try:
+        webhooks.vnpay_verify(params, feed_secrets(feed))
+    except webhooks.NotAuthentic as exc:
+        log.warning("hooks/%s: rejected: %s", feed.name, exc)
+        return _vnpay_reply("97", "Invalid signature")
+    try:
+        transfer = webhooks.vnpay_parse(params)
+    except webhooks.Malformed as exc:
+        log.warning("hooks/%s: malformed: %s", feed.name, exc)
+        return _vnpay_reply("99", "Invalid request")
+    intent = Intent.objects.filter(reference=transfer.order_ref).first()
+    if intent is None:
+        log.warning("hooks/%s: order %s not found", feed.name, transfer.order_ref)
+        return _vnpay_reply("01", "Order not found")
+    if intent.amount_minor != transfer.amount_minor or intent.currency != transfer.currency:
+        log.warning("hooks/%s: order %s: amount differs", feed.name, transfer.order_ref)
+        return _vnpay_reply("04", "Invalid amount")
+    paid = Notification.objects.filter(
+        feed=feed,
+        status=Notification.Status.BOOKED,
+        body__contains=f"vnp_TxnRef={intent.reference}",
+    )
+    if paid.exclude(provider_id=transfer.provider_id).exists():
+        return _vnpay_reply("02", "Order already confirmed")
+    row, created = notification_store(
+        feed=feed, transfer=transfer, headers=_headers(request), body=query
+    )
+    if not created and row.status == Notification.Status.BOOKED:
+        return _vnpay_reply("02", "Order already confirmed")
+    notification_book(notification=row)
+    return _vnpay_reply("00", "Confirm Success")
+
+
+# --- back office ----------------------------------------------------------------------------
+
+
+def _allowed(request: HttpRequest) -> bool:
+    return user_has_role(request.user, ACCOUNTANT, ADMIN)  # type: ignore[arg-type]
+
+
+@login_required
+def notifications_page(request: HttpRequest) -> HttpResponse:
+    if not _allowed(request):
+        return HttpResponseForbidden("accountants only")
+    status = request.GET.get("status", "")
+    context: dict[str, Any] = {
+        "rows": notifications_list(status=status or None, limit=200),
+        "status": status,
+        "statuses": [*Notification.Status.values, "flagged"],
+    }
+    return render(request, "feeds/notifications.html", context)
+
+
+@login_required
+@require_POST
+def notification_replay_view(request: HttpRequest, pk: int) -> HttpResponse:
+    if not _allowed(request):
+        return HttpResponseForbidden("accountants only")
+    row = get_object_or_404(Notification.objects.select_related("feed"), pk=pk)
+    notification_replay(notification=row)
+    return redirect(f"{request.path.rsplit('/', 3)[0]}/?status={row.status}")

@@ -1,0 +1,276 @@
+"""Receivers at /hooks/<name> through the Django test client: each protocol books a gift once;
+unknown, oversized, unsigned, tampered, stale and malformed notifications book nothing."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from solidarity.apps.accounts.services import user_add
+from solidarity.apps.campaigns.services import AccountInput
+from solidarity.apps.donations.models import Donation
+from solidarity.apps.feeds.models import Notification
+from solidarity.apps.feeds.services import feed_add, intent_create
+from solidarity.apps.imports.models import ReviewItem
+from solidarity.core import webhooks as w
+from tests.factories import campaign_factory
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNT = AccountInput("970436", "0011001932418", "HOI CTD")
+
+
+@pytest.fixture
+def campaign():
+    return campaign_factory(accounts=(ACCOUNT,))
+
+
+def sepay_body(n: int = 1, amount: int = 200_000, content: str = "CUBA NGUYEN VAN A") -> bytes:
+    return json.dumps(
+        {
+            "id": 90000 + n,
+            "gateway": "Vietcombank",
+            "transactionDate": "2025-08-25 14:02:37",
+            "accountNumber": ACCOUNT.number,
+            "content": content,
+            "transferType": "in",
+            "transferAmount": amount,
+            "referenceCode": f"FT{n:08d}",
+            "description": content,
+        }
+    ).encode()
+
+
+def post_sepay(client: Client, body: bytes, secret: str, *, ts: int | None = None) -> Any:
+    stamp = str(int(time.time()) if ts is None else ts)
+    return client.post(
+        "/hooks/vcb",
+        body,
+        content_type="application/json",
+        headers={
+            "X-SePay-Timestamp": stamp,
+            "X-SePay-Signature": w.sepay_sign(secret, stamp, body),
+        },
+    )
+
+
+def test_sepay_books_once_and_retries_are_acknowledged(campaign):
+    _, secret = feed_add(name="vcb", kind="sepay", account="970436:0011001932418")
+    client = Client()
+    # Given a signed SePay notification, when it arrives, then it is stored, booked, acknowledged
+    reply = post_sepay(client, sepay_body(), secret)
+    assert reply.status_code == 200
+    assert reply.json() == {"success": True}
+    row = Notification.objects.get()
+    assert row.status == "booked"
+    assert row.donation.amount_minor == 200_000
+    assert row.donation.source == "bank:970436:0011001932418"
+    assert row.donation.source_ref == "feed:vcb:90001"
+    # When SePay retries it (same id), then it is acknowledged and nothing is booked again
+    assert post_sepay(client, sepay_body(), secret).status_code == 200
+    assert Donation.objects.count() == Notification.objects.count() == 1
+
+
+def test_sepay_apikey_and_unmatched_goes_to_review(campaign):
+    # Given a second campaign on the same account, a memo naming neither is for review
+    campaign_factory(slug="lu-lut", code="LULUT", accounts=(ACCOUNT,))
+    _, secret = feed_add(name="vcb", kind="sepay", auth="apikey", account="970436:0011001932418")
+    client = Client()
+    reply = client.post(
+        "/hooks/vcb",
+        sepay_body(2, content="chuyen tien"),
+        content_type="application/json",
+        headers={"Authorization": f"Apikey {secret}"},
+    )
+    assert reply.status_code == 200
+    assert Notification.objects.get().status == "review"
+    assert ReviewItem.objects.get().source_ref == "feed:vcb:90002"
+
+
+@pytest.mark.parametrize(
+    ("case", "status"),
+    [
+        ("unknown", 404),
+        ("big", 413),
+        ("unsigned", 401),
+        ("tampered", 401),
+        ("stale", 401),
+        ("json", 400),
+    ],
+)
+def test_sepay_refusals_book_nothing(campaign, case, status, caplog):
+    _, secret = feed_add(name="vcb", kind="sepay", account="970436:0011001932418")
+    client = Client()
+    body = sepay_body()
+    if case == "unknown":
+        reply = client.post("/hooks/nope", body, content_type="application/json")
+    elif case == "big":
+        reply = post_sepay(client, body + b" " * (65 * 1024), secret)
+    elif case == "unsigned":
+        reply = client.post("/hooks/vcb", body, content_type="application/json")
+    elif case == "tampered":
+        stamp = str(int(time.time()))
+        sig = w.sepay_sign(secret, stamp, body)
+        reply = client.post(
+            "/hooks/vcb",
+            body.replace(b"200000", b"900000"),
+            content_type="application/json",
+            headers={"X-SePay-Timestamp": stamp, "X-SePay-Signature": sig},
+        )
+    elif case == "stale":
+        reply = post_sepay(client, body, secret, ts=int(time.time()) - 3600)
+    else:
+        reply = post_sepay(client, b'{"id": 1, "transferType": ', secret)
+    assert reply.status_code == status
+    assert Notification.objects.count() == Donation.objects.count() == 0
+    assert any("rejected" in r.message for r in caplog.records)
+
+
+def test_rotation_keeps_both_secrets_then_revoke(campaign):
+    from solidarity.apps.feeds.services import feed_revoke, feed_rotate
+
+    feed, old = feed_add(name="vcb", kind="sepay", account="970436:0011001932418")
+    _new_id, new = feed_rotate(feed=feed)
+    client = Client()
+    assert post_sepay(client, sepay_body(1), old).status_code == 200
+    assert post_sepay(client, sepay_body(2), new).status_code == 200
+    feed_revoke(feed=feed, secret_id=feed.secret_ids[0])
+    assert post_sepay(client, sepay_body(3), old).status_code == 401
+    feed_revoke(feed=feed)
+    assert post_sepay(client, sepay_body(4), new).status_code == 404
+    assert Donation.objects.count() == 2
+
+
+def test_casso_v2(campaign):
+    _, secret = feed_add(name="casso", kind="casso", account="970436:0011001932418")
+    data = {
+        "error": 0,
+        "data": {
+            "id": 123456,
+            "reference": "FT25237AAA",
+            "description": "CUBA TRAN THI B",
+            "amount": 150000,
+            "runningBalance": 1,
+            "transactionDateTime": "2025-08-25 15:41:00",
+            "accountNumber": ACCOUNT.number,
+            "bankName": "Vietcombank",
+            "counterAccountName": "TRAN THI B",
+            "counterAccountNumber": "0123456789",
+        },
+    }
+    t = str(int(time.time() * 1000))
+    sig = w.casso_sign(secret, t, data)
+    client = Client()
+    reply = client.post(
+        "/hooks/casso",
+        json.dumps(data, indent=2),  # any spacing: Casso signs the sorted compact form
+        content_type="application/json",
+        headers={"X-Casso-Signature": f"t={t},v1={sig}"},
+    )
+    assert reply.status_code == 200
+    assert Notification.objects.get().donation.amount_minor == 150000
+    bad = client.post(
+        "/hooks/casso",
+        json.dumps({**data, "error": 1}),
+        content_type="application/json",
+        headers={"X-Casso-Signature": f"t={t},v1={sig}"},
+    )
+    assert bad.status_code == 401
+
+
+def test_standard_webhooks_gateway_payment(campaign):
+    _, secret = feed_add(name="momo-gw", kind="standard")
+    body = json.dumps(
+        {
+            "type": "payment.succeeded",
+            "data": {
+                "id": "pay_1",
+                "amount": 75000,
+                "currency": "VND",
+                "occurred_at": "2025-08-25T08:00:00Z",
+                "campaign": campaign.slug,
+                "donor_name": "Le Van C",
+                "privacy": "named",
+            },
+        }
+    ).encode()
+    ts = int(time.time())
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(ts),
+        "webhook-signature": w.standard_sign(secret, "msg_1", ts, body),
+    }
+    client = Client()
+    assert (
+        client.post(
+            "/hooks/momo-gw", body, content_type="application/json", headers=headers
+        ).status_code
+        == 200
+    )
+    gift = Notification.objects.get().donation
+    assert (gift.source, gift.source_ref, gift.display_name) == (
+        "feed:momo-gw",
+        "pay_1",
+        "Le Van C",
+    )
+    # replayed: acknowledged, not booked twice
+    assert (
+        client.post(
+            "/hooks/momo-gw", body, content_type="application/json", headers=headers
+        ).status_code
+        == 200
+    )
+    assert Donation.objects.count() == 1
+
+
+def test_vnpay_ipn_codes(campaign):
+    _, _secret = feed_add(name="vnpay", kind="vnpay", secret="VNPAYSECRET")
+    intent, _ = intent_create(campaign=campaign, amount_minor=50_000)
+    params = {
+        "vnp_TmnCode": "DEMOV210",
+        "vnp_Amount": "5000000",
+        "vnp_BankCode": "NCB",
+        "vnp_BankTranNo": "VNP14226112",
+        "vnp_CardType": "ATM",
+        "vnp_OrderInfo": "Ung ho Cuba",
+        "vnp_PayDate": "20250825140237",
+        "vnp_ResponseCode": "00",
+        "vnp_TransactionNo": "14226112",
+        "vnp_TransactionStatus": "00",
+        "vnp_TxnRef": intent.reference,
+    }
+
+    def ipn(p: dict[str, str]) -> dict[str, str]:
+        signed = {**p, "vnp_SecureHash": w.vnpay_sign("VNPAYSECRET", p)}
+        return Client().get("/hooks/vnpay", signed).json()
+
+    assert ipn({**params, "vnp_TxnRef": "NOPE"})["RspCode"] == "01"
+    assert ipn({**params, "vnp_Amount": "6000000"})["RspCode"] == "04"
+    bad = {**params, "vnp_SecureHash": "00" * 64}
+    assert Client().get("/hooks/vnpay", bad).json()["RspCode"] == "97"
+    assert ipn(params) == {"RspCode": "00", "Message": "Confirm Success"}
+    assert ipn(params)["RspCode"] == "02"
+    gift = Donation.objects.get()
+    assert (gift.source, gift.source_ref, gift.channel) == ("feed:vnpay", "14226112", "card")
+
+
+def test_office_lists_and_replays(campaign):
+    _, secret = feed_add(name="vcb", kind="sepay")
+    client = Client()
+    # a notification for an account no campaign owns fails to book, and is kept
+    body = json.loads(sepay_body(7))
+    body["accountNumber"] = "999"
+    post_sepay(client, json.dumps(body).encode(), secret)
+    row = Notification.objects.get()
+    assert row.status == "failed"
+    user_add(username="kt", role="accountant", password="a-long-passphrase-1")
+    office = Client()
+    office.login(username="kt", password="a-long-passphrase-1")
+    page = office.get("/office/notifications/?status=failed")
+    assert page.status_code == 200
+    assert row.provider_id in page.content.decode()
+    assert Client().get("/office/notifications/").status_code == 302

@@ -1,0 +1,139 @@
+"""Feeds against statements: each transfer booked once whichever channel saw it first;
+feed gifts no statement confirms are flagged. Runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from solidarity.apps.campaigns.selectors import campaign_totals
+from solidarity.apps.campaigns.services import AccountInput
+from solidarity.apps.donations.models import Donation
+from solidarity.apps.feeds.models import Notification
+from solidarity.apps.feeds.selectors import unconfirmed_refs
+from solidarity.apps.feeds.services import (
+    feed_add,
+    notification_book,
+    notification_store,
+    notifications_flag_unconfirmed,
+)
+from solidarity.apps.imports.services import AccountRef, bank_transactions_book
+from solidarity.core import webhooks as w
+from solidarity.core.statements import BankTransaction
+from tests.factories import campaign_factory
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNT = AccountInput("970436", "0011001932418", "HOI CTD")
+WHEN = datetime(2025, 8, 25, 23, 50, tzinfo=w.VIETNAM_TZ)
+
+
+@pytest.fixture
+def feed():
+    campaign_factory(accounts=(ACCOUNT,))
+    return feed_add(name="vcb", kind="sepay", account="970436:0011001932418")[0]
+
+
+def webhook(feed, n: int, amount: int = 200_000, ref: str | None = None) -> Notification:
+    body = json.dumps(
+        {
+            "id": n,
+            "transactionDate": WHEN.strftime("%Y-%m-%d %H:%M:%S"),
+            "accountNumber": ACCOUNT.number,
+            "content": f"CUBA NGUYEN VAN {n}",
+            "transferType": "in",
+            "transferAmount": amount,
+            "referenceCode": ref if ref is not None else f"FT{n}",
+        }
+    ).encode()
+    row, _ = notification_store(
+        feed=feed, transfer=w.sepay_parse(body), headers={}, body=body.decode()
+    )
+    return notification_book(notification=row)
+
+
+def statement(*lines: tuple[str, int, str | None, timedelta, str]):
+    txs = [
+        BankTransaction(
+            account=ACCOUNT.number,
+            bin=None,
+            currency="VND",
+            amount_minor=amount,
+            direction="credit",
+            booked_at=WHEN + shift,
+            value_date=None,
+            bank_ref=ref,
+            memo=memo,
+            counterparty_name=None,
+            counterparty_account=None,
+            is_reversal=False,
+            reverses_ref=None,
+            source_format="csv",
+            line=i + 1,
+            identity=identity,
+        )
+        for i, (identity, amount, ref, shift, memo) in enumerate(lines)
+    ]
+    return bank_transactions_book(
+        transactions=txs, source_kind="statement", account=AccountRef("970436", ACCOUNT.number)
+    )
+
+
+def test_webhook_then_statement_is_booked_once(feed):
+    # Given a gift booked from the bank feed
+    n = webhook(feed, 1)
+    assert n.status == "booked"
+    # When the statement arrives with the same transfer (next day, same reference, other case)
+    report = statement(("stmt|1", 200_000, "ft1", timedelta(hours=2), "CUBA NGUYEN VAN 1"))
+    # Then the statement confirms it instead of booking it again, even when imported twice
+    assert (report.booked, report.duplicates) == (0, 1)
+    n.refresh_from_db()
+    assert n.confirmed_at is not None and n.confirmed_by == "stmt|1"
+    again = statement(("stmt|1", 200_000, "ft1", timedelta(hours=2), "CUBA NGUYEN VAN 1"))
+    assert (again.booked, again.duplicates) == (0, 1)
+    assert Donation.objects.count() == 1
+
+
+def test_rule_needs_amount_reference_and_date_window(feed):
+    webhook(feed, 1)
+    webhook(feed, 2)
+    report = statement(
+        ("s|a", 200_001, "FT1", timedelta(0), "x"),  # other amount
+        ("s|b", 200_000, "FT9", timedelta(0), "x"),  # other reference
+        ("s|c", 200_000, "FT2", timedelta(days=2), "x"),  # two days later
+    )
+    assert (report.booked, report.duplicates) == (3, 0)
+    assert Donation.objects.count() == 5
+
+
+def test_without_reference_the_memo_decides(feed):
+    webhook(feed, 3, ref="")
+    report = statement(("s|m", 200_000, None, timedelta(minutes=5), "CUBA  nguyen van 3"))
+    assert (report.booked, report.duplicates) == (0, 1)
+
+
+def test_statement_only_is_booked_from_the_statement(feed):
+    report = statement(("stmt|9", 300_000, "FT9", timedelta(0), "CUBA LE VAN C"))
+    assert report.booked == 1
+    assert campaign_totals(campaign=Donation.objects.get().campaign)["raised_minor"] == 300_000
+
+
+def test_statement_then_webhook_confirms_without_booking(feed):
+    statement(("stmt|5", 200_000, "FT5", timedelta(0), "CUBA NGUYEN VAN 5"))
+    n = webhook(feed, 5)
+    assert n.status == "confirmed"
+    assert Donation.objects.count() == 1
+    assert n.donation == Donation.objects.get()
+
+
+def test_webhook_only_is_flagged_after_the_confirm_days(feed):
+    n = webhook(feed, 7)
+    ref = n.donation.public_ref
+    assert unconfirmed_refs(refs=[ref]) == set()
+    assert notifications_flag_unconfirmed(days=3) == 1  # WHEN is long past
+    assert unconfirmed_refs(refs=[ref]) == {ref}
+    # a statement that confirms it later clears the mark
+    statement(("stmt|7", 200_000, "FT7", timedelta(0), "x"))
+    assert unconfirmed_refs(refs=[ref]) == set()

@@ -1,0 +1,87 @@
+"""Exactly once under SIGKILL: `solidarity import` killed at random instants and run again
+until it finishes books the same totals as one clean import (SQLite, own SOLIDARITY_HOME)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from bench.gen_statement import statement_write
+from django.db import connection
+
+
+def _home(tmp: Path, name: str):
+    env = {**os.environ, "SOLIDARITY_HOME": str(tmp / name)}
+    env.pop("DATABASE_URL", None)
+
+    def sol(*args: str, code: int = 0) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "solidarity.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == code, done.stdout + done.stderr
+        return done.stdout
+
+    sol("init", "--no-static")
+    sol(
+        "campaign", "create", "--slug", "cuba", "--code", "CUBA", "--name", "Cuba",
+        "--goal", "1000000000", "--days", "65", "--opens", "2025-08-14T00:00+07:00",
+        "--account", "970436:0011001932418",
+    )  # fmt: skip
+    sol("campaign", "open", "cuba")
+    return sol, env
+
+
+def _state(sol) -> dict:
+    totals = json.loads(sol("campaign", "totals", "cuba", "--json"))
+    reviews = json.loads(sol("review", "list", "--status", "all", "--json"))
+    check = json.loads(sol("ledger", "check", "--json"))
+    assert check["ok"], check["problems"]
+    return {"totals": totals, "reviews": len(reviews)}
+
+
+@pytest.mark.slow
+def test_import_killed_at_random_instants_then_rerun_books_exactly_once(tmp_path: Path):
+    if connection.vendor != "sqlite":
+        pytest.skip("runs once, on SQLite (its own SOLIDARITY_HOME)")
+    statement = tmp_path / "cuba.csv"
+    statement_write(statement, rows=2500, seed=11, days=3)
+    # Given a clean import of the statement in one installation
+    clean_sol, _ = _home(tmp_path, "clean")
+    clean_sol("import", str(statement))
+    clean = _state(clean_sol)
+    # When another installation's import is killed with SIGKILL at random instants
+    sol, env = _home(tmp_path, "killed")
+    rng = random.Random(20250825)
+    kills = 0
+    for _ in range(3):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "solidarity.cli", "import", str(statement)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.8, 2.5))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait()
+    # and then run until it completes
+    sol("import", str(statement))
+    # Then the books equal the clean import's, and a further run finds only duplicates
+    assert kills >= 1
+    assert _state(sol) == clean
+    again = json.loads(sol("import", str(statement), "--json"))["files"][0]
+    assert again["booked"] == again["not_gifts"] == 0
+    assert again["duplicates"] + again["reversals_pending"] == again["rows_read"] == 2500
