@@ -4,9 +4,11 @@ Writes bench/results/log_sequencer.json. Measures, in one run on a fresh SQLite 
 - sequencing N queued entries (DB outbox → index assignment → tiles → signed checkpoints, fsync
   on) with the default batch, against the bare SHA-256 leaf-hash loop over the same entries and
   against the core's log_append of the same entries into a plain directory;
-- the p50/p99 of an inclusion proof at a 10M-entry tree served through the whole Django stack
-  (test client → URL routing → ninja → selector → tiles), against the core's
-  inclusion_proof_from_tiles on the same files.
+- the p50/p99 of an inclusion proof at a 10M-entry tree served server side: the selector, the
+  API view function called without middleware (ninja → selector → cached tiles) and the whole
+  Django stack (test client → middleware → URL routing → view), against the core's uncached
+  inclusion_proof_from_tiles on the same files (the bare baseline).
+The machine's load average is recorded before and after: other processes may be running.
 
     .venv/bin/python bench/bench_log_sequencer.py [--entries N] [--proof-size N] [--calls N]
 """
@@ -18,6 +20,7 @@ Writes bench/results/log_sequencer.json. Measures, in one run on a fresh SQLite 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import platform
@@ -68,7 +71,7 @@ def bench_sequencer(n: int) -> dict[str, object]:
     from bench_tlog import bare_loop, make_entries
     from solidarity.apps.transparency.logfiles import log_dir
     from solidarity.apps.transparency.models import LogEntry, LogState
-    from solidarity.apps.transparency.sequencer import BATCH, log_sequence_once
+    from solidarity.apps.transparency.sequencer import BATCH, CATCH_UP_CHUNK, log_sequence_once
     from solidarity.core.tlog.note import key_generate, signer_parse
     from solidarity.core.tlog.sequencer import log_append
     from solidarity.core.tlog.tiles import DirectoryTileStore
@@ -86,6 +89,7 @@ def bench_sequencer(n: int) -> dict[str, object]:
         )
     base = bare_loop(entries)
 
+    load = os.getloadavg()[0]
     t = time.perf_counter()
     (result,) = log_sequence_once(batch=BATCH, slugs=["bench-seq"])
     seq = time.perf_counter() - t
@@ -108,18 +112,23 @@ def bench_sequencer(n: int) -> dict[str, object]:
     state = LogState.objects.get(campaign=campaign)
     report = log_verify(log_dir("bench-seq"), state.vkey, workers=2)
     assert report.size == n
+    del entries
     return {
         "entries": n,
         "batch": BATCH,
-        "checkpoints_signed": -(-n // BATCH),
+        "catch_up_chunk": CATCH_UP_CHUNK,
+        "checkpoints_signed": -(-n // (CATCH_UP_CHUNK if n >= CATCH_UP_CHUNK else BATCH)),
         "durable_fsync": True,
         "database": "sqlite",
+        "loadavg_1m_at_start": round(load, 2),
         "bare_sha256_loop_s": round(base, 3),
         "core_log_append_s": round(core, 3),
         "django_sequencer_s": round(seq, 3),
         "django_sequencer_ratio_to_bare": round(seq / base, 2),
         "django_sequencer_ratio_to_core": round(seq / core, 2),
         "entries_per_s": round(n / seq),
+        "core_entries_per_s": round(n / core),
+        "bare_entries_per_s": round(n / base),
     }
 
 
@@ -133,14 +142,15 @@ def _percentiles(times: list[float]) -> dict[str, float]:
 
 
 def bench_proof(size: int, calls: int) -> dict[str, object]:
-    from django.test import Client
+    from django.test import Client, RequestFactory
+    from django.urls import resolve
 
     from solidarity.apps.transparency.logfiles import default_origin, log_store, signer_ensure
     from solidarity.apps.transparency.models import LogState
     from solidarity.apps.transparency.selectors import inclusion_proof_get
     from solidarity.core.tlog.checkpoint import Checkpoint, checkpoint_sign
-    from solidarity.core.tlog.proof import inclusion_proof_from_tiles
-    from solidarity.core.tlog.tiles import TileWriter
+    from solidarity.core.tlog.proof import inclusion_proof_from_tiles, inclusion_verify
+    from solidarity.core.tlog.tiles import TileHashReader, TileWriter
 
     # A synthetic tree of `size` leaf hashes, published like a sequenced log (hash tiles only:
     # proofs never read entry bundles or database rows).
@@ -172,7 +182,11 @@ def bench_proof(size: int, calls: int) -> dict[str, object]:
     url = "/api/v1/campaigns/bench-proof/proof/inclusion"
     assert client.get(url, {"index": 0}).status_code == 200  # warm up URL resolving, imports
 
-    bare, selector, view = [], [], []
+    load = os.getloadavg()[0]
+    match = resolve(url)
+    factory = RequestFactory()
+    requests = [factory.get(url, {"index": i}) for i in indexes]
+    bare, selector, direct, view = [], [], [], []
     for i in indexes:
         t = time.perf_counter()
         inclusion_proof_from_tiles(store, size, i)
@@ -181,20 +195,38 @@ def bench_proof(size: int, calls: int) -> dict[str, object]:
         t = time.perf_counter()
         inclusion_proof_get(slug="bench-proof", index=i)
         selector.append(time.perf_counter() - t)
+    for request in requests:
+        t = time.perf_counter()
+        r = match.func(request, *match.args, **match.kwargs)
+        direct.append(time.perf_counter() - t)
+        assert r.status_code == 200
     for i in indexes:
         t = time.perf_counter()
         r = client.get(url, {"index": i})
         view.append(time.perf_counter() - t)
         assert r.status_code == 200
-    b, s, v = _percentiles(bare), _percentiles(selector), _percentiles(view)
+    proof = json.loads(r.content)
+    leaf = TileHashReader(store, size)(0, indexes[-1])
+    inclusion_verify(
+        leaf,
+        indexes[-1],
+        size,
+        [base64.b64decode(h) for h in proof["proof"]],
+        base64.b64decode(proof["root"]),
+    )
+    b, s, d, v = (_percentiles(x) for x in (bare, selector, direct, view))
     return {
         "tree_size": size,
         "build_tiles_s": round(build, 1),
         "calls": calls,
-        "core_from_tiles": b,
+        "loadavg_1m_at_start": round(load, 2),
+        "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
+        "core_from_tiles_uncached": b,
         "selector": s,
+        "api_view_function": d,
         "api_view_test_client": v,
-        "api_p99_ratio_to_core": round(v["p99_ms"] / b["p99_ms"], 2),
+        "api_view_function_p99_ratio_to_core": round(d["p99_ms"] / b["p99_ms"], 2),
+        "api_test_client_p99_ratio_to_core": round(v["p99_ms"] / b["p99_ms"], 2),
     }
 
 
@@ -208,12 +240,17 @@ def main() -> None:
     try:
         _setup(home)
         results = {
-            "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+            "machine": {
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+            },
             "sequencer": bench_sequencer(args.entries),
             "inclusion_proof_api": bench_proof(args.proof_size, args.calls),
         }
     finally:
         shutil.rmtree(home, ignore_errors=True)
+    results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]  # type: ignore[index]
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))

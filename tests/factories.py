@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from solidarity.apps.campaigns.models import Campaign
@@ -52,3 +56,29 @@ def gift(campaign: Campaign, amount: int = 100_000, **kw: Any) -> GiftInput:
     }
     defaults.update(kw)
     return GiftInput(**defaults)
+
+
+def cli_runner(home: Path):
+    """Run `solidarity ...` as a person would, in its own installation at `home` (SQLite).
+
+    `run(*args, stdin="", code=0)` asserts the exit code and returns the completed process.
+    """
+    env = {**os.environ, "SOLIDARITY_HOME": str(home)}
+    env.pop("DATABASE_URL", None)
+    command = str(Path(sys.executable).parent / "solidarity")
+
+    def run(*args: str, stdin: str = "", code: int = 0) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [command, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == code, result.stdout + result.stderr
+        return result
+
+    run.home = str(home)  # type: ignore[attr-defined]
+    return run

@@ -8,33 +8,16 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+
+from tests.factories import cli_runner
 
 
 @pytest.fixture(scope="module")
 def sol(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
-    env = {**os.environ, "SOLIDARITY_HOME": str(home)}
-    env.pop("DATABASE_URL", None)
-
-    def run(*args: str, stdin: str = "", code: int = 0) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            # the console script: under `python -m solidarity.cli`, CommandError raised by an
-            # extension module is solidarity.cli's, not __main__'s, and escapes main()
-            [str(Path(sys.executable).parent / "solidarity"), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-            check=False,
-        )
-        assert result.returncode == code, result.stdout + result.stderr
-        return result
-
-    run.home = str(home)  # type: ignore[attr-defined]
+    run = cli_runner(home)
     run("init", "--no-static")
     run("demo", "--gifts", "2000")
     for name, role in (("thu", "accountant"), ("lan", "approver"), ("minh", "approver")):

@@ -137,3 +137,14 @@ def test_webhook_only_is_flagged_after_the_confirm_days(feed):
     # a statement that confirms it later clears the mark
     statement(("stmt|7", 200_000, "FT7", timedelta(0), "x"))
     assert unconfirmed_refs(refs=[ref]) == set()
+
+
+def test_the_public_statement_marks_a_flagged_gift_unconfirmed(feed, client):
+    # Given a feed gift that no statement confirmed in time
+    ref = webhook(feed, 8).donation.public_ref
+    notifications_flag_unconfirmed(days=3)
+    # When the public statement is read in Vietnamese
+    html = client.get("/vi/c/cuba/statement").content.decode()
+    # Then its row carries the mark, in the reader's language
+    row = next(r for r in html.split("<tr>") if ref in r)
+    assert "chưa xác nhận" in row

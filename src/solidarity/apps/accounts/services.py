@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from solidarity.apps.accounts.roles import ADMIN, ROLES
+from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN, APPROVER, AUDITOR, ROLES
 from solidarity.core.errors import Refused
 
 
@@ -36,6 +36,40 @@ def user_add(*, username: str, role: str, password: str, email: str = "") -> Use
         user.save(update_fields=["is_staff", "is_superuser"])
         user.groups.add(Group.objects.get(name=role))
     return user
+
+
+# What each role may do in the back office and the Django admin, beyond reading.
+# Every role reads everything (view permissions on every Solidarity app); admins are
+# superusers. Booked books stay read-only for everyone: the admin refuses edits and the
+# database refuses UPDATE and DELETE.
+ROLE_CHANGES: dict[str, tuple[str, ...]] = {
+    ACCOUNTANT: ("imports", "feeds"),
+    APPROVER: ("disbursements",),
+    AUDITOR: (),
+}
+_SOLIDARITY_APPS = (
+    "accounts",
+    "campaigns",
+    "ledger",
+    "donations",
+    "transparency",
+    "disbursements",
+    "imports",
+    "feeds",
+)
+
+
+def roles_permissions_sync(*, using: str = "default") -> None:
+    """Give each role group its permissions: view on every app, and its own changes."""
+    for role, change_apps in ROLE_CHANGES.items():
+        group, _ = Group.objects.using(using).get_or_create(name=role)
+        perms = Permission.objects.using(using).filter(content_type__app_label__in=_SOLIDARITY_APPS)
+        wanted = [
+            p
+            for p in perms
+            if p.codename.startswith("view_") or p.content_type.app_label in change_apps
+        ]
+        group.permissions.set(wanted)
 
 
 def user_has_role(user: User, *roles: str) -> bool:

@@ -34,6 +34,7 @@ from typing import IO, Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from solidarity.apps.campaigns.models import Campaign, ReceivingAccount
@@ -638,7 +639,8 @@ def _reviews_add(
 
 def _original_find(target: Target, ref: str, tx: BankTransaction) -> Donation | None:
     """The gift a returned transfer sends back: same account, that bank reference, the same
-    amount, not reversed yet; the earliest when several fit."""
+    amount; the earliest not reversed yet when several fit, else the earliest reversed one
+    (which the caller then knows another return already sent back)."""
     if not ref:
         if not tx.bank_ref:
             return None
@@ -650,10 +652,9 @@ def _original_find(target: Target, ref: str, tx: BankTransaction) -> Donation | 
             bank_ref__in={ref, ref.upper()},
             amount_minor=tx.amount_minor,
             currency=tx.currency,
-            reversal__isnull=True,
         )
         .select_related("campaign", "account")
-        .order_by("id")
+        .order_by(F("reversal").asc(nulls_first=True), "id")
         .first()
     )
 
@@ -667,6 +668,9 @@ def _returns_book(
         return
     pairs = [(t.source, tx.identity) for tx, t, _ in returns]
     done = _existing_refs(Reversal, pairs) | _existing_refs(PendingReversal, pairs)
+    # A second return of a gift another return already sent back is still money leaving
+    # the account: it is booked as an account movement, whichever return came first.
+    returned_again: list[tuple[BankTransaction, Target]] = []
     for (tx, target, ref), pair in zip(returns, pairs, strict=True):
         if pair in done:
             report.duplicates += 1
@@ -674,7 +678,7 @@ def _returns_book(
         done.add(pair)
         original = _original_find(target, ref, tx)
         if original is not None:
-            _, created = donation_reverse(
+            reversal, created = donation_reverse(
                 donation=original,
                 source=target.source,
                 source_ref=tx.identity,
@@ -683,6 +687,8 @@ def _returns_book(
             )
             if created:
                 report.reversals += 1
+            elif reversal.source_ref != tx.identity:
+                returned_again.append((tx, target))
             else:
                 report.duplicates += 1
             continue
@@ -699,6 +705,7 @@ def _returns_book(
             memo=tx.memo,
         )
         report.reversals_pending += 1
+    _movements_book(returned_again, imported, report)
 
 
 def pending_reversals_apply(*, booked: Sequence[tuple[str, str, str, int]]) -> int:

@@ -7,6 +7,9 @@ of c2sp.org/tlog-tiles), never from the database, so they prove what anyone can 
 from __future__ import annotations
 
 import base64
+import os
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ from solidarity.core.tlog.sequencer import CHECKPOINT_PATH
 from solidarity.core.tlog.tiles import (
     ENTRIES,
     TILE_WIDTH,
+    TileCache,
     TileError,
     TileHashReader,
     tile_parse,
@@ -83,15 +87,74 @@ class LogFiles:
 
 @dataclass(frozen=True)
 class PublishedLog:
-    """A log as published: its campaign, origin, verifier key and current signed checkpoint."""
+    """A log as published: its campaign, origin, verifier key and current signed checkpoint.
 
-    campaign: Campaign
+    `tiles` is the log's shared TileCache (proofs served from memory once a tile was read),
+    `note_text` and `root_b64` the checkpoint as the API renders it.
+    """
+
+    campaign_id: int
     origin: str
     vkey: str
     verifier: Verifier
     note: bytes
     checkpoint: Checkpoint
     files: LogFiles
+    tiles: TileCache
+    note_text: str
+    root_b64: str
+
+
+STATE_TTL = 10.0
+"""Seconds a log's origin and key (fixed when the log is created) are reused without asking
+the database. The checkpoint itself is never reused once its file changed (checked per call)."""
+
+
+@dataclass
+class _CachedLog:
+    campaign_id: int
+    origin: str
+    vkey: str
+    verifier: Verifier
+    root: Path
+    tiles: TileCache
+    fetched: float
+    stamp: tuple[int, int, int] | None = None
+    published: PublishedLog | None = None
+
+
+_cache: dict[str, _CachedLog] = {}
+_cache_lock = threading.Lock()
+
+
+def _stamp(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _log_state(slug: str, root: Path, *, fresh: bool) -> _CachedLog:
+    """The log's fixed facts: from the process cache, or one indexed read of LogState."""
+    entry = _cache.get(slug)
+    if fresh or entry is None or entry.root != root or time.monotonic() - entry.fetched > STATE_TTL:
+        row = (
+            LogState.objects.filter(campaign__slug=slug)
+            .values_list("campaign_id", "origin", "vkey")
+            .first()
+        )
+        if row is None:
+            with _cache_lock:
+                _cache.pop(slug, None)
+            raise LogNotFound(f"campaign {slug!r} has no published log")
+        campaign_id, origin, vkey = row
+        if entry is not None and (entry.root, entry.vkey, entry.origin) == (root, vkey, origin):
+            entry.fetched = time.monotonic()  # same log: keep its checkpoint and tiles
+            entry.campaign_id = campaign_id
+        else:
+            entry = _CachedLog(
+                campaign_id, origin, vkey, verifier_parse(vkey), root, TileCache(), time.monotonic()
+            )
+            with _cache_lock:
+                _cache[slug] = entry
+    return entry
 
 
 def log_vkey(campaign: Campaign) -> str | None:
@@ -104,20 +167,50 @@ def log_vkey(campaign: Campaign) -> str | None:
 
 
 def log_published(*, slug: str) -> PublishedLog:
-    """The campaign's log at its current checkpoint; LogNotFound before the first one."""
-    state = LogState.objects.select_related("campaign").filter(campaign__slug=slug).first()
-    if state is None:
-        raise LogNotFound(f"campaign {slug!r} has no published log")
-    files = LogFiles(log_dir(slug))
-    note = files.read(CHECKPOINT_PATH)
-    if note is None:
-        raise LogNotFound(f"the log of {slug!r} has no published checkpoint yet")
-    verifier = verifier_parse(state.vkey)
-    try:
-        cp = checkpoint_open(note, verifier, state.origin)
-    except (NoteError, CheckpointError) as e:
-        raise LogNotFound(f"the checkpoint of {slug!r} does not verify: {e}") from None
-    return PublishedLog(state.campaign, state.origin, state.vkey, verifier, note, cp, files)
+    """The campaign's log at its current checkpoint; LogNotFound before the first one.
+
+    The checkpoint file is stat'ed on every call and re-read and re-verified whenever it
+    changed, so the answer never names a size other than the published checkpoint's.
+    """
+    root = log_dir(slug)
+    fresh = False
+    while True:
+        entry = _log_state(slug, root, fresh=fresh)
+        path = root / CHECKPOINT_PATH
+        try:
+            stamp = _stamp(os.stat(path))
+        except FileNotFoundError:
+            raise LogNotFound(f"the log of {slug!r} has no published checkpoint yet") from None
+        cached = entry.published
+        if cached is not None and entry.stamp == stamp:
+            return cached
+        try:
+            with open(path, "rb") as fh:
+                stamp = _stamp(os.fstat(fh.fileno()))
+                note = fh.read()
+        except FileNotFoundError:
+            raise LogNotFound(f"the log of {slug!r} has no published checkpoint yet") from None
+        try:
+            cp = checkpoint_open(note, entry.verifier, entry.origin)
+        except (NoteError, CheckpointError) as e:
+            if not fresh:
+                fresh = True  # the cached key may belong to a log since replaced: ask again
+                continue
+            raise LogNotFound(f"the checkpoint of {slug!r} does not verify: {e}") from None
+        published = PublishedLog(
+            entry.campaign_id,
+            entry.origin,
+            entry.vkey,
+            entry.verifier,
+            note,
+            cp,
+            LogFiles(root),
+            entry.tiles,
+            note.decode(),
+            _b64(cp.root),
+        )
+        entry.published, entry.stamp = published, stamp
+        return published
 
 
 def log_info(*, slug: str) -> dict[str, Any]:
@@ -128,8 +221,8 @@ def log_info(*, slug: str) -> dict[str, Any]:
         "origin": log.origin,
         "vkey": log.vkey,
         "size": log.checkpoint.size,
-        "root": _b64(log.checkpoint.root),
-        "checkpoint": log.note.decode(),
+        "root": log.root_b64,
+        "checkpoint": log.note_text,
         "files": f"/log/{slug}/",
     }
 
@@ -163,19 +256,19 @@ def inclusion_proof_get(*, slug: str, index: int, size: int | None = None) -> di
         raise ProofRequestError(f"size must be between 1 and the published size {published}")
     if not 0 <= index < size:
         raise ProofRequestError(f"index must be between 0 and {size - 1} for size {size}")
-    reader = TileHashReader(log.files, size)
+    reader = TileHashReader(log.files, size, shared=log.tiles)
     try:
         proof = inclusion_proof(index, size, reader)
-        root = log.checkpoint.root if size == published else tree_root(size, reader)
+        root = log.root_b64 if size == published else _b64(tree_root(size, reader))
     except (ProofError, TileError) as e:
         raise LogNotFound(f"the files of {slug!r} cannot prove this: {e}") from None
     return {
         "origin": log.origin,
         "index": index,
         "size": size,
-        "root": _b64(root),
+        "root": root,
         "proof": [_b64(h) for h in proof],
-        "checkpoint": log.note.decode(),
+        "checkpoint": log.note_text,
     }
 
 
@@ -187,10 +280,10 @@ def consistency_proof_get(*, slug: str, old: int, new: int) -> dict[str, Any]:
         raise ProofRequestError(f"to must be between 1 and the published size {published}")
     if not 0 < old <= new:
         raise ProofRequestError(f"from must be between 1 and to ({new})")
-    reader = TileHashReader(log.files, new)
+    reader = TileHashReader(log.files, new, shared=log.tiles)
     try:
         proof = consistency_proof(old, new, reader)
-        old_root = tree_root(old, TileHashReader(log.files, old))
+        old_root = tree_root(old, TileHashReader(log.files, old, shared=log.tiles))
         new_root = log.checkpoint.root if new == published else tree_root(new, reader)
     except (ProofError, TileError) as e:
         raise LogNotFound(f"the files of {slug!r} cannot prove this: {e}") from None
@@ -201,7 +294,7 @@ def consistency_proof_get(*, slug: str, old: int, new: int) -> dict[str, Any]:
         "from_root": _b64(old_root),
         "to_root": _b64(new_root),
         "proof": [_b64(h) for h in proof],
-        "checkpoint": log.note.decode(),
+        "checkpoint": log.note_text,
     }
 
 

@@ -4,7 +4,8 @@ Implements the write side of c2sp.org/tlog-tiles and tlog-checkpoint for the dat
 (`LogEntry`, written in every booking transaction with `index` NULL), batching like
 Sunlight's pool: every pass drains the queue in batches of at most `batch` entries, each
 batch ending in a signed checkpoint; the daemon runs a pass every `interval` seconds, or at
-once when `batch` entries are waiting.
+once when `batch` entries are waiting. A backlog of CATCH_UP_CHUNK entries or more (a
+sequencer catching up after downtime, a bulk import) is drained in batches of CATCH_UP_CHUNK.
 
 Contract (crash ordering), per log, while holding the log's single-writer lock:
 
@@ -16,6 +17,11 @@ Contract (crash ordering), per log, while holding the log's single-writer lock:
    get the indexes S..S+k-1 and LogState.size becomes S+k. It commits before any file
    describing them is written.
 3. Publish S+k as in 1; then record it in LogState.published_size/root (informational).
+
+The assignment reads the bodies it indexed (UPDATE ... RETURNING), and step 3 of a batch runs
+in a writer thread while step 2 of the next batch runs in the database: the files of a batch
+are still only written after its step 2 committed, checkpoints are still published in order,
+one at a time, and a failed step 3 stops the pass before any later batch is published.
 
 So every file on disk describes entries whose indexes are committed: a crash at any instant is
 repaired by step 1 of the next pass, which rewrites byte-identical files (write_once refuses
@@ -38,6 +44,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -152,29 +159,57 @@ def _published(store: TileStore, signer: Signer, origin: str) -> Checkpoint | No
         raise SequencerError(f"log {origin}: the published checkpoint is not ours: {e}") from None
 
 
+_BODIES_SQL = (
+    'SELECT body FROM transparency_logentry WHERE campaign_id = %s AND "index" >= %s'
+    ' AND "index" < %s ORDER BY "index"'
+)
+
+
 def _bodies(campaign: Campaign, lo: int, hi: int) -> list[bytes]:
     """The entries with indexes [lo, hi), in order; SequencerError if one is missing."""
-    rows = (
-        LogEntry.objects.filter(campaign=campaign, index__gte=lo, index__lt=hi)
-        .order_by("index")
-        .values_list("index", "body")
-    )
-    out: list[bytes] = []
-    for index, body in rows:
-        if index != lo + len(out):
-            break
-        out.append(bytes(body))
+    with connection.cursor() as cur:
+        cur.execute(_BODIES_SQL, [campaign.pk, lo, hi])
+        # (campaign, index) is unique: hi - lo rows in index order are exactly lo..hi-1.
+        out = [b if type(b) is bytes else bytes(b) for (b,) in cur.fetchall()]
     if len(out) != hi - lo:
         raise SequencerError(
-            f"log of {campaign.slug}: entry {lo + len(out)} is missing from the database"
+            f"log of {campaign.slug}: an entry of [{lo}, {hi}) is missing from the database"
         )
     return out
 
 
+class _Publisher:
+    """Writes tiles and signs checkpoints for one pass, from the published size upwards."""
+
+    def __init__(self, state: LogState, store: TileStore, signer: Signer, size: int) -> None:
+        self.origin = state.origin
+        self.store = store
+        self.signer = signer
+        self.writer = TileWriter(store, size)
+        self.initial = size
+
+    @property
+    def size(self) -> int:
+        return self.writer.size
+
+    def publish(self, entries: Sequence[bytes]) -> TreeHead:
+        head = self.writer.append(entries)
+        # The tiles of head.size are durable: only now may a checkpoint cover them.
+        cp = Checkpoint(self.origin, head.size, head.root)
+        self.store.replace(CHECKPOINT_PATH, checkpoint_sign(cp, self.signer))
+        return head
+
+
+def _record(campaign: Campaign, head: TreeHead) -> None:
+    LogState.objects.filter(pk=campaign.pk, published_size__lt=head.size).update(
+        published_size=head.size, root=head.root, published_at=timezone.now()
+    )
+
+
 def _publish_upto(
     campaign: Campaign, state: LogState, store: TileStore, signer: Signer, target: int
-) -> int:
-    """Steps 1 and 3 of the contract: write [C, target) and publish target; the entries added."""
+) -> _Publisher:
+    """Step 1 of the contract: write [C, target) and publish target; the pass's publisher."""
     current = _published(store, signer, state.origin)
     size = current.size if current else 0
     if size > target:
@@ -182,40 +217,44 @@ def _publish_upto(
             f"log {state.origin}: the published checkpoint holds {size} entries but the "
             f"database only {target}; refusing to go back (files of another database?)"
         )
-    if size == target:
-        return 0
-    writer = TileWriter(store, size)
+    publisher = _Publisher(state, store, signer, size)
     head: TreeHead | None = None
     for lo in range(size, target, CATCH_UP_CHUNK):
-        head = writer.append(_bodies(campaign, lo, min(target, lo + CATCH_UP_CHUNK)))
-        # The tiles of head.size are durable: only now may a checkpoint cover them.
-        cp = Checkpoint(state.origin, head.size, head.root)
-        store.replace(CHECKPOINT_PATH, checkpoint_sign(cp, signer))
-    assert head is not None
-    LogState.objects.filter(pk=campaign.pk, published_size__lt=head.size).update(
-        published_size=head.size, root=head.root, published_at=timezone.now()
-    )
-    return head.size - size
+        head = publisher.publish(_bodies(campaign, lo, min(target, lo + CATCH_UP_CHUNK)))
+    if head is not None:
+        _record(campaign, head)
+    return publisher
 
 
 _ASSIGN_SQL = (
     'UPDATE transparency_logentry AS e SET "index" = n.idx FROM ('
     " SELECT id, %s + ROW_NUMBER() OVER (ORDER BY id) - 1 AS idx FROM transparency_logentry"
     ' WHERE campaign_id = %s AND "index" IS NULL ORDER BY id LIMIT %s'
-    ") AS n WHERE e.id = n.id"
+    ") AS n WHERE e.id = n.id RETURNING n.idx, e.body"
 )
+_ASSIGN_SQL_SQLITE = _ASSIGN_SQL.replace("RETURNING n.idx, e.body", 'RETURNING "index", body')
 
 
-def _assign(campaign: Campaign, limit: int) -> tuple[int, int]:
-    """Step 2 of the contract: index up to `limit` queued entries; (new size, how many)."""
+def _assign(campaign: Campaign, limit: int) -> tuple[int, list[bytes]]:
+    """Step 2 of the contract: index up to `limit` queued entries; (new size, their bodies)."""
+    sql = _ASSIGN_SQL_SQLITE if connection.vendor == "sqlite" else _ASSIGN_SQL
     with transaction.atomic():
         size = LogState.objects.select_for_update().get(pk=campaign.pk).size
         with connection.cursor() as cur:
-            cur.execute(_ASSIGN_SQL, [size, campaign.pk, limit])
-            added = max(cur.rowcount, 0)
-        if added:
-            LogState.objects.filter(pk=campaign.pk).update(size=size + added)
-    return size + added, added
+            cur.execute(sql, [size, campaign.pk, limit])
+            rows = cur.fetchall()
+        if rows:
+            rows.sort()
+            if rows[0][0] != size or rows[-1][0] != size + len(rows) - 1:
+                raise SequencerError(f"log of {campaign.slug}: indexes assigned out of order")
+            LogState.objects.filter(pk=campaign.pk).update(size=size + len(rows))
+    return size + len(rows), [b if type(b) is bytes else bytes(b) for _, b in rows]
+
+
+def _backlog(campaign: Campaign) -> bool:
+    """Whether CATCH_UP_CHUNK or more entries of the log wait for an index."""
+    queued = LogEntry.objects.filter(campaign=campaign, index__isnull=True).order_by("id")
+    return queued[CATCH_UP_CHUNK - 1 : CATCH_UP_CHUNK].exists()
 
 
 def log_sequence_campaign(
@@ -233,12 +272,29 @@ def log_sequence_campaign(
             return SequenceResult(campaign.slug, busy=True)
         state, signer = _state_and_signer(campaign)
         store = store if store is not None else log_store(campaign.slug, durable=durable)
-        appended = _publish_upto(campaign, state, store, signer, state.size)
-        while True:
-            size, added = _assign(campaign, batch)
-            appended += _publish_upto(campaign, state, store, signer, size)
-            if added < batch:
-                return SequenceResult(campaign.slug, size=size, appended=appended)
+        publisher = _publish_upto(campaign, state, store, signer, state.size)
+        with ThreadPoolExecutor(1, thread_name_prefix=f"log-{campaign.slug}") as pool:
+            pending: Future[TreeHead] | None = None
+            try:
+                while True:
+                    limit = batch
+                    if batch < CATCH_UP_CHUNK and _backlog(campaign):
+                        limit = CATCH_UP_CHUNK
+                    size, bodies = _assign(campaign, limit)
+                    if pending is not None:
+                        _record(campaign, pending.result())
+                        pending = None
+                    if bodies:
+                        pending = pool.submit(publisher.publish, bodies)
+                    if len(bodies) < limit:
+                        break
+                if pending is not None:
+                    _record(campaign, pending.result())
+                    pending = None
+            finally:
+                if pending is not None and not pending.cancel():
+                    pending.exception()  # a pass that fails stops its writer before leaving
+        return SequenceResult(campaign.slug, size=size, appended=size - publisher.initial)
 
 
 def _pending_campaigns(slugs: Sequence[str] | None) -> list[Campaign]:
