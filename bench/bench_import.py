@@ -15,6 +15,12 @@ run and on the same machine:
 
     .venv/bin/python bench/bench_import.py                 # 1.7 million rows
     .venv/bin/python bench/bench_import.py --rows 20000    # a quick run
+    .venv/bin/python bench/bench_import.py --rows 200000 \
+        --postgres postgres://postgres@127.0.0.1:5432/benchimport   # SQLite, then PostgreSQL
+
+With --postgres the named database is the bench's own: dropped and created before the run,
+dropped after it. os.getloadavg() is recorded before and after each import (other work on
+the machine shows in every number).
 
 JSON lands in bench/results/import.json. No assertion on time: the numbers are reported.
 """
@@ -31,6 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -66,6 +73,34 @@ def _run(
     return result
 
 
+def load_average() -> list[float]:
+    """os.getloadavg() rounded: other work on the machine shows in every number here."""
+    return [round(v, 2) for v in os.getloadavg()]
+
+
+def _pg_admin_url(url: str) -> tuple[str, str]:
+    """(URL of the maintenance database `postgres` on that server, the database's name)."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name or name == "postgres":
+        raise SystemExit(f"--postgres {url}: name a scratch database, not {name or 'none'}")
+    return urlunsplit(parts._replace(path="/postgres")), name
+
+
+def pg_database_reset(url: str, *, create: bool) -> None:
+    """Drop the bench's own database (and create it again when `create`)."""
+    import psycopg  # noqa: PLC0415 - only with --postgres
+    from psycopg import sql  # noqa: PLC0415
+
+    admin, name = _pg_admin_url(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        if create:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
 def import_run(path: Path, home: Path, database_url: str | None) -> dict[str, object]:
     env = {**os.environ, "SOLIDARITY_HOME": str(home)}
     env.pop("DATABASE_URL", None)
@@ -96,9 +131,11 @@ def import_run(path: Path, home: Path, database_url: str | None) -> dict[str, ob
     )
     _run(env, "campaign", "open", slug)
     env["BENCH_RSS"] = str(home / "rss")
+    load_before = load_average()
     started = time.perf_counter()
     result = _run(env, "import", str(path), "--json", measured=True)
     seconds = time.perf_counter() - started
+    load_after = load_average()
     rss_kb, parser_kb = (int(v) for v in (home / "rss").read_text().split())
     report = json.loads(result.stdout)["files"][0]
     return {
@@ -107,6 +144,7 @@ def import_run(path: Path, home: Path, database_url: str | None) -> dict[str, ob
         "peak_rss_mb": round(rss_kb / 1024, 1),
         "parser_process_peak_rss_mb": round(parser_kb / 1024, 1),
         "report": {k: v for k, v in report.items() if k not in ("errors", "sha256")},
+        "load_average": {"before": load_before, "after": load_after},
     }
 
 
@@ -196,6 +234,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "import.json")
     args = parser.parse_args()
 
+    load_start = load_average()
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
         work = Path(tmp)
         statement = work / "statement.csv"
@@ -212,7 +251,12 @@ def main() -> None:
         results: dict[str, object] = {
             "rows": n,
             "file_mb": round(statement.stat().st_size / 2**20, 1),
-            "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+            "machine": {
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "load_average_start": load_start,
+            },
+            "command": " ".join(sys.argv[1:]) or "(defaults)",
             "target": {"rows_per_second": 150_000, "ratio": 4, "peak_rss_mb": 300},
             "parse_only": {
                 "seconds": round(parse_seconds, 2),
@@ -226,14 +270,19 @@ def main() -> None:
             },
         }
         if args.postgres:
-            base_pg = baseline_postgres(n, args.seed, args.days, args.postgres)
-            pg_run = import_run(statement, work / "home-pg", args.postgres)
+            pg_database_reset(args.postgres, create=True)
+            try:
+                base_pg = baseline_postgres(n, args.seed, args.days, args.postgres)
+                pg_run = import_run(statement, work / "home-pg", args.postgres)
+            finally:
+                pg_database_reset(args.postgres, create=False)
             results["postgres"] = {
                 **pg_run,
                 "baseline_copy_seconds": round(base_pg, 3),
                 "baseline_rows_per_second": round(n / base_pg),
                 "ratio": round(float(pg_run["seconds"]) / base_pg, 1),  # type: ignore[arg-type]
             }
+        results["load_average_end"] = load_average()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))

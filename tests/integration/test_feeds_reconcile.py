@@ -148,3 +148,44 @@ def test_the_public_statement_marks_a_flagged_gift_unconfirmed(feed, client):
     # Then its row carries the mark, in the reader's language
     row = next(r for r in html.split("<tr>") if ref in r)
     assert "chưa xác nhận" in row
+
+
+def test_one_batch_reconciles_many_credits_each_notification_once(feed):
+    # Given three feed gifts, one with a reference the statement prints in another case
+    for n in (1, 2, 3):
+        webhook(feed, n)
+    # When one statement batch carries them among other credits, FT2 printed twice
+    report = statement(
+        ("s|1", 200_000, "ft1", timedelta(hours=1), "x"),
+        ("s|2", 200_000, "FT2", timedelta(hours=1), "x"),
+        ("s|2b", 200_000, "FT2", timedelta(hours=3), "x"),  # a second transfer, same ref
+        ("s|3", 200_000, "Ft3", timedelta(days=-1), "x"),
+        ("s|4", 200_000, "FT4", timedelta(0), "x"),
+    )
+    # Then each notification confirms exactly one line, in statement order
+    assert (report.booked, report.duplicates) == (2, 3)
+    confirmed = dict(Notification.objects.values_list("provider_id", "confirmed_by"))
+    assert confirmed == {"1": "s|1", "2": "s|2", "3": "s|3"}
+    assert Donation.objects.count() == 5
+
+
+def _notification_queries(queries) -> list[str]:
+    return [q["sql"] for q in queries if "feeds_notification" in q["sql"]]
+
+
+def test_reconciliation_queries_do_not_grow_with_the_credits(feed):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    lines = [(f"s|{i}", 100_000 + i, f"REF{i}", timedelta(minutes=i), "x") for i in range(60)]
+    # A statement-only window: one indexed EXISTS, whatever the number of credits
+    with CaptureQueriesContext(connection) as ctx:
+        statement(*lines[:30])
+    assert len(_notification_queries(ctx.captured_queries)) == 1
+    # With feed gifts in the window: the EXISTS, one fetch, one update of the confirmed
+    webhook(feed, 1, amount=100_040, ref="ref40")
+    webhook(feed, 2, amount=100_041, ref="REF41")
+    with CaptureQueriesContext(connection) as ctx:
+        report = statement(*lines[30:])
+    assert (report.booked, report.duplicates) == (28, 2)
+    assert len(_notification_queries(ctx.captured_queries)) == 3

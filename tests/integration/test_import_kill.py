@@ -59,7 +59,9 @@ def test_import_killed_at_random_instants_then_rerun_books_exactly_once(tmp_path
     statement_write(statement, rows=2500, seed=11, days=3)
     # Given a clean import of the statement in one installation
     clean_sol, _ = _home(tmp_path, "clean")
+    started = time.monotonic()
     clean_sol("import", str(statement))
+    duration = time.monotonic() - started
     clean = _state(clean_sol)
     # When another installation's import is killed with SIGKILL at random instants
     sol, env = _home(tmp_path, "killed")
@@ -72,7 +74,8 @@ def test_import_killed_at_random_instants_then_rerun_books_exactly_once(tmp_path
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.8, 2.5))
+        # at a random instant within what a whole import takes on this machine
+        time.sleep(rng.uniform(0.1, 0.9) * duration)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             kills += 1

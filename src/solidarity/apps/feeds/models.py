@@ -79,6 +79,8 @@ class Notification(models.Model):
         indexes = (
             models.Index(fields=("status", "id")),
             models.Index(fields=("number", "amount_minor")),
+            # statement reconciliation: the feed's notifications in a batch's date window
+            models.Index(fields=("number", "occurred_at")),
         )
 
     def __str__(self) -> str:

@@ -434,55 +434,89 @@ def statement_confirmations_find(
     time), and the same bank reference (case-insensitive), or, when either side has none,
     the same normalized memo. Each notification confirms one statement line at most, and a
     statement line imported again finds the notification it confirmed before.
+
+    A few queries per call, not one per credit: an indexed EXISTS on (number, occurred_at)
+    over the call's whole date window answers "no feed saw anything here" (the common case
+    of a statement-only campaign); otherwise one query fetches the window's candidates and
+    the rule is applied here, in the statement's order.
     """
     statement_credits = [tx for tx in transactions if tx.direction == "credit"]
     if not statement_credits:
         return {}
-    found: dict[str, RecordResult] = {}
+    lo = _window(_vn_day(min(tx.booked_at for tx in statement_credits)))[0]
+    hi = _window(_vn_day(max(tx.booked_at for tx in statement_credits)))[1]
     rows = Notification.objects.filter(
-        number=number, feed__kind__in=BANK_KINDS, donation__isnull=False
-    ).select_related("donation", "feed")
+        number=number,
+        occurred_at__gte=lo,
+        occurred_at__lt=hi,
+        feed__kind__in=BANK_KINDS,
+        donation__isnull=False,
+    )
     if bin_:
         rows = rows.filter(Q(bin=bin_) | Q(bin=""))
-    again = {
-        n.confirmed_by: n
-        for n in rows.filter(confirmed_by__in=[t.identity for t in statement_credits])
-    }
+    if not rows.exists():
+        return {}
+    windows = {tx.identity: _window(_vn_day(tx.booked_at)) for tx in statement_credits}
+    identities = list(windows)
+    amounts = {tx.amount_minor for tx in statement_credits}
+    fetched = list(
+        rows.filter(
+            Q(confirmed_by__in=identities)
+            | Q(
+                amount_minor__in=amounts,
+                confirmed_at__isnull=True,
+                status=Notification.Status.BOOKED,
+            )
+        )
+        .select_related("donation", "feed")
+        .order_by("occurred_at", "id")
+    )
+    again: dict[str, Notification] = {}
+    open_by_amount: dict[tuple[int, str], list[Notification]] = {}
+    for n in fetched:
+        if n.confirmed_by and n.confirmed_by in windows:
+            again.setdefault(n.confirmed_by, n)
+        if n.confirmed_at is None and n.status == Notification.Status.BOOKED:
+            open_by_amount.setdefault((n.amount_minor, n.currency), []).append(n)
+    found: dict[str, RecordResult] = {}
     used: set[int] = set()
+    memos: dict[int, str | None] = {}
+    confirmed: list[Notification] = []
+    now = timezone.now()
     for tx in statement_credits:
         previous = again.get(tx.identity)
         if previous is not None and previous.donation is not None:
             found[tx.identity] = RecordResult(
-                previous.donation_id, previous.donation.public_ref, False
-            )  # type: ignore[arg-type]
+                previous.donation.pk, previous.donation.public_ref, False
+            )
             continue
-        lo, hi = _window(_vn_day(tx.booked_at))
-        candidates = rows.filter(
-            amount_minor=tx.amount_minor,
-            currency=tx.currency,
-            confirmed_at__isnull=True,
-            status=Notification.Status.BOOKED,
-            occurred_at__gte=lo,
-            occurred_at__lt=hi,
-        ).order_by("occurred_at", "id")
-        for n in candidates:
-            if n.pk in used:
+        tx_lo, tx_hi = windows[tx.identity]
+        for n in open_by_amount.get((tx.amount_minor, tx.currency), ()):
+            if n.pk in used or n.occurred_at is None or not tx_lo <= n.occurred_at < tx_hi:
                 continue
             memo = ""
             if not (tx.bank_ref and n.bank_ref):
-                try:
-                    memo = transfer_of(n.feed, n).memo
-                except webhooks.Malformed:
+                if n.pk not in memos:
+                    try:
+                        memos[n.pk] = transfer_of(n.feed, n).memo
+                    except webhooks.Malformed:
+                        memos[n.pk] = None
+                if (known := memos[n.pk]) is None:
                     continue
+                memo = known
             if not _same_transfer(tx, n.bank_ref, memo):
                 continue
             used.add(n.pk)
-            Notification.objects.filter(pk=n.pk).update(
-                confirmed_at=timezone.now(), confirmed_by=tx.identity[:240]
-            )
+            n.confirmed_at = now
+            n.confirmed_by = tx.identity[:240]
+            confirmed.append(n)
             assert n.donation is not None
             found[tx.identity] = RecordResult(n.donation.pk, n.donation.public_ref, False)
             break
+    if confirmed:
+        Notification.objects.bulk_update(
+            confirmed, ["confirmed_at", "confirmed_by"], batch_size=500
+        )
     return found
 
 

@@ -515,18 +515,32 @@ def _batch_book_once(
     )
     for target, txs in credits_by_target.values():
         elsewhere = webhook_bookings_find(target, txs)
+        by_slug = {c.slug: c for c in target.campaigns.values()}
+        # The rules depend on the stated account only; with at most one rule the match does
+        # not depend on the memo either (the account decides alone, or nothing matches).
+        rules_of: dict[str, list[CampaignRule]] = {}
+        fixed: dict[str, MatchResult] = {}
+        forced = (
+            MatchResult("matched", (target.forced.slug,), "campaign named")
+            if target.forced is not None
+            else None
+        )
         for tx in txs:
             if (target.source, tx.identity) in in_review or tx.identity in elsewhere:
                 report.duplicates += 1
                 continue
-            if target.forced is not None:
-                match = MatchResult("matched", (target.forced.slug,), "campaign named")
-            else:
-                match = campaign_match(tx, target.rules(tx.account))
+            match = forced or fixed.get(tx.account)
+            if match is None:
+                rules = rules_of.get(tx.account)
+                if rules is None:
+                    rules = rules_of[tx.account] = target.rules(tx.account)
+                match = campaign_match(tx, rules)
+                if len(rules) <= 1:
+                    fixed[tx.account] = match
             if match.kind != "matched":
                 reviews.append(_Review(tx, target, match, match.reason))
                 continue
-            chosen = next(c for c in target.campaigns.values() if c.slug == match.slug)
+            chosen = by_slug[match.slug]  # type: ignore[index]
             gift = _gift(tx, target, chosen)
             problems = gift_errors(chosen, gift, f"line {tx.line}")
             if chosen.status != Campaign.Status.OPEN:
@@ -777,13 +791,21 @@ def pending_reversals_sweep(*, targets: Iterable[Target]) -> int:
                 gift = _original_find(target, pending.reverses_ref, probe)
                 if gift is None:
                     continue
-                _, created = donation_reverse(
+                reversal, created = donation_reverse(
                     donation=gift,
                     source=pending.source,
                     source_ref=pending.source_ref,
                     reversed_at=pending.booked_at,
                     reason="transfer returned by the bank",
                 )
+                if not created and reversal.source_ref != pending.source_ref:
+                    # Another return sent this gift back first: this one is money leaving
+                    # the account all the same (the rule `_returns_book` applies).
+                    _movements_book(
+                        [(replace(probe, memo=pending.memo), target)],
+                        pending.imported,
+                        BookReport(),
+                    )
                 PendingReversal.objects.filter(pk=pending.pk).update(
                     resolved_at=timezone.now(), donation=gift
                 )
