@@ -136,15 +136,17 @@ def _charts(campaign: Campaign, raised: int) -> dict[str, Any]:
         bars.append(
             charts.Bar(formatting.when(at), rate, formatting.number(rate, 1 if per > 1 else 0))
         )
-    peak = max(bars, key=lambda b: b.value) if bars else None
+    # The busiest single clock hour, not a column's average over several hours.
+    busiest = max(hours, key=lambda h: h[1]) if hours else None
+    peak_count = formatting.number(busiest[1], 0) if busiest else "0"
     out["hourly"] = charts.column_chart(
         title=_("Gifts per hour"),
         desc=_("The busiest hour had %(peak)s gifts, around %(when)s.")
-        % {"peak": peak.shown if peak else "0", "when": peak.label if peak else ""},
+        % {"peak": peak_count, "when": formatting.when(busiest[0]) if busiest else ""},
         bars=bars,
         start_label=formatting.day(start),
         end_label=formatting.day(end),
-        peak=_("Peak: %(peak)s gifts an hour") % {"peak": peak.shown if peak else "0"},
+        peak=_("Peak: %(peak)s gifts an hour") % {"peak": peak_count},
     )
     sizes = []
     for lo, hi, n in data["sizes"]:
