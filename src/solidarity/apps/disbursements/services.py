@@ -165,6 +165,23 @@ def _who(user: User) -> str:
     return user.get_username()
 
 
+def _in_kind_lines_add(items: Sequence[Any], **owner: Any) -> None:
+    """Store goods lines for their owner (`tranche=` or `gift=`)."""
+    InKindLine.objects.bulk_create(
+        [
+            InKindLine(
+                **owner,
+                item=line.item.strip()[:200],
+                quantity=line.quantity,
+                unit=line.unit.strip()[:40],
+                unit_value_minor=line.unit_value.minor,
+                total_minor=line.total.minor,
+            )
+            for line in items
+        ]
+    )
+
+
 def tranche_propose(
     *,
     campaign: Campaign,
@@ -239,19 +256,7 @@ def tranche_propose(
             proposed_by=by,
             proposed_at=now,
         )
-        InKindLine.objects.bulk_create(
-            [
-                InKindLine(
-                    tranche=tranche,
-                    item=line.item.strip()[:200],
-                    quantity=line.quantity,
-                    unit=line.unit.strip()[:40],
-                    unit_value_minor=line.unit_value.minor,
-                    total_minor=line.total.minor,
-                )
-                for line in items
-            ]
-        )
+        _in_kind_lines_add(items, tranche=tranche)
         TrancheEvent.objects.create(
             tranche=tranche, action=TrancheEvent.Action.PROPOSED, by=by, at=now
         )
@@ -549,19 +554,7 @@ def in_kind_gift_record(
             recorded_by=by,
             recorded_at=now,
         )
-        InKindLine.objects.bulk_create(
-            [
-                InKindLine(
-                    gift=gift,
-                    item=line.item.strip()[:200],
-                    quantity=line.quantity,
-                    unit=line.unit.strip()[:40],
-                    unit_value_minor=line.unit_value.minor,
-                    total_minor=line.total.minor,
-                )
-                for line in items
-            ]
-        )
+        _in_kind_lines_add(items, gift=gift)
         (gift.log_entry_id,) = log_entries_append(
             campaign=campaign,
             entries=[
