@@ -99,3 +99,55 @@ def test_overlapping_day_files_in_any_order_give_the_same_totals(rows, cuts, ord
             assert _state("c") == clean
             assert ledger_check().ok
             transaction.set_rollback(True)
+
+
+RETURN = ("200.000", "")
+GIFT = ("", "200.000")
+MEMO = "HOAN TRA GD FT24250000000007"
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # two returns of one gift: the second waits for another gift with that reference
+        [(1, "FT24250000000007", GIFT, "Ung ho Cuba"), (1, "5213.1", RETURN, MEMO),
+         (2, "5213.1", RETURN, MEMO)],
+        # returns before their gift, the gift days later
+        [(1, "5213.1", RETURN, MEMO), (3, "5213.1", RETURN, MEMO),
+         (4, "FT24250000000007", GIFT, "Ung ho Cuba")],
+        # two gifts sharing a reference (Vietcombank repeats them), two returns
+        [(1, "5213.1", RETURN, MEMO), (1, "5213.1", RETURN, MEMO),
+         (1, "FT24250000000007", GIFT, "Ung ho Cuba"), (2, "FT24250000000007", GIFT, "x")],
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("cut", [1, 2, 3])
+@pytest.mark.parametrize("reverse_order", [False, True])
+def test_returned_transfers_book_the_same_whatever_the_file_order(rows, cut, reverse_order):
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        whole = _write(directory, "whole.csv", rows)
+        files = [
+            _write(directory, "a.csv", [r for r in rows if r[0] <= cut]),
+            _write(directory, "b.csv", [r for r in rows if r[0] >= cut]),
+        ]
+        if reverse_order:
+            files.reverse()
+        with transaction.atomic():
+            # Given one clean import of the whole statement
+            CAMPAIGNS["c"] = campaign_factory(
+                slug="c", goal=10**12, accounts=(AccountInput("970436", "0011001932418"),)
+            )
+            statement_import(path=whole)
+            clean = _state("c")
+            transaction.set_rollback(True)
+        with transaction.atomic():
+            # When the two overlapping halves are imported, in either order
+            CAMPAIGNS["c"] = campaign_factory(
+                slug="c", goal=10**12, accounts=(AccountInput("970436", "0011001932418"),)
+            )
+            for path in files:
+                assert statement_import(path=path).status == "done"
+            # Then nothing is counted twice or lost, and the books are the clean import's
+            assert _state("c") == clean
+            assert ledger_check().ok
+            transaction.set_rollback(True)

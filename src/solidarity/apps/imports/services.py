@@ -34,7 +34,6 @@ from typing import IO, Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from solidarity.apps.campaigns.models import Campaign, ReceivingAccount
@@ -653,8 +652,9 @@ def _reviews_add(
 
 def _original_find(target: Target, ref: str, tx: BankTransaction) -> Donation | None:
     """The gift a returned transfer sends back: same account, that bank reference, the same
-    amount; the earliest not reversed yet when several fit, else the earliest reversed one
-    (which the caller then knows another return already sent back)."""
+    amount, not sent back yet; the earliest when several fit. None when no such gift is
+    booked yet: the return then waits (PendingReversal) until one is, whatever the order in
+    which the statements arrive."""
     if not ref:
         if not tx.bank_ref:
             return None
@@ -666,9 +666,10 @@ def _original_find(target: Target, ref: str, tx: BankTransaction) -> Donation | 
             bank_ref__in={ref, ref.upper()},
             amount_minor=tx.amount_minor,
             currency=tx.currency,
+            reversal__isnull=True,
         )
         .select_related("campaign", "account")
-        .order_by(F("reversal").asc(nulls_first=True), "id")
+        .order_by("id")
         .first()
     )
 
@@ -682,9 +683,6 @@ def _returns_book(
         return
     pairs = [(t.source, tx.identity) for tx, t, _ in returns]
     done = _existing_refs(Reversal, pairs) | _existing_refs(PendingReversal, pairs)
-    # A second return of a gift another return already sent back is still money leaving
-    # the account: it is booked as an account movement, whichever return came first.
-    returned_again: list[tuple[BankTransaction, Target]] = []
     for (tx, target, ref), pair in zip(returns, pairs, strict=True):
         if pair in done:
             report.duplicates += 1
@@ -692,7 +690,7 @@ def _returns_book(
         done.add(pair)
         original = _original_find(target, ref, tx)
         if original is not None:
-            reversal, created = donation_reverse(
+            _, created = donation_reverse(
                 donation=original,
                 source=target.source,
                 source_ref=tx.identity,
@@ -701,8 +699,6 @@ def _returns_book(
             )
             if created:
                 report.reversals += 1
-            elif reversal.source_ref != tx.identity:
-                returned_again.append((tx, target))
             else:
                 report.duplicates += 1
             continue
@@ -719,7 +715,6 @@ def _returns_book(
             memo=tx.memo,
         )
         report.reversals_pending += 1
-    _movements_book(returned_again, imported, report)
 
 
 def pending_reversals_apply(*, booked: Sequence[tuple[str, str, str, int]]) -> int:
@@ -745,13 +740,15 @@ def pending_reversals_apply(*, booked: Sequence[tuple[str, str, str, int]]) -> i
             gift = Donation.objects.select_related("campaign", "account").get(pk=donation_id)
             if gift.amount_minor != pending.amount_minor or gift.currency != pending.currency:
                 continue
-            _, created = donation_reverse(
+            reversal, created = donation_reverse(
                 donation=gift,
                 source=pending.source,
                 source_ref=pending.source_ref,
                 reversed_at=pending.booked_at,
                 reason="transfer returned by the bank",
             )
+            if not created and reversal.source_ref != pending.source_ref:
+                break  # this gift was sent back by another return: the pending one waits
             pending.resolved_at = timezone.now()
             PendingReversal.objects.filter(pk=pending.pk).update(
                 resolved_at=pending.resolved_at, donation=gift
@@ -799,13 +796,7 @@ def pending_reversals_sweep(*, targets: Iterable[Target]) -> int:
                     reason="transfer returned by the bank",
                 )
                 if not created and reversal.source_ref != pending.source_ref:
-                    # Another return sent this gift back first: this one is money leaving
-                    # the account all the same (the rule `_returns_book` applies).
-                    _movements_book(
-                        [(replace(probe, memo=pending.memo), target)],
-                        pending.imported,
-                        BookReport(),
-                    )
+                    continue  # another return sent this gift back meanwhile: keep waiting
                 PendingReversal.objects.filter(pk=pending.pk).update(
                     resolved_at=timezone.now(), donation=gift
                 )
