@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
+from tests.factories import cli_runner
 
 VCB_CSV = REPO / "tests" / "core" / "statements" / "golden" / "vn" / "vietcombank_bilingual.csv"
 
 
 @pytest.fixture
 def sol(tmp_path: Path):
-    env = {**os.environ, "SOLIDARITY_HOME": str(tmp_path / "home")}
-    env.pop("DATABASE_URL", None)
-
-    def run(*args: str, stdin: str = "", code: int = 0) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [sys.executable, "-m", "solidarity.cli", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-            check=False,
-        )
-        assert result.returncode == code, result.stdout + result.stderr
-        return result
-
+    run = cli_runner(tmp_path / "home")
     run("init", "--no-static")
     return run
 

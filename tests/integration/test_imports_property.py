@@ -56,6 +56,21 @@ def _state(slug: str) -> tuple:
 CAMPAIGNS: dict = {}
 
 
+def _books_after(paths: list[Path]) -> tuple:
+    """The campaign's books after importing `paths` in order into a fresh campaign; the
+    database is rolled back afterwards. The ledger must check clean."""
+    with transaction.atomic():
+        CAMPAIGNS["c"] = campaign_factory(
+            slug="c", goal=10**12, accounts=(AccountInput("970436", "0011001932418"),)
+        )
+        for path in paths:
+            assert statement_import(path=path).status == "done"
+        state = _state("c")
+        assert ledger_check().ok
+        transaction.set_rollback(True)
+    return state
+
+
 @settings(
     max_examples=12,
     deadline=None,
@@ -79,26 +94,12 @@ def test_overlapping_day_files_in_any_order_give_the_same_totals(rows, cuts, ord
             _write(directory, f"part{i}.csv", [r for r in rows if lo <= r[0] <= hi])
             for i, (lo, hi) in enumerate(itertools.pairwise(bounds))
         ]
-        with transaction.atomic():
-            # Given a clean import of the whole statement
-            CAMPAIGNS["c"] = campaign_factory(
-                slug="c", goal=10**12, accounts=(AccountInput("970436", "0011001932418"),)
-            )
-            statement_import(path=whole)
-            clean = _state("c")
-            transaction.set_rollback(True)
-        with transaction.atomic():
-            # When the overlapping parts are imported in a random order, some twice
-            CAMPAIGNS["c"] = campaign_factory(
-                slug="c", goal=10**12, accounts=(AccountInput("970436", "0011001932418"),)
-            )
-            order.shuffle(files)
-            for path in files + (files[:2] if repeat else []):
-                assert statement_import(path=path).status == "done"
-            # Then the totals are those of the clean import
-            assert _state("c") == clean
-            assert ledger_check().ok
-            transaction.set_rollback(True)
+        # Given a clean import of the whole statement
+        clean = _books_after([whole])
+        # When the overlapping parts are imported in a random order, some twice
+        order.shuffle(files)
+        # Then the totals are those of the clean import
+        assert _books_after(files + (files[:2] if repeat else [])) == clean
 
 
 RETURN = ("200.000", "")
@@ -132,22 +133,6 @@ def test_returned_transfers_book_the_same_whatever_the_file_order(rows, cut, rev
         ]
         if reverse_order:
             files.reverse()
-        with transaction.atomic():
-            # Given one clean import of the whole statement
-            CAMPAIGNS["c"] = campaign_factory(
-                slug="c", goal=10**12, accounts=(AccountInput("970436", "0011001932418"),)
-            )
-            statement_import(path=whole)
-            clean = _state("c")
-            transaction.set_rollback(True)
-        with transaction.atomic():
-            # When the two overlapping halves are imported, in either order
-            CAMPAIGNS["c"] = campaign_factory(
-                slug="c", goal=10**12, accounts=(AccountInput("970436", "0011001932418"),)
-            )
-            for path in files:
-                assert statement_import(path=path).status == "done"
-            # Then nothing is counted twice or lost, and the books are the clean import's
-            assert _state("c") == clean
-            assert ledger_check().ok
-            transaction.set_rollback(True)
+        # Given one clean import of the whole statement, when the two overlapping halves
+        # are imported in either order, then nothing is counted twice or lost
+        assert _books_after(files) == _books_after([whole])

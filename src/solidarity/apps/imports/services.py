@@ -740,22 +740,28 @@ def pending_reversals_apply(*, booked: Sequence[tuple[str, str, str, int]]) -> i
             gift = Donation.objects.select_related("campaign", "account").get(pk=donation_id)
             if gift.amount_minor != pending.amount_minor or gift.currency != pending.currency:
                 continue
-            reversal, created = donation_reverse(
-                donation=gift,
-                source=pending.source,
-                source_ref=pending.source_ref,
-                reversed_at=pending.booked_at,
-                reason="transfer returned by the bank",
-            )
-            if not created and reversal.source_ref != pending.source_ref:
-                break  # this gift was sent back by another return: the pending one waits
-            pending.resolved_at = timezone.now()
-            PendingReversal.objects.filter(pk=pending.pk).update(
-                resolved_at=pending.resolved_at, donation=gift
-            )
+            resolved, created = _pending_apply(pending, gift)
+            if resolved:
+                pending.resolved_at = timezone.now()
             applied += int(created)
             break
     return applied
+
+
+def _pending_apply(pending: PendingReversal, gift: Donation) -> tuple[bool, bool]:
+    """Reverse `gift` for a waiting return; (resolved, created). Not resolved when another
+    return sent this gift back first: the pending one keeps waiting for its own gift."""
+    reversal, created = donation_reverse(
+        donation=gift,
+        source=pending.source,
+        source_ref=pending.source_ref,
+        reversed_at=pending.booked_at,
+        reason="transfer returned by the bank",
+    )
+    if not created and reversal.source_ref != pending.source_ref:
+        return False, False
+    PendingReversal.objects.filter(pk=pending.pk).update(resolved_at=timezone.now(), donation=gift)
+    return True, created
 
 
 def pending_reversals_sweep(*, targets: Iterable[Target]) -> int:
@@ -788,19 +794,7 @@ def pending_reversals_sweep(*, targets: Iterable[Target]) -> int:
                 gift = _original_find(target, pending.reverses_ref, probe)
                 if gift is None:
                     continue
-                reversal, created = donation_reverse(
-                    donation=gift,
-                    source=pending.source,
-                    source_ref=pending.source_ref,
-                    reversed_at=pending.booked_at,
-                    reason="transfer returned by the bank",
-                )
-                if not created and reversal.source_ref != pending.source_ref:
-                    continue  # another return sent this gift back meanwhile: keep waiting
-                PendingReversal.objects.filter(pk=pending.pk).update(
-                    resolved_at=timezone.now(), donation=gift
-                )
-                applied += int(created)
+                applied += int(_pending_apply(pending, gift)[1])
     return applied
 
 
