@@ -18,25 +18,35 @@ def home() -> Path:
     return path
 
 
-def secret_file(name: str, nbytes: int = 50) -> str:
-    """Read a generated secret from `home()/secrets/name`, creating it (mode 0600) once.
+def private_file_create(path: Path, text: str) -> bool:
+    """Create `path` (mode 0600) holding `text`, unless it exists; True if this call made it.
 
-    Created with O_EXCL so two processes starting together agree on one value.
+    Written under a temporary name, fsynced, then hard-linked into place: two processes
+    starting together agree on one content, and nobody ever reads a half-written file.
     """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def secret_file(name: str, nbytes: int = 50) -> str:
+    """Read a generated secret from `home()/secrets/name`, creating it (mode 0600) once."""
     folder = home() / "secrets"
     folder.mkdir(exist_ok=True, mode=0o700)
     path = folder / name
     if not path.exists():
-        value = secrets.token_urlsafe(nbytes)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(value)
-                fh.flush()
-                os.fsync(fh.fileno())
+        private_file_create(path, secrets.token_urlsafe(nbytes))
     return path.read_text().strip()
 
 

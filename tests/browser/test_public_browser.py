@@ -38,6 +38,8 @@ SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
 SLUG = "cuba-2025"
 
 if not Path(CHROMIUM).exists():
+    if os.environ.get("CI") == "true":  # CI installs chromium; its absence is a failure there
+        pytest.fail(f"CI=true but there is no chromium at {CHROMIUM}", pytrace=False)
     pytest.skip(
         "no chromium at /usr/bin/chromium (apt-get install chromium)", allow_module_level=True
     )

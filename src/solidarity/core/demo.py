@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import random
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+
+from solidarity.core.matching import text_fold
 
 FAMILY = [
     "Nguyễn",
@@ -118,9 +119,7 @@ class DemoGift:
 @lru_cache(maxsize=65536)
 def ascii_upper(text: str) -> str:
     """`Nguyễn Văn An` → `NGUYEN VAN AN`, as bank memos print names."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
+    return text_fold(text).upper()
 
 
 def _memo(rng: random.Random, name: str, seq: int, when: datetime) -> str:

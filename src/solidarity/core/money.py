@@ -23,6 +23,8 @@ from babel.numbers import (
 )
 
 SUPPORTED_LOCALES = ("vi", "en", "es", "pt_BR")
+# The site's language codes (Django's) and the Babel locale each is formatted in.
+LANGUAGE_LOCALES = {"vi": "vi", "en": "en", "es": "es", "pt-br": "pt_BR"}
 _KNOWN_CURRENCIES = frozenset(list_currencies())
 
 

@@ -112,26 +112,17 @@ def _csv(st: Statement, locale: str) -> bytes:
             cur,
             money_format(Money(minor, cur), locale),
         )
-    for day, count, minor in st.gifts_by_day:
-        row(
-            _("Gifts"),
-            day.isoformat(),
-            "",
-            count,
-            _decimal(minor, cur),
-            cur,
-            money_format(Money(minor, cur), locale),
-        )
-    for day, count, minor in st.reversals_by_day:
-        row(
-            _("Reversals"),
-            day.isoformat(),
-            "",
-            count,
-            _decimal(minor, cur),
-            cur,
-            money_format(Money(minor, cur), locale),
-        )
+    for section, by_day in ((_("Gifts"), st.gifts_by_day), (_("Reversals"), st.reversals_by_day)):
+        for day, count, minor in by_day:
+            row(
+                section,
+                day.isoformat(),
+                "",
+                count,
+                _decimal(minor, cur),
+                cur,
+                money_format(Money(minor, cur), locale),
+            )
     for t in st.tranches:
         description = t["recipient"] + (f" — {t['purpose']}" if t["purpose"] else "")
         row(

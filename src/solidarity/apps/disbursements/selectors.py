@@ -22,11 +22,10 @@ from solidarity.apps.disbursements.models import (
 from solidarity.apps.ledger.models import CampaignTotals, Posting
 from solidarity.apps.transparency.models import LogEntry
 from solidarity.apps.transparency.services import rfc3339
+from solidarity.core.money import LANGUAGE_LOCALES as BABEL_LOCALES
 from solidarity.core.money import Money, money_format
 from solidarity.core.report import Reconciliation
 from solidarity.core.tlog.entry import entry_decode
-
-BABEL_LOCALES = {"vi": "vi", "en": "en", "es": "es", "pt-br": "pt_BR"}
 
 
 def tranche_get(*, pk: int) -> Tranche:

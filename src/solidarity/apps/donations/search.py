@@ -55,16 +55,12 @@ def query_words(query: str) -> list[Word]:
     return list(seen.values())[:8]
 
 
-def search_rows_add(rows: Sequence[tuple[int, str, str, str]]) -> None:
-    """Index gifts `(donation_id, display_name, memo_public, public_ref)`.
+def search_rows_add(rows: Sequence[tuple[int, str]]) -> None:
+    """Index gifts `(donation_id, search_body(display_name, memo_public, public_ref))`.
 
-    Must run in the transaction that books them.
+    Must run in the transaction that books them; the bodies are folded before it opens.
     """
     if not rows:
         return
     column = "rowid" if connection.vendor == "sqlite" else "donation_id"
-    rows_insert(
-        TABLE,
-        (column, "body"),
-        [(pk, search_body(name, memo, ref)) for pk, name, memo, ref in rows],
-    )
+    rows_insert(TABLE, (column, "body"), rows)

@@ -27,7 +27,7 @@ from solidarity.apps.donations.models import (
     DonorKey,
     Reversal,
 )
-from solidarity.apps.donations.search import search_rows_add
+from solidarity.apps.donations.search import search_body, search_rows_add
 from solidarity.apps.ledger.services import TransactionInput, totals_apply, transactions_post
 from solidarity.apps.transparency.services import (
     log_entries_append,
@@ -176,6 +176,7 @@ class _Prepared:
     digest: str
     entry: bytes
     donor_key: str | None
+    search_text: str
 
     @property
     def ident(self) -> tuple[str, str]:
@@ -203,7 +204,8 @@ def _prepare(campaign_slug: str, g: GiftInput) -> _Prepared:
     }
     digest = commitment(salt, private)
     entry = entry_encode(donation_entry(campaign_slug, published, digest))
-    return _Prepared(g, published, salt, digest, entry, _donor_key(g))
+    search_text = search_body(published.display_name, published.memo_public, published.ref)
+    return _Prepared(g, published, salt, digest, entry, _donor_key(g), search_text)
 
 
 def _existing(gifts: Sequence[GiftInput]) -> dict[tuple[str, str], tuple[int, str]]:
@@ -337,10 +339,7 @@ def _insert(
         ],
     )
     search_rows_add(
-        [
-            (donation_id, p.published.display_name, p.published.memo_public, p.published.ref)
-            for donation_id, p in zip(donation_ids, items, strict=True)
-        ]
+        [(donation_id, p.search_text) for donation_id, p in zip(donation_ids, items, strict=True)]
     )
     log_entries_append_encoded(
         campaign=campaign, entries=[("donation", p.published.ref, p.entry) for p in items]

@@ -109,12 +109,8 @@ def _secret_generate(kind: str) -> str:
 
 def _secret_write(feed_name: str, value: str) -> str:
     secret_id = timezone.now().strftime("%Y%m%d%H%M%S") + "-" + pysecrets.token_hex(3)
-    path = _secret_dir(feed_name) / secret_id
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value)
-        fh.flush()
-        os.fsync(fh.fileno())
+    if not config.private_file_create(_secret_dir(feed_name) / secret_id, value):
+        raise FileExistsError(f"secret {secret_id} of feed {feed_name} exists already")
     return secret_id
 
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Final
 from zoneinfo import ZoneInfo
 
 from babel import dates, numbers
 from django.conf import settings
 from django.utils import translation
 
+from solidarity.core.money import LANGUAGE_LOCALES as BABEL_LOCALES
 from solidarity.core.money import Money, money_format
-
-BABEL_LOCALES: Final = {"vi": "vi", "en": "en", "es": "es", "pt-br": "pt_BR"}
 
 
 def locale() -> str:

@@ -13,9 +13,6 @@ directory; only its verifier key is stored (LogState.vkey) so every web node can
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 from pathlib import Path
 
 from django.conf import settings
@@ -88,25 +85,14 @@ def signer_load(slug: str) -> Signer | None:
 def signer_ensure(slug: str, origin: str) -> Signer:
     """The log's signer, creating its key file (mode 0600) the first time.
 
-    Created under a temporary name and linked into place, so two processes starting together
-    agree on one key and nobody ever reads a half-written key.
+    Created with `config.private_file_create`: two processes starting together agree on one
+    key and nobody ever reads a half-written key.
     """
     found = signer_load(slug)
     if found is not None:
         return found
     skey, _ = key_generate(origin)
-    target = _key_file(slug)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(skey + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        with contextlib.suppress(FileExistsError):
-            os.link(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    config.private_file_create(_key_file(slug), skey + "\n")
     signer = signer_load(slug)
     assert signer is not None
     return signer

@@ -21,7 +21,7 @@ from solidarity.apps.transparency.selectors import (
     receipt_get,
     receipt_slug,
 )
-from solidarity.core.money import Money, MoneyError, money_format
+from solidarity.core.money import LANGUAGE_LOCALES, Money, MoneyError, money_format
 from solidarity.core.qrimage import qr_svg
 from solidarity.core.tlog.sequencer import CHECKPOINT_PATH
 
@@ -61,14 +61,11 @@ def _short_url(request: HttpRequest, ref: str) -> str:
     return request.build_absolute_uri(reverse("receipt-short", args=[ref]))
 
 
-_BABEL_LOCALES = {"vi": "vi", "en": "en", "es": "es", "pt-br": "pt_BR"}
-
-
 def _amount(entry: dict[str, object], request: HttpRequest) -> str:
     amount, currency = entry.get("amount"), entry.get("currency")
     if not isinstance(amount, int) or not isinstance(currency, str):
         return ""
-    locale = _BABEL_LOCALES.get(getattr(request, "LANGUAGE_CODE", "vi"), "vi")
+    locale = LANGUAGE_LOCALES.get(getattr(request, "LANGUAGE_CODE", "vi"), "vi")
     try:
         return money_format(Money(amount, currency), locale)
     except MoneyError:

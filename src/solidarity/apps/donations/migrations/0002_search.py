@@ -1,5 +1,6 @@
 """The statement's search index (see solidarity.apps.donations.search), per database."""
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import migrations
 
 from solidarity.apps.donations.search import search_body
@@ -26,7 +27,9 @@ def create(apps, schema_editor):
             f"CREATE INDEX {TABLE}_body_trgm ON {TABLE} USING gin (body gin_trgm_ops)"
         )
     else:
-        raise NotImplementedError(f"no search index for {vendor}")
+        raise ImproperlyConfigured(
+            f"Solidarity runs on SQLite or PostgreSQL; the statement search has no index for {vendor}"
+        )
     # Gifts booked before this migration.
     Donation = apps.get_model("donations", "Donation")
     rows = []
