@@ -15,7 +15,6 @@ import argparse
 import http.client
 import json
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.feeds_load import Install, get, notification, send
+
+from scratch import scratch_tree
 
 RESULTS = Path(__file__).parent / "results" / "feeds.json"
 
@@ -102,7 +103,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
-    with tempfile.TemporaryDirectory(prefix="bench-feeds-") as tmp:
+    with scratch_tree("bench-feeds-") as tmp:
         site = Install(Path(tmp) / "home").setup()
         site.start(workers=2, threads=8)
         steps = []

@@ -34,7 +34,6 @@ import platform
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -44,6 +43,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 from gen_statement import ACCOUNT, statement_rows, statement_write  # noqa: E402
+from scratch import scratch_tree  # noqa: E402
 
 BIN = "970436"  # Vietcombank
 SOL = [sys.executable, "-m", "solidarity.cli"]
@@ -235,7 +235,7 @@ def main() -> None:
     args = parser.parse_args()
 
     load_start = load_average()
-    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
+    with scratch_tree("bench-import-") as tmp:
         work = Path(tmp)
         statement = work / "statement.csv"
         started = time.perf_counter()

@@ -1,7 +1,7 @@
 """Benchmark of the Django side of the public log: the sequencer and proofs served by the API.
 
 Writes bench/results/log_sequencer.json. Measures, in one run on a fresh SQLite installation:
-- sequencing N queued entries (DB outbox → index assignment → tiles → signed checkpoints, fsync
+- sequencing N booked entries (database log → entry bundles and tiles → signed checkpoints, fsync
   on) with the default batch, against the bare SHA-256 leaf-hash loop over the same entries and
   against the core's log_append of the same entries into a plain directory;
 - the p50/p99 of an inclusion proof at a 10M-entry tree served server side: the selector, the
@@ -28,10 +28,11 @@ import random
 import secrets
 import shutil
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from scratch import file_create_ms, scratch_dir
 
 RESULTS = Path(__file__).resolve().parent / "results" / "log_sequencer.json"
 
@@ -66,37 +67,35 @@ def _campaign(slug: str):  # type: ignore[no-untyped-def]
 
 def bench_sequencer(n: int) -> dict[str, object]:
     from django.db import transaction
-    from django.utils import timezone
 
     from bench_tlog import bare_loop, make_entries
     from solidarity.apps.transparency.logfiles import log_dir
-    from solidarity.apps.transparency.models import LogEntry, LogState
+    from solidarity.apps.transparency.models import LogState
     from solidarity.apps.transparency.sequencer import BATCH, CATCH_UP_CHUNK, log_sequence_once
+    from solidarity.apps.transparency.services import log_entries_append_encoded
     from solidarity.core.tlog.note import key_generate, signer_parse
     from solidarity.core.tlog.sequencer import log_append
     from solidarity.core.tlog.tiles import DirectoryTileStore
     from solidarity.core.tlog.verify import log_verify
-    from solidarity.db import db_datetime, rows_insert
 
     campaign = _campaign("bench-seq")
     entries = make_entries(n)
-    now = db_datetime(timezone.now())
-    with transaction.atomic():
-        rows_insert(
-            LogEntry._meta.db_table,
-            ("campaign_id", "kind", "ref", "body", "created_at"),
-            [(campaign.pk, "donation", f"r{i}", e, now) for i, e in enumerate(entries)],
+    with transaction.atomic():  # booked as the services book them: indexes from the head
+        log_entries_append_encoded(
+            campaign=campaign, entries=[("donation", f"r{i}", e) for i, e in enumerate(entries)]
         )
     base = bare_loop(entries)
 
     load = os.getloadavg()[0]
+    log_dir("bench-seq").parent.mkdir(parents=True, exist_ok=True)
+    create_ms = file_create_ms(log_dir("bench-seq").parent)
     t = time.perf_counter()
     (result,) = log_sequence_once(batch=BATCH, slugs=["bench-seq"])
     seq = time.perf_counter() - t
     assert result.error is None, result
     assert result.size == n, result
 
-    core_dir = Path(tempfile.mkdtemp(prefix="bench-core-"))
+    core_dir = scratch_dir("bench-core-")
     try:
         signer = signer_parse(key_generate("bench.example/core")[0])
         t = time.perf_counter()
@@ -113,7 +112,7 @@ def bench_sequencer(n: int) -> dict[str, object]:
     report = log_verify(log_dir("bench-seq"), state.vkey, workers=2)
     assert report.size == n
     del entries
-    return {
+    out: dict[str, object] = {
         "entries": n,
         "batch": BATCH,
         "catch_up_chunk": CATCH_UP_CHUNK,
@@ -121,6 +120,7 @@ def bench_sequencer(n: int) -> dict[str, object]:
         "durable_fsync": True,
         "database": "sqlite",
         "loadavg_1m_at_start": round(load, 2),
+        "new_file_ms": create_ms,
         "bare_sha256_loop_s": round(base, 3),
         "core_log_append_s": round(core, 3),
         "django_sequencer_s": round(seq, 3),
@@ -130,6 +130,8 @@ def bench_sequencer(n: int) -> dict[str, object]:
         "core_entries_per_s": round(n / core),
         "bare_entries_per_s": round(n / base),
     }
+    print(json.dumps(out, indent=2), flush=True)
+    return out
 
 
 def _percentiles(times: list[float]) -> dict[str, float]:
@@ -172,7 +174,6 @@ def bench_proof(size: int, calls: int) -> dict[str, object]:
         campaign=campaign,
         origin=signer.name,
         vkey=signer.verifier.vkey,
-        size=size,
         published_size=size,
         root=head.root,
     )
@@ -236,7 +237,7 @@ def main() -> None:
     parser.add_argument("--proof-size", type=int, default=10_000_000)
     parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="bench-log-seq-"))
+    home = scratch_dir("bench-log-seq-")
     try:
         _setup(home)
         results = {

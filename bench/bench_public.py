@@ -27,10 +27,11 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from scratch import scratch_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "public.json"
@@ -119,7 +120,7 @@ def _serve(env: dict[str, str], workers: int, threads: int) -> tuple[subprocess.
 
 
 def bench_load(args: argparse.Namespace) -> dict[str, object]:
-    home = Path(tempfile.mkdtemp(prefix="bench-public-"))
+    home = scratch_dir("bench-public-")
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(SOLIDARITY_HOME=str(home), SOLIDARITY_HTTPS="false")
     subprocess.run([SOL, "init"], env=env, check=True, capture_output=True)

@@ -36,11 +36,12 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from scratch import scratch_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "search.json"
@@ -180,7 +181,7 @@ def _timed(fn: Any, values: list[Any]) -> dict[str, Any]:
 
 
 def search_child(vendor: str, gifts: int, rows_path: Path, pg_url: str, repeat: int) -> dict:
-    home = Path(tempfile.mkdtemp(prefix=f"bench-search-{vendor}-"))
+    home = scratch_dir(f"bench-search-{vendor}-")
     os.environ["SOLIDARITY_HOME"] = str(home)
     os.environ["SOLIDARITY_TESTING"] = "1"
     if vendor == "postgresql":
@@ -365,7 +366,7 @@ def main() -> None:
         out = search_child(args.child, args.gifts, args.rows, args.pg, args.repeat)
         print(json.dumps(out))
         return
-    tmp = Path(tempfile.mkdtemp(prefix="bench-search-rows-"))
+    tmp = scratch_dir("bench-search-rows-")
     rows_path = args.rows or tmp / "gifts.tsv"
     out: dict[str, Any] = {
         "machine": {

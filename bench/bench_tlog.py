@@ -17,10 +17,10 @@ import platform
 import random
 import secrets
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
+from scratch import scratch_dir
 from solidarity.core.tlog.entry import commitment, entry_encode
 from solidarity.core.tlog.note import key_generate, signer_parse
 from solidarity.core.tlog.proof import inclusion_proof_from_tiles, inclusion_verify
@@ -63,7 +63,7 @@ def bench_sequence_verify(n: int, workers: int, durable: bool) -> dict[str, obje
     skey, vkey = key_generate(ORIGIN)
     signer = signer_parse(skey)
     base = bare_loop(entries)
-    tmp = Path(tempfile.mkdtemp(prefix="bench-tlog-"))
+    tmp = scratch_dir("bench-tlog-")
     try:
         store = DirectoryTileStore(tmp, durable=durable)
         t = time.perf_counter()
@@ -91,7 +91,7 @@ def bench_sequence_verify(n: int, workers: int, durable: bool) -> dict[str, obje
 
 
 def bench_proofs(size: int, calls: int) -> dict[str, object]:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-tlog-proof-"))
+    tmp = scratch_dir("bench-tlog-proof-")
     try:
         store = DirectoryTileStore(tmp, durable=False)
         writer = TileWriter(store, 0)

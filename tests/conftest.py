@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
+
 os.environ.setdefault("SOLIDARITY_HOME", tempfile.mkdtemp(prefix="solidarity-test-"))
 os.environ.setdefault("SOLIDARITY_TESTING", "1")
 
@@ -19,3 +21,12 @@ def pytest_configure(config: object) -> None:
     from solidarity.web.compile_messages import compile_all
 
     compile_all()
+
+
+@pytest.fixture
+def log_home(settings: object, tmp_path: Path) -> Path:
+    """Log files, signing keys and sequencer locks in the test's own directory."""
+    settings.SOLIDARITY_LOG_DIR = str(tmp_path / "log")  # type: ignore[attr-defined]
+    settings.SOLIDARITY_KEY_DIR = str(tmp_path / "keys")  # type: ignore[attr-defined]
+    settings.SOLIDARITY_LOCK_DIR = str(tmp_path / "locks")  # type: ignore[attr-defined]
+    return tmp_path

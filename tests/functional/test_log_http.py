@@ -21,11 +21,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def log_home(settings, tmp_path: Path) -> Path:
-    settings.SOLIDARITY_LOG_DIR = str(tmp_path / "log")
-    settings.SOLIDARITY_KEY_DIR = str(tmp_path / "keys")
-    settings.SOLIDARITY_LOCK_DIR = str(tmp_path / "locks")
-    return tmp_path
+def _own_log_home(log_home: Path) -> Path:
+    return log_home
 
 
 @pytest.fixture

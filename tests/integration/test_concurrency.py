@@ -13,6 +13,7 @@ from django.db import connection
 from solidarity.apps.campaigns.selectors import campaign_totals
 from solidarity.apps.donations.models import Donation
 from solidarity.apps.ledger.selectors import ledger_check
+from solidarity.apps.transparency.models import LogEntry
 from tests.factories import campaign_factory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -80,3 +81,7 @@ def test_eight_processes_book_every_distinct_gift_once():
     assert totals["donor_count"] == 3000
     report = ledger_check()
     assert report.ok, report.problems
+    # And the log entries hold the indexes 0..n-1, each once, in commit order of the bookings
+    entries = LogEntry.objects.filter(campaign=campaign)
+    indexes = sorted(entries.values_list("index", flat=True))
+    assert indexes == list(range(1 + distinct)) == list(range(campaign.log_head.size))

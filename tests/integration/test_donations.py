@@ -119,6 +119,9 @@ def test_posted_books_cannot_be_edited_or_deleted_even_by_sql():
         f"DELETE FROM ledger_posting WHERE txn_id = {d.txn_id}",
         f"UPDATE donations_donation SET amount_minor = 1 WHERE id = {d.pk}",
         f"DELETE FROM ledger_journaltransaction WHERE id = {d.txn_id}",
+        f"UPDATE transparency_logentry SET body = body WHERE ref = '{d.public_ref}'",
+        f"UPDATE transparency_logentry SET \"index\" = 7 WHERE ref = '{d.public_ref}'",
+        f"DELETE FROM transparency_logentry WHERE ref = '{d.public_ref}'",
     ):
         with pytest.raises((DatabaseError, IntegrityError)):
             _execute_atomically(statement)

@@ -200,3 +200,36 @@ def test_directory_store_log_verifies(tmp_path: Path, signer: Signer) -> None:
     for batch in (entries[:1], entries[1:300], entries[300:]):
         log_append(store, signer=signer, origin=ORIGIN, entries=batch)
     assert log_verify(tmp_path, signer.verifier).size == 600
+
+
+def test_a_durable_batch_is_synced_once_per_filesystem_and_small_ones_per_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from solidarity.core.tlog import tiles
+
+    if tiles._syncfs is None:
+        pytest.skip("syncfs(2) is Linux-only")
+    calls: list[str] = []
+    real_syncfs, real_fsync = tiles._syncfs, os.fsync
+
+    def counting_syncfs(fd: int) -> int:
+        calls.append("syncfs")
+        return real_syncfs(fd)
+
+    def counting_fsync(fd: int) -> None:
+        calls.append("fsync")
+        real_fsync(fd)
+
+    monkeypatch.setattr(tiles, "_syncfs", counting_syncfs)
+    monkeypatch.setattr(tiles.os, "fsync", counting_fsync)
+    store = DirectoryTileStore(tmp_path, durable=True)
+    # A batch of many files: one syncfs for the files, then an fsync per directory (3)
+    store.write_once_many([(f"tile/0/{i:03d}", bytes([i]) * 32) for i in range(40)])
+    assert calls == ["syncfs", "fsync", "fsync", "fsync"]
+    assert {p.name for p in (tmp_path / "tile" / "0").iterdir()} == {f"{i:03d}" for i in range(40)}
+    # A single file (the checkpoint) is fsynced on its own, not the whole filesystem
+    calls.clear()
+    store.replace("checkpoint", b"note\n")
+    assert "syncfs" not in calls and "fsync" in calls

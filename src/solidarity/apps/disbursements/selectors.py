@@ -21,6 +21,7 @@ from solidarity.apps.disbursements.models import (
 )
 from solidarity.apps.ledger.models import CampaignTotals, Posting
 from solidarity.apps.transparency.models import LogEntry
+from solidarity.apps.transparency.selectors import log_published_size
 from solidarity.apps.transparency.services import rfc3339
 from solidarity.core.money import LANGUAGE_LOCALES as BABEL_LOCALES
 from solidarity.core.money import Money, money_format
@@ -51,6 +52,7 @@ def approvals_count(tranche: Tranche) -> int:
 def tranche_detail(tranche: Tranche) -> dict[str, Any]:
     """Everything recorded about a tranche, JSON-ready (amounts in minor units)."""
     entry = tranche.log_entry
+    published = log_published_size(campaign=tranche.campaign) if entry else 0
     return {
         "id": tranche.pk,
         "campaign": tranche.campaign.slug,
@@ -102,7 +104,11 @@ def tranche_detail(tranche: Tranche) -> dict[str, Any]:
             for ev in tranche.events.select_related("by")
         ],
         "log": (
-            {"kind": entry.kind, "ref": entry.ref, "index": entry.index}
+            {
+                "kind": entry.kind,
+                "ref": entry.ref,
+                "index": entry.index if entry.index < published else None,
+            }
             if entry is not None
             else None
         ),
@@ -135,6 +141,7 @@ def tranches_public(campaign: Campaign, language: str = "vi") -> dict[str, Any]:
         .prefetch_related("lines", "evidence")
         .order_by("-handed_over_at", "-id")
     )
+    published = log_published_size(campaign=campaign)
     for t in handed:
         entry = t.log_entry
         rows.append(
@@ -172,7 +179,7 @@ def tranches_public(campaign: Campaign, language: str = "vi") -> dict[str, Any]:
                     for e in t.evidence.all()
                 ],
                 "log_ref": entry.ref if entry else "",
-                "log_index": entry.index if entry else None,
+                "log_index": entry.index if entry and entry.index < published else None,
                 "log_body": bytes(entry.body).decode() if entry else "",
                 "handed_over_at": t.handed_over_at,
             }

@@ -555,6 +555,7 @@ def in_kind_gift_record(
             recorded_at=now,
         )
         _in_kind_lines_add(items, gift=gift)
+        _in_kind_totals_add(campaign, received=total.minor)
         (gift.log_entry_id,) = log_entries_append(
             campaign=campaign,
             entries=[
@@ -577,5 +578,4 @@ def in_kind_gift_record(
             ],
         )
         gift.save(update_fields=["log_entry"])
-        _in_kind_totals_add(campaign, received=total.minor)
     return gift

@@ -341,9 +341,6 @@ def _insert(
     search_rows_add(
         [(donation_id, p.search_text) for donation_id, p in zip(donation_ids, items, strict=True)]
     )
-    log_entries_append_encoded(
-        campaign=campaign, entries=[("donation", p.published.ref, p.entry) for p in items]
-    )
     new_donors = _donor_keys_add(campaign, [k for p in items if (k := p.donor_key)])
     totals = totals_apply(
         campaign=campaign,
@@ -353,6 +350,9 @@ def _insert(
     )
     if campaign.goal_reached_at is None and totals.raised_minor >= campaign.goal_minor:
         goal_reached_update(campaign=campaign)
+    log_entries_append_encoded(
+        campaign=campaign, entries=[("donation", p.published.ref, p.entry) for p in items]
+    )
     return {
         p.ident: (donation_id, p.published.ref)
         for donation_id, p in zip(donation_ids, items, strict=True)
@@ -471,6 +471,13 @@ def donation_reverse(
                 reversed_at=reversed_at,
                 reason=reason[:200],
             )
+            totals_apply(
+                campaign=campaign,
+                raised=-donation.amount_minor,
+                donations=-1,
+                reversals=1,
+                reversed_minor=donation.amount_minor,
+            )
             log_entries_append(
                 campaign=campaign,
                 entries=[
@@ -489,13 +496,6 @@ def donation_reverse(
                         },
                     )
                 ],
-            )
-            totals_apply(
-                campaign=campaign,
-                raised=-donation.amount_minor,
-                donations=-1,
-                reversals=1,
-                reversed_minor=donation.amount_minor,
             )
     except IntegrityError:
         return Reversal.objects.get(donation=donation), False

@@ -18,6 +18,7 @@ from solidarity.apps.donations.models import Donation
 from solidarity.apps.donations.selectors import PUBLIC_FIELDS
 from solidarity.apps.public.caching import cached
 from solidarity.apps.transparency.models import LogEntry
+from solidarity.apps.transparency.selectors import log_published_size
 from solidarity.core.banks import bank_by_bin
 
 CHART_SECONDS: Final = 60
@@ -44,14 +45,15 @@ class AccountView:
 
 
 def campaign_accounts(*, campaign: Campaign) -> list[AccountView]:
-    """The official receiving accounts, each with the log entry that announced it."""
+    """The official receiving accounts, each with the published log entry that announced it."""
+    published = log_published_size(campaign=campaign)
     entries: dict[str, int | None] = {}
     for ref, index in (
         LogEntry.objects.filter(campaign=campaign, kind="account")
         .order_by("id")
         .values_list("ref", "index")
     ):
-        entries.setdefault(ref, index)
+        entries.setdefault(ref, index if index < published else None)
     out = []
     for a in campaign.accounts.all():
         bank = bank_by_bin(a.bin)

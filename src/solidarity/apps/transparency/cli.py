@@ -80,19 +80,19 @@ def cmd_log_sequence(args: argparse.Namespace) -> int:
 
 def cmd_log_status(args: argparse.Namespace) -> int:
     _django()
-    from solidarity.apps.transparency.models import LogEntry, LogState
+    from solidarity.apps.transparency.models import LogHead, LogState
 
+    sizes = dict(LogHead.objects.values_list("campaign_id", "size"))
     rows = []
     for state in LogState.objects.select_related("campaign").order_by("campaign__slug"):
+        size = sizes.get(state.campaign_id, 0)
         rows.append(
             {
                 "campaign": state.campaign.slug,
                 "origin": state.origin,
-                "indexed": state.size,
+                "entries": size,
                 "published": state.published_size,
-                "queued": LogEntry.objects.filter(
-                    campaign=state.campaign, index__isnull=True
-                ).count(),
+                "queued": max(0, size - state.published_size),
                 "published_at": state.published_at,
             }
         )

@@ -166,6 +166,18 @@ def log_vkey(campaign: Campaign) -> str | None:
     return signer.verifier.vkey if signer is not None else None
 
 
+def log_published_size(*, campaign: Campaign) -> int:
+    """How many entries the sequencer has published (as it recorded); 0 before the first.
+
+    An entry has its index from its booking on, but is only in the public log once the
+    published size is above that index.
+    """
+    size = (
+        LogState.objects.filter(campaign=campaign).values_list("published_size", flat=True).first()
+    )
+    return int(size or 0)
+
+
 def log_published(*, slug: str) -> PublishedLog:
     """The campaign's log at its current checkpoint; LogNotFound before the first one.
 
@@ -358,7 +370,7 @@ def receipt_get(*, slug: str, ref: str) -> ReceiptLookup:
         log = None
     if log is not None:
         origin, vkey = log.origin, log.vkey
-        if main.index is not None and main.index < log.checkpoint.size:
+        if main.index < log.checkpoint.size:
             try:
                 receipt = receipt_build(log.files, main.index, log.verifier)
             except (ReceiptError, TileError):

@@ -1,34 +1,32 @@
-"""The sequencer: turns each campaign's queued LogEntry rows into its published tiled log.
+"""The sequencer: publishes each campaign's log entries as its tiled log.
 
-Implements the write side of c2sp.org/tlog-tiles and tlog-checkpoint for the database outbox
-(`LogEntry`, written in every booking transaction with `index` NULL), batching like
-Sunlight's pool: every pass drains the queue in batches of at most `batch` entries, each
-batch ending in a signed checkpoint; the daemon runs a pass every `interval` seconds, or at
-once when `batch` entries are waiting. A backlog of CATCH_UP_CHUNK entries or more (a
-sequencer catching up after downtime, a bulk import) is drained in batches of CATCH_UP_CHUNK.
+Implements the write side of c2sp.org/tlog-tiles and tlog-checkpoint for the database log:
+entries are written with their index in the booking transaction (`log_entries_append`, which
+advances `LogHead`), so the sequencer writes nothing to the database but its informational
+`LogState`. It batches like Sunlight's pool: every pass publishes the new entries in batches
+of at most `batch`, each batch ending in a signed checkpoint; the daemon runs a pass every
+`interval` seconds, or at once when `batch` entries are waiting. A backlog of CATCH_UP_CHUNK
+entries or more (a sequencer catching up after downtime, a bulk import) is published in
+batches of CATCH_UP_CHUNK.
 
 Contract (crash ordering), per log, while holding the log's single-writer lock:
 
-1. Catch up. C = size of the published checkpoint, S = LogState.size (the entries holding an
-   index). S ≥ C always. If C < S, the entries [C, S) are read from the database in index
-   order, their bundles and tiles written (TileWriter from C), then a checkpoint of size S is
-   signed and atomically published.
-2. Assign. In one database transaction the first k ≤ batch unsequenced entries, in id order,
-   get the indexes S..S+k-1 and LogState.size becomes S+k. It commits before any file
-   describing them is written.
-3. Publish S+k as in 1; then record it in LogState.published_size/root (informational).
+1. C = size of the published checkpoint, S = LogHead.size as committed. S ≥ C always: every
+   index below a committed S is committed (the head's row lock orders them).
+2. The entries [C, S) are read in index order, in batches; for each batch its bundles and
+   tiles are written (TileWriter from C), then a checkpoint of the batch's end is signed and
+   atomically published, then recorded in LogState.published_size/root (informational).
+3. S is read again; the pass ends when no entry was added meanwhile.
 
-The assignment reads the bodies it indexed (UPDATE ... RETURNING), and step 3 of a batch runs
-in a writer thread while step 2 of the next batch runs in the database: the files of a batch
-are still only written after its step 2 committed, checkpoints are still published in order,
-one at a time, and a failed step 3 stops the pass before any later batch is published.
+Reading batch k+1 from the database overlaps writing batch k's files in a writer thread;
+checkpoints are still published in order, one at a time, and a failed write stops the pass
+before any later batch is published.
 
-So every file on disk describes entries whose indexes are committed: a crash at any instant is
-repaired by step 1 of the next pass, which rewrites byte-identical files (write_once refuses
-different bytes); the checkpoint is only ever replaced by a larger one; every entry committed
-by a booking transaction is assigned exactly one index (unique (campaign, index)). A
-checkpoint larger than S (files of another database) or signed by another key is refused,
-never overwritten: the sequencer stops that log and says why.
+So every file on disk describes committed entries: a crash at any instant is repaired by the
+next pass, which rewrites byte-identical files (write_once refuses different bytes); the
+checkpoint is only ever replaced by a larger one; every committed entry is published once, at
+its index. A checkpoint larger than S (files of another database) or signed by another key is
+refused, never overwritten: the sequencer stops that log and says why.
 
 The lock: `pg_try_advisory_lock` on PostgreSQL (safe with many web and sequencer processes on
 many hosts; a standby takes over when the holder dies), an exclusive `fcntl.flock` on a file
@@ -48,7 +46,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from solidarity.apps.campaigns.models import Campaign
@@ -60,7 +60,7 @@ from solidarity.apps.transparency.logfiles import (
     signer_ensure,
     signer_load,
 )
-from solidarity.apps.transparency.models import LogEntry, LogState
+from solidarity.apps.transparency.models import LogHead, LogState
 from solidarity.core.tlog.checkpoint import Checkpoint, CheckpointError, checkpoint_sign
 from solidarity.core.tlog.hashing import TreeHead
 from solidarity.core.tlog.note import NoteError, Signer
@@ -206,61 +206,16 @@ def _record(campaign: Campaign, head: TreeHead) -> None:
     )
 
 
-def _publish_upto(
-    campaign: Campaign, state: LogState, store: TileStore, signer: Signer, target: int
-) -> _Publisher:
-    """Step 1 of the contract: write [C, target) and publish target; the pass's publisher."""
-    current = _published(store, signer, state.origin)
-    size = current.size if current else 0
-    if size > target:
-        raise SequencerError(
-            f"log {state.origin}: the published checkpoint holds {size} entries but the "
-            f"database only {target}; refusing to go back (files of another database?)"
-        )
-    publisher = _Publisher(state, store, signer, size)
-    head: TreeHead | None = None
-    for lo in range(size, target, CATCH_UP_CHUNK):
-        head = publisher.publish(_bodies(campaign, lo, min(target, lo + CATCH_UP_CHUNK)))
-    if head is not None:
-        _record(campaign, head)
-    return publisher
-
-
-_ASSIGN_SQL = (
-    'UPDATE transparency_logentry AS e SET "index" = n.idx FROM ('
-    " SELECT id, %s + ROW_NUMBER() OVER (ORDER BY id) - 1 AS idx FROM transparency_logentry"
-    ' WHERE campaign_id = %s AND "index" IS NULL ORDER BY id LIMIT %s'
-    ") AS n WHERE e.id = n.id RETURNING n.idx, e.body"
-)
-_ASSIGN_SQL_SQLITE = _ASSIGN_SQL.replace("RETURNING n.idx, e.body", 'RETURNING "index", body')
-
-
-def _assign(campaign: Campaign, limit: int) -> tuple[int, list[bytes]]:
-    """Step 2 of the contract: index up to `limit` queued entries; (new size, their bodies)."""
-    sql = _ASSIGN_SQL_SQLITE if connection.vendor == "sqlite" else _ASSIGN_SQL
-    with transaction.atomic():
-        size = LogState.objects.select_for_update().get(pk=campaign.pk).size
-        with connection.cursor() as cur:
-            cur.execute(sql, [size, campaign.pk, limit])
-            rows = cur.fetchall()
-        if rows:
-            rows.sort()
-            if rows[0][0] != size or rows[-1][0] != size + len(rows) - 1:
-                raise SequencerError(f"log of {campaign.slug}: indexes assigned out of order")
-            LogState.objects.filter(pk=campaign.pk).update(size=size + len(rows))
-    return size + len(rows), [b if type(b) is bytes else bytes(b) for _, b in rows]
-
-
-def _backlog(campaign: Campaign) -> bool:
-    """Whether CATCH_UP_CHUNK or more entries of the log wait for an index."""
-    queued = LogEntry.objects.filter(campaign=campaign, index__isnull=True).order_by("id")
-    return queued[CATCH_UP_CHUNK - 1 : CATCH_UP_CHUNK].exists()
+def _head_size(campaign: Campaign) -> int:
+    """The committed number of entries of the log (0 before its first entry)."""
+    size = LogHead.objects.filter(campaign=campaign).values_list("size", flat=True).first()
+    return int(size or 0)
 
 
 def log_sequence_campaign(
     campaign: Campaign, *, batch: int = BATCH, durable: bool = True, store: TileStore | None = None
 ) -> SequenceResult:
-    """One pass over one log: catch up, then drain its queue in batches of `batch`.
+    """One pass over one log: publish its entries from the published size up, in batches.
 
     Raises SequencerError, LogKeyError, TileError or OSError when the log cannot proceed;
     whatever was published before stays valid (see the module contract).
@@ -272,35 +227,41 @@ def log_sequence_campaign(
             return SequenceResult(campaign.slug, busy=True)
         state, signer = _state_and_signer(campaign)
         store = store if store is not None else log_store(campaign.slug, durable=durable)
-        publisher = _publish_upto(campaign, state, store, signer, state.size)
+        current = _published(store, signer, state.origin)
+        publisher = _Publisher(state, store, signer, current.size if current else 0)
+        read = publisher.size  # entries read so far, published or handed to the writer
+        target = _head_size(campaign)
+        if read > target:
+            raise SequencerError(
+                f"log {state.origin}: the published checkpoint holds {read} entries but the "
+                f"database only {target}; refusing to go back (files of another database?)"
+            )
         with ThreadPoolExecutor(1, thread_name_prefix=f"log-{campaign.slug}") as pool:
             pending: Future[TreeHead] | None = None
             try:
-                while True:
-                    limit = batch
-                    if batch < CATCH_UP_CHUNK and _backlog(campaign):
-                        limit = CATCH_UP_CHUNK
-                    size, bodies = _assign(campaign, limit)
+                while read < target:
+                    step = CATCH_UP_CHUNK if target - read >= CATCH_UP_CHUNK else batch
+                    hi = min(target, read + step)
+                    bodies = _bodies(campaign, read, hi)
                     if pending is not None:
                         _record(campaign, pending.result())
-                        pending = None
-                    if bodies:
-                        pending = pool.submit(publisher.publish, bodies)
-                    if len(bodies) < limit:
-                        break
+                    pending = pool.submit(publisher.publish, bodies)
+                    read = hi
+                    if read == target:
+                        target = _head_size(campaign)
                 if pending is not None:
                     _record(campaign, pending.result())
                     pending = None
             finally:
                 if pending is not None and not pending.cancel():
                     pending.exception()  # a pass that fails stops its writer before leaving
-        return SequenceResult(campaign.slug, size=size, appended=size - publisher.initial)
+        return SequenceResult(campaign.slug, size=read, appended=read - publisher.initial)
 
 
 def _pending_campaigns(slugs: Sequence[str] | None) -> list[Campaign]:
-    queued = LogEntry.objects.filter(index__isnull=True).values("campaign_id").distinct()
-    started = LogState.objects.values("campaign_id")
-    found = Campaign.objects.filter(pk__in=queued) | Campaign.objects.filter(pk__in=started)
+    found = Campaign.objects.filter(pk__in=LogHead.objects.values("campaign_id")) | (
+        Campaign.objects.filter(pk__in=LogState.objects.values("campaign_id"))
+    )
     if slugs is not None:
         found = found.filter(slug__in=slugs)
     return list(found.order_by("pk"))
@@ -324,7 +285,15 @@ def log_sequence_once(
 
 
 def _queue_full(batch: int) -> bool:
-    return LogEntry.objects.filter(index__isnull=True)[batch - 1 : batch].exists()
+    """Whether some log has at least `batch` entries beyond its last recorded checkpoint."""
+    published = LogState.objects.filter(campaign_id=OuterRef("campaign_id")).values(
+        "published_size"
+    )
+    return (
+        LogHead.objects.annotate(published=Coalesce(Subquery(published), 0))
+        .filter(size__gte=F("published") + batch)
+        .exists()
+    )
 
 
 def log_sequence_forever(

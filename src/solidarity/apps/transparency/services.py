@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from solidarity.apps.campaigns.models import Campaign
-from solidarity.apps.transparency.models import LogEntry
+from solidarity.apps.transparency.models import LogEntry, LogHead
 from solidarity.core.tlog.entry import entry_encode
 from solidarity.db import db_datetime, rows_insert
 
@@ -24,10 +25,13 @@ def rfc3339(moment: datetime) -> str:
 def log_entries_append(
     *, campaign: Campaign, entries: Iterable[tuple[str, str, dict[str, Any]]]
 ) -> list[int]:
-    """Queue `(kind, ref, body)` entries for sequencing, in this order; their row ids.
+    """Append `(kind, ref, body)` entries to the campaign's log, in this order; their row ids.
 
     Must run inside the transaction that books the movements they describe, so an entry
-    exists if and only if its booking committed.
+    exists if and only if its booking committed. It takes the log head's row lock, held until
+    commit, which gives indexes in commit order: call it as the transaction's last write that
+    could wait for another transaction (after `totals_apply` and any insert that a concurrent
+    booking could collide with), so two bookings never wait for each other in a cycle.
     """
     return log_entries_append_encoded(
         campaign=campaign,
@@ -39,10 +43,35 @@ def log_entries_append_encoded(
     *, campaign: Campaign, entries: Iterable[tuple[str, str, bytes]]
 ) -> list[int]:
     """`log_entries_append` for bodies already made with `entry_encode`."""
+    rows = list(entries)
+    if not rows:
+        return []
+    first = log_head_advance(campaign, len(rows))
     now = db_datetime(timezone.now())
     return rows_insert(
         LogEntry._meta.db_table,
-        ("campaign_id", "kind", "ref", "body", "created_at"),
-        [(campaign.pk, kind, ref, body, now) for kind, ref, body in entries],
+        ("campaign_id", "kind", "ref", "body", "index", "created_at"),
+        [
+            (campaign.pk, kind, ref, body, first + i, now)
+            for i, (kind, ref, body) in enumerate(rows)
+        ],
         returning=True,
     )
+
+
+_HEAD_ADVANCE_SQL = "UPDATE {table} SET size = size + %s WHERE campaign_id = %s RETURNING size"
+_HEAD_CREATE_SQL = "INSERT INTO {table} (campaign_id, size) VALUES (%s, 0) ON CONFLICT DO NOTHING"
+
+
+def log_head_advance(campaign: Campaign, count: int) -> int:
+    """Reserve `count` indexes of the campaign's log; the first. Locks the head until commit."""
+    table = connection.ops.quote_name(LogHead._meta.db_table)
+    with connection.cursor() as cur:
+        cur.execute(_HEAD_ADVANCE_SQL.format(table=table), [count, campaign.pk])
+        row = cur.fetchone()
+        if row is None:  # the campaign's first entry
+            cur.execute(_HEAD_CREATE_SQL.format(table=table), [campaign.pk])
+            cur.execute(_HEAD_ADVANCE_SQL.format(table=table), [count, campaign.pk])
+            row = cur.fetchone()
+    assert row is not None
+    return int(row[0]) - count

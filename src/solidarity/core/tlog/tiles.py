@@ -9,12 +9,14 @@ again from the old size rewrites byte-identical files.
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import os
 import re
+import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -314,9 +316,52 @@ _fsync_pool_lock = threading.Lock()
 _fsync_pool_pid = 0
 
 
+SYNCFS_FROM = 16
+"""From this many paths at once, one syncfs(2) of their filesystem replaces the fsyncs (Linux):
+a batch of tiles is a few thousand new files, and one journal commit for all of them costs
+about as much as two or three fsyncs (measured: 500 files in 10-18 ms, against 0.56 ms per
+fsync)."""
+
+
+def _syncfs_function() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn: Callable[[int], int] = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    return fn
+
+
+_syncfs = _syncfs_function() if sys.platform == "linux" else None
+
+
+def _syncfs_paths(paths: Sequence[str]) -> bool:
+    """syncfs(2) the filesystem of every path: all durable on return; False where unavailable.
+
+    Paths on more than one filesystem get one syncfs each. Linux 5.8 and later report
+    writeback errors of the filesystem here, which are raised as OSError.
+    """
+    if _syncfs is None:
+        return False
+    devices: dict[int, str] = {}
+    for folder in {os.path.dirname(path) or "." for path in paths}:
+        devices.setdefault(os.stat(folder).st_dev, folder)
+    for path in devices.values():
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if _syncfs(fd) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"syncfs: {os.strerror(err)}", path)
+        finally:
+            os.close(fd)
+    return True
+
+
 def _fsync_paths(paths: Sequence[str]) -> None:
     """fsync every path; all are durable on return (the first error is raised)."""
     global _fsync_pool, _fsync_pool_pid  # noqa: PLW0603 - one lazily made pool per process
+    if len(paths) >= SYNCFS_FROM and _syncfs_paths(paths):
+        return
     if len(paths) <= 1:
         for path in paths:
             _fsync_path(path)
