@@ -14,7 +14,7 @@ from solidarity.apps.accounts.services import user_add
 from solidarity.apps.campaigns.services import AccountInput
 from solidarity.apps.donations.models import Donation
 from solidarity.apps.feeds.models import Notification
-from solidarity.apps.feeds.services import feed_add, intent_create
+from solidarity.apps.feeds.services import feed_add, intent_create, notifications_process
 from solidarity.apps.imports.models import ReviewItem
 from solidarity.core import webhooks as w
 from tests.factories import campaign_factory
@@ -61,10 +61,14 @@ def post_sepay(client: Client, body: bytes, secret: str, *, ts: int | None = Non
 def test_sepay_books_once_and_retries_are_acknowledged(campaign):
     _, secret = feed_add(name="vcb", kind="sepay", account="970436:0011001932418")
     client = Client()
-    # Given a signed SePay notification, when it arrives, then it is stored, booked, acknowledged
+    # Given a signed SePay notification, when it arrives, then it is stored and acknowledged
     reply = post_sepay(client, sepay_body(), secret)
     assert reply.status_code == 200
     assert reply.json() == {"success": True}
+    assert Notification.objects.get().status == "stored"
+    assert Donation.objects.count() == 0
+    # And the booker books it
+    assert notifications_process() == 1
     row = Notification.objects.get()
     assert row.status == "booked"
     assert row.donation.amount_minor == 200_000
@@ -72,6 +76,7 @@ def test_sepay_books_once_and_retries_are_acknowledged(campaign):
     assert row.donation.source_ref == "feed:vcb:90001"
     # When SePay retries it (same id), then it is acknowledged and nothing is booked again
     assert post_sepay(client, sepay_body(), secret).status_code == 200
+    assert notifications_process() == 0
     assert Donation.objects.count() == Notification.objects.count() == 1
 
 
@@ -87,6 +92,7 @@ def test_sepay_apikey_and_unmatched_goes_to_review(campaign):
         headers={"Authorization": f"Apikey {secret}"},
     )
     assert reply.status_code == 200
+    notifications_process()
     assert Notification.objects.get().status == "review"
     assert ReviewItem.objects.get().source_ref == "feed:vcb:90002"
 
@@ -142,6 +148,7 @@ def test_rotation_keeps_both_secrets_then_revoke(campaign):
     assert post_sepay(client, sepay_body(3), old).status_code == 401
     feed_revoke(feed=feed)
     assert post_sepay(client, sepay_body(4), new).status_code == 404
+    assert notifications_process() == 2
     assert Donation.objects.count() == 2
 
 
@@ -172,6 +179,7 @@ def test_casso_v2(campaign):
         headers={"X-Casso-Signature": f"t={t},v1={sig}"},
     )
     assert reply.status_code == 200
+    notifications_process()
     assert Notification.objects.get().donation.amount_minor == 150000
     bad = client.post(
         "/hooks/casso",
@@ -211,6 +219,7 @@ def test_standard_webhooks_gateway_payment(campaign):
         ).status_code
         == 200
     )
+    notifications_process()
     gift = Notification.objects.get().donation
     assert (gift.source, gift.source_ref, gift.display_name) == (
         "feed:momo-gw",
@@ -224,6 +233,7 @@ def test_standard_webhooks_gateway_payment(campaign):
         ).status_code
         == 200
     )
+    assert notifications_process() == 0
     assert Donation.objects.count() == 1
 
 
@@ -265,6 +275,7 @@ def test_office_lists_and_replays(campaign):
     body = json.loads(sepay_body(7))
     body["accountNumber"] = "999"
     post_sepay(client, json.dumps(body).encode(), secret)
+    assert notifications_process() == 0
     row = Notification.objects.get()
     assert row.status == "failed"
     user_add(username="kt", role="accountant", password="a-long-passphrase-1")
@@ -274,3 +285,23 @@ def test_office_lists_and_replays(campaign):
     assert page.status_code == 200
     assert row.provider_id in page.content.decode()
     assert Client().get("/office/notifications/").status_code == 302
+
+
+def test_a_burst_is_booked_together_and_a_bad_notification_fails_alone(campaign):
+    _, secret = feed_add(name="vcb", kind="sepay", account="970436:0011001932418")
+    client = Client()
+    # Given 30 stored notifications, one of them for an account no campaign owns
+    for n in range(1, 31):
+        body = json.loads(sepay_body(n, amount=10_000 * n))
+        if n == 17:
+            body["accountNumber"] = "999"
+        assert post_sepay(client, json.dumps(body).encode(), secret).status_code == 200
+    # When the booker runs, then the 29 good ones are booked once each and the bad one fails
+    assert notifications_process() == 29
+    statuses = dict(Notification.objects.values_list("provider_id", "status"))
+    assert statuses.pop("90017") == "failed"
+    assert set(statuses.values()) == {"booked"}
+    assert Donation.objects.count() == 29
+    assert sum(Donation.objects.values_list("amount_minor", flat=True)) == 10_000 * (465 - 17)
+    # And a second pass books nothing more
+    assert notifications_process() == 0

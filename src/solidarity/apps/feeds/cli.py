@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from typing import Any
 
 from solidarity.cli import CommandError, _django, _print_json
@@ -130,10 +131,15 @@ def cmd_notifications_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _process_once(days: int | None) -> tuple[int, int]:
+def _process_once(days: int | None, *, flag: bool = True) -> tuple[int, int]:
     from solidarity.apps.feeds.services import notifications_flag_unconfirmed, notifications_process
 
-    return notifications_process(), notifications_flag_unconfirmed(days=days)
+    booked = notifications_process()
+    return booked, notifications_flag_unconfirmed(days=days) if flag else 0
+
+
+FLAG_EVERY = 60.0
+"""Seconds between two searches for unconfirmed feed gifts in the daemon (a matter of days)."""
 
 
 def cmd_notifications_process(args: argparse.Namespace) -> int:
@@ -146,9 +152,13 @@ def cmd_notifications_process(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     parent = os.getppid()
+    flagged_at = 0.0
     while not stop.is_set():
         try:
-            _process_once(args.days)
+            flag = time.monotonic() - flagged_at >= FLAG_EVERY
+            _process_once(args.days, flag=flag)
+            if flag:
+                flagged_at = time.monotonic()
         except Exception:
             log.exception("notifications sweeper pass failed; retrying")
         if args.exit_with_parent and os.getppid() != parent:

@@ -4,8 +4,9 @@ notification log at /office/notifications/.
 A receiver answers in its provider's protocol. Order of checks: unknown or revoked feed 404;
 body over MAX_BODY 413; authentication on the raw body 401 (bad signature, stale
 timestamp); malformed message 400. Only then is the notification stored (committed) and
-acknowledged; booking runs after the store, in the same request, and a failure there is
-left to the sweeper and the back office, never refused to the provider (it would only retry).
+acknowledged; the booker (`notifications_process`, run beside `solidarity serve` every
+BOOKER_INTERVAL seconds) books what was stored, hundreds at a time, and a failure there is left
+to the back office, never refused to the provider (it would only retry).
 VNPay always gets HTTP 200 with its `RspCode` (97 bad signature, 01 order not found,
 04 invalid amount, 02 already confirmed, 00 confirmed), as its IPN protocol expects.
 """
@@ -87,12 +88,11 @@ def hook(request: HttpRequest, name: str) -> HttpResponse:
         return _reject(name, 400, f"malformed: {exc}")
     if not transfer.provider_id:
         return _reject(name, 400, "malformed: no transaction id")
-    row, created = notification_store(
+    _, created = notification_store(
         feed=feed, transfer=transfer, headers=headers, body=body.decode()
     )
     if not created:
         log.info("hooks/%s: %s received again", name, transfer.provider_id)
-    notification_book(notification=row)
     if feed.kind == Feed.Kind.SEPAY:
         return JsonResponse({"success": True}, status=200)
     return JsonResponse({"success": True, "id": transfer.provider_id}, status=200)

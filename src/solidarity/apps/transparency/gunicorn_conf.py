@@ -19,6 +19,9 @@ from solidarity.config import env_flag
 
 _children: list[subprocess.Popen[bytes]] = []
 
+BOOKER_INTERVAL = 0.2
+"""Seconds between two passes of the notification booker: part of acknowledgement → log."""
+
 
 def on_starting(server: Any) -> None:
     if not env_flag("SOLIDARITY_SEQUENCER", default=True):
@@ -27,12 +30,12 @@ def on_starting(server: Any) -> None:
     _children.append(subprocess.Popen(command))  # noqa: S603 (our own interpreter and module)
     server.log.info("log sequencer started (pid %s)", _children[-1].pid)
     if env_flag("SOLIDARITY_FEED_SWEEPER", default=True):
-        # Books notifications stored but not booked (a worker died in between) and flags
-        # feed gifts no statement confirmed (solidarity.apps.feeds).
-        sweeper = [sys.executable, "-m", "solidarity.cli", "notifications", "process"]
-        command = [*sweeper, "--forever", "--interval", "2", "--exit-with-parent"]
+        # The booker: books the notifications the receivers stored and acknowledged, and
+        # flags feed gifts no statement confirmed (solidarity.apps.feeds).
+        booker = [sys.executable, "-m", "solidarity.cli", "notifications", "process"]
+        command = [*booker, "--forever", "--interval", str(BOOKER_INTERVAL), "--exit-with-parent"]
         _children.append(subprocess.Popen(command))  # noqa: S603 (our own interpreter and module)
-        server.log.info("notification sweeper started (pid %s)", _children[-1].pid)
+        server.log.info("notification booker started (pid %s)", _children[-1].pid)
 
 
 def on_exit(server: Any) -> None:
