@@ -111,17 +111,35 @@ def main() -> None:
         try:
             for rate in rates:
                 base = checkpoint_size(site.port)
+                samples: list[tuple[float, int]] = []  # (when, checkpoint size), while sending
+                done = threading.Event()
+
+                def watch(base: int = base, samples: list = samples, done=done) -> None:
+                    while not done.is_set():
+                        samples.append((time.perf_counter(), checkpoint_size(site.port) - base))
+                        time.sleep(0.02)
+
+                watcher = threading.Thread(target=watch)
+                watcher.start()
                 feed = run(site.port, rate, args.seconds, first, health=False)
                 acked = feed.pop("acked_at")
-                # ack -> covered by a signed checkpoint
-                covered: list[float] = []
                 deadline = time.perf_counter() + 30
-                while len(covered) < len(acked) and time.perf_counter() < deadline:
-                    size = checkpoint_size(site.port) - base
-                    now = time.perf_counter()
-                    while len(covered) < min(size, len(acked)):
-                        covered.append(now - acked[len(covered)])
-                    time.sleep(0.02)
+                while (
+                    not samples or samples[-1][1] < len(acked)
+                ) and time.perf_counter() < deadline:
+                    time.sleep(0.05)
+                done.set()
+                watcher.join()
+                # ack -> covered by a signed checkpoint: the k-th acknowledgement (in time order)
+                # against the first checkpoint holding k entries more than before the step
+                covered: list[float] = []
+                j = 0
+                for k, at in enumerate(acked, start=1):
+                    while j < len(samples) and samples[j][1] < k:
+                        j += 1
+                    if j == len(samples):
+                        break
+                    covered.append(max(0.0, samples[j][0] - at))
                 health = run(site.port, rate, args.seconds, 0, health=True)
                 health.pop("acked_at")
                 rows = json.loads(site.sol("notifications", "list", "--json", "--limit", "100000"))
