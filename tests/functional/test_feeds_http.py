@@ -305,3 +305,27 @@ def test_a_burst_is_booked_together_and_a_bad_notification_fails_alone(campaign)
     assert sum(Donation.objects.values_list("amount_minor", flat=True)) == 10_000 * (465 - 17)
     # And a second pass books nothing more
     assert notifications_process() == 0
+
+
+def test_a_busy_database_leaves_notifications_stored_for_the_next_pass(campaign, monkeypatch):
+    from django.db import OperationalError
+
+    from solidarity.apps.feeds import services
+
+    _, secret = feed_add(name="vcb", kind="sepay", account="970436:0011001932418")
+    client = Client()
+    for n in (1, 2):
+        assert post_sepay(client, sepay_body(n), secret).status_code == 200
+
+    def busy(**kwargs):
+        raise OperationalError("database is locked")
+
+    # Given a database that is locked while the booker books, the pass fails and records nothing
+    with monkeypatch.context() as m:
+        m.setattr(services, "bank_transactions_book", busy)
+        with pytest.raises(OperationalError):
+            notifications_process()
+    assert set(Notification.objects.values_list("status", flat=True)) == {"stored"}
+    # Then the next pass books both
+    assert notifications_process() == 2
+    assert set(Notification.objects.values_list("status", flat=True)) == {"booked"}

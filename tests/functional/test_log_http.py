@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
 import pytest
 
@@ -17,12 +16,7 @@ from solidarity.core.tlog.receipt import receipt_verify
 from solidarity.core.tlog.tiles import bundle_decode
 from tests.factories import campaign_factory, gift
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _own_log_home(log_home: Path) -> Path:
-    return log_home
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("log_home")]
 
 
 @pytest.fixture

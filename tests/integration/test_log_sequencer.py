@@ -39,12 +39,7 @@ from solidarity.core.tlog.tiles import DirectoryTileStore, bundle_decode, bundle
 from solidarity.core.tlog.verify import log_verify
 from tests.factories import OPENS, campaign_factory, gift
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _own_log_home(log_home: Path) -> Path:
-    return log_home
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("log_home")]
 
 
 def _book(campaign, n: int, amount: int = 50_000) -> list[str]:

@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -241,8 +241,9 @@ class Outcome:
 def notification_book(*, notification: Notification) -> Notification:
     """Book a stored notification once; records the outcome on the row and returns it.
 
-    Safe to call again and concurrently (a retry, the sweeper): the booking identity is
-    unique, so a second call finds the first one's gift.
+    Safe to call again and concurrently (a retry, the booker): the booking identity is
+    unique, so a second call finds the first one's gift. A database that is busy or gone
+    (OperationalError) records nothing: the error is raised and the row stays stored.
     """
     if notification.status in (
         Notification.Status.BOOKED,
@@ -259,6 +260,8 @@ def notification_book(*, notification: Notification) -> Notification:
             outcome = _gift_book(feed, transfer)
     except (BookingRefused, DonationRefused, webhooks.Malformed) as exc:
         outcome = Outcome(Notification.Status.FAILED, error=str(exc)[:2000])
+    except OperationalError:
+        raise  # the database was busy or gone: the row stays stored for the next pass
     except Exception as exc:
         log.exception("feed %s: booking notification %s failed", feed.name, notification.pk)
         outcome = Outcome(Notification.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
@@ -303,7 +306,7 @@ def notifications_book_many(*, notifications: Sequence[Notification]) -> int:
     done = 0
     for rows in by_feed.values():
         feed = rows[0].feed
-        if feed.kind in BANK_KINDS and len(rows) > 1:
+        if feed.kind in BANK_KINDS:
             outcomes = _bank_book_many(feed, rows)
         else:
             outcomes = {n.pk: notification_book(notification=n).status for n in rows}
@@ -312,54 +315,30 @@ def notifications_book_many(*, notifications: Sequence[Notification]) -> int:
 
 
 def _bank_book_many(feed: Feed, rows: list[Notification]) -> dict[int, str]:
-    account = AccountRef(feed.bin, feed.number) if feed.bin and feed.number else None
-    resolver = AccountResolver(account=account)
+    resolver = _feed_resolver(feed)
     outcomes: dict[int, Outcome] = {}
-    to_book: list[tuple[Notification, BankTransaction, str]] = []
+    to_book: list[tuple[int, BankTransaction, str]] = []
     for n in rows:
         try:
-            tx = _bank_tx(feed, n, transfer_of(feed, n))
+            prepared = _bank_prepare(feed, resolver, n, transfer_of(feed, n))
         except webhooks.Malformed as exc:
             outcomes[n.pk] = Outcome(Notification.Status.FAILED, error=str(exc)[:2000])
             continue
-        target = resolver.resolve(tx)
-        if isinstance(target, str):
-            outcomes[n.pk] = Outcome(Notification.Status.FAILED, error=target[:2000])
-            continue
-        if tx.direction == "credit":
-            earlier = _statement_gift_find(target.bin, target.number, tx)
-            if earlier is not None:
-                outcomes[n.pk] = Outcome(Notification.Status.CONFIRMED, donation_id=earlier)
-                continue
-        to_book.append((n, tx, target.source))
+        if isinstance(prepared, Outcome):
+            outcomes[n.pk] = prepared
+        else:
+            to_book.append((n.pk, *prepared))
     if to_book:
         try:
             bank_transactions_book(
                 transactions=[tx for _, tx, _ in to_book], source_kind="feed", resolver=resolver
             )
+        except OperationalError:
+            raise  # the database was busy or gone: the rows stay stored for the next pass
         except Exception:  # one bad transfer refuses its batch: each alone, failures recorded
             log.warning("feed %s: booking %d together failed; one by one", feed.name, len(rows))
             return {n.pk: notification_book(notification=n).status for n in rows}
-        keys = {(source, tx.identity) for _, tx, source in to_book}
-        refs = [tx.identity for _, tx, _ in to_book]
-        gifts = {
-            (source, ref): pk
-            for source, ref, pk in Donation.objects.filter(source_ref__in=refs).values_list(
-                "source", "source_ref", "id"
-            )
-            if (source, ref) in keys
-        }
-        review = set(
-            ReviewItem.objects.filter(source_ref__in=refs).values_list("source", "source_ref")
-        )
-        for n, tx, source in to_book:
-            key = (source, tx.identity)
-            if key in gifts:
-                outcomes[n.pk] = Outcome(Notification.Status.BOOKED, donation_id=gifts[key])
-            elif key in review:
-                outcomes[n.pk] = Outcome(Notification.Status.REVIEW)
-            else:
-                outcomes[n.pk] = Outcome(Notification.Status.OTHER)
+        outcomes.update(_bank_outcomes(to_book))
     with transaction.atomic():
         for n in rows:
             _outcome_record(feed, n, outcomes[n.pk])
@@ -387,28 +366,60 @@ def _bank_tx(feed: Feed, n: Notification, t: webhooks.Transfer) -> BankTransacti
     )
 
 
-def _bank_book(feed: Feed, n: Notification, t: webhooks.Transfer) -> Outcome:
+def _feed_resolver(feed: Feed) -> AccountResolver:
     account = AccountRef(feed.bin, feed.number) if feed.bin and feed.number else None
-    resolver = AccountResolver(account=account)
+    return AccountResolver(account=account)
+
+
+def _bank_prepare(
+    feed: Feed, resolver: AccountResolver, n: Notification, t: webhooks.Transfer
+) -> Outcome | tuple[BankTransaction, str]:
+    """The transaction to book and its gift source, or the outcome when nothing is to book
+    (no receiving account: failed; a credit the statement already booked: confirmed)."""
     tx = _bank_tx(feed, n, t)
     target = resolver.resolve(tx)
     if isinstance(target, str):
-        raise BookingRefused([target])
+        return Outcome(Notification.Status.FAILED, error=target[:2000])
     if tx.direction == "credit":
         earlier = _statement_gift_find(target.bin, target.number, tx)
         if earlier is not None:
             return Outcome(Notification.Status.CONFIRMED, donation_id=earlier)
+    return tx, target.source
+
+
+def _bank_outcomes(booked: list[tuple[int, BankTransaction, str]]) -> dict[int, Outcome]:
+    """After `bank_transactions_book`: per notification id, the gift, review item or movement
+    its transaction became (two queries for the whole list)."""
+    keys = {(source, tx.identity) for _, tx, source in booked}
+    refs = [tx.identity for _, tx, _ in booked]
+    gifts = {
+        (source, ref): pk
+        for source, ref, pk in Donation.objects.filter(source_ref__in=refs).values_list(
+            "source", "source_ref", "id"
+        )
+        if (source, ref) in keys
+    }
+    review = set(ReviewItem.objects.filter(source_ref__in=refs).values_list("source", "source_ref"))
+    outcomes = {}
+    for pk, tx, source in booked:
+        key = (source, tx.identity)
+        if key in gifts:
+            outcomes[pk] = Outcome(Notification.Status.BOOKED, donation_id=gifts[key])
+        elif key in review:
+            outcomes[pk] = Outcome(Notification.Status.REVIEW)
+        else:
+            outcomes[pk] = Outcome(Notification.Status.OTHER)
+    return outcomes
+
+
+def _bank_book(feed: Feed, n: Notification, t: webhooks.Transfer) -> Outcome:
+    resolver = _feed_resolver(feed)
+    prepared = _bank_prepare(feed, resolver, n, t)
+    if isinstance(prepared, Outcome):
+        return prepared
+    tx, source = prepared
     bank_transactions_book(transactions=[tx], source_kind="feed", resolver=resolver)
-    donation_id = (
-        Donation.objects.filter(source=target.source, source_ref=tx.identity)
-        .values_list("id", flat=True)
-        .first()
-    )
-    if donation_id is not None:
-        return Outcome(Notification.Status.BOOKED, donation_id=donation_id)
-    if ReviewItem.objects.filter(source=target.source, source_ref=tx.identity).exists():
-        return Outcome(Notification.Status.REVIEW)
-    return Outcome(Notification.Status.OTHER)
+    return _bank_outcomes([(n.pk, tx, source)])[n.pk]
 
 
 _PRIVACY = ("named", "masked", "anonymous")
