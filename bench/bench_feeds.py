@@ -71,7 +71,7 @@ def run(port: int, rate: int, seconds: float, first: int, *, health: bool) -> di
                 ok = response.status == 200
             else:
                 ok = 200 <= send(conn, notification(first + i)) < 300
-        except OSError:
+        except (OSError, http.client.HTTPException):
             local.conn = None
             ok = False
         t1 = time.perf_counter()

@@ -150,7 +150,11 @@ def send(conn: http.client.HTTPConnection, body: bytes, path: str = "/hooks/vcb"
 
 
 def send_until_acknowledged(port: int, body: bytes, *, deadline: float) -> int:
-    """Retry like a provider (a fresh connection each time) until a 2xx; attempts made."""
+    """Retry like a provider (a fresh connection each time) until a 2xx; attempts made.
+
+    A connection refused or reset, and a reply cut off mid-way (the server killed while
+    answering), are failed attempts like any non-2xx status.
+    """
     attempts = 0
     while time.monotonic() < deadline:
         attempts += 1
@@ -158,7 +162,7 @@ def send_until_acknowledged(port: int, body: bytes, *, deadline: float) -> int:
         try:
             if 200 <= send(conn, body) < 300:
                 return attempts
-        except OSError:
+        except (OSError, http.client.HTTPException):
             pass
         finally:
             conn.close()
