@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from solidarity.core.tlog import entry as entry_module
 from solidarity.core.tlog.entry import (
     EntryError,
     Totals,
+    TotalsCounter,
     commitment,
+    entries_decode,
     entry_decode,
     entry_encode,
     entry_validate,
@@ -106,3 +112,109 @@ def test_totals_rule() -> None:
             "VND", raised=250, disbursed=200, balance=50, gifts=1, reversed=100, reversals=1
         ),
     }
+
+
+# --- many entries at once: the fast path gives the full path's verdict ------------------------
+
+
+def _full_verdict(data: bytes) -> dict[str, Any] | str:
+    try:
+        return entry_module._entry_decode_full(data)
+    except EntryError as e:
+        return f"refused: {e}"
+
+
+def _batch_verdict(data: bytes) -> dict[str, Any] | str:
+    try:
+        return entries_decode([data])[0]
+    except EntryError as e:
+        return f"refused: {e}"
+
+
+TRICKY = [
+    b'{"amount":1,' + VALID,
+    b'{"amount":-0,' + VALID,
+    b'{"amount":01,' + VALID,
+    b'{"amount":1e3,' + VALID,
+    b'{"amount":99999999999999999999999999,' + VALID,
+    b'{"amount":1,"at":"2024-02-30T08:15:30Z","campaign":"c","currency":"VND","kind":"donation"}',
+    b'{"amount":1,"at":"2024-02-28T24:00:00Z","campaign":"c","currency":"VND","kind":"donation"}',
+    b'{"amount":1,"at":"2024-02-28T23:59:60Z","campaign":"c","currency":"VND","kind":"donation"}',
+    b'{"amount":1,"at":"2024-02-28T23:59:59.123Z","campaign":"c","currency":"VND","kind":"donation"}',
+    b'{"amount":1,"at":"2024-02-28T23:59:59+07:00","campaign":"c","currency":"VND","kind":"donation"}',
+    b'{"amount":1,"at":"2024-09-12T08:15:30Z","campaign":"","currency":"VND","kind":"donation"}',
+    b'{"amount":1,"at":"2024-09-12T08:15:30Z","campaign":"c","currency":"vnd","kind":"donation"}',
+    b'{"amount":1,"at":"2024-09-12T08:15:30Z","campaign":"c","currency":"VND","kind":"Gift"}',
+    b'{"amount":1,"at":"2024-09-12T08:15:30Z","campaign":"c","currency":"VND","kind":"donation","memo":"a\\"b"}',
+    b'{"amount":1,"at":"2024-09-12T08:15:30Z","campaign":"c","currency":"VND","kind":"donation","memo":"\\u00e9"}',
+    b'{"amount":1,"at":"2024-09-12T08:15:30Z","campaign":"c","currency":"VND","kind":"donation","memo":"\\u001f"}',
+    b'{"amount":1,"at":"2024-09-12T08:15:30Z","campaign":"c","currency":"VND","kind":"donation","memo":"\xed\xa0\x80"}',
+    b'{"amount":1,"at":"2024-09-12T08:15:30Z","campaign":"c","currency":"VND","kind":"donation","memo":"\x7f\xe2\x80\xa8"}',
+    b'{"amount":1,"at":"2024-09-12T08:15:30Z","campaign":"c","currency":"VND","items":[{"b":1,"a":2}],"kind":"in_kind"}',
+    b'{"amount":1,"at":"2024-09-12T08:15:30Z","campaign":"c","currency":"VND","items":[{"a":2,"b":1.5}],"kind":"in_kind"}',
+    b'{"amount":1,"at":"2024-09-12T08:15:30Z","campaign":"c","currency":"VND","kind":"donation","x":true}',
+    b'{"amount":1,"at":"2024-09-12T08:15:30Z","campaign":"c","currency":"VND","kind":"donation","x":null}',
+    b'{"amount":1,"at":"2024-09-12T08:15:30Z","campaign":"c","kind":"account"}',
+    b'{"at":"2024-09-12T08:15:30Z","campaign":"c","kind":"account"}',
+    b'{"amount":1, "at":"2024-09-12T08:15:30Z","campaign":"c","currency":"VND","kind":"donation"}',
+    b'{"amount":1,"at":"2024-09-12T08:15:30Z","campaign":"c","currency":"VND","kind":"donation"} ',
+    b' {"amount":1,"at":"2024-09-12T08:15:30Z","campaign":"c","currency":"VND","kind":"donation"}',
+    b'{"amount":1,"at":"2024-09-12T08:15:30Z","campaign":"c","currency":"VND","kind":"donation"}{}',
+    b'{"amount":true,' + VALID,
+    b'{"amount":"1",' + VALID,
+    b'"x"',
+    b"null",
+    b"",
+]
+
+
+@pytest.mark.parametrize("data", TRICKY)
+def test_fast_path_agrees_with_full_path(data: bytes) -> None:
+    assert _batch_verdict(data) == _full_verdict(data)
+
+
+def test_fast_path_caches_never_admit_a_bad_entry_after_good_ones() -> None:
+    good = b'{"amount":1,' + VALID
+    bad_time = good.replace(b"T08:15:30Z", b"T08:15:61Z")
+    bad_day = good.replace(b"2024-09-12", b"2024-13-12")
+    for bad in (bad_time, bad_day):
+        with pytest.raises(EntryError) as info:
+            entries_decode([good, good, bad, good])
+        assert info.value.index == 2
+
+
+def test_entries_decode_counts_like_totals_compute() -> None:
+    objs = [
+        GIFT,
+        {**GIFT, "amount": 7, "memo": 'a "quoted" memo'},
+        {**GIFT, "kind": "reversal", "amount": 3},
+        {**GIFT, "kind": "in_kind", "direction": "out", "amount": 11},
+        {**GIFT, "kind": "in_kind", "direction": "in", "amount": 13},
+        {"kind": "account", "campaign": "c", "at": "2024-09-12T08:15:30Z"},
+    ]
+    counter = TotalsCounter()
+    decoded = entries_decode([entry_encode(o) for o in objs], counter)
+    assert decoded == objs
+    assert counter.totals() == totals_compute(objs)
+    assert counter.kinds() == {"donation": 2, "reversal": 1, "in_kind": 2, "account": 1}
+
+
+_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8)
+_value = st.one_of(st.integers(), _text, st.booleans(), st.none(), st.floats(allow_nan=False))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    extra=st.dictionaries(st.sampled_from(["donor", "memo", "ref", "x"]), _value, max_size=3),
+    amount=st.one_of(st.integers(min_value=-2, max_value=2**70), st.floats(allow_nan=False)),
+    at=st.sampled_from(["2024-09-12T08:15:30Z", "2024-09-31T08:15:30Z", "2024-09-12T08:15:30.5Z"]),
+    cut=st.integers(min_value=0, max_value=3),
+)
+def test_fast_path_agrees_on_generated_entries(
+    extra: dict[str, Any], amount: Any, at: str, cut: int
+) -> None:
+    obj = {"kind": "donation", "campaign": "c", "currency": "VND", "amount": amount, "at": at}
+    obj.update(extra)
+    data = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    variants = [data, data.replace(b":", b": ", 1), json.dumps(obj).encode(), data + b" "]
+    assert _batch_verdict(variants[cut]) == _full_verdict(variants[cut])

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from solidarity.core.tlog.checkpoint import CheckpointError, checkpoint_open
-from solidarity.core.tlog.entry import EntryError, TotalsCounter, entry_decode
+from solidarity.core.tlog.entry import EntryError, TotalsCounter, entries_decode
 from solidarity.core.tlog.hashing import HASH_SIZE, leaf_row, row_root, tree_root
 from solidarity.core.tlog.note import NoteError, Verifier, verifier_parse
 from solidarity.core.tlog.proof import ProofError, consistency_proof, consistency_verify
@@ -156,15 +156,12 @@ def _verify_chunk(reader: TileReader, tiles: list[Tile], check_entries: bool) ->
             if bt.width == TILE_WIDTH:
                 roots.append(row_root(hashes))
             if check_entries:
-                add = counter.add_entry
-                for i, data in enumerate(entries):
-                    try:
-                        obj = entry_decode(data)
-                    except EntryError as err:
-                        raise LogVerifyError(
-                            f"entry {bt.start + i} in {bt.path}", str(err)
-                        ) from None
-                    add(obj)
+                try:
+                    entries_decode(entries, counter)
+                except EntryError as err:
+                    raise LogVerifyError(
+                        f"entry {bt.start + err.index} in {bt.path}", str(err)
+                    ) from None
     except LogVerifyError as e:
         res.error = (e.where, e.reason)
     except (OSError, TileError) as e:
