@@ -1,10 +1,12 @@
 """The statement's search, on SQLite (FTS5) and PostgreSQL (pg_trgm) alike."""
 
+import re
 from datetime import timedelta
 
 import pytest
 
 from solidarity.apps.donations import selectors
+from solidarity.apps.donations.models import Donation
 from solidarity.apps.donations.selectors import StatementQuery, donation_search, donation_stream
 from solidarity.apps.donations.services import donations_record_many
 from tests.factories import OPENS, campaign_factory, gift
@@ -43,21 +45,31 @@ def _names(campaign, **kw):
     return [r["display_name"] for r in page.rows]
 
 
-@pytest.mark.parametrize("dense", [False, True])
-def test_search_folds_case_and_diacritics(campaign, monkeypatch, dense):
-    if dense:  # walk the sort order and test each row instead of asking the index
-        monkeypatch.setattr(selectors, "SPARSE_MAX", 0)
-    # words of three letters or more match as prefixes, shorter ones as whole words
+@pytest.fixture(params=["walk", "range", "index"])
+def path(request, monkeypatch):
+    """Each query answered by each way donation_search can find rows."""
+    if request.param in ("range", "index"):
+        monkeypatch.setattr(selectors, "WALK_BUDGET", 0)
+    if request.param == "index":
+        monkeypatch.setattr(selectors, "RANGE_MAX", -1)
+    return request.param
+
+
+def test_search_folds_case_and_diacritics(campaign, path):
+    # whole words, but the last word is a prefix when it has three letters or more
     assert _names(campaign, q="nguyen van a") == ["NGUYỄN VĂN A"]
     assert _names(campaign, q="NGUYỄN VĂN A") == ["NGUYỄN VĂN A"]
-    assert _names(campaign, q="nguy van", sort="time") == ["NGUYỄN VĂN A", "Nguyễn Văn An"]
+    assert _names(campaign, q="nguyen van", sort="time") == ["NGUYỄN VĂN A", "Nguyễn Văn An"]
+    assert _names(campaign, q="van nguy", sort="time") == ["NGUYỄN VĂN A", "Nguyễn Văn An"]
+    assert _names(campaign, q="nguy van") == []
+    assert _names(campaign, q="nguyen va") == []
     assert _names(campaign, q="do thi dao") == ["ĐỖ THỊ ĐÀO"]
     assert _names(campaign, q="chuyen tien") == ["ĐỖ THỊ ĐÀO"]
     assert _names(campaign, q="nhan dan") == ["TRAN B"]
     assert _names(campaign, q="nobody") == []
 
 
-def test_amount_date_and_reference_filters(campaign):
+def test_amount_date_and_reference_filters(campaign, path):
     assert _names(campaign, min_minor=50_000, max_minor=200_000, sort="amount") == [
         "NGUYỄN VĂN A",
         "Nguyễn Văn An",
@@ -71,7 +83,7 @@ def test_amount_date_and_reference_filters(campaign):
 
 
 @pytest.mark.parametrize("sort", ["-time", "time", "-amount", "amount"])
-def test_keyset_pages_cover_every_gift_once_in_order(sort):
+def test_keyset_pages_cover_every_gift_once_in_order(sort, path):
     c = campaign_factory()
     # equal amounts and times force the id tie-breaker
     donations_record_many(
@@ -89,8 +101,74 @@ def test_keyset_pages_cover_every_gift_once_in_order(sort):
     assert keys == sorted(keys, reverse=sort.startswith("-"))
 
 
-def test_other_campaigns_gifts_are_not_found(campaign):
+def test_other_campaigns_gifts_are_not_found(campaign, path):
     other = campaign_factory(slug="other", accounts=())
     donations_record_many(campaign=other, gifts=[_named(other, "NGUYEN VAN A", 5_000)])
     assert _names(campaign, q="nguyen van a") == ["NGUYỄN VĂN A"]
     assert _names(other, q="nguyen van a") == ["NGUYEN VAN A"]
+
+
+NAMES = ["Nguyễn Văn An", "NGUYEN VAN ANH", "Trần Thị Hương", "Lê Minh", "Phạm Văn Nguyên"]
+
+
+@pytest.mark.parametrize("sort", ["-time", "time", "-amount", "amount"])
+def test_every_path_gives_the_same_pages_as_a_plain_filter(sort, path, monkeypatch):
+    # Given: 240 gifts with repeated names, amounts and minutes; a small walk budget so that
+    # sparse queries leave the walk.
+    if path == "walk":
+        monkeypatch.setattr(selectors, "WALK_BUDGET", 40)
+    c = campaign_factory()
+    gifts = [
+        _named(c, NAMES[i % 5], 10_000 * (1 + (i * 7) % 13), minutes=(i * 11) % 97)
+        for i in range(240)
+    ]
+    donations_record_many(campaign=c, gifts=gifts)
+    field = "received_at" if "time" in sort else "amount_minor"
+    some_ref = Donation.objects.filter(campaign=c).order_by("id")[17].public_ref
+    cases = [
+        {"q": some_ref.lower()},
+        {"q": f"huong {some_ref}", "min_minor": 10_000},
+        {"q": "nguyen"},
+        {"q": "van an"},
+        {"q": "huong", "min_minor": 50_000, "max_minor": 90_000},
+        {"min_minor": 120_000},
+        {"max_minor": 20_000, "q": "le"},
+        {"since": OPENS + timedelta(minutes=10), "until": OPENS + timedelta(minutes=12)},
+        {"q": "van", "since": OPENS + timedelta(minutes=50), "max_minor": 60_000},
+    ]
+    for kw in cases:
+        query = StatementQuery(sort=sort, **kw)
+        # When: the statement is read page by page.
+        got = [(r[field], r["id"]) for r in donation_stream(campaign=c, query=query, chunk=7)]
+        # Then: exactly the gifts a plain filter finds, in order.
+        expected = sorted(
+            (
+                (r[field], r["id"])
+                for r in donation_stream(campaign=c, query=StatementQuery(sort=sort), chunk=200)
+                if _plain_match(r, kw)
+            ),
+            reverse=sort.startswith("-"),
+        )
+        assert got == expected, kw
+        if kw == cases[0]:
+            assert len(got) == 1  # the reference finds its gift
+
+
+def _plain_match(row, kw):
+    from solidarity.apps.donations.search import search_body
+    from solidarity.core.matching import text_fold
+
+    words = search_body(row["display_name"], row["memo_public"], row["public_ref"]).split()
+    query = re.findall(r"[0-9a-z]+", text_fold(kw.get("q", "")))
+    if query and not all(w in words for w in query[:-1]):
+        return False
+    last = query[-1] if query else ""
+    if last and not any(w == last or (len(last) >= 3 and w.startswith(last)) for w in words):
+        return False
+    if kw.get("min_minor") is not None and row["amount_minor"] < kw["min_minor"]:
+        return False
+    if kw.get("max_minor") is not None and row["amount_minor"] > kw["max_minor"]:
+        return False
+    if kw.get("since") is not None and row["received_at"] < kw["since"]:
+        return False
+    return not (kw.get("until") is not None and row["received_at"] >= kw["until"])

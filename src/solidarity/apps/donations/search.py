@@ -23,7 +23,8 @@ from solidarity.core.matching import text_fold
 from solidarity.db import rows_insert
 
 TABLE = "donations_search"
-# Words this short match whole words only; longer ones match as word prefixes.
+# The last word of a query, if at least this long, matches as a word prefix (the visitor may
+# still be typing it); every other word matches whole words only.
 PREFIX_MIN = 3
 _WORD = re.compile(r"[0-9a-z]+")
 
@@ -48,11 +49,13 @@ class Word:
 
 
 def query_words(query: str) -> list[Word]:
-    """The words of a search box query, folded like the indexed text; duplicates dropped."""
-    seen: dict[str, Word] = {}
-    for w in _WORD.findall(text_fold(query)):
-        seen.setdefault(w, Word(w, len(w) >= PREFIX_MIN))
-    return list(seen.values())[:8]
+    """The words of a search box query, folded like the indexed text; duplicates dropped.
+
+    Whole words, but the last one is a prefix when it has PREFIX_MIN letters or more. Whole
+    words also keep the index fast: a prefix of a common name merges many long lists.
+    """
+    words = list(dict.fromkeys(_WORD.findall(text_fold(query))))[:8]
+    return [Word(w, i == len(words) - 1 and len(w) >= PREFIX_MIN) for i, w in enumerate(words)]
 
 
 def search_rows_add(rows: Sequence[tuple[int, str]]) -> None:

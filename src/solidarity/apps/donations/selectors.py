@@ -11,6 +11,7 @@ from typing import Any, Final, Literal
 
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils.dateparse import parse_datetime
 
 from solidarity.apps.campaigns.models import Campaign
@@ -20,10 +21,13 @@ from solidarity.apps.donations.search import TABLE, Word, query_words
 Sort = Literal["-time", "time", "-amount", "amount"]
 SORTS: Final = ("-time", "time", "-amount", "amount")
 PAGE_MAX: Final = 200
-# A query whose words match at most this many gifts is answered from the search index;
-# above it, matches are dense enough that walking the sort order and testing each row's text
-# finds a page sooner than collecting every match.
-SPARSE_MAX: Final = 5000
+# How a page is found (donation_search): first by walking the sort order over at most
+# WALK_BUDGET gifts and testing each against the other filters, which ends every query that
+# matches densely; otherwise from the most selective other filter, a range on the other
+# column when it holds at most RANGE_MAX gifts, else the word index. Either way a page costs
+# a bounded number of rows, whatever the number of gifts.
+WALK_BUDGET: Final = 3000
+RANGE_MAX: Final = 20_000
 # Only what the privacy policy publishes leaves this module.
 PUBLIC_FIELDS: Final = (
     "id",
@@ -87,52 +91,37 @@ def _words_sql(words: list[Word]) -> tuple[str, list[str]]:
     return " AND ".join(["s.body LIKE %s"] * len(words)), [w.like() for w in words]
 
 
-def _sparse_ids(words: list[Word]) -> list[int] | None:
-    """Every gift id matching all `words`, or None when there are more than SPARSE_MAX."""
-    with connection.cursor() as cur:
-        if connection.vendor == "sqlite":
-            match = " AND ".join(w.fts_term() for w in words)
-            cur.execute(
-                f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s LIMIT %s",  # noqa: S608 (constant table)
-                [match, SPARSE_MAX + 1],
-            )
-        else:
-            where, params = _words_sql(words)
-            cur.execute(
-                f"SELECT s.donation_id FROM {TABLE} s WHERE {where} LIMIT %s",  # noqa: S608 (constant table, bound values)
-                [*params, SPARSE_MAX + 1],
-            )
-        ids = [row[0] for row in cur.fetchall()]
-    return None if len(ids) > SPARSE_MAX else ids
+def _words_each(qs: QuerySet[Donation], words: list[Word]) -> QuerySet[Donation]:
+    """qs limited to gifts whose indexed text has every word, tested row by row."""
+    where, params = _words_sql(words)
+    key = "s.rowid" if connection.vendor == "sqlite" else "s.donation_id"
+    return qs.extra(  # noqa: S610 (constant SQL, bound values)
+        where=[
+            f"EXISTS (SELECT 1 FROM {TABLE} s WHERE {key} = donations_donation.id "  # noqa: S608 (constant SQL, bound values)
+            f"AND {where})"
+        ],
+        params=params,
+    )
 
 
-def _filtered(campaign: Campaign, query: StatementQuery) -> QuerySet[Donation]:
-    qs = Donation.objects.filter(campaign=campaign)
-    if query.min_minor is not None:
-        qs = qs.filter(amount_minor__gte=query.min_minor)
-    if query.max_minor is not None:
-        qs = qs.filter(amount_minor__lte=query.max_minor)
-    if query.since is not None:
-        qs = qs.filter(received_at__gte=query.since)
-    if query.until is not None:
-        qs = qs.filter(received_at__lt=query.until)
-    if query.ref.strip():
-        qs = qs.filter(public_ref=query.ref.strip().upper())
-    words = query_words(query.q)
-    if words:
-        ids = _sparse_ids(words)
-        if ids is not None:
-            qs = qs.filter(id__in=ids)
-        else:
-            where, params = _words_sql(words)
-            key = "s.rowid" if connection.vendor == "sqlite" else "s.donation_id"
-            qs = qs.extra(  # noqa: S610 (constant SQL, bound values)
-                where=[
-                    f"EXISTS (SELECT 1 FROM {TABLE} s WHERE {key} = donations_donation.id "  # noqa: S608 (constant SQL, bound values)
-                    f"AND {where})"
-                ],
-                params=params,
-            )
+def _words_indexed(qs: QuerySet[Donation], words: list[Word]) -> QuerySet[Donation]:
+    """qs limited to gifts whose indexed text has every word, found through the index."""
+    if connection.vendor == "sqlite":
+        match = " AND ".join(w.fts_term() for w in words)
+        found = RawSQL(f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s", [match])  # noqa: S608, S611 (constant table)
+    else:
+        where, params = _words_sql(words)
+        found = RawSQL(f"SELECT s.donation_id FROM {TABLE} s WHERE {where}", params)  # noqa: S608, S611 (constant table, bound values)
+    return qs.filter(id__in=found)
+
+
+def _range(
+    qs: QuerySet[Donation], field: str, low: Any, high: Any, *, high_inclusive: bool
+) -> QuerySet[Donation]:
+    if low is not None:
+        qs = qs.filter(**{f"{field}__gte": low})
+    if high is not None:
+        qs = qs.filter(**{f"{field}__lte" if high_inclusive else f"{field}__lt": high})
     return qs
 
 
@@ -141,21 +130,78 @@ def donation_search(
 ) -> StatementPage:
     """One page of the public statement in `query.sort` order, after `cursor` (keyset).
 
-    Cost grows with the page size, not with the page number or the number of gifts.
+    Cost grows with the page size, not with the page number or the number of gifts: see
+    WALK_BUDGET for how the rows are found.
     """
     limit = max(1, min(limit, PAGE_MAX))
     descending = query.sort.startswith("-")
+    by_time = query.sort.lstrip("-") == "time"
     field = _SORT_FIELD[query.sort.lstrip("-")]
-    qs = _filtered(campaign, query)
+    order = (f"-{field}", "-id") if descending else (field, "id")
+    time_range = (query.since, query.until)
+    amount_range = (query.min_minor, query.max_minor)
+
+    # Given: the gifts in sort order, with the filters the sort column's index serves.
+    ordered = Donation.objects.filter(campaign=campaign)
+    if by_time:
+        ordered = _range(ordered, "received_at", *time_range, high_inclusive=False)
+    else:
+        ordered = _range(ordered, "amount_minor", *amount_range, high_inclusive=True)
     if cursor:
         value, pk = _cursor_decode(cursor, query.sort)
         op = "lt" if descending else "gt"
-        qs = qs.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": pk}))
-    order = (f"-{field}", "-id") if descending else (field, "id")
-    rows = list(qs.order_by(*order).values(*PUBLIC_FIELDS)[: limit + 1])
+        ordered = ordered.filter(
+            Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": pk})
+        )
+    other_field, other = ("amount_minor", amount_range) if by_time else ("received_at", time_range)
+    has_other = other != (None, None)
+    words = query_words(query.q)
+    ref = query.ref.strip().upper()
+
+    def others(qs: QuerySet[Donation], *, with_range: bool = True) -> QuerySet[Donation]:
+        if with_range and has_other:
+            qs = _range(qs, other_field, *other, high_inclusive=by_time)
+        if ref:
+            qs = qs.filter(public_ref=ref)
+        return qs
+
+    def page(qs: QuerySet[Donation]) -> list[dict[str, Any]]:
+        return list(qs.order_by(*order).values(*PUBLIC_FIELDS)[: limit + 1])
+
+    # When: nothing filters beyond the sort column's index, or a reference names the gift.
+    if ref or not (has_other or words):
+        return _page_end(
+            page(_words_each(others(ordered), words) if words else others(ordered)),
+            limit,
+            query.sort,
+        )
+    # When: the filters match densely, a bounded walk of the sort order finds the page. A word
+    # with a digit (a reference, an account tail) is rare: it goes to the index at once.
+    if not any(ch.isdigit() for w in words for ch in w.text):
+        window = ordered.order_by(*order).values("id")[:WALK_BUDGET]
+        walked = others(Donation.objects.filter(id__in=window))
+        rows = page(_words_each(walked, words) if words else walked)
+        if len(rows) > limit or ordered.values("id")[:WALK_BUDGET].count() < WALK_BUDGET:
+            return _page_end(rows, limit, query.sort)
+    # Then, sparse: the most selective other filter finds every candidate.
+    in_range = _range(
+        Donation.objects.filter(campaign=campaign), other_field, *other, high_inclusive=by_time
+    )
+    if has_other and in_range.values("id")[: RANGE_MAX + 1].count() <= RANGE_MAX:
+        found = others(ordered.filter(id__in=in_range.values("id")), with_range=False)
+        rows = page(_words_each(found, words) if words else found)
+    elif words:
+        rows = page(_words_indexed(others(ordered), words))
+    else:
+        rows = page(others(ordered))
+    return _page_end(rows, limit, query.sort)
+
+
+def _page_end(rows: list[dict[str, Any]], limit: int, sort: Sort) -> StatementPage:
+    """The page of `limit` rows, and a cursor when the extra row fetched says more follow."""
     more = len(rows) > limit
     rows = rows[:limit]
-    return StatementPage(rows, _cursor_encode(rows[-1], query.sort) if more and rows else None)
+    return StatementPage(rows, _cursor_encode(rows[-1], sort) if more and rows else None)
 
 
 def donation_stream(
