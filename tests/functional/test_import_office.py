@@ -88,3 +88,28 @@ def test_upload_size_limit_and_broken_file(accountant_client, monkeypatch, tmp_p
     assert page.status_code == 422
     assert "broken.xml" in page.content.decode()
     assert Donation.objects.count() == 0
+
+
+def test_a_returned_transfer_without_its_gift_is_booked_as_money_out(accountant_client):
+    # Given the Vietcombank export, whose returned transfer names a gift not in these books
+    from solidarity.apps.imports.models import AccountMovement, PendingReversal
+    from solidarity.apps.imports.services import statement_import
+
+    campaign_factory(goal=10**12, accounts=(AccountInput("970436", "0011001932418"),))
+    statement_import(path=VCB_CSV)
+    pending = PendingReversal.objects.get()
+    url = f"/office/review/returns/{pending.pk}/post/"
+    page = accountant_client.get("/office/review/").content.decode()
+    assert "FT24256341600001" in page and f'action="{url}"' in page
+    token = _csrf(accountant_client, "/office/review/")
+    # When it is posted without a reason, nothing changes
+    refused = accountant_client.post(url, {"reason": " ", "csrfmiddlewaretoken": token})
+    assert refused.status_code == 400 and "a reason is required" in refused.content.decode()
+    assert not AccountMovement.objects.filter(kind="transfer_out").exists()
+    # Then with a reason it is money out, and leaves the waiting list
+    done = accountant_client.post(
+        url, {"reason": "gift received before these books", "csrfmiddlewaretoken": token}
+    )
+    assert done.status_code == 302
+    assert AccountMovement.objects.get(kind="transfer_out").amount_minor == pending.amount_minor
+    assert "FT24256341600001" not in accountant_client.get("/office/review/").content.decode()

@@ -167,6 +167,52 @@ def test_a_returned_transfer_reverses_its_gift_whichever_comes_first(tmp_path: P
     assert ledger_check().ok
 
 
+def test_a_return_whose_gift_never_comes_is_posted_as_money_out_once(tmp_path: Path):
+    from solidarity.apps.accounts.services import user_add
+    from solidarity.apps.imports.selectors import pending_returns
+    from solidarity.apps.imports.services import ReviewRefused, pending_reversal_post
+    from solidarity.apps.transparency.models import LogEntry
+
+    # Given a returned transfer whose gift is not in these books
+    campaign = campaign_factory(goal=10**12, accounts=(AccountInput(VCB, "0011001932418"),))
+    back = ("11/09/2024", "5213.1", "300.000", "", "HOAN TRA GD FT24254000000009 sai TK")
+    statement_import(path=_csv(tmp_path / "a.csv", [back]))
+    pending = PendingReversal.objects.get()
+    assert [r["status"] for r in pending_returns()] == ["open"]
+    accountant = user_add(username="ke-toan", role="accountant", password="a-long-passphrase-1")
+    auditor = user_add(username="auditor", role="auditor", password="a-long-passphrase-2")
+    with pytest.raises(ReviewRefused):
+        pending_reversal_post(pending=pending, by=auditor, reason="x")
+    with pytest.raises(ReviewRefused):
+        pending_reversal_post(pending=pending, by=accountant, reason="  ")
+    assert not AccountMovement.objects.exists()
+    # When an accountant posts it as money out
+    movement = pending_reversal_post(pending=pending, by=accountant, reason="before our books")
+    # Then the bank account is credited out, with a public entry, and who and why are kept
+    assert movement.kind == "transfer_out"
+    codes = dict(
+        Posting.objects.filter(txn_id=movement.txn_id).values_list("account__code", "amount_minor")
+    )
+    assert codes == {
+        f"asset:bank:{VCB}:0011001932418": -300_000,
+        f"equity:transfers:{VCB}:0011001932418": 300_000,
+    }
+    entry = LogEntry.objects.get(kind="account_movement")
+    assert b'"movement":"transfer_out"' in bytes(entry.body)
+    pending.refresh_from_db()
+    assert (pending.decided_by, pending.decision_reason) == ("ke-toan", "before our books")
+    assert [r["status"] for r in pending_returns(status="all")] == ["posted"]
+    assert pending_returns() == []
+    with pytest.raises(ReviewRefused):
+        pending_reversal_post(pending=pending, by=accountant, reason="again")
+    # and the gift, if it ever arrives, is booked whole: the return was settled as money out
+    gift_row = ("10/09/2024", "FT24254000000009", "", "300.000", "NGUYEN VAN AN ung ho CUBA")
+    report = statement_import(path=_csv(tmp_path / "b.csv", [gift_row, back]))
+    assert (report.counts.booked, report.counts.reversals, report.counts.duplicates) == (1, 0, 1)
+    assert campaign_totals(campaign=campaign)["raised_minor"] == 300_000
+    assert ledger_check().ok, ledger_check().problems
+
+
 def test_shared_account_memo_decides_else_review_then_assign_or_reject(
     tmp_path: Path, django_user_model
 ):
@@ -211,6 +257,8 @@ def test_shared_account_memo_decides_else_review_then_assign_or_reject(
     review_reject(item=interest, by=accountant, reason="bank interest")
     movement = AccountMovement.objects.get(source_ref=interest.source_ref)
     assert movement.kind == "transfer_in"
+    interest.refresh_from_db()
+    assert interest.movement_txn_id == movement.txn_id
     assert campaign_totals(campaign=cuba)["review_count"] == 1
     assert campaign_totals(campaign=flood)["review_count"] == 1
     # the several-campaigns item stays open; the decided ones are never booked again

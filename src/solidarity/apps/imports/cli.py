@@ -1,4 +1,4 @@
-"""`solidarity import FILE...` and `solidarity review list|assign|reject`."""
+"""`solidarity import FILE...` and `solidarity review list|assign|reject|returns|post-return`."""
 
 from __future__ import annotations
 
@@ -158,6 +158,40 @@ def cmd_review_reject(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review_returns(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.imports.selectors import pending_returns
+
+    rows = pending_returns(status=args.status, limit=args.limit)
+    if args.json:
+        _print_json(rows)
+        return 0
+    for r in rows:
+        print(
+            f"{r['id']:>7} {r['status']:<8} {r['booked_at'][:10]} {r['account']:<22} "
+            f"{r['amount_minor']:>14,} {r['currency']} returns {r['reverses_ref'] or '?'} "
+            f"| {r['memo'][:60]}"
+        )
+    if not rows:
+        print("no returned transfers")
+    return 0
+
+
+def cmd_review_post_return(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.imports.models import PendingReversal
+    from solidarity.apps.imports.services import pending_reversal_post
+
+    pending = PendingReversal.objects.filter(pk=args.id).first()
+    if pending is None:
+        raise CommandError(f"no returned transfer {args.id}")
+    movement = pending_reversal_post(pending=pending, by=_user(args.by), reason=args.reason)
+    print(
+        f"returned transfer {args.id} booked as money out (journal transaction {movement.txn_id})"
+    )
+    return 0
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "import", help="import bank statements (camt.05x, MT940, CSV, XLSX), exactly once"
@@ -191,3 +225,15 @@ def register(sub: Any) -> None:
     p.add_argument("--by", required=True, metavar="USER")
     p.add_argument("--reason", required=True)
     p.set_defaults(handler=cmd_review_reject)
+    p = review.add_parser("returns", help="returned transfers waiting for their gift")
+    p.add_argument("--status", default="open", choices=("open", "settled", "all"))
+    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_review_returns)
+    p = review.add_parser(
+        "post-return", help="book a returned transfer whose gift is not in these books as money out"
+    )
+    p.add_argument("id", type=int)
+    p.add_argument("--by", required=True, metavar="USER")
+    p.add_argument("--reason", required=True)
+    p.set_defaults(handler=cmd_review_post_return)

@@ -157,7 +157,8 @@ class PendingReversal(models.Model):
     """A returned transfer whose original gift is not booked (yet).
 
     Applied (`donation_reverse`) as soon as a gift with `reverses_ref` as its bank reference
-    is booked on the same account, whichever arrives first.
+    is booked on the same account, whichever arrives first; or, when that gift will never be
+    in these books, booked by an accountant as money out (`pending_reversal_post`).
     """
 
     source = models.CharField(max_length=64)
@@ -174,6 +175,10 @@ class PendingReversal(models.Model):
     donation = models.ForeignKey(
         "donations.Donation", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Set when an accountant books the return as money out instead (its gift is not in these
+    # books): who decided and why; the movement shares this row's (source, source_ref).
+    decided_by = models.CharField(max_length=150, blank=True)
+    decision_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         constraints = (

@@ -6,7 +6,12 @@ from typing import Any
 
 from django.db.models import Count, Q
 
-from solidarity.apps.imports.models import Import, ReviewCandidate, ReviewItem
+from solidarity.apps.imports.models import (
+    Import,
+    PendingReversal,
+    ReviewCandidate,
+    ReviewItem,
+)
 from solidarity.apps.transparency.services import rfc3339
 
 
@@ -46,6 +51,35 @@ def review_items(
             "campaign": r.campaign.slug if r.campaign else None,
         }
         for r in rows
+    ]
+
+
+def pending_returns(*, status: str = "open", limit: int = 200) -> list[dict[str, Any]]:
+    """Returned transfers waiting for their gift ("open"), settled ones ("settled": applied
+    to their gift or posted as money out), or both ("all"); oldest first."""
+    rows = PendingReversal.objects.all()
+    if status == "open":
+        rows = rows.filter(resolved_at__isnull=True)
+    elif status == "settled":
+        rows = rows.filter(resolved_at__isnull=False)
+    return [
+        {
+            "id": r.pk,
+            "status": "open"
+            if r.resolved_at is None
+            else ("posted" if r.decided_by else "applied"),
+            "account": f"{r.bin}:{r.number}",
+            "amount_minor": r.amount_minor,
+            "currency": r.currency,
+            "booked_at": rfc3339(r.booked_at),
+            "reverses_ref": r.reverses_ref,
+            "memo": r.memo,
+            "resolved_at": rfc3339(r.resolved_at) if r.resolved_at else None,
+            "decided_by": r.decided_by,
+            "decision": r.decision_reason,
+            "donation_id": r.donation_id,
+        }
+        for r in rows.order_by("id")[:limit]
     ]
 
 

@@ -798,6 +798,54 @@ def pending_reversals_sweep(*, targets: Iterable[Target]) -> int:
     return applied
 
 
+def pending_reversal_post(*, pending: PendingReversal, by: User, reason: str) -> AccountMovement:
+    """Book a waiting returned transfer as money out of the account (`transfer_out`), for
+    when the gift it returns will never be in these books (received before they begin, or
+    on another account); who, when and why are recorded, with a public log entry.
+
+    Refused (ReviewRefused, nothing written) without a reason, for a non-accountant, or when
+    the return was applied or posted meanwhile. A gift with its reference booked later is
+    not reversed by it any more.
+    """
+    name = _decider(by)
+    if not reason.strip():
+        raise ReviewRefused(["a reason is required"])
+    target = AccountResolver().target_for(pending.bin, pending.number)
+    if not target.campaigns:
+        raise ReviewRefused([f"account {pending.bin}:{pending.number} has no campaign"])
+    tx = BankTransaction(
+        account=pending.number,
+        bin=pending.bin,
+        currency=pending.currency,
+        amount_minor=pending.amount_minor,
+        direction="debit",
+        booked_at=pending.booked_at,
+        value_date=None,
+        bank_ref=pending.reverses_ref or None,
+        memo=pending.memo,
+        counterparty_name=None,
+        counterparty_account=None,
+        is_reversal=True,
+        reverses_ref=pending.reverses_ref,
+        source_format="review",
+        line=0,
+        identity=pending.source_ref,
+    )
+    with transaction.atomic():
+        closed = PendingReversal.objects.filter(pk=pending.pk, resolved_at__isnull=True).update(
+            resolved_at=timezone.now(), decided_by=name, decision_reason=reason.strip()[:200]
+        )
+        if not closed:
+            raise ReviewRefused([f"returned transfer {pending.pk} was settled meanwhile"])
+        _movements_post(
+            target.movement_campaign,
+            [(tx, target, AccountMovement.Kind.TRANSFER_OUT)],
+            pending.imported,
+        )
+    pending.refresh_from_db()
+    return AccountMovement.objects.get(source=pending.source, source_ref=pending.source_ref)
+
+
 def _movement_kind(tx: BankTransaction) -> str:
     if tx.direction == "credit":
         return AccountMovement.Kind.TRANSFER_IN
@@ -844,14 +892,15 @@ def _movements_book(
         campaigns[c.pk] = c
         by_campaign[c.pk].append((tx, target, _movement_kind(tx)))
     for campaign_id, items in by_campaign.items():
-        report.not_gifts += _movements_post(campaigns[campaign_id], items, imported)
+        report.not_gifts += len(_movements_post(campaigns[campaign_id], items, imported))
 
 
 def _movements_post(
     campaign: Campaign,
     items: Sequence[tuple[BankTransaction, Target, str]],
     imported: Import | None,
-) -> int:
+) -> list[int]:
+    """Post movements (rows, journal transactions, log entries); their transaction ids."""
     txn_ids = transactions_post(
         campaign=campaign,
         items=[_movement_postings(tx, target, kind) for tx, target, kind in items],
@@ -908,7 +957,7 @@ def _movements_post(
             for txn_id, (tx, target, kind) in zip(txn_ids, items, strict=True)
         ],
     )
-    return len(items)
+    return txn_ids
 
 
 # --- the review queue ----------------------------------------------------------------------
@@ -1016,31 +1065,15 @@ def review_reject(*, item: ReviewItem, by: User, reason: str) -> ReviewItem:
         identity=item.source_ref,
     )
     with transaction.atomic():
-        campaign = target.movement_campaign
-        (txn_id,) = transactions_post(
-            campaign=campaign,
-            items=[_movement_postings(tx, target, AccountMovement.Kind.TRANSFER_IN)],
+        # The log append inside _movements_post is the last write that could wait (see
+        # log_entries_append); the item row set after it is already locked by this transaction.
+        _item_close(item, status=ReviewItem.Status.REJECTED, by=name, reason=reason.strip()[:200])
+        (txn_id,) = _movements_post(
+            target.movement_campaign,
+            [(tx, target, AccountMovement.Kind.TRANSFER_IN)],
+            item.imported,
         )
-        AccountMovement.objects.create(
-            source=item.source,
-            source_ref=item.source_ref,
-            imported=item.imported,
-            campaign=campaign,
-            txn_id=txn_id,
-            kind=AccountMovement.Kind.TRANSFER_IN,
-            amount_minor=item.amount_minor,
-            currency=item.currency,
-            booked_at=item.booked_at,
-            bank_ref=item.bank_ref,
-            memo=item.memo,
-        )
-        _item_close(
-            item,
-            status=ReviewItem.Status.REJECTED,
-            by=name,
-            reason=reason.strip()[:200],
-            movement_txn_id=txn_id,
-        )
+        ReviewItem.objects.filter(pk=item.pk).update(movement_txn_id=txn_id)
     item.refresh_from_db()
     return item
 

@@ -20,11 +20,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN
 from solidarity.apps.accounts.services import user_has_role
 from solidarity.apps.campaigns.models import Campaign
-from solidarity.apps.imports.models import ReviewItem
-from solidarity.apps.imports.selectors import imports_recent, review_items
+from solidarity.apps.imports.models import PendingReversal, ReviewItem
+from solidarity.apps.imports.selectors import imports_recent, pending_returns, review_items
 from solidarity.apps.imports.services import (
     AccountRef,
     ReviewRefused,
+    pending_reversal_post,
     review_assign,
     review_reject,
     statement_import,
@@ -119,7 +120,50 @@ def review_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "imports/review.html",
-        {"items": items, "status": status, "message": request.GET.get("done", "")},
+        {
+            "items": items,
+            "returns": pending_returns(status="open", limit=200),
+            "status": status,
+            "message": request.GET.get("done", ""),
+            "posted": request.GET.get("posted", ""),
+        },
+    )
+
+
+@login_required
+@require_POST
+def pending_return_post(request: HttpRequest, pk: int) -> HttpResponse:
+    if not _allowed(request):
+        return _forbidden()
+    pending = PendingReversal.objects.filter(pk=pk).first()
+    errors: list[str] = []
+    if pending is None:
+        errors.append(f"no returned transfer {pk}")
+    else:
+        try:
+            pending_reversal_post(
+                pending=pending,
+                by=request.user,  # type: ignore[arg-type]
+                reason=request.POST.get("reason", ""),
+            )
+        except ReviewRefused as exc:
+            errors.extend(exc.errors)
+    if errors:
+        return _review_errors(request, errors)
+    return redirect(f"{reverse('review-office')}?posted={pk}")
+
+
+def _review_errors(request: HttpRequest, errors: list[str]) -> HttpResponse:
+    return render(
+        request,
+        "imports/review.html",
+        {
+            "items": review_items(status="open"),
+            "returns": pending_returns(status="open"),
+            "status": "open",
+            "errors": errors,
+        },
+        status=400,
     )
 
 
@@ -150,10 +194,5 @@ def review_decide(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         except ValueError as exc:
             errors.extend(getattr(exc, "errors", [str(exc)]))
     if errors:
-        return render(
-            request,
-            "imports/review.html",
-            {"items": review_items(status="open"), "status": "open", "errors": errors},
-            status=400,
-        )
+        return _review_errors(request, errors)
     return redirect(f"{reverse('review-office')}?done={pk}")
