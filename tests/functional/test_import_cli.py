@@ -61,6 +61,16 @@ def test_import_review_and_refusal_from_the_command_line(sol, tmp_path: Path):
     assert decided[second]["status"] == "rejected"
     totals = json.loads(sol("campaign", "totals", "cuba", "--json").stdout)
     assert (totals["donation_count"], totals["review_count"]) == (1, 1)
+    # The returned transfer whose gift is not in these books is booked as money out, once
+    (waiting,) = json.loads(sol("review", "returns", "--json").stdout)
+    assert waiting["reverses_ref"] == "FT24256341600001"
+    ret = str(waiting["id"])
+    out = sol("review", "post-return", ret, "--by", "ke-toan", "--reason", "before our books")
+    assert "booked as money out" in out.stdout
+    sol("review", "post-return", ret, "--by", "ke-toan", "--reason", "again", code=2)
+    assert "no returned transfers" in sol("review", "returns").stdout
+    (settled,) = json.loads(sol("review", "returns", "--status", "all", "--json").stdout)
+    assert (settled["status"], settled["decided_by"]) == ("posted", "ke-toan")
     sol("ledger", "check")
     # A re-import finds everything done; a broken file is refused with exit code 2
     again = json.loads(sol("import", str(VCB_CSV), "--json").stdout)["files"][0]
