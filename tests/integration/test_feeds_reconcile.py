@@ -36,13 +36,15 @@ def feed():
     return feed_add(name="vcb", kind="sepay", account="970436:0011001932418")[0]
 
 
-def webhook(feed, n: int, amount: int = 200_000, ref: str | None = None) -> Notification:
+def webhook(
+    feed, n: int, amount: int = 200_000, ref: str | None = None, memo: str | None = None
+) -> Notification:
     body = json.dumps(
         {
             "id": n,
             "transactionDate": WHEN.strftime("%Y-%m-%d %H:%M:%S"),
             "accountNumber": ACCOUNT.number,
-            "content": f"CUBA NGUYEN VAN {n}",
+            "content": memo or f"CUBA NGUYEN VAN {n}",
             "transferType": "in",
             "transferAmount": amount,
             "referenceCode": ref if ref is not None else f"FT{n}",
@@ -126,6 +128,61 @@ def test_statement_then_webhook_confirms_without_booking(feed):
     assert n.status == "confirmed"
     assert Donation.objects.count() == 1
     assert n.donation == Donation.objects.get()
+
+
+def test_a_transfer_held_for_review_by_one_channel_is_not_queued_again_by_the_other(feed):
+    from solidarity.apps.imports.models import ReviewItem
+
+    # Given a second campaign on the account: a memo naming neither goes to review
+    campaign_factory(slug="flood", code="LULUT", accounts=(ACCOUNT,))
+    # When the feed sees a transfer first, then the statement (twice)
+    n = webhook(feed, 7, memo="chuyen tien 7")
+    assert n.status == "review"
+    line = ("stmt|7", 200_000, "FT7", timedelta(hours=1), "chuyen tien 7")
+    report = statement(line)
+    # Then the statement line is that review item, not a second one
+    assert (report.booked, report.to_review, report.duplicates) == (0, 0, 1)
+    n.refresh_from_db()
+    assert n.confirmed_by == "stmt|7"
+    assert statement(line).duplicates == 1
+    # When the statement holds a transfer for review first, then the feed sees it
+    statement(("stmt|8", 300_000, "FT8", timedelta(0), "chuyen tien 8"))
+    m = webhook(feed, 8, amount=300_000, memo="chuyen tien 8")
+    # Then the notification is confirmed by that line and books nothing of its own
+    assert (m.status, m.confirmed_by) == ("confirmed", "stmt|8")
+    assert ReviewItem.objects.count() == 2
+    assert Donation.objects.count() == 0
+    # and a second notification of another transfer with that amount still gets its own item
+    assert webhook(feed, 9, amount=300_000, memo="chuyen tien 9").status == "review"
+    assert ReviewItem.objects.count() == 3
+
+
+def test_one_booker_batch_confirms_each_statement_gift_once(feed):
+    from solidarity.apps.feeds.services import notifications_process
+
+    # Given two statement gifts alike in all but identity (no reference, same memo and amount)
+    alike = (200_000, None, timedelta(0), "CUBA ung ho")
+    statement(("s|x1", *alike), ("s|x2", *alike))
+    # When the feed's two notifications of them are booked in one batch
+    for n in (1, 2):
+        body = json.dumps(
+            {
+                "id": n,
+                "transactionDate": WHEN.strftime("%Y-%m-%d %H:%M:%S"),
+                "accountNumber": ACCOUNT.number,
+                "content": "CUBA ung ho",
+                "transferType": "in",
+                "transferAmount": 200_000,
+                "referenceCode": "",
+            }
+        ).encode()
+        notification_store(feed=feed, transfer=w.sepay_parse(body), headers={}, body=body.decode())
+    notifications_process()
+    # Then each confirms a different gift, and nothing is booked twice
+    rows = list(Notification.objects.values_list("status", "donation_id"))
+    assert [status for status, _ in rows] == ["confirmed", "confirmed"]
+    assert len({gift for _, gift in rows}) == 2
+    assert Donation.objects.count() == 2
 
 
 def test_webhook_only_is_flagged_after_the_confirm_days(feed):

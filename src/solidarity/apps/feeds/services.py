@@ -236,6 +236,7 @@ class Outcome:
     status: str
     donation_id: int | None = None
     error: str = ""
+    confirmed_by: str = ""  # the statement identity that already holds this transfer
 
 
 def notification_book(*, notification: Notification) -> Notification:
@@ -287,6 +288,8 @@ def _outcome_record(feed: Feed, notification: Notification, outcome: Outcome) ->
         fields["donation_id"] = outcome.donation_id
     if outcome.status == Notification.Status.CONFIRMED:
         fields["confirmed_at"] = now
+        if outcome.confirmed_by:
+            fields["confirmed_by"] = outcome.confirmed_by[:240]
     Notification.objects.filter(pk=notification.pk).update(**fields)
 
 
@@ -318,9 +321,10 @@ def _bank_book_many(feed: Feed, rows: list[Notification]) -> dict[int, str]:
     resolver = _feed_resolver(feed)
     outcomes: dict[int, Outcome] = {}
     to_book: list[tuple[int, BankTransaction, str]] = []
+    claimed: set[int | str] = set()
     for n in rows:
         try:
-            prepared = _bank_prepare(feed, resolver, n, transfer_of(feed, n))
+            prepared = _bank_prepare(feed, resolver, n, transfer_of(feed, n), claimed)
         except webhooks.Malformed as exc:
             outcomes[n.pk] = Outcome(Notification.Status.FAILED, error=str(exc)[:2000])
             continue
@@ -372,18 +376,34 @@ def _feed_resolver(feed: Feed) -> AccountResolver:
 
 
 def _bank_prepare(
-    feed: Feed, resolver: AccountResolver, n: Notification, t: webhooks.Transfer
+    feed: Feed,
+    resolver: AccountResolver,
+    n: Notification,
+    t: webhooks.Transfer,
+    claimed: set[int | str] | None = None,
 ) -> Outcome | tuple[BankTransaction, str]:
     """The transaction to book and its gift source, or the outcome when nothing is to book
-    (no receiving account: failed; a credit the statement already booked: confirmed)."""
+    (no receiving account: failed; a credit the statement already booked or holds for
+    review: confirmed). `claimed` carries the statement gifts and lines that earlier
+    notifications of the same batch confirmed (not recorded yet), so each confirms one."""
+    claimed = set() if claimed is None else claimed
     tx = _bank_tx(feed, n, t)
     target = resolver.resolve(tx)
     if isinstance(target, str):
         return Outcome(Notification.Status.FAILED, error=target[:2000])
     if tx.direction == "credit":
-        earlier = _statement_gift_find(target.bin, target.number, tx)
+        earlier = _statement_gift_find(target.bin, target.number, tx, claimed)
         if earlier is not None:
+            claimed.add(earlier)
             return Outcome(Notification.Status.CONFIRMED, donation_id=earlier)
+        item = _statement_review_find(target.bin, target.number, tx, claimed)
+        if item is not None:
+            claimed.add(item.source_ref)
+            return Outcome(
+                Notification.Status.CONFIRMED,
+                donation_id=item.donation_id,
+                confirmed_by=item.source_ref,
+            )
     return tx, target.source
 
 
@@ -524,10 +544,12 @@ def _same_transfer(tx: BankTransaction, bank_ref: str, memo: str) -> bool:
 
 def statement_confirmations_find(
     *, bin_: str, number: str, transactions: Sequence[BankTransaction]
-) -> dict[str, RecordResult]:
-    """For the statement credits among `transactions` on account `bin_:number`: the gifts a
-    bank feed booked earlier, {statement identity: gift}; each such notification is marked
-    confirmed by that statement line. Runs inside the statement batch's transaction.
+) -> dict[str, RecordResult | None]:
+    """For the statement credits among `transactions` on account `bin_:number`: the
+    transfers a bank feed brought in earlier, {statement identity: the gift it booked, or
+    None when the feed's transfer went to the review queue (decided there, once)}; each such
+    notification is marked confirmed by that statement line. Runs inside the statement
+    batch's transaction.
 
     The rule: same account, same amount, booking dates at most one day apart (Vietnam
     time), and the same bank reference (case-insensitive), or, when either side has none,
@@ -549,8 +571,7 @@ def statement_confirmations_find(
         occurred_at__gte=lo,
         occurred_at__lt=hi,
         feed__kind__in=BANK_KINDS,
-        donation__isnull=False,
-    )
+    ).filter(Q(donation__isnull=False) | Q(status=Notification.Status.REVIEW))
     if bin_:
         rows = rows.filter(Q(bin=bin_) | Q(bin=""))
     if not rows.exists():
@@ -564,7 +585,7 @@ def statement_confirmations_find(
             | Q(
                 amount_minor__in=amounts,
                 confirmed_at__isnull=True,
-                status=Notification.Status.BOOKED,
+                status__in=(Notification.Status.BOOKED, Notification.Status.REVIEW),
             )
         )
         .select_related("donation", "feed")
@@ -575,19 +596,20 @@ def statement_confirmations_find(
     for n in fetched:
         if n.confirmed_by and n.confirmed_by in windows:
             again.setdefault(n.confirmed_by, n)
-        if n.confirmed_at is None and n.status == Notification.Status.BOOKED:
+        if n.confirmed_at is None and n.status in (
+            Notification.Status.BOOKED,
+            Notification.Status.REVIEW,
+        ):
             open_by_amount.setdefault((n.amount_minor, n.currency), []).append(n)
-    found: dict[str, RecordResult] = {}
+    found: dict[str, RecordResult | None] = {}
     used: set[int] = set()
     memos: dict[int, str | None] = {}
     confirmed: list[Notification] = []
     now = timezone.now()
     for tx in statement_credits:
         previous = again.get(tx.identity)
-        if previous is not None and previous.donation is not None:
-            found[tx.identity] = RecordResult(
-                previous.donation.pk, previous.donation.public_ref, False
-            )
+        if previous is not None:
+            found[tx.identity] = _gift_of(previous)
             continue
         tx_lo, tx_hi = windows[tx.identity]
         for n in open_by_amount.get((tx.amount_minor, tx.currency), ()):
@@ -609,8 +631,7 @@ def statement_confirmations_find(
             n.confirmed_at = now
             n.confirmed_by = tx.identity[:240]
             confirmed.append(n)
-            assert n.donation is not None
-            found[tx.identity] = RecordResult(n.donation.pk, n.donation.public_ref, False)
+            found[tx.identity] = _gift_of(n)
             break
     if confirmed:
         Notification.objects.bulk_update(
@@ -619,7 +640,13 @@ def statement_confirmations_find(
     return found
 
 
-def _statement_gift_find(bin_: str, number: str, tx: BankTransaction) -> int | None:
+def _gift_of(n: Notification) -> RecordResult | None:
+    return RecordResult(n.donation.pk, n.donation.public_ref, False) if n.donation else None
+
+
+def _statement_gift_find(
+    bin_: str, number: str, tx: BankTransaction, claimed: set[int | str]
+) -> int | None:
     """A gift a statement booked before this notification arrived (the same rule as
     `statement_confirmations_find`, seen from the other side), not yet claimed."""
     lo, hi = _window(_vn_day(tx.booked_at))
@@ -638,10 +665,33 @@ def _statement_gift_find(bin_: str, number: str, tx: BankTransaction) -> int | N
         memo = ""
         if not (tx.bank_ref and gift.bank_ref):
             memo = getattr(getattr(gift, "private", None), "memo", "")
-        if not _same_transfer(tx, gift.bank_ref, memo):
+        if not _same_transfer(tx, gift.bank_ref, memo) or gift.pk in claimed:
             continue
         if not Notification.objects.filter(donation=gift).exists():
             return gift.pk
+    return None
+
+
+def _statement_review_find(
+    bin_: str, number: str, tx: BankTransaction, claimed: set[int | str]
+) -> ReviewItem | None:
+    """A statement line held for review (open or decided) that is this notification's
+    transfer, by the same rule, not yet claimed by another notification: the accountant
+    decides it once, there, and the notification books nothing of its own."""
+    lo, hi = _window(_vn_day(tx.booked_at))
+    items = ReviewItem.objects.filter(
+        source=f"bank:{bin_}:{number}",
+        source_kind="statement",
+        amount_minor=tx.amount_minor,
+        currency=tx.currency,
+        booked_at__gte=lo,
+        booked_at__lt=hi,
+    ).order_by("booked_at", "id")
+    for item in items:
+        if not _same_transfer(tx, item.bank_ref, item.memo) or item.source_ref in claimed:
+            continue
+        if not Notification.objects.filter(confirmed_by=item.source_ref[:240]).exists():
+            return item
     return None
 
 

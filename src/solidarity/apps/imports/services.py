@@ -317,8 +317,9 @@ class AccountResolver:
 
 def webhook_bookings_find(
     target: Target, transactions: Sequence[BankTransaction]
-) -> dict[str, RecordResult]:
-    """Reconciliation hook: the credits among `transactions` already booked by another channel.
+) -> dict[str, RecordResult | None]:
+    """Reconciliation hook: the credits among `transactions` already booked by another channel
+    (None: held in the review queue by that channel, to be decided there once).
 
     Contract for the bank-feed engineer: return {identity: the gift already booked} for
     each credit a webhook booked before the statement arrived, so the statement counts it as
