@@ -808,29 +808,9 @@ def pending_reversal_post(*, pending: PendingReversal, by: User, reason: str) ->
     the return was applied or posted meanwhile. A gift with its reference booked later is
     not reversed by it any more.
     """
-    name = _decider(by)
-    if not reason.strip():
-        raise ReviewRefused(["a reason is required"])
-    target = AccountResolver().target_for(pending.bin, pending.number)
-    if not target.campaigns:
-        raise ReviewRefused([f"account {pending.bin}:{pending.number} has no campaign"])
-    tx = BankTransaction(
-        account=pending.number,
-        bin=pending.bin,
-        currency=pending.currency,
-        amount_minor=pending.amount_minor,
-        direction="debit",
-        booked_at=pending.booked_at,
-        value_date=None,
-        bank_ref=pending.reverses_ref or None,
-        memo=pending.memo,
-        counterparty_name=None,
-        counterparty_account=None,
-        is_reversal=True,
-        reverses_ref=pending.reverses_ref,
-        source_format="review",
-        line=0,
-        identity=pending.source_ref,
+    name, target = _decision_start(by, reason, pending.bin, pending.number)
+    tx = _decided_tx(
+        pending, direction="debit", bank_ref=pending.reverses_ref, reverses=pending.reverses_ref
     )
     with transaction.atomic():
         closed = PendingReversal.objects.filter(pk=pending.pk, resolved_at__isnull=True).update(
@@ -983,6 +963,42 @@ def _item_close(item: ReviewItem, *, status: str, by: str, reason: str, **fields
         totals_apply(campaign=candidate.campaign, review=-1)
 
 
+def _decision_start(by: User, reason: str, bin_: str, number: str) -> tuple[str, Target]:
+    """Who decides (an accountant) and the account's Target; ReviewRefused without a reason
+    or when the account has no campaign."""
+    name = _decider(by)
+    if not reason.strip():
+        raise ReviewRefused(["a reason is required"])
+    target = AccountResolver(account=AccountRef(bin_, number)).target_for(bin_, number)
+    if not target.campaigns:
+        raise ReviewRefused([f"account {bin_}:{number} has no campaign"])
+    return name, target
+
+
+def _decided_tx(
+    row: ReviewItem | PendingReversal, *, direction: str, bank_ref: str, reverses: str | None
+) -> BankTransaction:
+    """The bank transaction a decided row stands for, under the row's own identity."""
+    return BankTransaction(
+        account=row.number,
+        bin=row.bin,
+        currency=row.currency,
+        amount_minor=row.amount_minor,
+        direction=direction,
+        booked_at=row.booked_at,
+        value_date=None,
+        bank_ref=bank_ref or None,
+        memo=row.memo,
+        counterparty_name=None,
+        counterparty_account=None,
+        is_reversal=reverses is not None,
+        reverses_ref=reverses,
+        source_format="review",
+        line=0,
+        identity=row.source_ref,
+    )
+
+
 def _decider(by: User) -> str:
     from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN  # noqa: PLC0415
     from solidarity.apps.accounts.services import user_has_role  # noqa: PLC0415
@@ -1038,33 +1054,10 @@ def review_assign(*, item: ReviewItem, campaign: Campaign, by: User) -> RecordRe
 def review_reject(*, item: ReviewItem, by: User, reason: str) -> ReviewItem:
     """Mark an open review item as not a gift: the money is booked as a transfer into the
     account (`equity:transfers`), never as a gift; who, when and why are recorded."""
-    name = _decider(by)
-    if not reason.strip():
-        raise ReviewRefused(["a reason is required"])
+    name, target = _decision_start(by, reason, item.bin, item.number)
     if item.status != ReviewItem.Status.OPEN:
         raise ReviewRefused([f"review item {item.pk} is already {item.status}"])
-    resolver = AccountResolver(account=AccountRef(item.bin, item.number))
-    target = resolver.target_for(item.bin, item.number)
-    if not target.campaigns:
-        raise ReviewRefused([f"account {item.bin}:{item.number} has no campaign"])
-    tx = BankTransaction(
-        account=item.number,
-        bin=item.bin,
-        currency=item.currency,
-        amount_minor=item.amount_minor,
-        direction="credit",
-        booked_at=item.booked_at,
-        value_date=None,
-        bank_ref=item.bank_ref or None,
-        memo=item.memo,
-        counterparty_name=None,
-        counterparty_account=None,
-        is_reversal=False,
-        reverses_ref=None,
-        source_format="review",
-        line=0,
-        identity=item.source_ref,
-    )
+    tx = _decided_tx(item, direction="credit", bank_ref=item.bank_ref, reverses=None)
     with transaction.atomic():
         # The log append inside _movements_post is the last write that could wait (see
         # log_entries_append); the item row set after it is already locked by this transaction.
