@@ -1,4 +1,4 @@
-"""The statement's search, on SQLite (FTS5) and PostgreSQL (pg_trgm) alike."""
+"""The statement's search, on SQLite (FTS5) and PostgreSQL (tsvector) alike."""
 
 import re
 from datetime import timedelta

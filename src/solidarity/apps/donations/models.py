@@ -45,9 +45,11 @@ class Donation(models.Model):
             models.UniqueConstraint(fields=("source", "source_ref"), name="donation_once"),
             models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="gift_positive"),
         )
+        # The statement's keyset pages walk these in (value, id) order. SQLite appends the
+        # rowid (id) to every index anyway; PostgreSQL needs it named to skip the sort.
         indexes = (
-            models.Index(fields=("campaign", "received_at")),
-            models.Index(fields=("campaign", "amount_minor")),
+            models.Index(fields=("campaign", "received_at", "id"), name="donation_time_walk"),
+            models.Index(fields=("campaign", "amount_minor", "id"), name="donation_amount_walk"),
         )
 
     def __str__(self) -> str:

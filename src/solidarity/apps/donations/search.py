@@ -6,7 +6,8 @@ finds "NGUYỄN VĂN A". Nothing private (sender account, raw memo, unmasked nam
 
 Storage depends on the database (migration 0002_search):
 - SQLite: an FTS5 table `donations_search(body)` whose rowid is the donation's id.
-- PostgreSQL: a table `donations_search(donation_id, body)` with a pg_trgm GIN index on body.
+- PostgreSQL: a table `donations_search(donation_id, body)` with a GIN index on
+  `to_tsvector('simple', body)` (migration 0004; its lexemes are exactly the folded words).
 Rows are written by `search_rows_add` inside the booking transaction, so a gift is searchable
 exactly when it is booked.
 """
@@ -45,7 +46,12 @@ class Word:
         return f"% {self.text}%" if self.prefix else f"% {self.text} %"
 
     def fts_term(self) -> str:
+        """The word in an SQLite FTS5 MATCH expression."""
         return f'"{self.text}"*' if self.prefix else f'"{self.text}"'
+
+    def ts_term(self) -> str:
+        """The word in a PostgreSQL to_tsquery('simple', ...) expression."""
+        return f"{self.text}:*" if self.prefix else self.text
 
 
 def query_words(query: str) -> list[Word]:

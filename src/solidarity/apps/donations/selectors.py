@@ -110,8 +110,13 @@ def _words_indexed(qs: QuerySet[Donation], words: list[Word]) -> QuerySet[Donati
         match = " AND ".join(w.fts_term() for w in words)
         found = RawSQL(f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s", [match])  # noqa: S608, S611 (constant table)
     else:
-        where, params = _words_sql(words)
-        found = RawSQL(f"SELECT s.donation_id FROM {TABLE} s WHERE {where}", params)  # noqa: S608, S611 (constant table, bound values)
+        # The GIN index on to_tsvector('simple', body) (migration 0004); words are [0-9a-z]+.
+        terms = " & ".join(w.ts_term() for w in words)
+        found = RawSQL(  # noqa: S611 (constant SQL, bound value)
+            f"SELECT donation_id FROM {TABLE} "  # noqa: S608 (constant table, bound value)
+            "WHERE to_tsvector('simple', body) @@ to_tsquery('simple', %s)",
+            [terms],
+        )
     return qs.filter(id__in=found)
 
 
@@ -149,9 +154,11 @@ def donation_search(
         ordered = _range(ordered, "amount_minor", *amount_range, high_inclusive=True)
     if cursor:
         value, pk = _cursor_decode(cursor, query.sort)
-        op = "lt" if descending else "gt"
+        op, op_eq = ("lt", "lte") if descending else ("gt", "gte")
+        # The first, redundant bound lets the (campaign, field, id) index start at the cursor.
         ordered = ordered.filter(
-            Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": pk})
+            Q(**{f"{field}__{op_eq}": value}),
+            Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": pk}),
         )
     other_field, other = ("amount_minor", amount_range) if by_time else ("received_at", time_range)
     has_other = other != (None, None)
