@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -124,17 +125,32 @@ def cmd_review_list(args: argparse.Namespace) -> int:
     from solidarity.apps.imports.selectors import review_items
 
     rows = review_items(status=args.status, campaign_slug=args.campaign, limit=args.limit)
-    if args.json:
+    return _queue_print(
+        rows,
+        as_json=args.json,
+        detail=lambda r: f"[{','.join(r['candidates'])}] {r['reason']}",
+        empty="no review items",
+    )
+
+
+def _queue_print(
+    rows: list[dict[str, Any]],
+    *,
+    as_json: bool,
+    detail: Callable[[dict[str, Any]], str],
+    empty: str,
+) -> int:
+    """Print queue rows (review items, returned transfers) a line each, or as JSON."""
+    if as_json:
         _print_json(rows)
         return 0
     for r in rows:
         print(
             f"{r['id']:>7} {r['status']:<8} {r['booked_at'][:10]} {r['account']:<22} "
-            f"{r['amount_minor']:>14,} {r['currency']} [{','.join(r['candidates'])}] "
-            f"{r['reason']} | {r['memo'][:60]}"
+            f"{r['amount_minor']:>14,} {r['currency']} {detail(r)} | {r['memo'][:60]}"
         )
     if not rows:
-        print("no review items")
+        print(empty)
     return 0
 
 
@@ -163,18 +179,12 @@ def cmd_review_returns(args: argparse.Namespace) -> int:
     from solidarity.apps.imports.selectors import pending_returns
 
     rows = pending_returns(status=args.status, limit=args.limit)
-    if args.json:
-        _print_json(rows)
-        return 0
-    for r in rows:
-        print(
-            f"{r['id']:>7} {r['status']:<8} {r['booked_at'][:10]} {r['account']:<22} "
-            f"{r['amount_minor']:>14,} {r['currency']} returns {r['reverses_ref'] or '?'} "
-            f"| {r['memo'][:60]}"
-        )
-    if not rows:
-        print("no returned transfers")
-    return 0
+    return _queue_print(
+        rows,
+        as_json=args.json,
+        detail=lambda r: f"returns {r['reverses_ref'] or '?'}",
+        empty="no returned transfers",
+    )
 
 
 def cmd_review_post_return(args: argparse.Namespace) -> int:
