@@ -1,8 +1,17 @@
-"""WSGI entry point for gunicorn (`solidarity serve`)."""
+"""WSGI entry point for gunicorn (`solidarity serve`): Django behind the public micro-cache.
+
+SOLIDARITY_MICROCACHE_SECONDS (default 1; 0 turns it off) bounds how long a shareable
+public response is answered from memory (solidarity.web.microcache).
+"""
 
 import os
 
 from django.core.wsgi import get_wsgi_application
 
+from solidarity.web.microcache import MicroCache
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "solidarity.web.settings")
-application = get_wsgi_application()
+application = MicroCache(
+    get_wsgi_application(),
+    seconds=float(os.environ.get("SOLIDARITY_MICROCACHE_SECONDS", "1")),
+)
