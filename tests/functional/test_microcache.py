@@ -165,3 +165,14 @@ def test_the_served_application_keeps_the_totals_a_second_then_shows_new_gifts()
     # and a logged-in visitor never gets a kept copy
     status, _, _ = _get(app, _environ(path, cookie="sessionid=abc"))
     assert status.startswith("200")
+
+
+def test_memory_stays_bounded(monkeypatch):
+    from solidarity.web import microcache
+
+    monkeypatch.setattr(microcache, "MAX_KEYS", 10)
+    cache = MicroCache(Origin(), seconds=1.0, clock=Clock())
+    for i in range(35):
+        _get(cache, _environ(f"/p{i}"))
+    assert len(cache._kept) <= 10
+    assert cache._bytes == sum(len(k.body) for k in cache._kept.values())

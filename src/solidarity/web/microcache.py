@@ -11,7 +11,8 @@ Contract:
   names, so a response that varies by language is kept per language.
 - When a kept response expires, one request renders it again while the others are answered
   with the expired copy for at most `seconds` more (no stampede of identical renders).
-- At most MAX_KEYS responses per process; past that the oldest half is dropped.
+- At most MAX_KEYS responses and MAX_BYTES of bodies per process; past either the oldest half
+  is dropped.
 
 Tens of thousands of visitors polling one campaign page then cost one render per second per
 process, and the rest of the time Django is not entered at all.
@@ -27,6 +28,7 @@ from typing import Any
 
 MAX_BODY = 1 << 20
 MAX_KEYS = 1024
+MAX_BYTES = 64 << 20
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -76,7 +78,8 @@ class MicroCache:
         self.seconds = seconds
         self.clock = clock
         self._lock = threading.Lock()
-        self._kept: dict[tuple[str, ...], _Kept] = {}
+        self._kept: dict[tuple[str, ...], _Kept] = {}  # oldest first
+        self._bytes = 0
         self._vary: dict[tuple[str, str], tuple[str, ...]] = {}  # (path, query) → Vary names
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -143,11 +146,13 @@ class MicroCache:
         with self._lock:
             vary = _vary(headers)
             self._vary[where] = vary
-            if len(self._kept) >= MAX_KEYS:
-                for old in list(self._kept)[: MAX_KEYS // 2]:
-                    del self._kept[old]
+            if len(self._kept) >= MAX_KEYS or self._bytes + len(body) > MAX_BYTES:
+                for old in list(self._kept)[: len(self._kept) // 2 + 1]:
+                    self._bytes -= len(self._kept.pop(old).body)
             key = self._key(where, environ)
             if key is not None:
+                replaced = self._kept.pop(key, None)
+                self._bytes += len(body) - (len(replaced.body) if replaced else 0)
                 self._kept[key] = kept
         return self._answer(kept, environ, start_response)
 
