@@ -6,7 +6,8 @@ Writes bench/results/public.json.
 (Debian package) on the same machine drives the campaign page and the totals JSON, and, as the
 bare baseline in the same run, the static `/healthz`, for each gunicorn WORKERSxTHREADS in
 `--configs`. Meanwhile `solidarity import` books a generated statement of `--import-rows` rows
-(bench/gen_statement.py) into a second campaign on the same SOLIDARITY_HOME. Every number
+(bench/gen_statement.py) into a second campaign on the same SOLIDARITY_HOME, at its default
+`--nice 10`. Every number
 carries `os.getloadavg()` and whether the import was still running. Target 3,000 req/s with
 p99 < 50 ms. Statement search at scale: bench/bench_search.py.
 

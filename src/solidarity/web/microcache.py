@@ -10,7 +10,8 @@ Contract:
 - The key is the path, the query string and the request headers the response's `Vary`
   names, so a response that varies by language is kept per language.
 - When a kept response expires, one request renders it again while the others are answered
-  with the expired copy for at most `seconds` more (no stampede of identical renders).
+  with the expired copy, for at most STALE_GRACE seconds (no stampede of identical renders,
+  even when a render is slow under load).
 - At most MAX_KEYS responses and MAX_BYTES of bodies per process; past either the oldest half
   is dropped.
 
@@ -29,6 +30,8 @@ from typing import Any
 MAX_BODY = 1 << 20
 MAX_KEYS = 1024
 MAX_BYTES = 64 << 20
+STALE_GRACE = 10.0
+"""How long past expiry a kept response may still be answered while its new render runs."""
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -142,7 +145,7 @@ class MicroCache:
             body = b"".join(result)
         finally:
             _closed(result)
-        kept = _Kept(status, headers, body, now + lifetime, now + lifetime + self.seconds)
+        kept = _Kept(status, headers, body, now + lifetime, now + lifetime + STALE_GRACE)
         with self._lock:
             vary = _vary(headers)
             self._vary[where] = vary
