@@ -175,4 +175,5 @@ def test_memory_stays_bounded(monkeypatch):
     for i in range(35):
         _get(cache, _environ(f"/p{i}"))
     assert len(cache._kept) <= 10
+    assert len(cache._vary) <= 10
     assert cache._bytes == sum(len(k.body) for k in cache._kept.values())

@@ -83,7 +83,8 @@ class MicroCache:
         self._lock = threading.Lock()
         self._kept: dict[tuple[str, ...], _Kept] = {}  # oldest first
         self._bytes = 0
-        self._vary: dict[tuple[str, str], tuple[str, ...]] = {}  # (path, query) → Vary names
+        # (path, query) → the Vary names of its kept responses; dropped with them
+        self._vary: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if (
@@ -152,6 +153,7 @@ class MicroCache:
             if len(self._kept) >= MAX_KEYS or self._bytes + len(body) > MAX_BYTES:
                 for old in list(self._kept)[: len(self._kept) // 2 + 1]:
                     self._bytes -= len(self._kept.pop(old).body)
+                    self._vary.pop((old[0], old[1]), None)
             key = self._key(where, environ)
             if key is not None:
                 replaced = self._kept.pop(key, None)

@@ -124,8 +124,8 @@ def entries_decode(
 ) -> list[dict[str, Any]]:
     """Each entry in canonical bytes, decoded; EntryError (with .index) at the first bad one.
 
-    Same verdicts as entry_decode, faster for many entries; with counter, each entry is also
-    counted there (all or none: on EntryError the counter may hold part of the batch). The fast
+    Same verdicts as entry_decode, faster for many entries; with counter, the entries are
+    counted there once all of them decoded (on EntryError, none is). The fast
     path proves an entry is canonical without the canonical encoder: the entry has no
     backslash, so every string in it is written verbatim, as the canonical encoder writes such
     strings; its keys are sorted; its values are only str and int (orjson gives a float for an
@@ -133,60 +133,44 @@ def entries_decode(
     byte for byte, so the two encoders agree on every byte. Anything else (escapes, nesting,
     kinds without money, any doubt) takes the full path of entry_decode.
     """
-    loads, dumps, flat_types, money = _fast_loads, _fast_dumps, _FLAT_TYPES, MONEY_KINDS
+    loads, dumps, flat_types = _fast_loads, _fast_dumps, _FLAT_TYPES
     good_heads: set[tuple[str, str, str]] = set()  # (kind, currency, campaign) seen valid
     good_days: set[str] = set()  # "YYYY-MM-DD" seen valid
     good_times: set[str] = set()  # "THH:MM:SSZ" seen valid
     good_keys: set[tuple[str, ...]] = set()  # key sequences seen sorted
-    sums = counts = None
-    if counter is not None:
-        sums, counts = counter.sums, counter.counts
     out: list[dict[str, Any]] = []
     append = out.append
     for i, data in enumerate(datas):
+        fast = None
         if b"\\" not in data:
             try:
-                obj = loads(data)
-                amount, kind, cur = obj["amount"], obj["kind"], obj["currency"]
-                at, campaign = obj["at"], obj["campaign"]
+                fast = loads(data)
+                amount, kind, cur = fast["amount"], fast["kind"], fast["currency"]
+                at, campaign = fast["at"], fast["campaign"]
             except (_FastError, KeyError, TypeError):
-                pass  # not a JSON object with the money fields: the full path says why
-            else:
-                if (
-                    flat_types.issuperset(map(type, obj.values()))
-                    and type(amount) is int
-                    and amount > 0
-                    and (
-                        (kind, cur, campaign) in good_heads
-                        or _head_ok(kind, cur, campaign, good_heads)
-                    )
-                    and type(at) is str
-                    and (
-                        (at[:10] in good_days and at[10:] in good_times)
-                        or _at_ok(at, good_days, good_times)
-                    )
-                    and ((keys := tuple(obj)) in good_keys or _keys_ok(keys, good_keys))
-                    and dumps(obj) == data
-                ):
-                    append(obj)
-                    if sums is not None and counts is not None:
-                        if kind in money:
-                            if kind == "in_kind" and obj.get("direction") == "out":
-                                kind = IN_KIND_OUT
-                            key = (kind, cur)
-                            sums[key] = sums.get(key, 0) + amount
-                        else:
-                            key = (kind, "")
-                        counts[key] = counts.get(key, 0) + 1
-                    continue
+                fast = None  # not a JSON object with the money fields: the full path says why
+        if fast is not None and (
+            flat_types.issuperset(map(type, fast.values()))
+            and type(amount) is int
+            and amount > 0
+            and ((kind, cur, campaign) in good_heads or _head_ok(kind, cur, campaign, good_heads))
+            and type(at) is str
+            and (
+                (at[:10] in good_days and at[10:] in good_times)
+                or _at_ok(at, good_days, good_times)
+            )
+            and ((keys := tuple(fast)) in good_keys or _keys_ok(keys, good_keys))
+            and dumps(fast) == data
+        ):
+            append(fast)
+            continue
         try:
-            obj = _entry_decode_full(data)
+            append(_entry_decode_full(data))
         except EntryError as e:
             e.index = i
             raise
-        append(obj)
-        if counter is not None:
-            counter.add_entry(obj)
+    if counter is not None:
+        counter.add_entries(out)
     return out
 
 
