@@ -101,11 +101,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rates", default="50,100,200,400")
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
     with scratch_tree("bench-feeds-") as tmp:
         site = Install(Path(tmp) / "home").setup()
-        site.start(workers=2, threads=8)
+        site.start(workers=args.workers, threads=args.threads)
         steps = []
         first = 1
         try:
@@ -164,7 +166,8 @@ def main() -> None:
     result = {
         "benchmark": "feeds",
         "what": "signed SePay notifications, acknowledgement latency and booking, vs /healthz",
-        "server": "solidarity serve, 2 gunicorn gthread workers x 8 threads, SQLite",
+        "server": f"solidarity serve, {args.workers} gunicorn gthread workers x "
+        f"{args.threads} threads, SQLite",
         "seconds_per_rate": args.seconds,
         "steps": steps,
         "highest_sustained_rate_p99_under_100ms": max((s["rate"] for s in good), default=None),

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import Model
 
 _MAX_PARAMS = 30_000  # below SQLite's 32,766 host parameters
 
@@ -54,6 +55,32 @@ def rows_insert(
             if returning:
                 ids.extend(int(r[0]) for r in cur.fetchall())
     return ids
+
+
+def objects_insert_new(objs: Sequence[Model], unique: Sequence[str]) -> list[bool]:
+    """Insert each unsaved model instance unless a row with the same `unique` columns exists
+    (`INSERT ... ON CONFLICT (unique) DO NOTHING`, SQLite and PostgreSQL); per instance,
+    whether it was inserted. Values go through each field's own conversion, as `save` does;
+    ids are not set on the instances. Call inside a transaction to make the lot atomic.
+    """
+    if not objs:
+        return []
+    meta = objs[0]._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    qn = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608 (names from model meta)
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({', '.join(qn(meta.get_field(u).column) for u in unique)}) DO NOTHING"
+    )
+    inserted = []
+    with connection.cursor() as cur:
+        for obj in objs:
+            cur.execute(
+                sql, [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+            )
+            inserted.append(cur.rowcount == 1)
+    return inserted
 
 
 def append_only_triggers(schema_editor: Any, tables: Sequence[str], *, create: bool) -> None:

@@ -329,3 +329,41 @@ def test_a_busy_database_leaves_notifications_stored_for_the_next_pass(campaign,
     # Then the next pass books both
     assert notifications_process() == 2
     assert set(Notification.objects.values_list("status", flat=True)) == {"booked"}
+
+
+def test_another_process_revoking_a_feed_takes_effect_within_the_cache_time(campaign, monkeypatch):
+    from solidarity.apps.feeds import services
+    from solidarity.apps.feeds.models import Feed
+
+    _, secret = feed_add(name="vcb", kind="sepay", account="970436:0011001932418")
+    client = Client()
+    clock = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    assert post_sepay(client, sepay_body(1), secret).status_code == 200
+    # Given another process revokes the feed (a row update this process does not see)
+    Feed.objects.filter(name="vcb").update(active=False)
+    # When a notification arrives within FEED_CACHE_SECONDS, the cached feed still answers
+    clock[0] += services.FEED_CACHE_SECONDS / 2
+    assert post_sepay(client, sepay_body(2), secret).status_code == 200
+    # Then once that time has passed the receiver reads the row again and refuses
+    clock[0] += services.FEED_CACHE_SECONDS
+    assert post_sepay(client, sepay_body(3), secret).status_code == 404
+
+
+def test_one_store_transaction_keeps_each_provider_id_once(campaign):
+    from solidarity.apps.feeds.models import Feed
+    from solidarity.apps.feeds.services import _notification_new, _notifications_insert
+
+    feed, _ = feed_add(name="vcb", kind="sepay", account="970436:0011001932418")
+    feed = Feed.objects.get(pk=feed.pk)
+    first, again = (w.sepay_parse(sepay_body(n)) for n in (1, 1))
+    other = w.sepay_parse(sepay_body(2))
+    rows = [_notification_new(feed, t, {}, "{}") for t in (first, again, other)]
+    # Given three notifications in one group commit, two with the same provider id
+    assert _notifications_insert(rows) == [True, False, True]
+    # When the same id arrives in a later commit, it is not new either
+    assert _notifications_insert([_notification_new(feed, first, {}, "{}")]) == [False]
+    assert sorted(Notification.objects.values_list("provider_id", flat=True)) == [
+        "90001",
+        "90002",
+    ]

@@ -1,10 +1,12 @@
-"""Splitting streams into bounded batches (itertools.batched arrives only in Python 3.12)."""
+"""Batches: splitting streams into bounded batches (itertools.batched arrives only in Python
+3.12), and gathering many threads' writes into one (`GroupCommit`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -16,3 +18,73 @@ def batched(items: Iterable[T], size: int) -> Iterator[tuple[T, ...]]:
     iterator = iter(items)
     while batch := tuple(islice(iterator, size)):
         yield batch
+
+
+R = TypeVar("R")
+
+
+class _Slot(Generic[T, R]):
+    __slots__ = ("done", "error", "item", "result")
+
+    def __init__(self, item: T) -> None:
+        self.item = item
+        self.done = False
+        self.result: R | None = None
+        self.error: BaseException | None = None
+
+
+class GroupCommit(Generic[T, R]):
+    """Many threads' writes done together: `submit(item)` returns once `write` has done it.
+
+    Contract: `write(items)` is called with items from one or more callers and returns one
+    result per item, in order; it runs in a caller's thread (the leader: the first caller that
+    finds no write running), never two at once per GroupCommit. Callers that arrive while a
+    write runs wait and go in the next one, so under load one write (one transaction, one lock
+    acquisition) serves everyone who arrived during the previous one; alone, a caller writes
+    its own item at once. If `write` raises, every caller of that batch gets the exception.
+    At most `max_batch` items go in one write.
+    """
+
+    def __init__(self, write: Callable[[list[T]], Sequence[R]], *, max_batch: int = 1000):
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._write = write
+        self._max_batch = max_batch
+        self._cond = threading.Condition()
+        self._pending: list[_Slot[T, R]] = []
+        self._writing = False
+
+    def submit(self, item: T) -> R:
+        slot: _Slot[T, R] = _Slot(item)
+        with self._cond:
+            self._pending.append(slot)
+            while not slot.done and self._writing:
+                self._cond.wait()
+            if slot.done:
+                return self._outcome(slot)
+            self._writing = True
+            self._pending.remove(slot)
+            batch = [slot, *self._pending[: self._max_batch - 1]]
+            del self._pending[: self._max_batch - 1]
+        try:
+            results = list(self._write([s.item for s in batch]))
+            if len(results) != len(batch):
+                raise RuntimeError(f"write returned {len(results)} results for {len(batch)}")
+            for s, r in zip(batch, results, strict=True):
+                s.result = r
+        except BaseException as exc:
+            for s in batch:
+                s.error = exc
+        finally:
+            with self._cond:
+                for s in batch:
+                    s.done = True
+                self._writing = False
+                self._cond.notify_all()
+        return self._outcome(slot)
+
+    @staticmethod
+    def _outcome(slot: _Slot[T, R]) -> R:
+        if slot.error is not None:
+            raise slot.error
+        return slot.result  # type: ignore[return-value]

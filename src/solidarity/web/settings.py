@@ -79,7 +79,11 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Writers queue on a file lock, not in SQLite's sleeping busy handler (see that module).
+    DATABASES["default"]["ENGINE"] = "solidarity.sqlite_gated"
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}  # as for Django's own SQLite engine
+    # Kept open: opening one runs the PRAGMAs below and registers Django's SQL functions.
+    DATABASES["default"]["CONN_MAX_AGE"] = 600
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers run during an import; IMMEDIATE takes the write lock up front
         # so two writers wait for each other instead of failing with "database is locked".

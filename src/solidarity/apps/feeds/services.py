@@ -1,7 +1,8 @@
 """Real-time gifts: feeds and their secrets, storing and booking notifications, reconciliation
 with statements, partners and their keys, donation intents.
 
-Durable first. `notification_store` commits the raw notification (unique per feed and
+Durable first. `notification_store` (or `notification_store_grouped`, which shares one
+transaction among concurrent receivers) commits the raw notification (unique per feed and
 provider transaction id) before the receiver acknowledges it; `notification_book` books
 from that row, in the same request after the store committed, or later from the sweeper
 (`notifications_process`). A crash between acknowledging and booking leaves a `stored` row
@@ -23,6 +24,7 @@ import json
 import logging
 import os
 import secrets as pysecrets
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -60,9 +62,11 @@ from solidarity.apps.imports.services import (
     bank_transactions_book,
 )
 from solidarity.core import webhooks
+from solidarity.core.batching import GroupCommit
 from solidarity.core.matching import memo_normalize
 from solidarity.core.statements import BankTransaction
 from solidarity.core.vietqr import VietQRError, vietqr_build, vietqr_payload
+from solidarity.db import db_datetime, objects_insert_new
 
 log = logging.getLogger("solidarity.feeds")
 
@@ -125,6 +129,34 @@ def feed_secrets(feed: Feed) -> list[str]:
     return [v for v in values if v]
 
 
+FEED_CACHE_SECONDS = 1.0
+"""How long a receiver process reuses a feed's row and secrets: a revoked feed or secret, or
+a rotation, takes effect within this long in every process (at once in the one that made it)."""
+
+_feeds_seen: dict[str, tuple[float, Feed, list[str]]] = {}  # name -> (when read, feed, secrets)
+
+
+def feed_receiving(name: str) -> tuple[Feed, list[str]] | None:
+    """The active feed called `name` and its active secrets, or None; read from the database
+    and the secret files at most once per FEED_CACHE_SECONDS per process (only feeds that
+    exist are kept, so unknown names cannot grow the cache)."""
+    now = time.monotonic()
+    seen = _feeds_seen.get(name)
+    if seen is not None and now - seen[0] < FEED_CACHE_SECONDS:
+        return seen[1], seen[2]
+    feed = Feed.objects.filter(name=name, active=True).first()
+    if feed is None:
+        _feeds_seen.pop(name, None)
+        return None
+    secrets = feed_secrets(feed)
+    _feeds_seen[name] = (now, feed, secrets)
+    return feed, secrets
+
+
+def _feeds_forget() -> None:
+    _feeds_seen.clear()
+
+
 def feed_add(
     *, name: str, kind: str, account: str = "", auth: str = "hmac", secret: str = ""
 ) -> tuple[Feed, str]:
@@ -152,6 +184,7 @@ def feed_add(
     feed = Feed.objects.create(
         name=name, kind=kind, auth=auth, bin=bin_, number=number, secret_ids=[secret_id]
     )
+    _feeds_forget()
     return feed, secret
 
 
@@ -165,6 +198,7 @@ def feed_rotate(*, feed: Feed, secret: str = "", keep: int = 2) -> tuple[str, st
         (_secret_dir(feed.name) / old).unlink(missing_ok=True)
     feed.secret_ids = ids[-keep:]
     feed.save(update_fields=["secret_ids"])
+    _feeds_forget()
     return secret_id, secret
 
 
@@ -179,6 +213,7 @@ def feed_revoke(*, feed: Feed, secret_id: str = "") -> Feed:
     else:
         feed.active = False
         feed.save(update_fields=["active"])
+    _feeds_forget()
     return feed
 
 
@@ -187,6 +222,24 @@ def feed_revoke(*, feed: Feed, secret_id: str = "") -> Feed:
 
 def _headers_kept(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items() if k.lower() in _SAFE_HEADERS}
+
+
+def _notification_new(
+    feed: Feed, transfer: webhooks.Transfer, headers: Mapping[str, str], body: str
+) -> Notification:
+    return Notification(
+        feed=feed,
+        provider_id=transfer.provider_id,
+        received_at=timezone.now(),
+        headers=_headers_kept(headers),
+        body=body,
+        bin=feed.bin,
+        number=feed.number or transfer.account[:40],
+        amount_minor=transfer.amount_minor,
+        currency=transfer.currency,
+        occurred_at=transfer.occurred_at,
+        bank_ref=transfer.bank_ref,
+    )
 
 
 def notification_store(
@@ -198,22 +251,34 @@ def notification_store(
     """
     try:
         with transaction.atomic():
-            row = Notification.objects.create(
-                feed=feed,
-                provider_id=transfer.provider_id,
-                received_at=timezone.now(),
-                headers=_headers_kept(headers),
-                body=body,
-                bin=feed.bin,
-                number=feed.number or transfer.account[:40],
-                amount_minor=transfer.amount_minor,
-                currency=transfer.currency,
-                occurred_at=transfer.occurred_at,
-                bank_ref=transfer.bank_ref,
-            )
+            row = _notification_new(feed, transfer, headers, body)
+            row.save(force_insert=True)
         return row, True
     except IntegrityError:
         return Notification.objects.get(feed=feed, provider_id=transfer.provider_id), False
+
+
+def _notifications_insert(rows: list[Notification]) -> list[bool]:
+    """Insert, in one transaction, the rows not stored yet; per row, whether it was new (a
+    provider id already stored, by anyone, or earlier in `rows`, is not)."""
+    with transaction.atomic():
+        return objects_insert_new(rows, unique=("feed", "provider_id"))
+
+
+_STORE_GROUP: GroupCommit[Notification, bool] = GroupCommit(_notifications_insert, max_batch=500)
+
+
+def notification_store_grouped(
+    *, feed: Feed, transfer: webhooks.Transfer, headers: Mapping[str, str], body: str
+) -> bool:
+    """Commit the notification like `notification_store`; whether it was new.
+
+    Concurrent callers in this process share one transaction (`GroupCommit`): under a burst of
+    receivers, one write-lock acquisition and one commit serve all that arrived during the
+    previous commit, instead of each queueing for the lock. Must be called outside a
+    transaction: when it returns, the row is durable.
+    """
+    return _STORE_GROUP.submit(_notification_new(feed, transfer, headers, body))
 
 
 def transfer_of(feed: Feed, notification: Notification) -> webhooks.Transfer:
@@ -254,11 +319,10 @@ def notification_book(*, notification: Notification) -> Notification:
         return notification
     feed = notification.feed
     try:
-        transfer = transfer_of(feed, notification)
         if feed.kind in BANK_KINDS:
-            outcome = _bank_book(feed, notification, transfer)
+            outcome = _bank_book(feed, notification)
         else:
-            outcome = _gift_book(feed, transfer)
+            outcome = _gift_book(feed, transfer_of(feed, notification))
     except (BookingRefused, DonationRefused, webhooks.Malformed) as exc:
         outcome = Outcome(Notification.Status.FAILED, error=str(exc)[:2000])
     except OperationalError:
@@ -266,31 +330,43 @@ def notification_book(*, notification: Notification) -> Notification:
     except Exception as exc:
         log.exception("feed %s: booking notification %s failed", feed.name, notification.pk)
         outcome = Outcome(Notification.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
-    _outcome_record(feed, notification, outcome)
+    _outcomes_record(feed, {notification.pk: (notification, outcome)})
     notification.refresh_from_db()
     return notification
 
 
-def _outcome_record(feed: Feed, notification: Notification, outcome: Outcome) -> None:
-    if outcome.status == Notification.Status.FAILED:
-        log.warning(
-            "feed %s: notification %s not booked: %s", feed.name, notification.pk, outcome.error
+def _outcomes_record(feed: Feed, outcomes: Mapping[int, tuple[Notification, Outcome]]) -> None:
+    """Write each notification's outcome on its row: one statement, executed per row, in one
+    transaction. A field an outcome does not set keeps its value (booked_at on failure,
+    donation and confirmation when there is none)."""
+    now = db_datetime(timezone.now())
+    params = []
+    for pk, (notification, outcome) in outcomes.items():
+        failed = outcome.status == Notification.Status.FAILED
+        confirmed = outcome.status == Notification.Status.CONFIRMED
+        if failed:
+            log.warning("feed %s: notification %s not booked: %s", feed.name, pk, outcome.error)
+        params.append(
+            (
+                outcome.status,
+                outcome.error,
+                notification.attempts + 1,
+                None if failed else now,
+                outcome.donation_id,
+                now if confirmed else None,
+                outcome.confirmed_by[:240] if confirmed and outcome.confirmed_by else None,
+                pk,
+            )
         )
-    now = timezone.now()
-    fields: dict[str, Any] = {
-        "status": outcome.status,
-        "error": outcome.error,
-        "attempts": notification.attempts + 1,
-    }
-    if outcome.status != Notification.Status.FAILED:
-        fields["booked_at"] = now
-    if outcome.donation_id is not None:
-        fields["donation_id"] = outcome.donation_id
-    if outcome.status == Notification.Status.CONFIRMED:
-        fields["confirmed_at"] = now
-        if outcome.confirmed_by:
-            fields["confirmed_by"] = outcome.confirmed_by[:240]
-    Notification.objects.filter(pk=notification.pk).update(**fields)
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET status = %s, error = %s, attempts = %s, "  # noqa: S608 (model meta)
+        "booked_at = COALESCE(%s, booked_at), donation_id = COALESCE(%s, donation_id), "
+        "confirmed_at = COALESCE(%s, confirmed_at), confirmed_by = COALESCE(%s, confirmed_by) "
+        "WHERE id = %s"
+    )
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.executemany(sql, params)
 
 
 def notifications_book_many(*, notifications: Sequence[Notification]) -> int:
@@ -319,19 +395,7 @@ def notifications_book_many(*, notifications: Sequence[Notification]) -> int:
 
 def _bank_book_many(feed: Feed, rows: list[Notification]) -> dict[int, str]:
     resolver = _feed_resolver(feed)
-    outcomes: dict[int, Outcome] = {}
-    to_book: list[tuple[int, BankTransaction, str]] = []
-    claimed: set[int | str] = set()
-    for n in rows:
-        try:
-            prepared = _bank_prepare(feed, resolver, n, transfer_of(feed, n), claimed)
-        except webhooks.Malformed as exc:
-            outcomes[n.pk] = Outcome(Notification.Status.FAILED, error=str(exc)[:2000])
-            continue
-        if isinstance(prepared, Outcome):
-            outcomes[n.pk] = prepared
-        else:
-            to_book.append((n.pk, *prepared))
+    outcomes, to_book = _bank_prepare_many(feed, resolver, rows)
     if to_book:
         try:
             bank_transactions_book(
@@ -343,9 +407,7 @@ def _bank_book_many(feed: Feed, rows: list[Notification]) -> dict[int, str]:
             log.warning("feed %s: booking %d together failed; one by one", feed.name, len(rows))
             return {n.pk: notification_book(notification=n).status for n in rows}
         outcomes.update(_bank_outcomes(to_book))
-    with transaction.atomic():
-        for n in rows:
-            _outcome_record(feed, n, outcomes[n.pk])
+    _outcomes_record(feed, {n.pk: (n, outcomes[n.pk]) for n in rows})
     return {pk: outcome.status for pk, outcome in outcomes.items()}
 
 
@@ -375,36 +437,40 @@ def _feed_resolver(feed: Feed) -> AccountResolver:
     return AccountResolver(account=account)
 
 
-def _bank_prepare(
-    feed: Feed,
-    resolver: AccountResolver,
-    n: Notification,
-    t: webhooks.Transfer,
-    claimed: set[int | str] | None = None,
-) -> Outcome | tuple[BankTransaction, str]:
-    """The transaction to book and its gift source, or the outcome when nothing is to book
-    (no receiving account: failed; a credit the statement already booked or holds for
-    review: confirmed). `claimed` carries the statement gifts and lines that earlier
-    notifications of the same batch confirmed (not recorded yet), so each confirms one."""
-    claimed = set() if claimed is None else claimed
-    tx = _bank_tx(feed, n, t)
-    target = resolver.resolve(tx)
-    if isinstance(target, str):
-        return Outcome(Notification.Status.FAILED, error=target[:2000])
-    if tx.direction == "credit":
-        earlier = _statement_gift_find(target.bin, target.number, tx, claimed)
-        if earlier is not None:
-            claimed.add(earlier)
-            return Outcome(Notification.Status.CONFIRMED, donation_id=earlier)
-        item = _statement_review_find(target.bin, target.number, tx, claimed)
-        if item is not None:
-            claimed.add(item.source_ref)
-            return Outcome(
-                Notification.Status.CONFIRMED,
-                donation_id=item.donation_id,
-                confirmed_by=item.source_ref,
-            )
-    return tx, target.source
+def _bank_prepare_many(
+    feed: Feed, resolver: AccountResolver, rows: Sequence[Notification]
+) -> tuple[dict[int, Outcome], list[tuple[int, BankTransaction, str]]]:
+    """Per notification, either its outcome when nothing is to book (malformed or no
+    receiving account: failed; a credit the statement already booked or holds for review:
+    confirmed), or the transaction to book and its gift source. Each statement gift or line
+    confirms one notification at most, across the batch too."""
+    outcomes: dict[int, Outcome] = {}
+    resolved: list[tuple[Notification, BankTransaction, Any]] = []
+    for n in rows:
+        try:
+            tx = _bank_tx(feed, n, transfer_of(feed, n))
+        except webhooks.Malformed as exc:
+            outcomes[n.pk] = Outcome(Notification.Status.FAILED, error=str(exc)[:2000])
+            continue
+        target = resolver.resolve(tx)
+        if isinstance(target, str):
+            outcomes[n.pk] = Outcome(Notification.Status.FAILED, error=target[:2000])
+        else:
+            resolved.append((n, tx, target))
+    feed_credits: dict[tuple[str, str], list[BankTransaction]] = {}
+    for _, tx, target in resolved:
+        if tx.direction == "credit":
+            feed_credits.setdefault((target.bin, target.number), []).append(tx)
+    sides = {key: _StatementSide.fetch(*key, txs) for key, txs in feed_credits.items()}
+    to_book: list[tuple[int, BankTransaction, str]] = []
+    for n, tx, target in resolved:
+        side = sides.get((target.bin, target.number))
+        confirmed = side.confirmation(tx) if side and tx.direction == "credit" else None
+        if confirmed is not None:
+            outcomes[n.pk] = confirmed
+        else:
+            to_book.append((n.pk, tx, target.source))
+    return outcomes, to_book
 
 
 def _bank_outcomes(booked: list[tuple[int, BankTransaction, str]]) -> dict[int, Outcome]:
@@ -432,14 +498,13 @@ def _bank_outcomes(booked: list[tuple[int, BankTransaction, str]]) -> dict[int, 
     return outcomes
 
 
-def _bank_book(feed: Feed, n: Notification, t: webhooks.Transfer) -> Outcome:
+def _bank_book(feed: Feed, n: Notification) -> Outcome:
     resolver = _feed_resolver(feed)
-    prepared = _bank_prepare(feed, resolver, n, t)
-    if isinstance(prepared, Outcome):
-        return prepared
-    tx, source = prepared
-    bank_transactions_book(transactions=[tx], source_kind="feed", resolver=resolver)
-    return _bank_outcomes([(n.pk, tx, source)])[n.pk]
+    outcomes, to_book = _bank_prepare_many(feed, resolver, [n])
+    if n.pk in outcomes:
+        return outcomes[n.pk]
+    bank_transactions_book(transactions=[to_book[0][1]], source_kind="feed", resolver=resolver)
+    return _bank_outcomes(to_book)[n.pk]
 
 
 _PRIVACY = ("named", "masked", "anonymous")
@@ -644,55 +709,90 @@ def _gift_of(n: Notification) -> RecordResult | None:
     return RecordResult(n.donation.pk, n.donation.public_ref, False) if n.donation else None
 
 
-def _statement_gift_find(
-    bin_: str, number: str, tx: BankTransaction, claimed: set[int | str]
-) -> int | None:
-    """A gift a statement booked before this notification arrived (the same rule as
-    `statement_confirmations_find`, seen from the other side), not yet claimed."""
-    lo, hi = _window(_vn_day(tx.booked_at))
-    gifts = (
-        Donation.objects.filter(
-            source=f"bank:{bin_}:{number}",
-            amount_minor=tx.amount_minor,
-            currency=tx.currency,
-            received_at__gte=lo,
-            received_at__lt=hi,
+@dataclass
+class _StatementSide:
+    """What a statement of one account already holds that a batch of feed credits may be:
+    its gifts (not booked from a feed) and its lines held for review, on the credits' days
+    (one day either side, Vietnam time) and amounts, fetched in four queries for the batch.
+
+    `confirmation(tx)` applies the rule of `statement_confirmations_find` from the other
+    side: the first gift, else the first review line, in booking order, that is this transfer
+    and that no notification holds yet (earlier ones, or earlier credits of this batch).
+    """
+
+    gifts: dict[tuple[int, str], list[Donation]]
+    items: dict[tuple[int, str], list[ReviewItem]]
+    taken: set[int | str]  # gift ids and review lines some notification already holds
+
+    @classmethod
+    def fetch(cls, bin_: str, number: str, txs: Sequence[BankTransaction]) -> _StatementSide:
+        lo = _window(_vn_day(min(tx.booked_at for tx in txs)))[0]
+        hi = _window(_vn_day(max(tx.booked_at for tx in txs)))[1]
+        source = f"bank:{bin_}:{number}"
+        amounts = {tx.amount_minor for tx in txs}
+        gifts = list(
+            Donation.objects.filter(
+                source=source, amount_minor__in=amounts, received_at__gte=lo, received_at__lt=hi
+            )
+            .exclude(source_ref__startswith="feed:")
+            .select_related("private")
+            .order_by("received_at", "id")
         )
-        .exclude(source_ref__startswith="feed:")
-        .order_by("received_at", "id")
-    )
-    for gift in gifts:
-        memo = ""
-        if not (tx.bank_ref and gift.bank_ref):
-            memo = getattr(getattr(gift, "private", None), "memo", "")
-        if not _same_transfer(tx, gift.bank_ref, memo) or gift.pk in claimed:
-            continue
-        if not Notification.objects.filter(donation=gift).exists():
-            return gift.pk
-    return None
+        items = list(
+            ReviewItem.objects.filter(
+                source=source,
+                source_kind="statement",
+                amount_minor__in=amounts,
+                booked_at__gte=lo,
+                booked_at__lt=hi,
+            ).order_by("booked_at", "id")
+        )
+        taken: set[int | str] = set()
+        if gifts:
+            ids = [g.pk for g in gifts]
+            taken.update(
+                Notification.objects.filter(donation_id__in=ids).values_list(
+                    "donation_id", flat=True
+                )
+            )
+        if items:
+            refs = [i.source_ref[:240] for i in items]
+            taken.update(
+                Notification.objects.filter(confirmed_by__in=refs).values_list(
+                    "confirmed_by", flat=True
+                )
+            )
+        by_gift: dict[tuple[int, str], list[Donation]] = {}
+        for g in gifts:
+            by_gift.setdefault((g.amount_minor, g.currency), []).append(g)
+        by_item: dict[tuple[int, str], list[ReviewItem]] = {}
+        for i in items:
+            by_item.setdefault((i.amount_minor, i.currency), []).append(i)
+        return cls(by_gift, by_item, taken)
 
-
-def _statement_review_find(
-    bin_: str, number: str, tx: BankTransaction, claimed: set[int | str]
-) -> ReviewItem | None:
-    """A statement line held for review (open or decided) that is this notification's
-    transfer, by the same rule, not yet claimed by another notification: the accountant
-    decides it once, there, and the notification books nothing of its own."""
-    lo, hi = _window(_vn_day(tx.booked_at))
-    items = ReviewItem.objects.filter(
-        source=f"bank:{bin_}:{number}",
-        source_kind="statement",
-        amount_minor=tx.amount_minor,
-        currency=tx.currency,
-        booked_at__gte=lo,
-        booked_at__lt=hi,
-    ).order_by("booked_at", "id")
-    for item in items:
-        if not _same_transfer(tx, item.bank_ref, item.memo) or item.source_ref in claimed:
-            continue
-        if not Notification.objects.filter(confirmed_by=item.source_ref[:240]).exists():
-            return item
-    return None
+    def confirmation(self, tx: BankTransaction) -> Outcome | None:
+        lo, hi = _window(_vn_day(tx.booked_at))
+        for gift in self.gifts.get((tx.amount_minor, tx.currency), ()):
+            if gift.pk in self.taken or not lo <= gift.received_at < hi:
+                continue
+            memo = ""
+            if not (tx.bank_ref and gift.bank_ref):
+                memo = getattr(getattr(gift, "private", None), "memo", "")
+            if _same_transfer(tx, gift.bank_ref, memo):
+                self.taken.add(gift.pk)
+                return Outcome(Notification.Status.CONFIRMED, donation_id=gift.pk)
+        for item in self.items.get((tx.amount_minor, tx.currency), ()):
+            ref = item.source_ref[:240]
+            if ref in self.taken or not lo <= item.booked_at < hi:
+                continue
+            if _same_transfer(tx, item.bank_ref, item.memo):
+                self.taken.add(ref)
+                return Outcome(
+                    Notification.Status.CONFIRMED,
+                    donation_id=item.donation_id,
+                    confirmed_by=item.source_ref,
+                )
+        return None
 
 
 # --- partners and their keys -----------------------------------------------------------------

@@ -3,10 +3,12 @@ notification log at /office/notifications/.
 
 A receiver answers in its provider's protocol. Order of checks: unknown or revoked feed 404;
 body over MAX_BODY 413; authentication on the raw body 401 (bad signature, stale
-timestamp); malformed message 400. Only then is the notification stored (committed) and
-acknowledged; the booker (`notifications_process`, run beside `solidarity serve` every
-BOOKER_INTERVAL seconds) books what was stored, hundreds at a time, and a failure there is left
-to the back office, never refused to the provider (it would only retry).
+timestamp); malformed message 400. Only then is the notification stored (committed, in one
+transaction with those the process's other threads receive meanwhile) and acknowledged; the
+booker (`notifications_process`, run beside `solidarity serve` every BOOKER_INTERVAL seconds)
+books what was stored, hundreds at a time, and a failure there is left to the back office,
+never refused to the provider (it would only retry). The feed and its secrets are read at
+most once a second per process (`feed_receiving`).
 VNPay always gets HTTP 200 with its `RspCode` (97 bad signature, 01 order not found,
 04 invalid amount, 02 already confirmed, 00 confirmed), as its IPN protocol expects.
 """
@@ -30,10 +32,11 @@ from solidarity.apps.accounts.services import user_has_role
 from solidarity.apps.feeds.models import Feed, Intent, Notification
 from solidarity.apps.feeds.selectors import notifications_list
 from solidarity.apps.feeds.services import (
-    feed_secrets,
+    feed_receiving,
     notification_book,
     notification_replay,
     notification_store,
+    notification_store_grouped,
 )
 from solidarity.core import webhooks
 
@@ -55,11 +58,12 @@ def _headers(request: HttpRequest) -> dict[str, str]:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def hook(request: HttpRequest, name: str) -> HttpResponse:
-    feed = Feed.objects.filter(name=name, active=True).first()
-    if feed is None:
+    found = feed_receiving(name)
+    if found is None:
         return _reject(name, 404, "unknown source")
+    feed, secrets = found
     if feed.kind == Feed.Kind.VNPAY:
-        return _vnpay(request, feed)
+        return _vnpay(request, feed, secrets)
     if request.method != "POST":
         return _reject(name, 405, "POST only")
     length = request.META.get("CONTENT_LENGTH") or "0"
@@ -69,7 +73,6 @@ def hook(request: HttpRequest, name: str) -> HttpResponse:
     if len(body) > MAX_BODY:
         return _reject(name, 413, f"body over {MAX_BODY} bytes")
     headers = _headers(request)
-    secrets = feed_secrets(feed)
     now = time.time()
     try:
         if feed.kind == Feed.Kind.SEPAY:
@@ -88,7 +91,7 @@ def hook(request: HttpRequest, name: str) -> HttpResponse:
         return _reject(name, 400, f"malformed: {exc}")
     if not transfer.provider_id:
         return _reject(name, 400, "malformed: no transaction id")
-    _, created = notification_store(
+    created = notification_store_grouped(
         feed=feed, transfer=transfer, headers=headers, body=body.decode()
     )
     if not created:
@@ -102,7 +105,7 @@ def _vnpay_reply(code: str, message: str) -> JsonResponse:
     return JsonResponse({"RspCode": code, "Message": message})
 
 
-def _vnpay(request: HttpRequest, feed: Feed) -> HttpResponse:
+def _vnpay(request: HttpRequest, feed: Feed, secrets: list[str]) -> HttpResponse:
     query = request.META.get("QUERY_STRING", "")
     if request.method == "POST" and not query:
         query = request.body[:MAX_BODY].decode(errors="replace")
@@ -110,7 +113,7 @@ def _vnpay(request: HttpRequest, feed: Feed) -> HttpResponse:
         return _reject(feed.name, 413, f"query over {MAX_BODY} bytes")
     params = dict(parse_qsl(query, keep_blank_values=True))
     try:
-        webhooks.vnpay_verify(params, feed_secrets(feed))
+        webhooks.vnpay_verify(params, secrets)
     except webhooks.NotAuthentic as exc:
         log.warning("hooks/%s: rejected: %s", feed.name, exc)
         return _vnpay_reply("97", "Invalid signature")
