@@ -2,9 +2,9 @@
 
 Writes bench/results/public.json.
 
-`solidarity serve` (gunicorn) on a temporary SOLIDARITY_HOME with the demo campaign; `wrk`
+`solidarity serve` (Granian) on a temporary SOLIDARITY_HOME with the demo campaign; `wrk`
 (Debian package) on the same machine drives the campaign page and the totals JSON, and, as the
-bare baseline in the same run, the static `/healthz`, for each gunicorn WORKERSxTHREADS in
+bare baseline in the same run, the static `/healthz`, for each server WORKERSxTHREADS in
 `--configs`. Meanwhile `solidarity import` books a generated statement of `--import-rows` rows
 (bench/gen_statement.py) into a second campaign on the same SOLIDARITY_HOME, at its default
 `--nice 10`. Every number
@@ -193,7 +193,7 @@ def main() -> None:
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--wrk-threads", type=int, default=2)
     p.add_argument(
-        "--configs", default="2x4,2x8,3x4,3x8", help="gunicorn WORKERSxTHREADS to try, in turn"
+        "--configs", default="2x4,2x8,3x4,3x8", help="server WORKERSxTHREADS to try, in turn"
     )
     p.add_argument(
         "--import-rows", type=int, default=200_000, help="statement rows imported during the load"

@@ -79,29 +79,18 @@ INIT_MODULES: list[str] = [
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve with gunicorn (threaded workers), not Django's development server."""
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "solidarity.web.wsgi:application",
-        "--bind",
-        f"{args.host}:{args.port}",
-        "--workers",
-        str(args.workers),
-        "--threads",
-        str(args.threads),
-        "--worker-class",
-        "gthread",
-        "--access-logfile",
-        "-" if args.access_log else "/dev/null",
-        "--graceful-timeout",
-        "10",
-        "--config",  # starts the log sequencer beside the workers (see that module)
-        "python:solidarity.apps.transparency.gunicorn_conf",
-    ]
+    """Serve with Granian (worker processes with threads), not Django's development server."""
+    from solidarity.web.server import server_run
+
     print(f"serving http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
-    os.execv(sys.executable, argv)  # noqa: S606 (replaces this process with gunicorn)
+    server_run(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        threads=args.threads,
+        access_log=args.access_log,
+    )
+    return 0  # not reached: server_run replaces this process
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -294,7 +283,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-static", action="store_true", help="skip collecting static files")
     p.set_defaults(handler=cmd_init)
 
-    p = sub.add_parser("serve", help="serve the web app with gunicorn")
+    p = sub.add_parser("serve", help="serve the web app (Granian) with the sequencer and booker")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=2)
