@@ -1,4 +1,4 @@
-"""Signed SePay notifications at increasing rates against `solidarity serve` (gunicorn) on a
+"""Signed SePay notifications at increasing rates against `solidarity serve` (Granian) on a
 temporary SOLIDARITY_HOME, 127.0.0.1 only, with `/healthz` at the same rates as the baseline.
 
 Per rate: p50/p99 acknowledgement latency, notifications booked (must equal sent), and the

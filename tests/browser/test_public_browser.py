@@ -1,6 +1,6 @@
 """The public site in Chromium: language switch, search, and receipts checked by the browser.
 
-A real server (`solidarity serve`, gunicorn) runs in a subprocess on a temporary
+A real server (`solidarity serve`, Granian) runs in a subprocess on a temporary
 SOLIDARITY_HOME with the demo campaign and a sequenced log, so the browser fetches real
 receipts, checkpoints and consistency proofs. Screenshots at phone and desktop widths land in
 tests/browser/artifacts/.

@@ -145,7 +145,7 @@ def test_the_served_application_keeps_the_totals_a_second_then_shows_new_gifts()
 
     from solidarity.apps.donations.services import donations_record_many
 
-    # Given the application as gunicorn serves it, and a campaign with one gift
+    # Given the application as `solidarity serve` serves it, and a campaign with one gift
     campaign = campaign_factory()
     donations_record_many(campaign=campaign, gifts=[gift(campaign, 50_000)])
     clock = Clock()

@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn (`solidarity serve`): Django behind the public micro-cache.
+"""WSGI entry point for Granian (`solidarity serve`): Django behind the public micro-cache.
 
 SOLIDARITY_MICROCACHE_SECONDS (default 1; 0 turns it off) bounds how long a shareable
 public response is answered from memory (solidarity.web.microcache).
