@@ -68,7 +68,7 @@ class Install:
                  "--secret", SECRET)  # fmt: skip
         return self
 
-    def start(self, workers: int = 2, threads: int = 8) -> None:
+    def start(self, workers: int = 2, threads: int = 16) -> None:
         self.server = subprocess.Popen(
             [sys.executable, "-m", "solidarity.cli", "serve", "--port", str(self.port),
              "--workers", str(workers), "--threads", str(threads)],

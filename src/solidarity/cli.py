@@ -287,7 +287,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--threads", type=int, default=16)
     p.add_argument("--access-log", action="store_true")
     p.set_defaults(handler=cmd_serve)
 

@@ -197,3 +197,31 @@ def test_a_batch_with_duplicates_inside_books_each_gift_once():
     results = donations_record_many(campaign=campaign, gifts=[g, g, gift(campaign)])
     assert [r.created for r in results] == [True, False, True]
     assert campaign_totals(campaign=campaign)["donation_count"] == 2
+
+
+def test_a_gift_prepared_ahead_is_booked_as_prepared_and_a_changed_one_is_not():
+    from dataclasses import replace
+
+    from solidarity.apps.donations.services import donations_prepare
+
+    campaign = campaign_factory()
+    same, changed, booked = gift(campaign), gift(campaign), gift(campaign)
+    donation_record(campaign=campaign, gift=booked)
+    # Given gifts prepared before the transaction (one of them already booked: not prepared)
+    ahead = donations_prepare(campaign_slug=campaign.slug, gifts=[same, changed, booked])
+    assert set(ahead) == {(campaign.slug, g.source, g.source_ref) for g in (same, changed)}
+    # When they are booked, one unchanged and one whose memo changed since
+    edited = replace(changed, memo="ung ho Cuba, sua lai")
+    results = donations_record_many(campaign=campaign, gifts=[same, edited], prepared=ahead)
+    # Then the unchanged one carries the prepared commitment, the changed one a fresh one
+    first, second = (DonationPrivate.objects.get(donation_id=r.donation_id) for r in results)
+    assert first.commitment == ahead[(campaign.slug, same.source, same.source_ref)].digest
+    assert second.commitment != ahead[(campaign.slug, changed.source, changed.source_ref)].digest
+    assert second.memo == "ung ho Cuba, sua lai"
+    # And a preparation for another campaign is never used
+    other = campaign_factory(slug="other", code="OTHER")
+    g = gift(other)
+    foreign = donations_prepare(campaign_slug=campaign.slug, gifts=[g])
+    result = donations_record_many(campaign=other, gifts=[g], prepared=foreign)[0]
+    entry = entry_decode(bytes(LogEntry.objects.get(ref=result.public_ref).body))
+    assert entry["campaign"] == "other"

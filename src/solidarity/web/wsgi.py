@@ -1,17 +1,30 @@
-"""WSGI entry point for Granian (`solidarity serve`): Django behind the public micro-cache.
+"""WSGI entry point for Granian (`solidarity serve`): the webhook receivers on their own lean
+handler (solidarity.web.hooks), everything else Django behind the public micro-cache.
 
 SOLIDARITY_MICROCACHE_SECONDS (default 1; 0 turns it off) bounds how long a shareable
 public response is answered from memory (solidarity.web.microcache).
 """
 
 import os
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.core.wsgi import get_wsgi_application
 
 from solidarity.web.microcache import MicroCache
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "solidarity.web.settings")
-application = MicroCache(
-    get_wsgi_application(),
+site = MicroCache(
+    get_wsgi_application(),  # sets Django up: the receivers' modules import after it
     seconds=float(os.environ.get("SOLIDARITY_MICROCACHE_SECONDS", "1")),
 )
+
+from solidarity.web.hooks import ReceiversHandler, receivers_path  # noqa: E402
+
+receivers = ReceiversHandler()
+
+
+def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    if receivers_path(environ.get("PATH_INFO", "")):
+        return receivers(environ, start_response)  # type: ignore[no-any-return]
+    return site(environ, start_response)

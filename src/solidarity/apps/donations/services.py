@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -123,12 +123,37 @@ def donation_record(*, campaign: Campaign, gift: GiftInput) -> RecordResult:
     return donations_record_many(campaign=campaign, gifts=[gift])[0]
 
 
-def donations_record_many(*, campaign: Campaign, gifts: Sequence[GiftInput]) -> list[RecordResult]:
+PreparedGifts = dict[tuple[str, str, str], "_Prepared"]
+"""Gifts prepared ahead of booking, by (campaign slug, source, source_ref)."""
+
+
+def donations_prepare(*, campaign_slug: str, gifts: Sequence[GiftInput]) -> PreparedGifts:
+    """The per-gift work of booking (masking, commitment, log entry, search text) for the
+    gifts not booked yet, done ahead so a caller that must book inside its own transaction
+    does not do it while holding the write lock. Pass the result to
+    `donations_record_many(prepared=...)`; a gift that is not booked after all only cost the
+    work."""
+    booked = _existing(gifts)
+    return {
+        (campaign_slug, g.source, g.source_ref): _prepare(campaign_slug, g)
+        for g in gifts
+        if (g.source, g.source_ref) not in booked
+    }
+
+
+def donations_record_many(
+    *,
+    campaign: Campaign,
+    gifts: Sequence[GiftInput],
+    prepared: Mapping[tuple[str, str, str], _Prepared] | None = None,
+) -> list[RecordResult]:
     """Book gifts all or nothing, in order; already-booked ones come back `created=False`.
 
     Safe against concurrent bookers of the same gifts: the unique constraint decides and
     the loser re-reads the winner's row. The per-gift work (masking, commitments, log
-    entries) happens before the write transaction opens, so parallel bookers overlap it.
+    entries) happens before the write transaction opens, so parallel bookers overlap it;
+    a gift found in `prepared` (from `donations_prepare`, for the same campaign and the
+    same input) is not prepared again.
     """
     if campaign.status != Campaign.Status.OPEN:
         raise DonationRefused([f"campaign {campaign.slug} is {campaign.status}, not open"])
@@ -138,13 +163,17 @@ def donations_record_many(*, campaign: Campaign, gifts: Sequence[GiftInput]) -> 
     # Gifts booked before (a re-run, an overlapping file) are not prepared again; the
     # transaction re-checks, so a concurrent booker between here and there is still safe.
     seen_before = _existing(gifts)
-    prepared = [
-        _prepare(campaign.slug, g) for g in gifts if (g.source, g.source_ref) not in seen_before
-    ]
-    if not prepared:
+    ahead = prepared or {}
+    ready = []
+    for g in gifts:
+        if (g.source, g.source_ref) in seen_before:
+            continue
+        done = ahead.get((campaign.slug, g.source, g.source_ref))
+        ready.append(done if done is not None and done.gift == g else _prepare(campaign.slug, g))
+    if not ready:
         return [RecordResult(*seen_before[(g.source, g.source_ref)], created=False) for g in gifts]
     with transaction.atomic():
-        results = iter(_record_batch(campaign, prepared))
+        results = iter(_record_batch(campaign, ready))
     return [
         RecordResult(*found, created=False)
         if (found := seen_before.get((g.source, g.source_ref)))

@@ -40,8 +40,10 @@ from solidarity.apps.campaigns.models import Campaign, ReceivingAccount
 from solidarity.apps.donations.models import Channel, Donation, Reversal
 from solidarity.apps.donations.services import (
     GiftInput,
+    PreparedGifts,
     RecordResult,
     donation_reverse,
+    donations_prepare,
     donations_record_many,
     gift_errors,
 )
@@ -467,16 +469,48 @@ def _batch_book(
             targets.append(found)
     if errors:
         raise BookingRefused(errors)
+    prepared = _gifts_prepare_ahead(batch, targets)
     for attempt in range(_BATCH_RETRIES):
         try:
             with transaction.atomic():
-                return _batch_book_once(batch, targets, source_kind, imported)
+                return _batch_book_once(batch, targets, source_kind, imported, prepared)
         except IntegrityError:
             # A concurrent booker committed some of these meanwhile: the next attempt sees
             # them as duplicates.
             if attempt == _BATCH_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def _gifts_prepare_ahead(
+    batch: Sequence[BankTransaction], targets: Sequence[Target]
+) -> PreparedGifts:
+    """Before the batch's write transaction: the gifts its credits will most likely be (the
+    campaign the rules pick, not booked yet), prepared, so the transaction only writes.
+    `_batch_book_once` decides again inside the transaction and uses a preparation only for
+    the very same gift; a guess that turns out wrong costs its work, nothing else."""
+    guesses: dict[str, list[GiftInput]] = defaultdict(list)
+    rules_of: dict[tuple[int, str], list[CampaignRule]] = {}
+    for tx, target in zip(batch, targets, strict=True):
+        if tx.direction != "credit" or tx.is_reversal:
+            continue
+        if target.forced is not None:
+            slug = target.forced.slug
+        else:
+            key = (id(target), tx.account)
+            if key not in rules_of:
+                rules_of[key] = target.rules(tx.account)
+            match = campaign_match(tx, rules_of[key])
+            if match.kind != "matched" or match.slug is None:
+                continue
+            slug = match.slug
+        chosen = next((c for c in target.campaigns.values() if c.slug == slug), None)
+        if chosen is not None and chosen.status == Campaign.Status.OPEN:
+            guesses[slug].append(_gift(tx, target, chosen))
+    prepared: PreparedGifts = {}
+    for slug, gifts in guesses.items():
+        prepared.update(donations_prepare(campaign_slug=slug, gifts=gifts))
+    return prepared
 
 
 @dataclass
@@ -492,6 +526,7 @@ def _batch_book_once(
     targets: Sequence[Target],
     source_kind: str,
     imported: Import | None,
+    prepared: PreparedGifts,
 ) -> BookReport:
     report = BookReport(rows_read=len(batch))
     gifts: dict[int, list[GiftInput]] = defaultdict(list)
@@ -541,7 +576,8 @@ def _batch_book_once(
                 reviews.append(_Review(tx, target, match, match.reason))
                 continue
             chosen = by_slug[match.slug]  # type: ignore[index]
-            gift = _gift(tx, target, chosen)
+            ahead = prepared.get((chosen.slug, target.source, tx.identity))
+            gift = ahead.gift if ahead is not None else _gift(tx, target, chosen)
             problems = gift_errors(chosen, gift, f"line {tx.line}")
             if chosen.status != Campaign.Status.OPEN:
                 problems.append(f"campaign {chosen.slug} is {chosen.status}, not open")
@@ -553,7 +589,9 @@ def _batch_book_once(
 
     booked: list[tuple[str, str, str, int]] = []
     for campaign_id, items in gifts.items():
-        results = donations_record_many(campaign=campaigns[campaign_id], gifts=items)
+        results = donations_record_many(
+            campaign=campaigns[campaign_id], gifts=items, prepared=prepared
+        )
         for gift, result in zip(items, results, strict=True):
             if result.created:
                 report.booked += 1
