@@ -234,7 +234,11 @@ def main() -> None:
                 first += feed["sent"]
         finally:
             site.stop()
-    good = [s for s in steps if s["exactly_once"] and s["feed"]["p99_ms"] < 100]
+    held = None  # the highest rate that held, every lower rate of the run holding too
+    for step in sorted(steps, key=lambda s: s["rate"]):
+        if not (step["exactly_once"] and step["feed"]["p99_ms"] < 100):
+            break
+        held = step["rate"]
     result = {
         "benchmark": "feeds",
         "what": "signed SePay notifications, acknowledgement latency and booking, vs /healthz",
@@ -242,7 +246,7 @@ def main() -> None:
         f"{args.threads} threads, SQLite",
         "seconds_per_rate": args.seconds,
         "steps": steps,
-        "highest_sustained_rate_p99_under_100ms": max((s["rate"] for s in good), default=None),
+        "highest_sustained_rate_p99_under_100ms": held,
         "note": "latency measured from send; sender and server share one host",
     }
     RESULTS.parent.mkdir(exist_ok=True)

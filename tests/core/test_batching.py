@@ -91,3 +91,27 @@ def test_a_write_must_answer_every_item_and_batches_are_bounded():
     assert max(seen) <= 3
     with pytest.raises(ValueError, match="at least 1"):
         GroupCommit(lambda items: items, max_batch=0)
+
+
+def test_many_threads_each_get_their_own_result_and_every_item_is_written_once():
+    written: list[int] = []
+    lock = threading.Lock()
+
+    def write(items: list[int]) -> list[int]:
+        with lock:
+            written.extend(items)
+        threading.Event().wait(0.0005)  # a commit takes a little while
+        return [i * 10 for i in items]
+
+    group = GroupCommit(write, max_batch=7)
+
+    def caller(base: int) -> list[tuple[int, int]]:
+        return [(i, group.submit(i)) for i in range(base, base + 200)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = [
+            pair for f in [pool.submit(caller, t * 1000) for t in range(8)] for pair in f.result(60)
+        ]
+    assert all(result == i * 10 for i, result in answers)
+    assert sorted(written) == sorted(i for i, _ in answers)
+    assert len(written) == len(set(written)) == 1600

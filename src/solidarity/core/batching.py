@@ -24,13 +24,15 @@ R = TypeVar("R")
 
 
 class _Slot(Generic[T, R]):
-    __slots__ = ("done", "error", "item", "result")
+    __slots__ = ("done", "error", "item", "lead", "result", "wake")
 
     def __init__(self, item: T) -> None:
         self.item = item
-        self.done = False
+        self.done = False  # written (result or error set)
+        self.lead = False  # chosen to write the next batch
         self.result: R | None = None
         self.error: BaseException | None = None
+        self.wake = threading.Event()
 
 
 class GroupCommit(Generic[T, R]):
@@ -42,7 +44,8 @@ class GroupCommit(Generic[T, R]):
     write runs wait and go in the next one, so under load one write (one transaction, one lock
     acquisition) serves everyone who arrived during the previous one; alone, a caller writes
     its own item at once. If `write` raises, every caller of that batch gets the exception.
-    At most `max_batch` items go in one write.
+    At most `max_batch` items go in one write. Each waiting caller is woken once, when its
+    item is written or when it is to lead the next write (the earliest waiting caller leads).
     """
 
     def __init__(self, write: Callable[[list[T]], Sequence[R]], *, max_batch: int = 1000):
@@ -50,22 +53,31 @@ class GroupCommit(Generic[T, R]):
             raise ValueError("max_batch must be at least 1")
         self._write = write
         self._max_batch = max_batch
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._pending: list[_Slot[T, R]] = []
         self._writing = False
 
+    def _batch_take(self, slot: _Slot[T, R]) -> list[_Slot[T, R]]:
+        """Under the lock: `slot` and the earliest others waiting, up to max_batch."""
+        self._pending.remove(slot)
+        batch = [slot, *self._pending[: self._max_batch - 1]]
+        del self._pending[: self._max_batch - 1]
+        return batch
+
     def submit(self, item: T) -> R:
         slot: _Slot[T, R] = _Slot(item)
-        with self._cond:
+        with self._lock:
             self._pending.append(slot)
-            while not slot.done and self._writing:
-                self._cond.wait()
+            leading = not self._writing
+            if leading:
+                self._writing = True
+                batch = self._batch_take(slot)
+        if not leading:
+            slot.wake.wait()
             if slot.done:
                 return self._outcome(slot)
-            self._writing = True
-            self._pending.remove(slot)
-            batch = [slot, *self._pending[: self._max_batch - 1]]
-            del self._pending[: self._max_batch - 1]
+            with self._lock:  # slot.lead: the previous leader handed the next write to us
+                batch = self._batch_take(slot)
         try:
             results = list(self._write([s.item for s in batch]))
             if len(results) != len(batch):
@@ -76,11 +88,19 @@ class GroupCommit(Generic[T, R]):
             for s in batch:
                 s.error = exc
         finally:
-            with self._cond:
+            with self._lock:
                 for s in batch:
                     s.done = True
-                self._writing = False
-                self._cond.notify_all()
+                successor = self._pending[0] if self._pending else None
+                if successor is not None:
+                    successor.lead = True  # _writing stays True: the write passes on
+                else:
+                    self._writing = False
+            for s in batch:
+                if s is not slot:
+                    s.wake.set()
+            if successor is not None:
+                successor.wake.set()
         return self._outcome(slot)
 
     @staticmethod
