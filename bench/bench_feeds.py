@@ -179,10 +179,10 @@ def main() -> None:
         site = Install(Path(tmp) / "home").setup()
         site.start(workers=args.workers, threads=args.threads)
         steps = []
-        # warm-up, not reported: every worker imports and connects before the first step
-        run(site.port, 100, 2.0, 0, health=True)
-        first = 1 + run(site.port, 100, 2.0, 1, health=False)["sent"]
         try:
+            # warm-up, not reported: every worker imports and connects before the first step
+            run(site.port, 100, 2.0, 0, health=True)
+            first = 1 + run(site.port, 100, 2.0, 1, health=False)["sent"]
             for rate in rates:
                 base = checkpoint_size(site.port)
                 samples: list[tuple[float, int]] = []  # (when, checkpoint size), while sending

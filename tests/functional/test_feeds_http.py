@@ -367,3 +367,21 @@ def test_one_store_transaction_keeps_each_provider_id_once(campaign):
         "90001",
         "90002",
     ]
+
+
+def test_inside_a_transaction_a_notification_is_stored_alone(campaign, monkeypatch):
+    """A caller holding the write lock must not wait for another thread's group commit."""
+    from solidarity.apps.feeds import services
+
+    feed, _ = feed_add(name="vcb", kind="sepay", account="970436:0011001932418")
+
+    def no_group(item: Any) -> bool:
+        raise AssertionError("a transaction's caller joined the group commit")
+
+    monkeypatch.setattr(services._STORE_GROUP, "submit", no_group)
+    transfer = w.sepay_parse(sepay_body(5))
+    stored = services.notification_store_grouped(
+        feed=feed, transfer=transfer, headers={}, body="{}"
+    )
+    assert stored is True
+    assert Notification.objects.get().provider_id == "90005"

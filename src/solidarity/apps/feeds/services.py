@@ -276,9 +276,13 @@ def notification_store_grouped(
     Concurrent callers in this process share one transaction (`GroupCommit`): under a burst of
     receivers, one write-lock acquisition and one commit serve all that arrived during the
     previous commit, instead of each queueing for the lock. Must be called outside a
-    transaction: when it returns, the row is durable.
+    transaction: when it returns, the row is durable. Inside one it stores alone, in that
+    transaction (a caller holding the write lock must not wait for another thread's commit).
     """
-    return _STORE_GROUP.submit(_notification_new(feed, transfer, headers, body))
+    row = _notification_new(feed, transfer, headers, body)
+    if connection.in_atomic_block:
+        return _notifications_insert([row])[0]
+    return _STORE_GROUP.submit(row)
 
 
 def transfer_of(feed: Feed, notification: Notification) -> webhooks.Transfer:
