@@ -13,6 +13,10 @@ Granian rather than a pure-Python server: measured on this project's 2-core mach
 same Django application answered a static page 1.75x as fast, a micro-cached public page 6x
 as fast, and stored signed webhooks 1.4x as fast (bench/ and README).
 
+Granian warns at start that 16 threads per worker is many for the cores: it is meant. The
+receivers' threads mostly wait for their shared commit, and 16 measured better than 8 for
+webhooks at 1,000/s and the same for the public pages (README, benchmarks).
+
 SOLIDARITY_SEQUENCER=off starts no helpers (run `solidarity log sequence` and
 `solidarity notifications process --forever` yourself); SOLIDARITY_FEED_SWEEPER=off starts
 the sequencer without the booker.
