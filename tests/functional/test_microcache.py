@@ -177,3 +177,22 @@ def test_memory_stays_bounded(monkeypatch):
     assert len(cache._kept) <= 10
     assert len(cache._vary) <= 10
     assert cache._bytes == sum(len(k.body) for k in cache._kept.values())
+
+
+def test_a_page_rendered_when_the_cache_is_full_is_still_kept(monkeypatch):
+    from solidarity.web import microcache
+
+    monkeypatch.setattr(microcache, "MAX_KEYS", 4)
+    clock = Clock()
+    origin = Origin()
+    cache = MicroCache(origin, seconds=1.0, clock=clock)
+    # Given a full cache whose oldest page is /p0
+    for i in range(4):
+        _get(cache, _environ(f"/p{i}"))
+    # When /p0 expires and renders again, evicting the oldest half (itself included)
+    clock.now += 2
+    _get(cache, _environ("/p0"))
+    renders = origin.renders
+    # Then its new copy is kept: the next request is answered without a render
+    _get(cache, _environ("/p0"))
+    assert origin.renders == renders

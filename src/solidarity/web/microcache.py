@@ -148,12 +148,11 @@ class MicroCache:
             _closed(result)
         kept = _Kept(status, headers, body, now + lifetime, now + lifetime + STALE_GRACE)
         with self._lock:
-            vary = _vary(headers)
-            self._vary[where] = vary
             if len(self._kept) >= MAX_KEYS or self._bytes + len(body) > MAX_BYTES:
                 for old in list(self._kept)[: len(self._kept) // 2 + 1]:
                     self._bytes -= len(self._kept.pop(old).body)
                     self._vary.pop((old[0], old[1]), None)
+            self._vary[where] = _vary(headers)  # after eviction, which may drop this address's
             key = self._key(where, environ)
             if key is not None:
                 replaced = self._kept.pop(key, None)
