@@ -24,12 +24,11 @@ R = TypeVar("R")
 
 
 class _Slot(Generic[T, R]):
-    __slots__ = ("done", "error", "item", "lead", "result", "wake")
+    __slots__ = ("done", "error", "item", "result", "wake")
 
     def __init__(self, item: T) -> None:
         self.item = item
-        self.done = False  # written (result or error set)
-        self.lead = False  # chosen to write the next batch
+        self.done = False  # written (result or error set); woken and not done: lead the next
         self.result: R | None = None
         self.error: BaseException | None = None
         self.wake = threading.Event()
@@ -76,7 +75,7 @@ class GroupCommit(Generic[T, R]):
             slot.wake.wait()
             if slot.done:
                 return self._outcome(slot)
-            with self._lock:  # slot.lead: the previous leader handed the next write to us
+            with self._lock:  # the previous leader handed the next write to us
                 batch = self._batch_take(slot)
         try:
             results = list(self._write([s.item for s in batch]))
@@ -92,10 +91,7 @@ class GroupCommit(Generic[T, R]):
                 for s in batch:
                     s.done = True
                 successor = self._pending[0] if self._pending else None
-                if successor is not None:
-                    successor.lead = True  # _writing stays True: the write passes on
-                else:
-                    self._writing = False
+                self._writing = successor is not None  # the write passes on to the successor
             for s in batch:
                 if s is not slot:
                     s.wake.set()

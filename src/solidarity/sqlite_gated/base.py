@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Callable
 from typing import Any
 
 from django.db.backends.sqlite3 import base
@@ -59,21 +60,19 @@ class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]
             self._gate_release()
             raise
 
-    def _gate_release_if_ended(self) -> None:
-        if self.connection is None or not self.connection.in_transaction:
-            self._gate_release()
+    def _ending(self, end: Callable[[], None]) -> None:
+        """Run `end` (commit or rollback); release the gate once no transaction is open."""
+        try:
+            end()
+        finally:
+            if self.connection is None or not self.connection.in_transaction:
+                self._gate_release()
 
     def _commit(self) -> None:
-        try:
-            super()._commit()
-        finally:
-            self._gate_release_if_ended()
+        self._ending(super()._commit)
 
     def _rollback(self) -> None:
-        try:
-            super()._rollback()
-        finally:
-            self._gate_release_if_ended()
+        self._ending(super()._rollback)
 
     def _close(self) -> None:
         try:

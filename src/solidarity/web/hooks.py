@@ -20,10 +20,11 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse
 from django.middleware.security import SecurityMiddleware
+from django.urls.converters import SlugConverter
 
 from solidarity.apps.feeds.views import hook
 
-_HOOK = re.compile(r"/hooks/([-a-zA-Z0-9_]+)")  # as the URL pattern hooks/<slug:name>
+_HOOK = re.compile(f"/hooks/({SlugConverter.regex})")  # as the URL pattern hooks/<slug:name>
 
 
 def receivers_path(path: str) -> bool:

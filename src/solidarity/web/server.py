@@ -36,10 +36,12 @@ BOOKER_INTERVAL = 0.2
 APPLICATION = "solidarity.web.wsgi:application"
 
 
-def _helpers_start() -> list[subprocess.Popen[bytes]]:
-    started: list[subprocess.Popen[bytes]] = []
+_helpers: list[subprocess.Popen[bytes]] = []  # referenced until this process becomes the server
+
+
+def _helpers_start() -> None:
     if not env_flag("SOLIDARITY_SEQUENCER", default=True):
-        return started
+        return
     cli = [sys.executable, "-m", "solidarity.cli"]
     commands = [[*cli, "log", "sequence", "--exit-with-parent"]]
     if env_flag("SOLIDARITY_FEED_SWEEPER", default=True):
@@ -48,8 +50,7 @@ def _helpers_start() -> list[subprocess.Popen[bytes]]:
         booker = [*cli, "notifications", "process", "--forever", "--exit-with-parent"]
         commands.append([*booker, "--interval", str(BOOKER_INTERVAL)])
     for command in commands:
-        started.append(subprocess.Popen(command))  # noqa: S603 (our own interpreter and module)
-    return started
+        _helpers.append(subprocess.Popen(command))  # noqa: S603 (our own interpreter and module)
 
 
 def server_argv(*, host: str, port: int, workers: int, threads: int, access_log: bool) -> list[str]:

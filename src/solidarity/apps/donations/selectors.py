@@ -92,7 +92,10 @@ def _words_sql(words: list[Word]) -> tuple[str, list[str]]:
 
 
 def _words_each(qs: QuerySet[Donation], words: list[Word]) -> QuerySet[Donation]:
-    """qs limited to gifts whose indexed text has every word, tested row by row."""
+    """qs limited to gifts whose indexed text has every word, tested row by row (qs itself
+    when there are no words)."""
+    if not words:
+        return qs
     where, params = _words_sql(words)
     key = "s.rowid" if connection.vendor == "sqlite" else "s.donation_id"
     return qs.extra(  # noqa: S610 (constant SQL, bound values)
@@ -177,17 +180,13 @@ def donation_search(
 
     # When: nothing filters beyond the sort column's index, or a reference names the gift.
     if ref or not (has_other or words):
-        return _page_end(
-            page(_words_each(others(ordered), words) if words else others(ordered)),
-            limit,
-            query.sort,
-        )
+        return _page_end(page(_words_each(others(ordered), words)), limit, query.sort)
     # When: the filters match densely, a bounded walk of the sort order finds the page. A word
     # with a digit (a reference, an account tail) is rare: it goes to the index at once.
     if not any(ch.isdigit() for w in words for ch in w.text):
         window = ordered.order_by(*order).values("id")[:WALK_BUDGET]
         walked = others(Donation.objects.filter(id__in=window))
-        rows = page(_words_each(walked, words) if words else walked)
+        rows = page(_words_each(walked, words))
         if len(rows) > limit or ordered.values("id")[:WALK_BUDGET].count() < WALK_BUDGET:
             return _page_end(rows, limit, query.sort)
     # Then, sparse: the most selective other filter finds every candidate.
@@ -196,7 +195,7 @@ def donation_search(
     )
     if has_other and in_range.values("id")[: RANGE_MAX + 1].count() <= RANGE_MAX:
         found = others(ordered.filter(id__in=in_range.values("id")), with_range=False)
-        rows = page(_words_each(found, words) if words else found)
+        rows = page(_words_each(found, words))
     elif words:
         rows = page(_words_indexed(others(ordered), words))
     else:

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from django.conf import settings
@@ -249,13 +249,8 @@ def notification_store(
 
     Must be called outside a transaction: when it returns, the row is durable.
     """
-    try:
-        with transaction.atomic():
-            row = _notification_new(feed, transfer, headers, body)
-            row.save(force_insert=True)
-        return row, True
-    except IntegrityError:
-        return Notification.objects.get(feed=feed, provider_id=transfer.provider_id), False
+    created = _notifications_insert([_notification_new(feed, transfer, headers, body)])[0]
+    return Notification.objects.get(feed=feed, provider_id=transfer.provider_id), created
 
 
 def _notifications_insert(rows: list[Notification]) -> list[bool]:
@@ -713,6 +708,17 @@ def _gift_of(n: Notification) -> RecordResult | None:
     return RecordResult(n.donation.pk, n.donation.public_ref, False) if n.donation else None
 
 
+_Amounted = TypeVar("_Amounted", Donation, ReviewItem)
+
+
+def _by_amount(rows: Iterable[_Amounted]) -> dict[tuple[int, str], list[_Amounted]]:
+    """Rows grouped by (amount, currency), each group in the rows' order."""
+    groups: dict[tuple[int, str], list[_Amounted]] = {}
+    for row in rows:
+        groups.setdefault((row.amount_minor, row.currency), []).append(row)
+    return groups
+
+
 @dataclass
 class _StatementSide:
     """What a statement of one account already holds that a batch of feed credits may be:
@@ -766,13 +772,7 @@ class _StatementSide:
                     "confirmed_by", flat=True
                 )
             )
-        by_gift: dict[tuple[int, str], list[Donation]] = {}
-        for g in gifts:
-            by_gift.setdefault((g.amount_minor, g.currency), []).append(g)
-        by_item: dict[tuple[int, str], list[ReviewItem]] = {}
-        for i in items:
-            by_item.setdefault((i.amount_minor, i.currency), []).append(i)
-        return cls(by_gift, by_item, taken)
+        return cls(_by_amount(gifts), _by_amount(items), taken)
 
     def confirmation(self, tx: BankTransaction) -> Outcome | None:
         lo, hi = _window(_vn_day(tx.booked_at))

@@ -8,8 +8,8 @@ transaction with those the process's other threads receive meanwhile) and acknow
 booker (`notifications_process`, run beside `solidarity serve` every
 `solidarity.web.server.BOOKER_INTERVAL` seconds) books what was stored, hundreds at a time, and
 a failure there is left to the back office, never refused to the provider (it would only
-retry). The feed and its secrets are read at
-most once a second per process (`feed_receiving`).
+retry). The feed and its secrets are read at most once a second per process
+(`feed_receiving`).
 VNPay always gets HTTP 200 with its `RspCode` (97 bad signature, 01 order not found,
 04 invalid amount, 02 already confirmed, 00 confirmed), as its IPN protocol expects.
 """

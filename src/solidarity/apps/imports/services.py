@@ -482,31 +482,57 @@ def _batch_book(
     raise AssertionError("unreachable")
 
 
+class _CampaignChooser:
+    """Which campaign a credit to `target` goes to: the campaign named for the import, else
+    the rules of the stated account (`campaign_match`). The rules depend on the stated account
+    only, so they are read once per account; with at most one rule the memo cannot change the
+    result (the account decides alone, or nothing matches), so it is kept per account too."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.by_slug = {c.slug: c for c in target.campaigns.values()}
+        self._forced = (
+            MatchResult("matched", (target.forced.slug,), "campaign named")
+            if target.forced is not None
+            else None
+        )
+        self._rules: dict[str, list[CampaignRule]] = {}
+        self._fixed: dict[str, MatchResult] = {}
+
+    def match(self, tx: BankTransaction) -> MatchResult:
+        match = self._forced or self._fixed.get(tx.account)
+        if match is None:
+            rules = self._rules.get(tx.account)
+            if rules is None:
+                rules = self._rules[tx.account] = self.target.rules(tx.account)
+            match = campaign_match(tx, rules)
+            if len(rules) <= 1:
+                self._fixed[tx.account] = match
+        return match
+
+
 def _gifts_prepare_ahead(
     batch: Sequence[BankTransaction], targets: Sequence[Target]
 ) -> PreparedGifts:
     """Before the batch's write transaction: the gifts its credits will most likely be (the
-    campaign the rules pick, not booked yet), prepared, so the transaction only writes.
-    `_batch_book_once` decides again inside the transaction and uses a preparation only for
-    the very same gift; a guess that turns out wrong costs its work, nothing else."""
+    campaign `_CampaignChooser` picks, open, not booked yet), prepared, so the transaction
+    only writes. `_batch_book_once` decides again inside the transaction, with the same
+    chooser, and uses a preparation only for the very same gift; a guess that turns out wrong
+    (a duplicate, a campaign closed meanwhile) costs its work, nothing else."""
     guesses: dict[str, list[GiftInput]] = defaultdict(list)
-    rules_of: dict[tuple[int, str], list[CampaignRule]] = {}
+    choosers: dict[int, _CampaignChooser] = {}
     for tx, target in zip(batch, targets, strict=True):
         if tx.direction != "credit" or tx.is_reversal:
             continue
-        if target.forced is not None:
-            slug = target.forced.slug
-        else:
-            key = (id(target), tx.account)
-            if key not in rules_of:
-                rules_of[key] = target.rules(tx.account)
-            match = campaign_match(tx, rules_of[key])
-            if match.kind != "matched" or match.slug is None:
-                continue
-            slug = match.slug
-        chosen = next((c for c in target.campaigns.values() if c.slug == slug), None)
-        if chosen is not None and chosen.status == Campaign.Status.OPEN:
-            guesses[slug].append(_gift(tx, target, chosen))
+        chooser = choosers.get(id(target))
+        if chooser is None:
+            chooser = choosers[id(target)] = _CampaignChooser(target)
+        match = chooser.match(tx)
+        if match.kind != "matched":
+            continue
+        chosen = chooser.by_slug[match.slug]  # type: ignore[index]
+        if chosen.status == Campaign.Status.OPEN:
+            guesses[chosen.slug].append(_gift(tx, target, chosen))
     prepared: PreparedGifts = {}
     for slug, gifts in guesses.items():
         prepared.update(donations_prepare(campaign_slug=slug, gifts=gifts))
@@ -550,32 +576,16 @@ def _batch_book_once(
     )
     for target, txs in credits_by_target.values():
         elsewhere = webhook_bookings_find(target, txs)
-        by_slug = {c.slug: c for c in target.campaigns.values()}
-        # The rules depend on the stated account only; with at most one rule the match does
-        # not depend on the memo either (the account decides alone, or nothing matches).
-        rules_of: dict[str, list[CampaignRule]] = {}
-        fixed: dict[str, MatchResult] = {}
-        forced = (
-            MatchResult("matched", (target.forced.slug,), "campaign named")
-            if target.forced is not None
-            else None
-        )
+        chooser = _CampaignChooser(target)
         for tx in txs:
             if (target.source, tx.identity) in in_review or tx.identity in elsewhere:
                 report.duplicates += 1
                 continue
-            match = forced or fixed.get(tx.account)
-            if match is None:
-                rules = rules_of.get(tx.account)
-                if rules is None:
-                    rules = rules_of[tx.account] = target.rules(tx.account)
-                match = campaign_match(tx, rules)
-                if len(rules) <= 1:
-                    fixed[tx.account] = match
+            match = chooser.match(tx)
             if match.kind != "matched":
                 reviews.append(_Review(tx, target, match, match.reason))
                 continue
-            chosen = by_slug[match.slug]  # type: ignore[index]
+            chosen = chooser.by_slug[match.slug]  # type: ignore[index]
             ahead = prepared.get((chosen.slug, target.source, tx.identity))
             gift = ahead.gift if ahead is not None else _gift(tx, target, chosen)
             problems = gift_errors(chosen, gift, f"line {tx.line}")

@@ -110,10 +110,6 @@ def _check_no_float(value: Any) -> None:
 
 
 _fast_loads, _fast_dumps, _FastError = orjson.loads, orjson.dumps, orjson.JSONDecodeError
-# _AT_RE with the ranges fromisoformat checks for the time of day (the date is checked apart).
-_AT_FAST_RE = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?Z"
-)
 
 
 _FLAT_TYPES = frozenset((str, int))
@@ -196,11 +192,8 @@ def _keys_ok(keys: tuple[str, ...], seen: set[tuple[str, ...]]) -> bool:
 
 
 def _at_ok(at: str, days: set[str], times: set[str]) -> bool:
-    if not _AT_FAST_RE.fullmatch(at):
-        return False
-    try:
-        _fromisoformat(at[:10])
-    except ValueError:
+    """_valid_at, remembering the valid day and time of day apart (each is valid alone)."""
+    if not _valid_at(at):
         return False
     days.add(at[:10])
     if len(at) == 20:
