@@ -9,6 +9,10 @@ from that row, in the same request after the store committed, or later from the 
 the sweeper books; a provider's retry of a stored notification is acknowledged again and
 books nothing twice (the identity is unique in every outcome table).
 
+On a SQLite file the receivers commit to an inbox of their own (`core.inbox`), which the
+sweeper first moves into the database (`inbox_drain`): SQLite has one writer at a time, and
+an acknowledgement must not wait for a booking or an import holding the database's lock.
+
 Bank feeds (SePay, Casso) book through `imports.services.bank_transactions_book`, the door
 statements use, with the identity `feed:<name>:<provider id>`: the same matching rules and
 review queue. Gateway and partner payments (Standard Webhooks, VNPay, the partner API) name
@@ -63,6 +67,7 @@ from solidarity.apps.imports.services import (
 )
 from solidarity.core import webhooks
 from solidarity.core.batching import GroupCommit
+from solidarity.core.inbox import Inbox
 from solidarity.core.matching import memo_normalize
 from solidarity.core.statements import BankTransaction
 from solidarity.core.vietqr import VietQRError, vietqr_build, vietqr_payload
@@ -263,21 +268,144 @@ def _notifications_insert(rows: list[Notification]) -> list[bool]:
 _STORE_GROUP: GroupCommit[Notification, bool] = GroupCommit(_notifications_insert, max_batch=500)
 
 
+def _inbox() -> Inbox | None:
+    """The receivers' inbox (`core.inbox`) when the database is a SQLite file: the file
+    `<database>-inbox` beside it. None on PostgreSQL (its row locks let receivers and the
+    booker write at once) and for an in-memory database."""
+    if connection.vendor != "sqlite" or connection.is_in_memory_db():
+        return None
+    path = Path(str(connection.settings_dict["NAME"]) + "-inbox")
+    inbox = _INBOXES.get(path)
+    if inbox is None:
+        inbox = _INBOXES[path] = Inbox(path)
+    return inbox
+
+
+_INBOXES: dict[Path, Inbox] = {}
+
+
+def _inbox_record(row: Notification) -> tuple[str, dict[str, Any]]:
+    return (
+        f"{row.feed_id}:{row.provider_id}",
+        {
+            "feed_id": row.feed_id,
+            "provider_id": row.provider_id,
+            "received_at": row.received_at.isoformat(),
+            "headers": row.headers,
+            "body": row.body,
+            "bin": row.bin,
+            "number": row.number,
+            "amount_minor": row.amount_minor,
+            "currency": row.currency,
+            "occurred_at": row.occurred_at.isoformat() if row.occurred_at else None,
+            "bank_ref": row.bank_ref,
+        },
+    )
+
+
+def _inbox_put(rows: list[Notification]) -> list[bool]:
+    inbox = _inbox()
+    assert inbox is not None
+    return inbox.put_many([_inbox_record(row) for row in rows])
+
+
+_INBOX_GROUP: GroupCommit[Notification, bool] = GroupCommit(_inbox_put, max_batch=500)
+
+
 def notification_store_grouped(
     *, feed: Feed, transfer: webhooks.Transfer, headers: Mapping[str, str], body: str
 ) -> bool:
-    """Commit the notification like `notification_store`; whether it was new.
+    """Commit the notification durably; whether it was new (not already waiting to be
+    stored; a provider's retry of one already moved into the database is reported new and
+    ignored when `inbox_drain` moves it).
 
+    On a SQLite file it goes to the receivers' inbox (`_inbox`), which `inbox_drain` (the
+    booker's first step) moves into the database; elsewhere, into the database directly.
     Concurrent callers in this process share one transaction (`GroupCommit`): under a burst of
-    receivers, one write-lock acquisition and one commit serve all that arrived during the
-    previous commit, instead of each queueing for the lock. Must be called outside a
-    transaction: when it returns, the row is durable. Inside one it stores alone, in that
-    transaction (a caller holding the write lock must not wait for another thread's commit).
+    receivers, one lock acquisition and one commit serve all that arrived during the previous
+    commit. Must be called outside a transaction: when it returns, the notification is
+    durable. Inside one it stores alone (a caller holding the write lock must not wait for
+    another thread's commit).
     """
     row = _notification_new(feed, transfer, headers, body)
+    inbox = _inbox()
+    if inbox is None:
+        return (
+            _notifications_insert([row])[0]
+            if connection.in_atomic_block
+            else _STORE_GROUP.submit(row)
+        )
     if connection.in_atomic_block:
-        return _notifications_insert([row])[0]
-    return _STORE_GROUP.submit(row)
+        return inbox.put_many([_inbox_record(row)])[0]
+    return _INBOX_GROUP.submit(row)
+
+
+INBOX_TAKE = 2000
+"""Notifications moved from the inbox into the database per transaction."""
+
+
+def inbox_drain() -> int:
+    """Move what the receivers put in the inbox into the database (`Notification` rows, status
+    stored), oldest first, INBOX_TAKE per transaction; how many were new. A notification
+    already in the database (a provider's retry, or a move interrupted between its commit and
+    the inbox's removal) is not stored twice. Nothing to do without an inbox."""
+    inbox = _inbox()
+    if inbox is None:
+        return 0
+    moved = 0
+    while taken := inbox.take(INBOX_TAKE):
+        records = [record for _, _, record in taken]
+        feeds = set(
+            Feed.objects.filter(pk__in={r["feed_id"] for r in records}).values_list("pk", flat=True)
+        )
+        for r in records:
+            if r["feed_id"] not in feeds:
+                log.warning("inbox: feed %s is gone; %s dropped", r["feed_id"], r["provider_id"])
+        created = _inbox_rows_insert([r for r in records if r["feed_id"] in feeds])
+        moved += created
+        inbox.remove([i for i, _, _ in taken])
+    return moved
+
+
+_INBOX_COLUMNS = (
+    "feed_id", "provider_id", "received_at", "headers", "body", "bin", "number",
+    "amount_minor", "currency", "occurred_at", "bank_ref",
+)  # fmt: skip
+
+
+def _inbox_rows_insert(records: Sequence[dict[str, Any]]) -> int:
+    """Insert inbox records as stored notifications, one transaction, those not stored yet;
+    how many were new. SQLite only (where the inbox is); values as the fields store them."""
+    table = Notification._meta.db_table
+    defaults = {
+        "status": Notification.Status.STORED,
+        "attempts": 0,
+        "error": "",
+        "confirmed_by": "",
+        "flag_reason": "",
+    }
+    columns = (*_INBOX_COLUMNS, *defaults)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 (names from model meta)
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        "ON CONFLICT (feed_id, provider_id) DO NOTHING"
+    )
+    new = 0
+    with transaction.atomic(), connection.cursor() as cur:
+        for r in records:
+            at = r["occurred_at"]
+            values = {
+                **r,
+                "received_at": db_datetime(datetime.fromisoformat(r["received_at"])),
+                "headers": json.dumps(r["headers"]),
+                "occurred_at": db_datetime(datetime.fromisoformat(at)) if at else None,
+            }
+            cur.execute(sql, [values[c] for c in _INBOX_COLUMNS] + list(defaults.values()))
+            if cur.rowcount == 1:
+                new += 1
+            else:
+                log.info("feed %s: %s received again", r["feed_id"], r["provider_id"])
+    return new
 
 
 def transfer_of(feed: Feed, notification: Notification) -> webhooks.Transfer:
@@ -553,7 +681,9 @@ BOOK_BATCH = 500
 def notifications_process(*, limit: int = 10_000, min_age_seconds: float = 0.0) -> int:
     """Book stored notifications (older than `min_age_seconds`), oldest first, in batches of
     BOOK_BATCH; returns how many were booked. The receivers only store and acknowledge: this
-    is what books, run by the booker beside `solidarity serve` (or by hand)."""
+    is what books, run by the booker beside `solidarity serve` (or by hand). It first moves
+    the receivers' inbox into the database (`inbox_drain`)."""
+    inbox_drain()
     cutoff = timezone.now() - timedelta(seconds=min_age_seconds)
     booked = 0
     last = 0
