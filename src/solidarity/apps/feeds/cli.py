@@ -154,16 +154,18 @@ def cmd_notifications_process(args: argparse.Namespace) -> int:
     parent = os.getppid()
     flagged_at = 0.0
     while not stop.is_set():
+        booked = 0
         try:
             flag = time.monotonic() - flagged_at >= FLAG_EVERY
-            _process_once(args.days, flag=flag)
+            booked, _ = _process_once(args.days, flag=flag)
             if flag:
                 flagged_at = time.monotonic()
         except Exception:
             log.exception("notifications sweeper pass failed; retrying")
         if args.exit_with_parent and os.getppid() != parent:
             break
-        stop.wait(args.interval)
+        if not booked:  # after a pass that booked, more has likely arrived meanwhile
+            stop.wait(args.interval)
     return 0
 
 
