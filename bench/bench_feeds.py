@@ -6,7 +6,14 @@ time from acknowledgement to the signed checkpoint that covers the gift (p99; th
 acknowledged gift is taken as covered once the checkpoint's size reaches base + k, which
 holds because gifts are sequenced in booking order). Result: bench/results/feeds.json.
 
-    .venv/bin/python bench/bench_feeds.py [--rates 50,100,200,400] [--seconds 3]
+    .venv/bin/python bench/bench_feeds.py [--rates 200,400,800,1000,1200] [--seconds 3]
+    .venv/bin/python bench/bench_feeds.py --rates 200,500,1000 --during-import 400000
+
+With --during-import ROWS a generated statement of that many rows (bench/gen_statement.py, the
+same account) is imported by `solidarity import` (its default --nice) while the steps run;
+each step says whether the import was still running at its end, the import's own time is
+reported, and the result goes to bench/results/feeds_during_import.json. The checkpoint then
+also grows with the import's gifts, so acknowledgement-to-checkpoint is not measured.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import argparse
 import json
 import selectors
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -25,10 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.feeds_load import SECRET, Install, get, notification
 
+from gen_statement import statement_write
 from scratch import scratch_tree
 from solidarity.core.webhooks import sepay_sign
 
 RESULTS = Path(__file__).parent / "results" / "feeds.json"
+RESULTS_DURING_IMPORT = RESULTS.with_name("feeds_during_import.json")
 
 
 def pct(values: list[float], p: float) -> float:
@@ -167,22 +177,43 @@ def run(port: int, rate: int, seconds: float, first: int, *, health: bool) -> di
     }
 
 
+def booked_count(site: Install) -> int:
+    rows = json.loads(site.sol("notifications", "list", "--json", "--limit", "100000"))
+    return sum(1 for r in rows if r["status"] == "booked")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rates", default="50,100,200,400")
+    parser.add_argument("--rates", default="200,400,800,1000,1200")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--threads", type=int, default=16, help="threads per worker")
+    parser.add_argument("--during-import", type=int, default=0, metavar="ROWS")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
+    importing: subprocess.Popen[str] | None = None
+    import_report: dict[str, object] = {}
     with scratch_tree("bench-feeds-") as tmp:
         site = Install(Path(tmp) / "home").setup()
+        if args.during_import:
+            statement = Path(tmp) / "statement.csv"
+            statement_write(statement, rows=args.during_import)
         site.start(workers=args.workers, threads=args.threads)
         steps = []
         try:
             # warm-up, not reported: every worker imports and connects before the first step
             run(site.port, 100, 2.0, 0, health=True)
             first = 1 + run(site.port, 100, 2.0, 1, health=False)["sent"]
+            if args.during_import:
+                import_started = time.perf_counter()
+                importing = subprocess.Popen(
+                    [sys.executable, "-m", "solidarity.cli", "import", str(statement), "--json"],
+                    env=site.env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
+                time.sleep(3.0)  # past parsing: booking, which holds the database's write lock
             for rate in rates:
                 base = checkpoint_size(site.port)
                 samples: list[tuple[float, int]] = []  # (when, checkpoint size), while sending
@@ -197,7 +228,7 @@ def main() -> None:
                 watcher.start()
                 feed = run(site.port, rate, args.seconds, first, health=False)
                 acked = feed.pop("acked_at")
-                deadline = time.perf_counter() + 30
+                deadline = time.perf_counter() + 60
                 while (
                     not samples or samples[-1][1] < len(acked)
                 ) and time.perf_counter() < deadline:
@@ -216,23 +247,38 @@ def main() -> None:
                     covered.append(max(0.0, samples[j][0] - at))
                 health = run(site.port, rate, args.seconds, 0, health=True)
                 health.pop("acked_at")
-                rows = json.loads(site.sol("notifications", "list", "--json", "--limit", "100000"))
-                booked = sum(1 for r in rows if r["status"] == "booked")
+                sent_total = first - 1 + feed["sent"]
+                booked = booked_count(site)
+                while booked < sent_total and time.perf_counter() < deadline:
+                    time.sleep(1.0)  # during an import the booker may trail: wait, then count
+                    booked = booked_count(site)
                 step = {
                     "rate": rate,
+                    "import_running": importing.poll() is None if importing else None,
                     "feed": feed,
                     "healthz": health,
                     "p99_ratio_vs_healthz": round(feed["p99_ms"] / health["p99_ms"], 2),
                     "booked_total": booked,
-                    "sent_total": first - 1 + feed["sent"],
-                    "exactly_once": booked == first - 1 + feed["sent"] and feed["errors"] == 0,
-                    "ack_to_checkpoint_p99_s": round(pct(covered, 0.99), 3),
-                    "ack_to_checkpoint_covered": len(covered),
+                    "sent_total": sent_total,
+                    "exactly_once": booked == sent_total and feed["errors"] == 0,
+                    "ack_to_checkpoint_p99_s": None if importing else round(pct(covered, 0.99), 3),
+                    "ack_to_checkpoint_covered": None if importing else len(covered),
                 }
                 steps.append(step)
                 print(json.dumps({k: v for k, v in step.items() if k != "healthz"}), flush=True)
                 first += feed["sent"]
+            if importing is not None:
+                out, _ = importing.communicate(timeout=3600)
+                report = json.loads(out)["files"][0]
+                import_report = {
+                    "rows": args.during_import,
+                    "seconds": round(time.perf_counter() - import_started, 1),
+                    "booked": report["booked"],
+                    "status": report["status"],
+                }
         finally:
+            if importing is not None and importing.poll() is None:
+                importing.kill()
             site.stop()
     held = None  # the highest rate that held, every lower rate of the run holding too
     for step in sorted(steps, key=lambda s: s["rate"]):
@@ -249,9 +295,12 @@ def main() -> None:
         "highest_sustained_rate_p99_under_100ms": held,
         "note": "latency measured from send; sender and server share one host",
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    if import_report:
+        result["during_import"] = import_report
+    path = RESULTS_DURING_IMPORT if args.during_import else RESULTS
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
