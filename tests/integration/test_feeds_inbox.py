@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from django.test import Client
 
+from solidarity.apps.accounts.services import user_add
 from solidarity.apps.donations.models import Donation
 from solidarity.apps.feeds import services
 from solidarity.apps.feeds.models import Notification
@@ -18,6 +19,7 @@ from solidarity.apps.feeds.services import (
     notification_store_grouped,
     notifications_process,
 )
+from solidarity.cli import main
 from solidarity.core import webhooks as w
 from solidarity.core.inbox import Inbox
 from tests.factories import campaign_factory
@@ -109,3 +111,18 @@ def test_a_notification_of_a_feed_gone_since_is_dropped_not_blocking_the_rest(in
     assert inbox_drain() == 1
     assert inbox.count() == 0
     assert Notification.objects.get().provider_id == "90001"
+
+
+def test_operators_see_what_waits_in_the_inbox(inbox, feed, capsys):
+    row_feed, _ = feed
+    store(row_feed, 1)
+    store(row_feed, 2)
+    user_add(username="kt", role="accountant", password="a-long-passphrase-1")
+    office = Client()
+    office.login(username="kt", password="a-long-passphrase-1")
+    page = office.get("/office/notifications/").content.decode()
+    assert "2 thông báo đã nhận, đang chờ ghi sổ." in page  # the office speaks Vietnamese
+    assert main(["notifications", "list"]) == 0
+    assert "2 acknowledged, waiting in the receivers' inbox" in capsys.readouterr().out
+    notifications_process()
+    assert "đang chờ ghi sổ" not in office.get("/office/notifications/").content.decode()

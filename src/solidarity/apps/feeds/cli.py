@@ -101,6 +101,7 @@ def cmd_feeds_revoke(args: argparse.Namespace) -> int:
 def cmd_notifications_list(args: argparse.Namespace) -> int:
     _django()
     from solidarity.apps.feeds.selectors import notifications_list
+    from solidarity.apps.feeds.services import inbox_waiting
 
     rows = [
         {
@@ -122,6 +123,8 @@ def cmd_notifications_list(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(rows)
         return 0
+    if waiting := inbox_waiting():
+        print(f"{waiting} acknowledged, waiting in the receivers' inbox for the booker")
     for r in rows:
         flag = " UNCONFIRMED" if r["flagged"] else ""
         print(

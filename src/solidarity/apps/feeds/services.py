@@ -284,6 +284,13 @@ def _inbox() -> Inbox | None:
 _INBOXES: dict[Path, Inbox] = {}
 
 
+def inbox_waiting() -> int:
+    """How many acknowledged notifications wait in the receivers' inbox for the booker to
+    move them into the database (0 without an inbox)."""
+    inbox = _inbox()
+    return inbox.count() if inbox is not None else 0
+
+
 def _inbox_record(row: Notification) -> tuple[str, dict[str, Any]]:
     return (
         f"{row.feed_id}:{row.provider_id}",

@@ -34,6 +34,7 @@ from solidarity.apps.feeds.models import Feed, Intent, Notification
 from solidarity.apps.feeds.selectors import notifications_list
 from solidarity.apps.feeds.services import (
     feed_receiving,
+    inbox_waiting,
     notification_book,
     notification_replay,
     notification_store,
@@ -162,6 +163,7 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
         "rows": notifications_list(status=status or None, limit=200),
         "status": status,
         "statuses": [*Notification.Status.values, "flagged"],
+        "waiting": inbox_waiting(),
     }
     return render(request, "feeds/notifications.html", context)
 
