@@ -64,6 +64,7 @@ from solidarity.apps.imports.services import (
     AccountResolver,
     BookingRefused,
     bank_transactions_book,
+    receiving_accounts_lock,
 )
 from solidarity.core import webhooks
 from solidarity.core.batching import GroupCommit
@@ -528,6 +529,14 @@ def notifications_book_many(*, notifications: Sequence[Notification]) -> int:
 
 
 def _bank_book_many(feed: Feed, rows: list[Notification]) -> dict[int, str]:
+    """One transaction: the statement side is looked at and the rest booked under the
+    receiving account's lock (`receiving_accounts_lock`), so a statement batch of the same
+    account cannot book a transfer between the look and the booking."""
+    with transaction.atomic():
+        return _bank_book_many_locked(feed, rows)
+
+
+def _bank_book_many_locked(feed: Feed, rows: list[Notification]) -> dict[int, str]:
     resolver = _feed_resolver(feed)
     outcomes, to_book = _bank_prepare_many(feed, resolver, rows)
     if to_book:
@@ -577,7 +586,8 @@ def _bank_prepare_many(
     """Per notification, either its outcome when nothing is to book (malformed or no
     receiving account: failed; a credit the statement already booked or holds for review:
     confirmed), or the transaction to book and its gift source. Each statement gift or line
-    confirms one notification at most, across the batch too."""
+    confirms one notification at most, across the batch too. Must run inside the transaction
+    that books the rest: it takes the receiving accounts' lock for it."""
     outcomes: dict[int, Outcome] = {}
     resolved: list[tuple[Notification, BankTransaction, Any]] = []
     for n in rows:
@@ -591,6 +601,8 @@ def _bank_prepare_many(
             outcomes[n.pk] = Outcome(Notification.Status.FAILED, error=target[:2000])
         else:
             resolved.append((n, tx, target))
+    # The caller's transaction holds the accounts from here until it has booked.
+    receiving_accounts_lock((target.bin, target.number) for _, _, target in resolved)
     feed_credits: dict[tuple[str, str], list[BankTransaction]] = {}
     for _, tx, target in resolved:
         if tx.direction == "credit":
@@ -634,11 +646,12 @@ def _bank_outcomes(booked: list[tuple[int, BankTransaction, str]]) -> dict[int, 
 
 def _bank_book(feed: Feed, n: Notification) -> Outcome:
     resolver = _feed_resolver(feed)
-    outcomes, to_book = _bank_prepare_many(feed, resolver, [n])
-    if n.pk in outcomes:
-        return outcomes[n.pk]
-    bank_transactions_book(transactions=[to_book[0][1]], source_kind="feed", resolver=resolver)
-    return _bank_outcomes(to_book)[n.pk]
+    with transaction.atomic():  # as _bank_book_many: look and book under the account's lock
+        outcomes, to_book = _bank_prepare_many(feed, resolver, [n])
+        if n.pk in outcomes:
+            return outcomes[n.pk]
+        bank_transactions_book(transactions=[to_book[0][1]], source_kind="feed", resolver=resolver)
+        return _bank_outcomes(to_book)[n.pk]
 
 
 _PRIVACY = ("named", "masked", "anonymous")

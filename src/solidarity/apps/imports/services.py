@@ -348,6 +348,29 @@ def webhook_bookings_find(
     return statement_confirmations_find(bin_=target.bin, number=target.number, transactions=lines)
 
 
+def receiving_accounts_lock(accounts: Iterable[tuple[str, str]]) -> None:
+    """Hold, until the current transaction ends, the right to reconcile and book transfers to
+    these receiving accounts ((bin, number) pairs). A statement batch and the feed booker take
+    it before they look for each other's gifts, so a transfer both channels report is never
+    booked twice by two transactions that could not see each other. SQLite needs nothing more:
+    its writers run one at a time (every transaction here begins IMMEDIATE). PostgreSQL: one
+    transaction-level advisory lock per account, taken in sorted order (no deadlock).
+    Must be called inside `transaction.atomic`."""
+    if connection.vendor != "postgresql":
+        return
+    keys = sorted(
+        {
+            int.from_bytes(
+                hashlib.blake2b(f"{b}:{n}".encode(), digest_size=8).digest(), "big", signed=True
+            )
+            for b, n in accounts
+        }
+    )
+    with connection.cursor() as cur:
+        for key in keys:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
 def _is_fee(memo: str) -> bool:
     """A bank charge: the memo starts with a fee word (`Phi dich vu SMS`, `Fee`, ...)."""
     norm = memo_normalize(memo)
@@ -554,6 +577,7 @@ def _batch_book_once(
     imported: Import | None,
     prepared: PreparedGifts,
 ) -> BookReport:
+    receiving_accounts_lock((t.bin, t.number) for t in targets)
     report = BookReport(rows_read=len(batch))
     gifts: dict[int, list[GiftInput]] = defaultdict(list)
     campaigns: dict[int, Campaign] = {}
