@@ -92,7 +92,10 @@ def test_a_move_cut_off_before_the_inbox_removal_is_not_stored_twice(inbox, feed
         store(row_feed, n)
     # Given a move that committed to the database and died before removing from the inbox
     records = [record for _, _, record in inbox.take(10)]
-    assert services._inbox_rows_insert(records[:2]) == 2
+    assert services._notifications_insert([services._inbox_row(r) for r in records[:2]]) == [
+        True,
+        True,
+    ]
     # When the booker runs again, then the rest is moved and nothing twice
     assert notifications_process() == 3
     assert sorted(Notification.objects.values_list("provider_id", flat=True)) == [

@@ -275,14 +275,14 @@ def _inbox() -> Inbox | None:
     booker write at once) and for an in-memory database."""
     if connection.vendor != "sqlite" or connection.is_in_memory_db():
         return None
-    path = Path(str(connection.settings_dict["NAME"]) + "-inbox")
-    inbox = _INBOXES.get(path)
+    name = str(connection.settings_dict["NAME"])
+    inbox = _INBOXES.get(name)
     if inbox is None:
-        inbox = _INBOXES[path] = Inbox(path)
+        inbox = _INBOXES[name] = Inbox(Path(name + "-inbox"))
     return inbox
 
 
-_INBOXES: dict[Path, Inbox] = {}
+_INBOXES: dict[str, Inbox] = {}  # by database file
 
 
 def inbox_waiting() -> int:
@@ -292,23 +292,23 @@ def inbox_waiting() -> int:
     return inbox.count() if inbox is not None else 0
 
 
+_INBOX_FIELDS = (
+    "feed_id", "provider_id", "headers", "body", "bin", "number", "amount_minor", "currency",
+    "bank_ref",
+)  # fmt: skip
+_INBOX_TIMES = ("received_at", "occurred_at")  # ISO 8601 with offset in the record
+
+
 def _inbox_record(row: Notification) -> tuple[str, dict[str, Any]]:
-    return (
-        f"{row.feed_id}:{row.provider_id}",
-        {
-            "feed_id": row.feed_id,
-            "provider_id": row.provider_id,
-            "received_at": row.received_at.isoformat(),
-            "headers": row.headers,
-            "body": row.body,
-            "bin": row.bin,
-            "number": row.number,
-            "amount_minor": row.amount_minor,
-            "currency": row.currency,
-            "occurred_at": row.occurred_at.isoformat() if row.occurred_at else None,
-            "bank_ref": row.bank_ref,
-        },
-    )
+    """An unsaved notification as the inbox keeps it: (key, JSON object); `_inbox_row` back."""
+    record = {f: getattr(row, f) for f in _INBOX_FIELDS}
+    record |= {f: t.isoformat() if (t := getattr(row, f)) else None for f in _INBOX_TIMES}
+    return f"{row.feed_id}:{row.provider_id}", record
+
+
+def _inbox_row(record: Mapping[str, Any]) -> Notification:
+    times = {f: datetime.fromisoformat(t) if (t := record[f]) else None for f in _INBOX_TIMES}
+    return Notification(**{f: record[f] for f in _INBOX_FIELDS}, **times)
 
 
 def _inbox_put(rows: list[Notification]) -> list[bool]:
@@ -354,9 +354,10 @@ INBOX_TAKE = 2000
 
 def inbox_drain() -> int:
     """Move what the receivers put in the inbox into the database (`Notification` rows, status
-    stored), oldest first, INBOX_TAKE per transaction; how many were new. A notification
-    already in the database (a provider's retry, or a move interrupted between its commit and
-    the inbox's removal) is not stored twice. Nothing to do without an inbox."""
+    stored, through `_notifications_insert`), oldest first, INBOX_TAKE per transaction; how
+    many were new. A notification already in the database (a provider's retry, or a move
+    interrupted between its commit and the inbox's removal) is not stored twice. Nothing to
+    do without an inbox."""
     inbox = _inbox()
     if inbox is None:
         return 0
@@ -366,54 +367,19 @@ def inbox_drain() -> int:
         feeds = set(
             Feed.objects.filter(pk__in={r["feed_id"] for r in records}).values_list("pk", flat=True)
         )
+        rows = []
         for r in records:
-            if r["feed_id"] not in feeds:
+            if r["feed_id"] in feeds:
+                rows.append(_inbox_row(r))
+            else:
                 log.warning("inbox: feed %s is gone; %s dropped", r["feed_id"], r["provider_id"])
-        created = _inbox_rows_insert([r for r in records if r["feed_id"] in feeds])
-        moved += created
+        for row, new in zip(rows, _notifications_insert(rows), strict=True):
+            if new:
+                moved += 1
+            else:
+                log.info("feed %s: %s received again", row.feed_id, row.provider_id)
         inbox.remove([i for i, _, _ in taken])
     return moved
-
-
-_INBOX_COLUMNS = (
-    "feed_id", "provider_id", "received_at", "headers", "body", "bin", "number",
-    "amount_minor", "currency", "occurred_at", "bank_ref",
-)  # fmt: skip
-
-
-def _inbox_rows_insert(records: Sequence[dict[str, Any]]) -> int:
-    """Insert inbox records as stored notifications, one transaction, those not stored yet;
-    how many were new. SQLite only (where the inbox is); values as the fields store them."""
-    table = Notification._meta.db_table
-    defaults = {
-        "status": Notification.Status.STORED,
-        "attempts": 0,
-        "error": "",
-        "confirmed_by": "",
-        "flag_reason": "",
-    }
-    columns = (*_INBOX_COLUMNS, *defaults)
-    sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 (names from model meta)
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        "ON CONFLICT (feed_id, provider_id) DO NOTHING"
-    )
-    new = 0
-    with transaction.atomic(), connection.cursor() as cur:
-        for r in records:
-            at = r["occurred_at"]
-            values = {
-                **r,
-                "received_at": db_datetime(datetime.fromisoformat(r["received_at"])),
-                "headers": json.dumps(r["headers"]),
-                "occurred_at": db_datetime(datetime.fromisoformat(at)) if at else None,
-            }
-            cur.execute(sql, [values[c] for c in _INBOX_COLUMNS] + list(defaults.values()))
-            if cur.rowcount == 1:
-                new += 1
-            else:
-                log.info("feed %s: %s received again", r["feed_id"], r["provider_id"])
-    return new
 
 
 def transfer_of(feed: Feed, notification: Notification) -> webhooks.Transfer:
@@ -528,22 +494,22 @@ def notifications_book_many(*, notifications: Sequence[Notification]) -> int:
     return done
 
 
+@transaction.atomic
 def _bank_book_many(feed: Feed, rows: list[Notification]) -> dict[int, str]:
     """One transaction: the statement side is looked at and the rest booked under the
-    receiving account's lock (`receiving_accounts_lock`), so a statement batch of the same
-    account cannot book a transfer between the look and the booking."""
-    with transaction.atomic():
-        return _bank_book_many_locked(feed, rows)
-
-
-def _bank_book_many_locked(feed: Feed, rows: list[Notification]) -> dict[int, str]:
+    receiving account's lock (`receiving_accounts_lock`, taken by `_bank_prepare_many`), so a
+    statement batch of the same account cannot book a transfer between the look and the
+    booking."""
     resolver = _feed_resolver(feed)
     outcomes, to_book = _bank_prepare_many(feed, resolver, rows)
     if to_book:
         try:
-            bank_transactions_book(
-                transactions=[tx for _, tx, _ in to_book], source_kind="feed", resolver=resolver
-            )
+            with transaction.atomic():  # a savepoint: after a failure the one-by-one can go on
+                bank_transactions_book(
+                    transactions=[tx for _, tx, _ in to_book],
+                    source_kind="feed",
+                    resolver=resolver,
+                )
         except OperationalError:
             raise  # the database was busy or gone: the rows stay stored for the next pass
         except Exception:  # one bad transfer refuses its batch: each alone, failures recorded
@@ -644,14 +610,14 @@ def _bank_outcomes(booked: list[tuple[int, BankTransaction, str]]) -> dict[int, 
     return outcomes
 
 
+@transaction.atomic  # as _bank_book_many: look and book under the account's lock
 def _bank_book(feed: Feed, n: Notification) -> Outcome:
     resolver = _feed_resolver(feed)
-    with transaction.atomic():  # as _bank_book_many: look and book under the account's lock
-        outcomes, to_book = _bank_prepare_many(feed, resolver, [n])
-        if n.pk in outcomes:
-            return outcomes[n.pk]
-        bank_transactions_book(transactions=[to_book[0][1]], source_kind="feed", resolver=resolver)
-        return _bank_outcomes(to_book)[n.pk]
+    outcomes, to_book = _bank_prepare_many(feed, resolver, [n])
+    if n.pk in outcomes:
+        return outcomes[n.pk]
+    bank_transactions_book(transactions=[to_book[0][1]], source_kind="feed", resolver=resolver)
+    return _bank_outcomes(to_book)[n.pk]
 
 
 _PRIVACY = ("named", "masked", "anonymous")
