@@ -70,12 +70,16 @@ AXES_FAILURE_LIMIT = int(os.environ.get("SOLIDARITY_LOGIN_FAILURES", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("SOLIDARITY_LOCKOUT_HOURS", "1"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # each failed login, kept for admins to read
 AXES_CLIENT_IP_CALLABLE = "solidarity.apps.accounts.access.axes_client_ip"
 AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False  # registered by solidarity.apps.accounts.admin
 # Trusted reverse proxies in front of the app (0: use REMOTE_ADDR); see accounts.access.
 SOLIDARITY_PROXIES = int(os.environ.get("SOLIDARITY_PROXIES", "0"))
 # TOTP devices (django-otp) name the issuer in the otpauth:// URI authenticator apps show.
 OTP_TOTP_ISSUER = os.environ.get("SOLIDARITY_OTP_ISSUER", "Solidarity")
+# Nobody reads a TOTP secret back from the admin: devices are enrolled with `solidarity user totp`.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 ROOT_URLCONF = "solidarity.web.urls"
 TEMPLATES = [
