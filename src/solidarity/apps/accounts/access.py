@@ -85,7 +85,6 @@ def role_required(
                 )
             return response
 
-        wrapped.solidarity_roles = {"read": read, "write": write}  # type: ignore[attr-defined]
         return wrapped
 
     return decorate
