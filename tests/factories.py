@@ -82,3 +82,41 @@ def cli_runner(home: Path):
 
     run.home = str(home)  # type: ignore[attr-defined]
     return run
+
+
+def totp_code(device: Any) -> str:
+    """The current code of a TOTP device, as an authenticator app computes it (RFC 6238).
+
+    When this step's code has already been used (django-otp refuses a code twice), the next
+    step's, which the device accepts within its tolerance.
+    """
+    from django_otp.oath import TOTP
+
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    now = totp.t()
+    for t in range(now - device.tolerance, now + device.tolerance + 1):
+        if device.last_t is None or t > device.last_t:
+            totp.time = device.t0 + t * device.step
+            return f"{totp.token():0{device.digits}d}"
+    raise AssertionError("every code of this step window has been used")
+
+
+def office_login(client: Any, username: str, password: str) -> bool:
+    """Log in through the real login page, with a real TOTP code for admins and approvers
+    (enrolling a device first if they have none). True if the login was accepted."""
+    from django.contrib.auth.models import User
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from solidarity.apps.accounts.services import totp_enrol, user_needs_otp
+
+    user = User.objects.get(username=username)
+    data = {"username": username, "password": password, "next": "/admin/"}
+    if user_needs_otp(user):
+        device = TOTPDevice.objects.filter(user=user).first() or totp_enrol(user=user).device
+        data["otp_token"] = totp_code(device)
+    client.get("/admin/login/")
+    if "csrftoken" in client.cookies:
+        data["csrfmiddlewaretoken"] = client.cookies["csrftoken"].value
+    response = client.post("/admin/login/", data)
+    return response.status_code == 302

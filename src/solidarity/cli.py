@@ -240,7 +240,7 @@ def cmd_campaign_totals(args: argparse.Namespace) -> int:
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     _django()
-    from solidarity.apps.accounts.services import user_add
+    from solidarity.apps.accounts.services import totp_enrol, user_add, user_needs_otp
 
     generated = False
     if sys.stdin.isatty():
@@ -253,6 +253,64 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     print(f"user {user.username} added with role {args.role}")
     if generated:
         print(f"password (shown once): {password}")
+    if user_needs_otp(user):
+        _totp_show(totp_enrol(user=user).uri, qr=not args.no_qr)
+    return 0
+
+
+def _totp_show(uri: str, *, qr: bool) -> None:
+    """Print the otpauth:// URI (and a terminal QR code) of a newly enrolled TOTP device."""
+    print("TOTP device enrolled; add it to an authenticator app (shown once):")
+    print(uri)
+    if qr:
+        import segno
+
+        segno.make(uri, error="m").terminal(compact=True)
+
+
+def _user(username: str) -> Any:
+    from django.contrib.auth.models import User
+
+    try:
+        return User.objects.get(username=username)
+    except User.DoesNotExist:
+        raise CommandError(f"no user {username!r}") from None
+
+
+def cmd_user_totp(args: argparse.Namespace) -> int:
+    """Enrol a new TOTP device for a person; any earlier device stops working."""
+    _django()
+    from solidarity.apps.accounts.services import totp_enrol
+
+    _totp_show(totp_enrol(user=_user(args.username)).uri, qr=not args.no_qr)
+    return 0
+
+
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    """Lift a login lockout (django-axes) for a username, from every address."""
+    _django()
+    from axes.utils import reset
+
+    _user(args.username)
+    count = reset(username=args.username)
+    print(f"{args.username}: {count} failed-login record(s) cleared; logins are allowed again")
+    return 0
+
+
+def cmd_audit_list(args: argparse.Namespace) -> int:
+    """The newest entries of the audit trail of back-office changes."""
+    _django()
+    from solidarity.apps.accounts.selectors import audit_list
+
+    rows = audit_list(limit=args.limit, username=args.user or "", action=args.action_prefix or "")
+    if args.json:
+        _print_json(rows)
+        return 0
+    for row in rows:
+        print(
+            f"{row['at'][:19]}  {row['username'] or '-':<16} {row['via']:<6} "
+            f"{row['action']:<32} {row['target']:<32} {row['ip']}"
+        )
     return 0
 
 
@@ -336,7 +394,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("--role", required=True, choices=("admin", "accountant", "approver", "auditor"))
     p.add_argument("--email", default="")
+    p.add_argument("--no-qr", action="store_true", help="print only the otpauth:// URI")
     p.set_defaults(handler=cmd_user_add)
+    p = users.add_parser("totp", help="enrol a new TOTP device (admins and approvers)")
+    p.add_argument("username")
+    p.add_argument("--no-qr", action="store_true", help="print only the otpauth:// URI")
+    p.set_defaults(handler=cmd_user_totp)
+    p = users.add_parser("unlock", help="lift a login lockout after failed passwords")
+    p.add_argument("username")
+    p.set_defaults(handler=cmd_user_unlock)
+
+    audit = sub.add_parser("audit", help="the audit trail of back-office changes")
+    audit_sub = audit.add_subparsers(dest="action", required=True)
+    p = audit_sub.add_parser("list")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--user", help="only this username")
+    p.add_argument("--action", dest="action_prefix", help="only actions starting with this")
+    p.set_defaults(handler=cmd_audit_list)
 
     led = sub.add_parser("ledger", help="the books").add_subparsers(dest="action", required=True)
     p = led.add_parser("check", help="recompute totals from the postings")
@@ -358,11 +433,80 @@ EXTENSION_MODULES: list[str] = [
 ]
 
 
+# Commands that change data, by (command, action): each run that is not refused appends a
+# row to the audit trail (who: --by, else the operating-system user; from where: the host).
+AUDITED_COMMANDS = frozenset(
+    {
+        ("campaign", "create"),
+        ("campaign", "open"),
+        ("campaign", "close"),
+        ("demo", None),
+        ("user", "add"),
+        ("user", "totp"),
+        ("user", "unlock"),
+        ("import", None),
+        ("review", "assign"),
+        ("review", "reject"),
+        ("review", "post-return"),
+        ("tranche", "propose"),
+        ("tranche", "approve"),
+        ("tranche", "reject"),
+        ("tranche", "cancel"),
+        ("tranche", "handover"),
+        ("feeds", "add"),
+        ("feeds", "rotate"),
+        ("feeds", "revoke"),
+        ("notifications", "process"),
+        ("notifications", "flag-unconfirmed"),
+        ("partners", "add"),
+        ("partners", "revoke"),
+    }
+)
+
+
+def _redacted(argv: Sequence[str]) -> list[str]:
+    """argv with the value of every --secret option replaced: secrets never enter the trail."""
+    out: list[str] = []
+    hide = False
+    for arg in argv:
+        if hide:
+            out.append("***")
+            hide = False
+        elif arg == "--secret":
+            out.append(arg)
+            hide = True
+        elif arg.startswith("--secret="):
+            out.append("--secret=***")
+        else:
+            out.append(arg)
+    return out
+
+
+def _audit(args: argparse.Namespace, argv: Sequence[str], code: int) -> None:
+    key = (args.command, getattr(args, "action", None))
+    if key not in AUDITED_COMMANDS or code == 2 or getattr(args, "dry_run", False):
+        return
+    from solidarity.apps.accounts.models import AuditEvent
+    from solidarity.apps.accounts.services import audit_record
+
+    by = getattr(args, "by", None)
+    audit_record(
+        via=AuditEvent.Via.CLI,
+        action="cli." + ".".join(k for k in key if k),
+        username=by or f"os:{getpass.getuser()}",
+        target=str(getattr(args, "username", "") or getattr(args, "slug", "") or ""),
+        detail={"argv": _redacted(argv), "exit": code},
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        code = handler(args)
+        _audit(args, argv, code)
+        return code
     except CommandError as exc:
         print(f"solidarity: {exc}", file=sys.stderr)
         return 2

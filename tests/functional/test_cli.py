@@ -122,7 +122,12 @@ def test_user_add_with_a_generated_password(sol):
     out = sol("user", "add", "thu", "--role", "accountant").stdout
     assert "password (shown once):" in out
     out = sol("user", "add", "lan", "--role", "approver", stdin="a-long-passphrase-2025\n").stdout
-    assert "shown once" not in out
+    assert "password (shown once)" not in out
+    assert "otpauth://totp/Solidarity:lan?secret=" in out.replace("%3A", ":")
+    assert (
+        "otpauth://"
+        not in sol("user", "add", "an", "--role", "auditor", stdin="y" * 20 + "\n").stdout
+    )
     assert (
         "taken"
         in sol("user", "add", "lan", "--role", "auditor", stdin="x" * 20 + "\n", code=2).stderr

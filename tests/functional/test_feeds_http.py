@@ -17,7 +17,7 @@ from solidarity.apps.feeds.models import Notification
 from solidarity.apps.feeds.services import feed_add, intent_create, notifications_process
 from solidarity.apps.imports.models import ReviewItem
 from solidarity.core import webhooks as w
-from tests.factories import campaign_factory
+from tests.factories import campaign_factory, office_login
 
 pytestmark = pytest.mark.django_db
 
@@ -280,7 +280,7 @@ def test_office_lists_and_replays(campaign):
     assert row.status == "failed"
     user_add(username="kt", role="accountant", password="a-long-passphrase-1")
     office = Client()
-    office.login(username="kt", password="a-long-passphrase-1")
+    assert office_login(office, "kt", "a-long-passphrase-1")
     page = office.get("/office/notifications/?status=failed")
     assert page.status_code == 200
     assert row.provider_id in page.content.decode()

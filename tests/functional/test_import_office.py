@@ -11,7 +11,7 @@ from solidarity.apps.donations.models import Donation
 from solidarity.apps.imports import views
 from solidarity.apps.imports.models import Import, ReviewItem
 from tests.conftest import REPO
-from tests.factories import campaign_factory
+from tests.factories import campaign_factory, office_login
 
 pytestmark = pytest.mark.django_db
 VCB_CSV = REPO / "tests" / "core" / "statements" / "golden" / "vn" / "vietcombank_bilingual.csv"
@@ -21,7 +21,7 @@ VCB_CSV = REPO / "tests" / "core" / "statements" / "golden" / "vn" / "vietcomban
 def accountant_client():
     user_add(username="ke-toan", role="accountant", password="a-long-passphrase-1")
     client = Client(enforce_csrf_checks=True)
-    client.login(username="ke-toan", password="a-long-passphrase-1")
+    assert office_login(client, "ke-toan", "a-long-passphrase-1")
     return client
 
 
@@ -30,13 +30,16 @@ def _csrf(client: Client, url: str) -> str:
     return client.cookies["csrftoken"].value
 
 
-def test_only_accountants_may_import():
+def test_only_accountants_may_import_and_auditors_read():
     assert Client().get("/office/imports/").status_code == 302  # to the login page
     user_add(username="aud", role="auditor", password="a-long-passphrase-2")
     client = Client()
-    client.login(username="aud", password="a-long-passphrase-2")
-    assert client.get("/office/imports/").status_code == 403
-    assert client.get("/office/review/").status_code == 403
+    assert office_login(client, "aud", "a-long-passphrase-2")
+    assert client.get("/office/imports/").status_code == 200
+    assert client.get("/office/review/").status_code == 200
+    with open(VCB_CSV, "rb") as f:
+        assert client.post("/office/imports/", {"file": f}).status_code == 403
+    assert not Import.objects.exists()
 
 
 def test_upload_shows_the_report_and_review_decides(accountant_client):

@@ -19,6 +19,7 @@ from solidarity.apps.disbursements.services import (
     tranche_handover,
 )
 from solidarity.apps.ledger.selectors import ledger_check
+from tests.factories import office_login
 from tests.integration.tranche_helpers import PASSWORD, funded_campaign, people, propose
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +34,7 @@ def who(settings, tmp_path):
 
 def client_for(username: str) -> Client:
     c = Client(enforce_csrf_checks=True, headers={"Accept-Language": "en"})
-    assert c.login(username=username, password=PASSWORD)
+    assert office_login(c, username, PASSWORD)
     return c
 
 
@@ -48,8 +49,11 @@ def test_the_office_needs_a_login_and_a_role(who):
     assert Client().get("/office/tranches/").status_code == 302
     from django.contrib.auth.models import User
 
-    User.objects.create_user(username="nobody", password=PASSWORD)
-    assert client_for("nobody").get("/office/tranches/").status_code == 403
+    nobody = User.objects.create_user(username="nobody", password=PASSWORD)
+    client = Client()
+    assert not office_login(client, "nobody", PASSWORD)  # no role: the login page refuses
+    client.force_login(nobody)  # a session without a role is refused page by page too
+    assert client.get("/office/tranches/").status_code == 403
 
 
 def test_propose_approve_and_hand_over_in_the_office(who):

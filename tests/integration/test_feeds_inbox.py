@@ -22,7 +22,7 @@ from solidarity.apps.feeds.services import (
 from solidarity.cli import main
 from solidarity.core import webhooks as w
 from solidarity.core.inbox import Inbox
-from tests.factories import campaign_factory
+from tests.factories import campaign_factory, office_login
 from tests.functional.test_feeds_http import ACCOUNT, post_sepay, sepay_body
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +122,7 @@ def test_operators_see_what_waits_in_the_inbox(inbox, feed, capsys):
     store(row_feed, 2)
     user_add(username="kt", role="accountant", password="a-long-passphrase-1")
     office = Client()
-    office.login(username="kt", password="a-long-passphrase-1")
+    assert office_login(office, "kt", "a-long-passphrase-1")
     page = office.get("/office/notifications/").content.decode()
     assert "2 thông báo đã nhận, đang chờ ghi sổ." in page  # the office speaks Vietnamese
     assert main(["notifications", "list"]) == 0

@@ -10,7 +10,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
+from django.apps import apps
 from django.db import connection
 
 from solidarity.apps.donations.models import Donation
@@ -23,7 +23,9 @@ from tests.integration.test_feeds_reconcile import ACCOUNT, WHEN, statement
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, available_apps=list(settings.INSTALLED_APPS)),
+    pytest.mark.django_db(
+        transaction=True, available_apps=[a.name for a in apps.get_app_configs()]
+    ),
 ]
 
 

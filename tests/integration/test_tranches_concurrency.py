@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from django.conf import settings
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.db import close_old_connections, connection
 
@@ -33,7 +33,9 @@ from tests.integration.tranche_helpers import people, propose
 # donations_search table (donations migration 0002, a foreign key to donations_donation) needs.
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, available_apps=list(settings.INSTALLED_APPS)),
+    pytest.mark.django_db(
+        transaction=True, available_apps=[a.name for a in apps.get_app_configs()]
+    ),
 ]
 
 

@@ -24,7 +24,7 @@ CSRF_TRUSTED_ORIGINS = [
 SOLIDARITY_LOG_HOST = os.environ.get("SOLIDARITY_LOG_HOST", "solidarity.localhost")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "solidarity.apps.accounts.apps.SolidarityAdminConfig",  # django.contrib.admin, our site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "solidarity.apps.disbursements",
     "solidarity.apps.imports",
     "solidarity.apps.feeds",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -50,9 +53,33 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
+
+# Login throttling and lockout (django-axes): after AXES_FAILURE_LIMIT failed passwords for
+# one username from one address, that pair is locked out for AXES_COOLOFF_TIME hours (HTTP
+# 429). `solidarity user unlock USERNAME` (or `manage.py axes_reset_username`) lifts it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("SOLIDARITY_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("SOLIDARITY_LOCKOUT_HOURS", "1"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # each failed login, kept for admins to read
+AXES_CLIENT_IP_CALLABLE = "solidarity.apps.accounts.access.axes_client_ip"
+AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False  # registered by solidarity.apps.accounts.admin
+# Trusted reverse proxies in front of the app (0: use REMOTE_ADDR); see accounts.access.
+SOLIDARITY_PROXIES = int(os.environ.get("SOLIDARITY_PROXIES", "0"))
+# TOTP devices (django-otp) name the issuer in the otpauth:// URI authenticator apps show.
+OTP_TOTP_ISSUER = os.environ.get("SOLIDARITY_OTP_ISSUER", "Solidarity")
+# Nobody reads a TOTP secret back from the admin: devices are enrolled with `solidarity user totp`.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 ROOT_URLCONF = "solidarity.web.urls"
 TEMPLATES = [

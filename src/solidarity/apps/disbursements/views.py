@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.http import (
     FileResponse,
     Http404,
@@ -15,9 +13,10 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN, APPROVER, AUDITOR
+from solidarity.apps.accounts.access import role_required
+from solidarity.apps.accounts.roles import APPROVER, AUDITOR
 from solidarity.apps.accounts.services import user_has_role
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.campaigns.selectors import campaign_public_get
@@ -37,7 +36,8 @@ from solidarity.apps.disbursements.selectors import (
 from solidarity.apps.disbursements.services import EvidenceInput, TrancheRefused, evidence_path
 
 INLINE_TYPES = frozenset(services.SAFE_TYPES.values())
-OFFICE_ROLES = (ADMIN, ACCOUNTANT, APPROVER, AUDITOR)
+READ = (AUDITOR,)
+"""Office roles beyond those that act on tranches (services.HANDOVER_ROLES): auditors read."""
 
 
 def _language() -> str:
@@ -117,33 +117,19 @@ def report_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
 # --- back office ---------------------------------------------------------------------------
 
 
-def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
-    return render(request, "disbursements/office_refused.html", {"errors": [message]}, status=403)
-
-
-def _office_user(request: HttpRequest) -> Any:
-    user = request.user
-    if not user_has_role(user, *OFFICE_ROLES):  # type: ignore[arg-type]
-        return None
-    return user
-
-
-@login_required
+@role_required(read=READ, write=services.HANDOVER_ROLES)
 @require_GET
 def office_list(request: HttpRequest) -> HttpResponse:
-    if _office_user(request) is None:
-        return _forbidden(request, _("You have no role in the back office."))
     slug = request.GET.get("campaign") or None
     campaign = Campaign.objects.filter(slug=slug).first() if slug else None
     rows = tranche_list(campaign=campaign, status=request.GET.get("status") or None)
     return render(request, "disbursements/office_list.html", {"tranches": rows[:500]})
 
 
-@login_required
+@role_required(read=services.PROPOSER_ROLES, write=services.PROPOSER_ROLES)
+@require_http_methods(["GET", "POST"])
 def office_propose(request: HttpRequest) -> HttpResponse:
-    user = _office_user(request)
-    if user is None or not user_has_role(user, *services.PROPOSER_ROLES):
-        return _forbidden(request, _("You may not propose tranches."))
+    user = request.user
     locale = BABEL_LOCALES[_language()]
     form = ProposeForm(request.POST or None, request.FILES or None, locale=locale)
     errors: list[str] = []
@@ -214,21 +200,17 @@ def _tranche_or_404(pk: int) -> Tranche:
         raise Http404("no such tranche") from None
 
 
-@login_required
+@role_required(read=READ, write=services.HANDOVER_ROLES)
 @require_GET
 def office_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    if _office_user(request) is None:
-        return _forbidden(request, _("You have no role in the back office."))
     return _detail(request, _tranche_or_404(pk), [], 200)
 
 
-@login_required
+@role_required(write=services.HANDOVER_ROLES)
 @require_POST
 def office_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """approve, reject, cancel, handover, evidence: one service call each."""
-    user = _office_user(request)
-    if user is None:
-        return _forbidden(request, _("You have no role in the back office."))
+    user = request.user
     tranche = _tranche_or_404(pk)
     reason = ReasonForm(request.POST)
     reason_text = reason.cleaned_data["reason"] if reason.is_valid() else ""

@@ -1,5 +1,6 @@
-"""Admin: feeds and notifications (read mostly), partners with keys created and revoked here
-or with `solidarity partners`; a new key is shown once, in the confirmation message."""
+"""Admin: feeds and partners (admins manage them; other roles read), notifications (read
+only, for everyone). Partner keys are created and revoked here by admins, or with
+`solidarity partners`; a new key is shown once, in the confirmation message."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from solidarity.apps.accounts.roles import ADMIN
+from solidarity.apps.accounts.services import user_has_role
 from solidarity.apps.feeds.models import ApiKey, Feed, Notification, Partner
 from solidarity.apps.feeds.services import api_key_create, partner_revoke
 
@@ -16,6 +19,9 @@ from solidarity.apps.feeds.services import api_key_create, partner_revoke
 class FeedAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "auth", "bin", "number", "active", "created_at")
     readonly_fields = ("secret_ids",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # its notifications name it; revoke it with `solidarity feeds revoke`
 
 
 @admin.register(Notification)
@@ -32,6 +38,16 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ("status", "feed")
     search_fields = ("provider_id", "bank_ref")
     readonly_fields = tuple(f.name for f in Notification._meta.fields)
+    actions = None
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # stored as received; replay it from /office/notifications/
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -51,7 +67,14 @@ class PartnerAdmin(admin.ModelAdmin):
     inlines = (ApiKeyInline,)
     actions = ("create_key", "revoke")
 
-    @admin.action(description="Create an API key (shown once)")
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # its gifts and intents name it; revoke it instead
+
+    def has_keys_permission(self, request: HttpRequest) -> bool:
+        """Minting and revoking partner keys: admins only."""
+        return user_has_role(request.user, ADMIN)
+
+    @admin.action(description="Create an API key (shown once)", permissions=["keys"])
     def create_key(self, request: HttpRequest, queryset: Any) -> None:
         for partner in queryset:
             key = api_key_create(partner=partner)
@@ -59,7 +82,7 @@ class PartnerAdmin(admin.ModelAdmin):
                 request, f"{partner.name}: {key} (copy it now; it is not stored)", messages.WARNING
             )
 
-    @admin.action(description="Revoke the partner and its keys")
+    @admin.action(description="Revoke the partner and its keys", permissions=["keys"])
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
         for partner in queryset:
             partner_revoke(partner=partner)

@@ -237,7 +237,7 @@ def cmd_partners_revoke(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     feeds = subparsers.add_parser(
         "feeds", help="bank-feed and gateway webhook sources"
-    ).add_subparsers(required=True)
+    ).add_subparsers(dest="action", required=True)
     p = feeds.add_parser("add", help="a source listening at /hooks/NAME")
     p.add_argument("name")
     p.add_argument("--kind", required=True, choices=["sepay", "casso", "standard", "vnpay"])
@@ -259,7 +259,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=cmd_feeds_revoke)
 
     notes = subparsers.add_parser("notifications", help="the notification log").add_subparsers(
-        required=True
+        dest="action", required=True
     )
     p = notes.add_parser("list")
     p.add_argument(
@@ -280,7 +280,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=cmd_notifications_flag)
 
     partners = subparsers.add_parser("partners", help="partner API keys").add_subparsers(
-        required=True
+        dest="action", required=True
     )
     p = partners.add_parser("add", help="a partner and its API key (shown once)")
     p.add_argument("name")

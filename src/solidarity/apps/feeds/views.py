@@ -22,14 +22,13 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN
-from solidarity.apps.accounts.services import user_has_role
+from solidarity.apps.accounts.access import role_required
+from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN, AUDITOR
 from solidarity.apps.feeds.models import Feed, Intent, Notification
 from solidarity.apps.feeds.selectors import notifications_list
 from solidarity.apps.feeds.services import (
@@ -150,14 +149,9 @@ def _vnpay(request: HttpRequest, feed: Feed, secrets: list[str]) -> HttpResponse
 # --- back office ----------------------------------------------------------------------------
 
 
-def _allowed(request: HttpRequest) -> bool:
-    return user_has_role(request.user, ACCOUNTANT, ADMIN)  # type: ignore[arg-type]
-
-
-@login_required
+@role_required(read=(AUDITOR,), write=(ACCOUNTANT, ADMIN))
+@require_http_methods(["GET"])
 def notifications_page(request: HttpRequest) -> HttpResponse:
-    if not _allowed(request):
-        return HttpResponseForbidden("accountants only")
     status = request.GET.get("status", "")
     context: dict[str, Any] = {
         "rows": notifications_list(status=status or None, limit=200),
@@ -168,11 +162,9 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
     return render(request, "feeds/notifications.html", context)
 
 
-@login_required
+@role_required(write=(ACCOUNTANT, ADMIN))
 @require_POST
 def notification_replay_view(request: HttpRequest, pk: int) -> HttpResponse:
-    if not _allowed(request):
-        return HttpResponseForbidden("accountants only")
     row = get_object_or_404(Notification.objects.select_related("feed"), pk=pk)
     notification_replay(notification=row)
     return redirect(f"{request.path.rsplit('/', 3)[0]}/?status={row.status}")

@@ -1,6 +1,7 @@
 """Back office: statement upload (/office/imports/) and the review queue (/office/review/).
 
-Accountants and admins only; login required; CSRF-protected forms. Each view parses the
+Accountants and admins import and decide; auditors read; login required (`role_required`);
+CSRF-protected forms. Each view parses the
 request, calls one service or selector and renders.
 """
 
@@ -11,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN
-from solidarity.apps.accounts.services import user_has_role
+from solidarity.apps.accounts.access import role_required
+from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN, AUDITOR
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.imports.models import PendingReversal, ReviewItem
 from solidarity.apps.imports.selectors import imports_recent, pending_returns, review_items
@@ -35,19 +35,13 @@ MAX_UPLOAD_BYTES = int(getattr(settings, "SOLIDARITY_IMPORT_MAX_BYTES", 50 * 2**
 """Largest statement the upload page takes; bigger files go through `solidarity import`."""
 
 
-def _allowed(request: HttpRequest) -> bool:
-    return user_has_role(request.user, ACCOUNTANT, ADMIN)  # type: ignore[arg-type]
+READ = (AUDITOR,)
+WRITE = (ACCOUNTANT, ADMIN)
 
 
-def _forbidden() -> HttpResponse:
-    return HttpResponseForbidden("accountants only")
-
-
-@login_required
+@role_required(read=READ, write=WRITE)
 @require_http_methods(["GET", "POST"])
 def imports_page(request: HttpRequest) -> HttpResponse:
-    if not _allowed(request):
-        return _forbidden()
     context: dict[str, Any] = {"max_mb": MAX_UPLOAD_BYTES // 2**20, "errors": []}
     status = 200
     if request.method == "POST":
@@ -96,10 +90,9 @@ def _upload(request: HttpRequest) -> tuple[Any, list[str], int]:
     return report, [], 422 if report.refused else 200
 
 
-@login_required
+@role_required(read=READ, write=WRITE)
+@require_http_methods(["GET"])
 def review_page(request: HttpRequest) -> HttpResponse:
-    if not _allowed(request):
-        return _forbidden()
     status = request.GET.get("status", "open")
     if status not in ("open", "assigned", "rejected", "all"):
         status = "open"
@@ -130,11 +123,9 @@ def review_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@role_required(write=WRITE)
 @require_POST
 def pending_return_post(request: HttpRequest, pk: int) -> HttpResponse:
-    if not _allowed(request):
-        return _forbidden()
     pending = PendingReversal.objects.filter(pk=pk).first()
     errors: list[str] = []
     if pending is None:
@@ -167,11 +158,9 @@ def _review_errors(request: HttpRequest, errors: list[str]) -> HttpResponse:
     )
 
 
-@login_required
+@role_required(write=WRITE)
 @require_POST
 def review_decide(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    if not _allowed(request):
-        return _forbidden()
     item = ReviewItem.objects.filter(pk=pk).first()
     errors: list[str] = []
     if item is None:

@@ -41,5 +41,11 @@ class LedgerAccountAdmin(admin.ModelAdmin):
     search_fields = ("code",)
     readonly_fields = ("code", "campaign", "created_at")
 
+    def has_add_permission(self, request):
+        return False  # accounts are opened by the services that post to them
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
     def has_delete_permission(self, request, obj=None):
         return False
