@@ -26,13 +26,21 @@ WATCH_SECONDS = 0.5
 _PR_SET_PDEATHSIG = 1
 
 
+# Loaded once here: `child_preexec` runs between fork and exec, where loading a library
+# (taking the loader's locks) is not safe.
+_LIBC = (
+    ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    if sys.platform.startswith("linux")
+    else None
+)
+
+
 def parent_death_signal(sig: int) -> None:
     """Ask the kernel to send `sig` to this process when its parent (the thread that forked
     it) ends; Linux only, a no-op elsewhere."""
-    if not sys.platform.startswith("linux"):
+    if _LIBC is None:
         return
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
+    if _LIBC.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
 
 

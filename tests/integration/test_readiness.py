@@ -1,5 +1,6 @@
-"""/readyz, /metrics and `solidarity status` against a real database: each reason appears when
-its condition holds and goes when it stops; /metrics needs its token and counts requests."""
+"""/readyz, /metrics and `solidarity status` against a real database (SQLite, PostgreSQL): each
+reason appears when its condition holds and goes when it stops; /metrics needs its token and
+counts requests."""
 
 from __future__ import annotations
 
