@@ -4,9 +4,10 @@ Two sources, chosen by what each value is:
 - Counted in the web workers as requests are answered: HTTP requests and webhook
   notifications (counters by outcome, latency histograms). Granian runs several worker
   processes, so `solidarity serve` gives them prometheus_client's multiprocess mode: each
-  process writes its samples to files under PROMETHEUS_MULTIPROC_DIR (a directory `serve`
-  empties at start) and a scrape sums them, whichever worker answers it. Without that
-  variable (tests, a single process) the counts are the process's own.
+  process writes its samples to files under PROMETHEUS_MULTIPROC_DIR (a fresh directory per
+  `serve` process, `SOLIDARITY_HOME/run/metrics/<pid>`) and a scrape sums them, whichever
+  worker answers it. Without that variable (tests, a single process) the counts are the
+  process's own.
 - Read from the database at scrape time: readiness and its checks' values (the same as
   `/readyz`), and statement imports (counts by status, rows by outcome, a duration
   histogram). Those are facts of the installation, the same from every node and every

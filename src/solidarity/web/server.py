@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from solidarity import config
 from solidarity.cli import stop_event
 from solidarity.config import env_flag
-from solidarity.web.lifeline import SUPERVISOR_ENV, child_preexec
+from solidarity.web.lifeline import SUPERVISOR_ENV, child_preexec, process_alive
 
 log = logging.getLogger("solidarity.serve")
 
@@ -138,10 +138,18 @@ def _helpers(env: dict[str, str]) -> list[Child]:
 
 
 def _metrics_dir() -> str:
-    """A fresh directory for the web workers' Prometheus samples (solidarity.web.metrics)."""
-    path = config.home() / "run" / "metrics"
+    """A fresh directory for this `serve`'s web workers' Prometheus samples
+    (solidarity.web.metrics), `run/metrics/<pid>`; those of `serve` processes gone are removed."""
+    root = config.home() / "run" / "metrics"
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for old in root.iterdir():
+        if not old.is_dir():
+            old.unlink(missing_ok=True)
+        elif not (old.name.isdigit() and process_alive(int(old.name))):
+            shutil.rmtree(old, ignore_errors=True)
+    path = root / str(os.getpid())
     shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True, mode=0o700)
+    path.mkdir(mode=0o700)
     return str(path)
 
 
@@ -191,6 +199,7 @@ class Supervisor:
                     log.info("%s started (pid %d)", child.name, child.proc.pid)
 
     def _stop_all(self) -> None:
+        log.info("stopping the web server and helpers")
         running = [c.proc for c in self.children if c.proc is not None]
         for proc in running:
             if proc.poll() is None:
