@@ -59,9 +59,9 @@ def cmd_log_sequence(args: argparse.Namespace) -> int:
     if args.once:
         results = log_sequence_once(batch=args.batch, slugs=args.slug or None)
         return 0 if _print_results(results, quiet_idle=False) else 1
-    stop = stop_event(signal.SIGTERM, signal.SIGINT)
     from solidarity.apps.workers.services import heartbeat_start
 
+    stop = stop_event(signal.SIGTERM, signal.SIGINT)
     heartbeat_start("sequencer")
     print(f"sequencing every {args.interval}s or {args.batch} entries", flush=True)
     log_sequence_forever(

@@ -38,20 +38,25 @@ def worker_beat(*, role: str, started_at: datetime, host: str = "", pid: int = 0
 
 def heartbeat_start(role: str, *, every: float = BEAT_SECONDS) -> threading.Event:
     """Beat for `role` now, then every `every` seconds from a daemon thread; set the returned
-    event to stop. A failed beat (database busy or away) is logged and retried."""
+    event to stop. A failed beat (database busy or away, table not migrated) is logged and
+    tried again at the next; it never stops the worker."""
     stop = threading.Event()
     started = timezone.now()
-    worker_beat(role=role, started_at=started)
+
+    def beat() -> None:
+        try:
+            close_old_connections()
+            worker_beat(role=role, started_at=started)
+        except DatabaseError as exc:  # the worker goes on; /readyz sees the missing beats
+            log.warning("%s heartbeat failed: %s", role, exc)
+            connection.close()
 
     def run() -> None:
         while not stop.wait(every):
-            try:
-                close_old_connections()
-                worker_beat(role=role, started_at=started)
-            except DatabaseError as exc:
-                log.warning("%s heartbeat failed: %s", role, exc)
-                connection.close()
+            beat()
         connection.close()
+
+    beat()
 
     threading.Thread(target=run, name=f"heartbeat-{role}", daemon=True).start()
     return stop
