@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from solidarity.apps.public import views as public
+from solidarity.web import views as ops
 from solidarity.web.api import api
 
 urlpatterns = [
@@ -18,6 +19,8 @@ urlpatterns = [
     path("", include("solidarity.apps.imports.urls")),
     path("", include("solidarity.apps.feeds.urls")),
     path("healthz", public.healthz, name="healthz"),
+    path("readyz", ops.readyz, name="readyz"),
+    path("metrics", ops.metrics, name="metrics"),
     path("c/<slug:slug>/give/qr.svg", public.give_qr, {"kind": "svg"}, name="give-qr-svg"),
     path("c/<slug:slug>/give/qr.png", public.give_qr, {"kind": "png"}, name="give-qr-png"),
     path("c/<slug:slug>/statement.csv", public.statement_export, {"fmt": "csv"}, name="export-csv"),

@@ -6,11 +6,10 @@ import argparse
 import logging
 import os
 import signal
-import threading
 import time
 from typing import Any
 
-from solidarity.cli import CommandError, _django, _print_json
+from solidarity.cli import CommandError, _django, _print_json, stop_event
 
 log = logging.getLogger("solidarity.feeds")
 
@@ -152,9 +151,11 @@ def cmd_notifications_process(args: argparse.Namespace) -> int:
         booked, flagged = _process_once(args.days)
         print(f"booked {booked}, flagged {flagged} unconfirmed")
         return 0
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    from solidarity.apps.workers.services import heartbeat_start
+
+    stop = stop_event(signal.SIGTERM)
     parent = os.getppid()
+    heartbeat_start("booker")
     flagged_at = 0.0
     while not stop.is_set():
         booked = 0

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 
 from solidarity.apps.feeds.models import Feed, Notification, Partner
+from solidarity.apps.feeds.services import inbox_oldest_received, inbox_waiting
 
 
 def notifications_list(*, status: str | None = None, limit: int = 100) -> QuerySet[Notification]:
@@ -17,6 +20,34 @@ def notifications_list(*, status: str | None = None, limit: int = 100) -> QueryS
     elif status:
         rows = rows.filter(status=status)
     return rows[:limit]
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The booker's work: acknowledged notifications not booked yet (`waiting`: in the
+    receivers' inbox or stored), the oldest one's receipt time, and failed ones."""
+
+    waiting: int
+    failed: int
+    oldest_waiting_at: datetime | None
+
+
+def notifications_backlog() -> Backlog:
+    """What the booker has not done yet (two cheap queries and a look at the inbox)."""
+    stored = Notification.Status.STORED
+    counts = Notification.objects.filter(status__in=(stored, Notification.Status.FAILED)).aggregate(
+        stored=Count("pk", filter=Q(status=stored)),
+        failed=Count("pk", filter=Q(status=Notification.Status.FAILED)),
+    )
+    oldest = Notification.objects.filter(status=stored).aggregate(at=Min("received_at"))["at"]
+    inbox_oldest = inbox_oldest_received()
+    if inbox_oldest is not None and (oldest is None or inbox_oldest < oldest):
+        oldest = inbox_oldest
+    return Backlog(
+        waiting=counts["stored"] + inbox_waiting(),
+        failed=counts["failed"],
+        oldest_waiting_at=oldest,
+    )
 
 
 def feeds_list() -> QuerySet[Feed]:

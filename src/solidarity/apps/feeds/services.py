@@ -292,6 +292,14 @@ def inbox_waiting() -> int:
     return inbox.count() if inbox is not None else 0
 
 
+def inbox_oldest_received() -> datetime | None:
+    """When the oldest notification waiting in the receivers' inbox was received (None when
+    the inbox is empty or absent)."""
+    inbox = _inbox()
+    taken = inbox.take(1) if inbox is not None else []
+    return datetime.fromisoformat(taken[0][2]["received_at"]) if taken else None
+
+
 _INBOX_FIELDS = (
     "feed_id", "provider_id", "headers", "body", "bin", "number", "amount_minor", "currency",
     "bank_ref",

@@ -12,11 +12,10 @@ import os
 import shutil
 import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
-from solidarity.cli import CommandError, _campaign, _django, _print_json
+from solidarity.cli import CommandError, _campaign, _django, _print_json, stop_event
 
 
 def _vkey_arg(value: str) -> str:
@@ -60,13 +59,10 @@ def cmd_log_sequence(args: argparse.Namespace) -> int:
     if args.once:
         results = log_sequence_once(batch=args.batch, slugs=args.slug or None)
         return 0 if _print_results(results, quiet_idle=False) else 1
-    stop = threading.Event()
+    from solidarity.apps.workers.services import heartbeat_start
 
-    def _stop(signum: int, frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop = stop_event(signal.SIGTERM, signal.SIGINT)
+    heartbeat_start("sequencer")
     print(f"sequencing every {args.interval}s or {args.batch} entries", flush=True)
     log_sequence_forever(
         interval=args.interval,
