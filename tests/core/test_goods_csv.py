@@ -49,7 +49,7 @@ def test_english_numbers_and_semicolons():
 
 
 def _errors(text: str, locale: str = "vi") -> list[tuple[int, str]]:
-    gifts, errors = goods_csv_parse(text, file="bad.csv", currency="VND", locale=locale)
+    _gifts, errors = goods_csv_parse(text, file="bad.csv", currency="VND", locale=locale)
     assert all(e.file == "bad.csv" for e in errors)
     return [(e.line, e.field) for e in errors]
 

@@ -129,6 +129,7 @@ class GoodsForm(forms.Form):
             (Evidence.Kind.OTHER, _("other")),
         ),
         initial=Evidence.Kind.DELIVERY_NOTE,
+        required=False,
     )
 
     def __init__(self, *args: Any, locale: str = "vi", **kwargs: Any) -> None:

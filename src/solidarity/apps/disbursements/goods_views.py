@@ -99,7 +99,15 @@ def office_goods(request: HttpRequest) -> HttpResponse:
             items=data["item_lines"],
             note=data.get("note") or "",
             evidence=(
-                [EvidenceInput(upload.name, upload.read(), data["evidence_kind"])] if upload else []
+                [
+                    EvidenceInput(
+                        upload.name,
+                        upload.read(),
+                        data.get("evidence_kind") or Evidence.Kind.DELIVERY_NOTE,
+                    )
+                ]
+                if upload
+                else []
             ),
         )
     except TrancheRefused as exc:
