@@ -118,3 +118,34 @@ def test_receive_list_import_and_report(sol, tmp_path):
     assert rows[-2][:3] == ["Prepared by", "", "Thu"]
     totals = json.loads(sol("campaign", "totals", "cuba", "--json").stdout)
     assert totals["raised_minor"] == 0  # goods never count as money raised
+
+
+def test_goods_handed_over_on_the_day_given(sol, tmp_path):
+    sol("user", "add", "minh", "--role", "approver", stdin="a-long-passphrase-2025\n")
+    tranche = json.loads(
+        sol(
+            "tranche", "propose", "cuba", "--by", "thu", "--amount", "0", "--currency", "VND",
+            "--to", "Bộ Nông nghiệp Cuba", "--date", "2025-10-01",
+            "--item", "bò giống:30:con:25000000", "--json",
+        ).stdout
+    )  # fmt: skip
+    tid = str(tranche["id"])
+    sol("tranche", "approve", tid, "--by", "lan")
+    sol("tranche", "approve", tid, "--by", "minh")
+    assert (
+        "in the future"
+        in sol("tranche", "handover", tid, "--by", "thu", "--date", "2999-01-01", code=2).stderr
+    )
+    done = json.loads(
+        sol("tranche", "handover", tid, "--by", "thu", "--date", "2025-10-20", "--json").stdout
+    )
+    assert (done["status"], done["date"]) == ("handed_over", "2025-10-20")
+    path = tmp_path / "r.csv"
+    sol(
+        "report", "cuba", "--from", "2025-10-20", "--to", "2025-10-20", "--format", "csv",
+        "--out", str(path), "--lang", "en",
+    )  # fmt: skip
+    rows = list(csv.reader(io.StringIO(path.read_text("utf-8-sig"))))
+    (line,) = [r for r in rows if r[0] == "Goods handed over in kind" and r[1]]
+    assert line[1:5] == ["2025-10-20", "Bộ Nông nghiệp Cuba — bò giống", "", "750000000"]
+    assert line[7:9] == ["30", "con"]

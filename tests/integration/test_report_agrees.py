@@ -266,3 +266,37 @@ def test_counts_and_dates_follow_the_report_language(books):
     text = _text("\n".join(page.get_textpage().get_text_range() for page in english))
     assert "1,234" in text and "15 Oct 2025" in text and "10,000 hộp" in text
     assert "Prepared by" in text and "Approved by" in text
+
+
+def test_the_handover_day_can_be_recorded_when_it_differs_from_the_proposal(books):
+    from django.contrib.auth.models import User
+
+    from solidarity.apps.disbursements.models import Tranche, TrancheEvent
+    from solidarity.apps.disbursements.services import TrancheRefused
+    from solidarity.apps.transparency.models import LogEntry
+    from solidarity.core.tlog.entry import entry_decode
+
+    who = {u: User.objects.get(username=u) for u in ("thu", "lan", "minh")}
+    # Given a tranche proposed for 1 October but handed over on 20 October
+    t = propose(books, who["thu"], 100_000_000, date=date(2025, 10, 1), recipient="UNICEF")
+    tranche_approve(tranche=t, by=who["lan"])
+    tranche_approve(tranche=t, by=who["minh"])
+    # a day in the future is refused, and nothing changes
+    with pytest.raises(TrancheRefused, match="in the future"):
+        tranche_handover(tranche=t, by=who["thu"], handed_over_on=date(2999, 1, 1))
+    assert Tranche.objects.get(pk=t.pk).status == Tranche.Status.APPROVED
+    t = tranche_handover(tranche=t, by=who["thu"], handed_over_on=date(2025, 10, 20))
+    # Then the tranche, its log entry and the statement carry the day it happened
+    assert t.date == date(2025, 10, 20)
+    assert entry_decode(bytes(LogEntry.objects.get(pk=t.log_entry_id).body))["date"] == (
+        "2025-10-20"
+    )
+    event = TrancheEvent.objects.get(tranche=t, action="handed_over")
+    assert "proposed for 2025-10-01" in event.note
+    st = statement_build(campaign=books, start=START, end=END)
+    assert [(r["day"], r["amount_minor"]) for r in st.tranches] == [
+        (TRANCHE_DAY, 2_000_000_000),
+        (date(2025, 10, 20), 100_000_000),
+    ]
+    assert st.reconciliation.ok
+    assert st.closing == campaign_totals(campaign=books)["balance_minor"]

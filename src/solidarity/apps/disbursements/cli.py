@@ -136,6 +136,7 @@ def cmd_step(args: argparse.Namespace) -> int:
             by=by,
             evidence=_evidence(args.evidence, args.evidence_kind),
             note=args.note or "",
+            handed_over_on=_date(args.date, "--date"),
         )
     _show(tranche, args.json)
     return 0
@@ -381,6 +382,9 @@ def register(sub: Any) -> None:
         p.add_argument("--reason")
         p.add_argument("--json", action="store_true")
         if step == "handover":
+            p.add_argument(
+                "--date", help="the day it was handed over, YYYY-MM-DD (default: as proposed)"
+            )
             p.add_argument("--evidence", action="append", metavar="FILE")
             p.add_argument(
                 "--evidence-kind",

@@ -33,6 +33,14 @@ class EvidenceForm(forms.Form):
         return _check_size(self.cleaned_data.get("evidence"))
 
 
+class HandoverForm(EvidenceForm):
+    handed_over_on = forms.DateField(
+        label=_("Date of the handover"),
+        required=False,
+        help_text=_("Leave empty if it is the date proposed."),
+    )
+
+
 class ProposeForm(EvidenceForm):
     campaign = forms.ModelChoiceField(
         label=_("Campaign"),

@@ -450,12 +450,24 @@ def _line_value(line: InKindLine, currency: str) -> ItemLine:
 
 
 def tranche_handover(
-    *, tranche: Tranche, by: User, evidence: Sequence[EvidenceInput] = (), note: str = ""
+    *,
+    tranche: Tranche,
+    by: User,
+    evidence: Sequence[EvidenceInput] = (),
+    note: str = "",
+    handed_over_on: date | None = None,
 ) -> Tranche:
-    """Hand an approved tranche over: book it, append its log entry, in one transaction."""
+    """Hand an approved tranche over: book it, append its log entry, in one transaction.
+
+    `handed_over_on` is the day the goods or money actually changed hands when it is not the
+    day proposed (`Tranche.date`); it becomes the tranche's date, the `date` of its log entry
+    and the day statements list it on. It cannot be in the future.
+    """
     errors = _evidence_errors(evidence)
     if not user_has_role(by, *HANDOVER_ROLES):
         errors.append(f"{_who(by)} may not hand tranches over (needs the accountant role)")
+    if handed_over_on is not None and handed_over_on > timezone.localdate():
+        errors.append(f"the handover date {handed_over_on.isoformat()} is in the future")
     if errors:
         raise TrancheRefused(errors)
     with transaction.atomic():
@@ -473,6 +485,9 @@ def tranche_handover(
             raise TrancheRefused(errors)
         now = timezone.now()
         campaign = locked.campaign
+        if handed_over_on is not None and handed_over_on != locked.date:
+            note = f"{note} (proposed for {locked.date.isoformat()})".strip()
+            locked.date = handed_over_on
         _evidence_save(locked, by, evidence, now)
         if locked.amount_minor > 0:
             assert account is not None
@@ -501,7 +516,9 @@ def tranche_handover(
         locked.status = Tranche.Status.HANDED_OVER
         locked.handed_over_at = now
         locked.account = account
-        locked.save(update_fields=["status", "handed_over_at", "account", "txn", "log_entry"])
+        locked.save(
+            update_fields=["status", "handed_over_at", "account", "txn", "log_entry", "date"]
+        )
         TrancheEvent.objects.create(
             tranche=locked, action=TrancheEvent.Action.HANDED_OVER, by=by, at=now, note=note[:500]
         )
