@@ -28,11 +28,15 @@ from solidarity.apps.disbursements.services import (
     tranche_handover,
 )
 from solidarity.apps.donations.models import Donation
-from solidarity.apps.donations.services import donation_reverse, donations_record_many
+from solidarity.apps.donations.services import (
+    GiftInput,
+    donation_reverse,
+    donations_record_many,
+)
 from solidarity.apps.ledger.selectors import ledger_check
 from solidarity.core.money import Money, money_format
 from solidarity.core.tranches import ItemLine
-from tests.factories import OPENS, campaign_factory, gift
+from tests.factories import OPENS, campaign_factory
 from tests.integration.tranche_helpers import people, propose
 
 pytestmark = pytest.mark.django_db
@@ -50,13 +54,21 @@ def books(settings, tmp_path):
     who = people()
     campaign = campaign_factory(slug="cuba", goal=10**13)
     # gifts over three days (booking day = received_at, Vietnam time)
+    account = campaign.accounts.first()
     donations_record_many(
         campaign=campaign,
-        gifts=[
-            gift(
-                campaign,
-                2_000_000 + 1_000 * (i % 7),
+        gifts=[  # own references: the shared factory's clock is left for other tests
+            GiftInput(
+                amount_minor=2_000_000 + 1_000 * (i % 7),
+                currency="VND",
                 received_at=OPENS + timedelta(days=i % 3, minutes=i),
+                channel="bank_transfer",
+                source="report-test",
+                source_ref=f"r{i}",
+                donor_name="NGUYEN VAN AN",
+                memo="NGUYEN VAN AN ung ho Cuba",
+                account=account,
+                sender_account=f"1{i:012d}",
             )
             for i in range(GIFTS)
         ],

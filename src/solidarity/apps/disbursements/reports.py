@@ -302,7 +302,8 @@ def _xlsx(st: Statement, locale: str, signatures: Signatures) -> bytes:
                         amount(line.total_minor),
                     ]
                 )
-                formats(B=day_fmt, E="#,##0.###", G=number, H=number)
+                whole = line.quantity == line.quantity.to_integral_value()
+                formats(B=day_fmt, E="#,##0" if whole else "#,##0.0##", G=number, H=number)
     ws.append([])
     for label, name in _signature_rows(signatures):
         ws.append([text(label), text(name or "")])
