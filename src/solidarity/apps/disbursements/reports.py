@@ -480,10 +480,12 @@ def _pdf(st: Statement, locale: str, signatures: Signatures) -> bytes:
             counter = money_format(Money(t["counter_minor"], t["counter_currency"]), locale)
             rate = quantity_format(Decimal(t["rate"]), locale) if t["rate"] else ""
             counter += f"\n@ {rate} {cur}/{t['counter_currency']}"
-        when = day(t["day"])
+        when = esc(day(t["day"]))
         if t["recorded"] and t["recorded"] != t["day"]:
-            when += "\n" + _("recorded %(day)s") % {"day": day(t["recorded"])}
-        rows.append([when, para(t["recipient"]), money(t["amount_minor"]), counter])
+            when += "<br/>" + esc(_("recorded %(day)s") % {"day": day(t["recorded"])})
+        rows.append(
+            [Paragraph(when, cell_style), para(t["recipient"]), money(t["amount_minor"]), counter]
+        )
     story.append(table(rows, [30 * mm, 60 * mm, 40 * mm, 44 * mm], numeric_from=2))
     for section, party, movements in _goods_sections(st):
         if not movements:
