@@ -21,7 +21,12 @@ from solidarity.apps.accounts.services import user_has_role
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.campaigns.selectors import campaign_public_get
 from solidarity.apps.disbursements import services
-from solidarity.apps.disbursements.forms import EvidenceForm, ProposeForm, ReasonForm
+from solidarity.apps.disbursements.forms import (
+    EvidenceForm,
+    HandoverForm,
+    ProposeForm,
+    ReasonForm,
+)
 from solidarity.apps.disbursements.models import Tranche
 from solidarity.apps.disbursements.reports import CONTENT_TYPES, report_filename, report_render
 from solidarity.apps.disbursements.selectors import (
@@ -185,6 +190,7 @@ def _detail(request: HttpRequest, tranche: Tranche, errors: list[str], status: i
             "detail": tranche_detail(tranche),
             "errors": errors,
             "evidence_form": EvidenceForm(),
+            "handover_form": HandoverForm(),
             "reason_form": ReasonForm(),
             "can_approve": user_has_role(user, APPROVER),  # type: ignore[arg-type]
             "can_handover": user_has_role(user, *services.HANDOVER_ROLES),  # type: ignore[arg-type]
@@ -215,12 +221,15 @@ def office_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     reason = ReasonForm(request.POST)
     reason_text = reason.cleaned_data["reason"] if reason.is_valid() else ""
     files: list[EvidenceInput] = []
+    handed_over_on = None
     if action in ("handover", "evidence"):
-        form = EvidenceForm(request.POST, request.FILES)
+        form_class = HandoverForm if action == "handover" else EvidenceForm
+        form = form_class(request.POST, request.FILES)
         if not form.is_valid():
             errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
             return _detail(request, tranche, errors, 400)
         upload = form.cleaned_data.get("evidence")
+        handed_over_on = form.cleaned_data.get("handed_over_on")
         if upload:
             files.append(
                 EvidenceInput(upload.name, upload.read(), form.cleaned_data["evidence_kind"])
@@ -237,7 +246,13 @@ def office_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         elif action == "cancel":
             services.tranche_cancel(tranche=tranche, by=user, reason=reason_text)
         elif action == "handover":
-            services.tranche_handover(tranche=tranche, by=user, evidence=files, note=reason_text)
+            services.tranche_handover(
+                tranche=tranche,
+                by=user,
+                evidence=files,
+                note=reason_text,
+                handed_over_on=handed_over_on,
+            )
         elif action == "evidence":
             services.evidence_add(tranche=tranche, by=user, files=files)
         else:
