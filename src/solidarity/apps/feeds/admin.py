@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from solidarity.apps.feeds.models import ApiKey, Feed, Notification, Partner
+from solidarity.apps.feeds.models import ApiKey, Conflict, Feed, Notification, Partner
 from solidarity.apps.feeds.services import api_key_create, partner_revoke
 
 
@@ -32,6 +32,26 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ("status", "feed")
     search_fields = ("provider_id", "bank_ref")
     readonly_fields = tuple(f.name for f in Notification._meta.fields)
+
+
+@admin.register(Conflict)
+class ConflictAdmin(admin.ModelAdmin):
+    """Read only: conflicts are recorded by the receivers and the partner API, and resolved
+    from the back office's notification log."""
+
+    list_display = ("id", "source", "provider_id", "differs", "received_at", "resolved_at")
+    list_filter = ("source",)
+    search_fields = ("provider_id",)
+    readonly_fields = tuple(f.name for f in Conflict._meta.fields)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class ApiKeyInline(admin.TabularInline):
