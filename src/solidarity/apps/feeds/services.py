@@ -558,9 +558,10 @@ def notification_book(*, notification: Notification) -> Notification:
     feed = notification.feed
     try:
         if feed.kind in BANK_KINDS:
-            outcome = _bank_book(feed, notification)
-        else:
-            outcome = _gift_book(feed, transfer_of(feed, notification))
+            _bank_book(feed, notification)  # records its outcome in its own transaction
+            notification.refresh_from_db()
+            return notification
+        outcome = _gift_book(feed, transfer_of(feed, notification))
     except (BookingRefused, DonationRefused, webhooks.Malformed) as exc:
         outcome = Outcome(Notification.Status.FAILED, error=str(exc)[:2000])
     except OperationalError as exc:
@@ -664,11 +665,11 @@ def notifications_book_many(*, notifications: Sequence[Notification]) -> int:
 def _bank_book_halves(feed: Feed, rows: list[Notification]) -> dict[int, str]:
     """`_bank_book_many`; when it fails, each half again, down to `notification_book` of one
     notification, which records its failure."""
-    if len(rows) == 1:
-        return {rows[0].pk: notification_book(notification=rows[0]).status}
     try:
         return _bank_book_many(feed, rows)
     except Exception as exc:
+        if len(rows) == 1:
+            return {rows[0].pk: notification_book(notification=rows[0]).status}
         log.warning(
             "feed %s: booking %d together failed (%s: %s); in halves",
             feed.name, len(rows), type(exc).__name__, exc,
@@ -787,14 +788,17 @@ def _bank_outcomes(booked: list[tuple[int, BankTransaction, str]]) -> dict[int, 
     return outcomes
 
 
-@transaction.atomic  # as _bank_book_many: look and book under the account's lock
-def _bank_book(feed: Feed, n: Notification) -> Outcome:
+@transaction.atomic
+def _bank_book(feed: Feed, n: Notification) -> None:
+    """As `_bank_book_many` for one notification: look, book and record the outcome in one
+    transaction under the account's lock, so a statement batch waiting for that lock finds
+    the notification's gift once it gets it."""
     resolver = _feed_resolver(feed)
     outcomes, to_book = _bank_prepare_many(feed, resolver, [n])
-    if n.pk in outcomes:
-        return outcomes[n.pk]
-    bank_transactions_book(transactions=[to_book[0][1]], source_kind="feed", resolver=resolver)
-    return _bank_outcomes(to_book)[n.pk]
+    if to_book:
+        bank_transactions_book(transactions=[to_book[0][1]], source_kind="feed", resolver=resolver)
+        outcomes.update(_bank_outcomes(to_book))
+    _outcomes_record(feed, {n.pk: (n, outcomes[n.pk])})
 
 
 _PRIVACY = ("named", "masked", "anonymous")
