@@ -183,6 +183,7 @@ SOLIDARITY_READY = {
     "waiting_notifications": _env_number("SOLIDARITY_READY_WAITING_NOTIFICATIONS", 20_000),
     "waiting_seconds": _env_number("SOLIDARITY_READY_WAITING_SECONDS", 120),
     "failed_notifications": _env_number("SOLIDARITY_READY_FAILED_NOTIFICATIONS", 100),
+    "conflicts": _env_number("SOLIDARITY_READY_CONFLICTS", 100),
 }
 
 LOGGING = {
