@@ -54,6 +54,13 @@ def test_overlapping_whole_day_files_reproduce_identities(rows, cut_a, cut_b):
 def test_identical_transfers_on_one_day_stay_distinct():
     rows = [(10, "5213.47231", ("", "500.000"), "IBFT Ung ho")] * 3
     ids = identities(csv_of(rows))
+    base = "ref|5213.47231|credit|500000VND|2024-09-10"
+    assert ids == [base, f"{base}#2", f"{base}#3"]
+
+
+def test_identical_transfers_without_reference_stay_distinct():
+    rows = [(10, "", ("", "500.000"), "IBFT Ung ho")] * 3
+    ids = identities(csv_of(rows))
     assert len(set(ids)) == 3
     assert [i.rsplit("|", 1)[1] for i in ids] == ["1", "2", "3"]
 
@@ -63,10 +70,14 @@ def test_camt_and_csv_of_the_same_account_agree(tmp_path: Path):
     statement_write(tmp_path / "s.xml", rows=500, fmt="camt", seed=7)
     statement_write(tmp_path / "s.csv", rows=500, fmt="csv", seed=7)
     camt = list(statement_read(tmp_path / "s.xml", name="s.xml"))
-    # When the CSV is read with a profile saying its document numbers are the bank reference
-    csv_txs = list(
-        statement_read(tmp_path / "s.csv", name="s.csv", profile=Profile(unique_ref=True))
-    )
+    # When the CSV is read without a profile (a document-number column is the bank reference)
+    csv_txs = list(statement_read(tmp_path / "s.csv", name="s.csv"))
     # Then every transaction has the same identity in both
     assert [t.identity for t in camt] == [t.identity for t in csv_txs]
     assert len({t.identity for t in camt}) == 500
+
+
+def test_a_profile_can_say_the_reference_column_is_not_the_banks(tmp_path: Path):
+    statement_write(tmp_path / "s.csv", rows=50, fmt="csv", seed=7)
+    txs = list(statement_read(tmp_path / "s.csv", name="s.csv", profile=Profile(unique_ref=False)))
+    assert all(t.identity.startswith("h|") for t in txs)
