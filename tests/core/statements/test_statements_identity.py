@@ -4,9 +4,10 @@ transfers, equal for the same transaction in camt and in CSV (IDENTITY.md)."""
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from pathlib import Path
 
-from bench.gen_statement import statement_write
+from bench.gen_statement import FORMATS, ICT, Row, rows_write, statement_write
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -81,3 +82,42 @@ def test_a_profile_can_say_the_reference_column_is_not_the_banks(tmp_path: Path)
     statement_write(tmp_path / "s.csv", rows=50, fmt="csv", seed=7)
     txs = list(statement_read(tmp_path / "s.csv", name="s.csv", profile=Profile(unique_ref=False)))
     assert all(t.identity.startswith("h|") for t in txs)
+
+
+def _at(day: int, minute: int) -> datetime:
+    return datetime(2024, 9, day, 8, minute, tzinfo=ICT)
+
+
+gen_row = st.tuples(
+    st.integers(1, 3),
+    st.sampled_from(["5213.47231", "5213.47232", "FT24250000007"]),
+    st.sampled_from([("credit", 200_000), ("credit", 10_000), ("debit", 5_500)]),
+    st.sampled_from(["Ung ho Cuba", "NGUYEN VAN AN chuyen tien", "", "HOAN TRA GD 5213.47231"]),
+    st.booleans(),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(gen_row, min_size=1, max_size=20))
+def test_every_format_gives_the_same_identities(tmp_path_factory, rows):
+    # Given one statement (document numbers repeated within a day, returns flagged)
+    statement = sorted(
+        (
+            Row(_at(day, i), doc, direction, amount, memo, None, reversal=flag)
+            for i, (day, doc, (direction, amount), memo, flag) in enumerate(rows)
+        ),
+        key=lambda r: r.booked_at,
+    )
+    directory = tmp_path_factory.mktemp("formats")
+    seen = {}
+    for fmt in FORMATS:
+        path = directory / f"s.{fmt}"
+        rows_write(path, statement, fmt=fmt)
+        # When each format is read
+        seen[fmt] = [
+            (t.identity, t.direction, t.amount_minor) for t in statement_read(path, name=path.name)
+        ]
+    # Then every format yields the same identities, none holding the account's spelling
+    assert all(v == seen["csv"] for v in seen.values()), seen
+    assert len({i for i, _, _ in seen["csv"]}) == len(statement)
+    assert not any("0011001932418" in i for i, _, _ in seen["mt940"])
