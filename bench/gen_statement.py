@@ -19,6 +19,7 @@ import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 from xml.sax.saxutils import escape
@@ -123,18 +124,32 @@ def statement_rows(
         yield Row(at, docno, "credit", amount, memo, name if rng.random() < 0.3 else None)
 
 
-def _money(amount: int) -> str:
-    return f"{amount:,}"
+_EXPONENT = {"VND": 0, "JPY": 0, "KRW": 0}
 
 
-def write_csv(out: TextIO, rows: Iterable[Row], *, account: str = ACCOUNT) -> int:
+def _major(amount: int, currency: str, *, point: str = ".", thousands: str = "") -> str:
+    """Minor units as the decimal text of the currency's major unit."""
+    exp = _EXPONENT.get(currency, 2)
+    whole, frac = divmod(abs(amount), 10**exp)
+    text = f"{whole:,}".replace(",", thousands)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{text}{point}{frac:0{exp}d}" if exp else f"{sign}{text}"
+
+
+def _money(amount: int, currency: str = "VND") -> str:
+    return _major(amount, currency, thousands=",")
+
+
+def write_csv(
+    out: TextIO, rows: Iterable[Row], *, account: str = ACCOUNT, currency: str = "VND"
+) -> int:
     """Vietcombank-like export: title rows, bilingual header, date and doc number in one
     cell, opening/closing balance rows. Returns the number of transaction rows."""
     w = csv.writer(out, lineterminator="\n")
     w.writerow(["NGÂN HÀNG TMCP NGOẠI THƯƠNG VIỆT NAM", "", "", "", "", ""])
     w.writerow(["SAO KÊ TÀI KHOẢN / ACCOUNT STATEMENT", "", "", "", "", ""])
     w.writerow([f"Số tài khoản/Account number: {account}", "", "", "", "", ""])
-    w.writerow(["Loại tiền/Currency: VND", "", "", "", "", ""])
+    w.writerow([f"Loại tiền/Currency: {currency}", "", "", "", "", ""])
     w.writerow(
         [
             "STT/No.",
@@ -150,9 +165,10 @@ def write_csv(out: TextIO, rows: Iterable[Row], *, account: str = ACCOUNT) -> in
     n = 0
     for n, r in enumerate(rows, 1):
         balance += r.amount if r.direction == "credit" else -r.amount
-        debit = _money(r.amount) if r.direction == "debit" else ""
-        credit = _money(r.amount) if r.direction == "credit" else ""
-        w.writerow([n, f"{r.booked_at:%d/%m/%Y}\n{r.doc}", debit, credit, _money(balance), r.memo])
+        debit = _money(r.amount, currency) if r.direction == "debit" else ""
+        credit = _money(r.amount, currency) if r.direction == "credit" else ""
+        cells = [n, f"{r.booked_at:%d/%m/%Y}\n{r.doc}", debit, credit]
+        w.writerow([*cells, _money(balance, currency), r.memo])
     w.writerow(["", "Số dư cuối kỳ/Closing balance", "", "", _money(balance), ""])
     return n
 
@@ -164,7 +180,12 @@ _CAMT_ROOTS = {
 
 
 def write_camt(
-    out: TextIO, rows: Iterable[Row], *, account: str = ACCOUNT, kind: str = "camt.053"
+    out: TextIO,
+    rows: Iterable[Row],
+    *,
+    account: str = ACCOUNT,
+    kind: str = "camt.053",
+    currency: str = "VND",
 ) -> int:
     """camt.053.001.08 (or camt.054.001.08), one statement, account as Othr/Id. Returns the
     number of entries."""
@@ -175,7 +196,7 @@ def write_camt(
         f"<{root}>\n<GrpHdr><MsgId>GEN-1</MsgId>"
         "<CreDtTm>2025-08-21T00:00:00+07:00</CreDtTm></GrpHdr>\n"
         f"<{container}><Id>GEN-STMT-1</Id><Acct><Id><Othr><Id>{account}</Id></Othr></Id>"
-        "<Ccy>VND</Ccy></Acct>\n"
+        f"<Ccy>{currency}</Ccy></Acct>\n"
     )
     n = 0
     for n, r in enumerate(rows, 1):  # noqa: B007 - n is the count returned
@@ -186,7 +207,8 @@ def write_camt(
         ind = "CRDT" if r.direction == "credit" else "DBIT"
         rvsl = "<RvslInd>true</RvslInd>" if r.reversal else ""
         out.write(
-            f'<Ntry><Amt Ccy="VND">{r.amount}</Amt><CdtDbtInd>{ind}</CdtDbtInd>{rvsl}'
+            f'<Ntry><Amt Ccy="{currency}">{_major(r.amount, currency)}</Amt>'
+            f"<CdtDbtInd>{ind}</CdtDbtInd>{rvsl}"
             f"<Sts><Cd>BOOK</Cd></Sts><BookgDt><DtTm>{r.booked_at.isoformat()}</DtTm></BookgDt>"
             f"<ValDt><Dt>{r.booked_at.date().isoformat()}</Dt></ValDt>"
             f"<AcctSvcrRef>{r.doc}</AcctSvcrRef><NtryDtls><TxDtls>{party}"
@@ -196,30 +218,40 @@ def write_camt(
     return n
 
 
-def write_mt940(out: TextIO, rows: Iterable[Row], *, account: str = f"970436/{ACCOUNT}") -> int:
+def write_mt940(
+    out: TextIO, rows: Iterable[Row], *, account: str = f"970436/{ACCOUNT}", currency: str = "VND"
+) -> int:
     """SWIFT MT940, one statement; `:25:` spelled BIN/number as Vietnamese banks' host-to-host
     channels do; the document number is the `//` bank reference; the memo goes to `:86:` in
     lines of at most 65 characters. Returns the number of `:61:` lines."""
     listed = list(rows)
     first = listed[0].booked_at if listed else datetime(2025, 8, 14, tzinfo=ICT)
-    out.write(f":20:GEN{first:%y%m%d}\n:25:{account}\n:28C:1/1\n:60F:C{first:%y%m%d}VND0,\n")
+    zero = _major(0, currency, point=",")
+    out.write(f":20:GEN{first:%y%m%d}\n:25:{account}\n:28C:1/1\n")
+    out.write(f":60F:C{first:%y%m%d}{currency}{zero}{'' if ',' in zero else ','}\n")
     balance = 0
     for r in listed:
         # RC (reversal of credit) is money out; RD (reversal of debit) money in
         plain = "C" if r.direction == "credit" else "D"
         mark = {"C": "RD", "D": "RC"}[plain] if r.reversal else plain
         balance += r.amount if r.direction == "credit" else -r.amount
-        out.write(f":61:{r.booked_at:%y%m%d%m%d}{mark}{r.amount},NTRFNONREF//{r.doc}\n")
+        amount = _major(r.amount, currency, point=",")
+        amount += "" if "," in amount else ","
+        out.write(f":61:{r.booked_at:%y%m%d%m%d}{mark}{amount}NTRFNONREF//{r.doc}\n")
         memo = r.memo or "-"
         chunks = [memo[i : i + 65] for i in range(0, len(memo), 65)][:6]
         out.write(":86:" + "\n".join(chunks) + "\n")
     last = listed[-1].booked_at if listed else first
     sign = "C" if balance >= 0 else "D"
-    out.write(f":62F:{sign}{last:%y%m%d}VND{abs(balance)},\n-\n")
+    closing = _major(abs(balance), currency, point=",")
+    closing += "" if "," in closing else ","
+    out.write(f":62F:{sign}{last:%y%m%d}{currency}{closing}\n-\n")
     return len(listed)
 
 
-def write_xlsx(path: str | Path, rows: Iterable[Row], *, account: str = ACCOUNT) -> int:
+def write_xlsx(
+    path: str | Path, rows: Iterable[Row], *, account: str = ACCOUNT, currency: str = "VND"
+) -> int:
     """An internet-banking XLSX export: title rows, then date, reference, debit, credit and
     memo columns, amounts stored as numbers. Returns the number of transaction rows."""
     import openpyxl  # noqa: PLC0415 - only this writer needs it
@@ -228,12 +260,13 @@ def write_xlsx(path: str | Path, rows: Iterable[Row], *, account: str = ACCOUNT)
     sheet = book.create_sheet("Sao ke")
     sheet.append(["SAO KÊ TÀI KHOẢN"])
     sheet.append([f"Số tài khoản: {account}"])
-    sheet.append(["Loại tiền: VND"])
+    sheet.append([f"Loại tiền: {currency}"])
     sheet.append(["Ngày giao dịch", "Số tham chiếu", "Ghi nợ", "Ghi có", "Nội dung"])
     n = 0
     for n, r in enumerate(rows, 1):  # noqa: B007 - n is the count returned
-        debit = r.amount if r.direction == "debit" else None
-        credit = r.amount if r.direction == "credit" else None
+        value = Decimal(_major(r.amount, currency))
+        debit = value if r.direction == "debit" else None
+        credit = value if r.direction == "credit" else None
         sheet.append([f"{r.booked_at:%d/%m/%Y %H:%M:%S}", r.doc, debit, credit, r.memo])
     book.save(path)
     return n
@@ -242,17 +275,27 @@ def write_xlsx(path: str | Path, rows: Iterable[Row], *, account: str = ACCOUNT)
 FORMATS = ("csv", "xlsx", "camt.053", "camt.054", "mt940")
 
 
-def rows_write(path: str | Path, rows: Iterable[Row], *, fmt: str) -> int:
-    """Write `rows` to `path` in `fmt` (one of FORMATS); return the row count."""
+def rows_write(
+    path: str | Path,
+    rows: Iterable[Row],
+    *,
+    fmt: str,
+    account: str | None = None,
+    currency: str = "VND",
+) -> int:
+    """Write `rows` to `path` in `fmt` (one of FORMATS); return the row count. `account` as
+    the file states it (default: the campaign account; MT940 spells it BIN/number)."""
+    plain = {"account": account or ACCOUNT, "currency": currency}
     if fmt == "xlsx":
-        return write_xlsx(path, rows)
+        return write_xlsx(path, rows, **plain)
     with open(path, "w", encoding="utf-8", newline="") as out:
         if fmt == "csv":
-            return write_csv(out, iter(rows))
+            return write_csv(out, iter(rows), **plain)
         if fmt in _CAMT_ROOTS:
-            return write_camt(out, rows, kind=fmt)
+            return write_camt(out, rows, kind=fmt, **plain)
         if fmt == "mt940":
-            return write_mt940(out, rows)
+            mt_account = account or f"970436/{ACCOUNT}"
+            return write_mt940(out, rows, account=mt_account, currency=currency)
     raise ValueError(f"unknown format {fmt!r}")
 
 
