@@ -186,3 +186,25 @@ def test_a_transfer_booked_twice_under_two_spellings_keeps_one_key(tmp_path: Pat
         assert statement_import(path=write(tmp_path, fmt)).counts.booked == 0
     assert campaign_totals(campaign=campaign)["raised_minor"] == raised
     assert PendingReversal.objects.filter(resolved_at__isnull=True).count() == 0
+
+
+# PostgreSQL only, as the other committing tests: on SQLite the flush after a committing test
+# meets the append-only triggers.
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_rekeys_an_installation_booked_before_it(tmp_path: Path):
+    from django.db.migrations.executor import MigrationExecutor
+
+    # Given an installation before the migration, with gifts booked from a CSV the old way
+    MigrationExecutor(connection).migrate([("imports", "0003_pending_reversal_decision")])
+    campaign = campaign_factory(goal=10**12, accounts=(AccountInput("970436", "0011001932418"),))
+    book_the_old_way(write(tmp_path, "csv"), "csv")
+    before = books(campaign)
+    # When it migrates to the current schema
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    # Then the gifts carry today's keys and no other format books them again
+    assert all(d.source_ref.startswith("ref|") for d in Donation.objects.all())
+    for fmt in ("camt.053", "mt940", "xlsx"):
+        assert statement_import(path=write(tmp_path, fmt)).counts.booked == 0
+    assert books(campaign) == before
