@@ -129,3 +129,33 @@ def test_one_statement_in_every_format_books_each_transfer_once(
         assert books(campaign) == expected
         assert ledger_check().ok
         transaction.set_rollback(True)
+
+
+@pytest.mark.parametrize("order", [("camt.053", "csv"), ("csv", "camt.053"), ("mt940", "xlsx")])
+def test_a_return_only_one_format_recognises_is_booked_once(tmp_path: Path, order):
+    # Given a gift and a return the bank flags in camt/MT940 whose memo names no reference,
+    # so a CSV/XLSX reads it as a plain debit
+    campaign = campaign_factory(
+        slug="c", goal=10**12, accounts=(AccountInput("970436", "0011001932418"),)
+    )
+    rows = [
+        Row(datetime(2024, 9, 2, 9, 0, tzinfo=ICT), "5213.1", "credit", 200_000, "Cuba", None),
+        Row(
+            datetime(2024, 9, 2, 9, 30, tzinfo=ICT),
+            "5213.2",
+            "debit",
+            200_000,
+            "Tra lai",
+            None,
+            True,
+        ),
+    ]
+    # When both formats are imported, in either order
+    for n, fmt in enumerate(order):
+        path = tmp_path / f"s{n}.{SUFFIX[fmt]}"
+        rows_write(path, rows, fmt=fmt)
+        assert statement_import(path=path).status == "done"
+    # Then the debit is booked once: as a return or as money out, never both
+    debits = AccountMovement.objects.count() + PendingReversal.objects.count()
+    assert debits + campaign_totals(campaign=campaign)["reversal_count"] == 1
+    assert Donation.objects.count() == 1

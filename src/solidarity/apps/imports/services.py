@@ -450,8 +450,9 @@ def bank_transactions_book(
       original reference) reverses it (`donation_reverse`, original found by bank reference
       on the same account) or waits as a `PendingReversal` until that gift is booked; any
       other movement is an `AccountMovement` posted against `asset:bank:<bin>:<number>`.
-      Each is unique on (source, source_ref): already booked transactions count as
-      `duplicates`.
+      Each is unique on (source, source_ref), and a transaction already stored under any
+      outcome (another format may have read a return as a plain debit, or the reverse)
+      counts as a duplicate, never as a second outcome.
     - Transactions are booked in batches of `batch_size`, one database transaction each;
       if the caller dies, whole batches stay booked and calling again books the rest.
       Safe to run concurrently with itself on the same transactions.
