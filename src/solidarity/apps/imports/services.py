@@ -450,8 +450,9 @@ def bank_transactions_book(
       original reference) reverses it (`donation_reverse`, original found by bank reference
       on the same account) or waits as a `PendingReversal` until that gift is booked; any
       other movement is an `AccountMovement` posted against `asset:bank:<bin>:<number>`.
-      Each is unique on (source, source_ref): already booked transactions count as
-      `duplicates`.
+      Each is unique on (source, source_ref), and a transaction already stored under any
+      outcome (another format may have read a return as a plain debit, or the reverse)
+      counts as a duplicate, never as a second outcome.
     - Transactions are booked in batches of `batch_size`, one database transaction each;
       if the caller dies, whole batches stay booked and calling again books the rest.
       Safe to run concurrently with itself on the same transactions.
@@ -594,9 +595,10 @@ def _batch_book_once(
         else:
             movements.append((tx, target))
 
-    in_review = _existing_refs(
-        ReviewItem,
-        ((t.source, tx.identity) for t, txs in credits_by_target.values() for tx in txs),
+    credit_pairs = [(t.source, tx.identity) for t, txs in credits_by_target.values() for tx in txs]
+    # A credit another format flagged as a reversal was booked as a movement: same identity.
+    in_review = _existing_refs(ReviewItem, credit_pairs) | _existing_refs(
+        AccountMovement, credit_pairs
     )
     for target, txs in credits_by_target.values():
         elsewhere = webhook_bookings_find(target, txs)
@@ -755,7 +757,12 @@ def _returns_book(
     if not returns:
         return
     pairs = [(t.source, tx.identity) for tx, t, _ in returns]
-    done = _existing_refs(Reversal, pairs) | _existing_refs(PendingReversal, pairs)
+    # A format that did not recognise the return booked it as a movement: same identity.
+    done = (
+        _existing_refs(Reversal, pairs)
+        | _existing_refs(PendingReversal, pairs)
+        | _existing_refs(AccountMovement, pairs)
+    )
     for (tx, target, ref), pair in zip(returns, pairs, strict=True):
         if pair in done:
             report.duplicates += 1
@@ -933,7 +940,10 @@ def _movements_book(
     if not movements:
         return
     pairs = [(t.source, tx.identity) for tx, t in movements]
-    done = _existing_refs(AccountMovement, pairs)
+    # Another format may have recognised this transaction as a gift or a return.
+    done: set[tuple[str, str]] = set()
+    for model in (AccountMovement, Reversal, PendingReversal, Donation, ReviewItem):
+        done |= _existing_refs(model, pairs)
     by_campaign: dict[int, list[tuple[BankTransaction, Target, str]]] = defaultdict(list)
     campaigns: dict[int, Campaign] = {}
     for (tx, target), pair in zip(movements, pairs, strict=True):

@@ -145,8 +145,10 @@ def parse_decimal(text: str) -> Decimal:
 class IdentityCounter:
     """Assigns `BankTransaction.identity` for one file (rule: IDENTITY.md).
 
-    Occurrence counters are kept per (account, booking date); a file must deliver whole
-    days for transactions whose identity key repeats within a day.
+    The key never holds the account as the file spells it: the receiving account it resolves
+    to is the other half of the stored identity (`source`). Occurrence counters are kept per
+    (stated account, booking date); a file must deliver whole days for transactions whose
+    key repeats within a day.
     """
 
     __slots__ = ("_seen",)
@@ -172,8 +174,11 @@ class IdentityCounter:
         currency: str,
         day: date,
     ) -> str:
-        """Identity for a transaction whose bank reference the format declares unique."""
-        base = f"{account}|ref|{ref}|{direction}|{amount_minor}{currency}|{day.isoformat()}"
+        """Key of a transaction that carries the bank's reference; `account` (as stated)
+        only scopes the occurrence counter."""
+        base = ref_key(
+            ref=ref, direction=direction, amount_minor=amount_minor, currency=currency, day=day
+        )
         n = self._occurrence(account, day, base)
         return base if n == 1 else f"{base}#{n}"
 
@@ -188,18 +193,36 @@ class IdentityCounter:
         day: date,
         normalized_memo: str,
     ) -> str:
-        """Identity from the content of a transaction plus its occurrence within the day."""
-        material = "\x1f".join(
-            (
-                account,
-                day.isoformat(),
-                direction,
-                str(amount_minor),
-                currency,
-                ref or "",
-                normalized_memo,
-            )
+        """Key from the content of a transaction plus its occurrence within the day;
+        `account` (as stated) only scopes the occurrence counter."""
+        digest = content_digest(
+            ref=ref,
+            direction=direction,
+            amount_minor=amount_minor,
+            currency=currency,
+            day=day,
+            normalized_memo=normalized_memo,
         )
-        digest = hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
         n = self._occurrence(account, day, digest)
-        return f"{account}|h|{digest}|{n}"
+        return f"h|{digest}|{n}"
+
+
+def ref_key(*, ref: str, direction: str, amount_minor: int, currency: str, day: date) -> str:
+    """The reference-scheme key before its occurrence suffix (IDENTITY.md)."""
+    return f"ref|{ref}|{direction}|{amount_minor}{currency}|{day.isoformat()}"
+
+
+def content_digest(
+    *,
+    ref: str | None,
+    direction: str,
+    amount_minor: int,
+    currency: str,
+    day: date,
+    normalized_memo: str,
+) -> str:
+    """The content-scheme digest (IDENTITY.md): blake2b-128 over the unit-separated fields."""
+    material = "\x1f".join(
+        (day.isoformat(), direction, str(amount_minor), currency, ref or "", normalized_memo)
+    )
+    return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()

@@ -320,7 +320,7 @@ class _RowReader:
         self.bin = bin_
         self.amounts = _AmountReader(currency, profile)
         self.date_format = profile.date_format if profile else None
-        self.unique_ref = bool(profile and profile.unique_ref)
+        self.unique_ref = profile is None or profile.unique_ref is not False
         self.log = log
         self.source_format = source_format
         self.ids = IdentityCounter()
