@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+import phonenumbers
+
 if TYPE_CHECKING:
     from solidarity.core.statements.base import BankTransaction
 
@@ -160,21 +162,106 @@ def donor_name_extract(memo: str, counterparty_name: str | None) -> str | None:
     return None
 
 
-_PHONE = re.compile(r"(?<![\d+])(?:\+84|84|0)(?:[ .-]?\d){9}(?!\d)")
-_DIGIT_RUN = re.compile(r"\d{6,}")
+_GROUP = re.compile(r"\d+(?:[ \t.\-/()+]{1,3}\d+)*")
+"""Digits written as one number: digit runs joined by at most three separator characters
+(space, tab, ``. - / ( ) +``), as in ``0912/345/678``, ``+84 (0) 912 345 678``,
+``0011.0019.32418`` or ``4111-1111-1111-1111``."""
+NUMBER_MIN_DIGITS = 6
+"""A group of this many digits or more could be an account (Vietnamese accounts have 6 to 19
+digits), a phone or a card number, and is masked."""
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
-def _keep_last3(match: re.Match[str]) -> str:
-    s = match.group()
-    digits = [i for i, c in enumerate(s) if c.isdigit()]
-    keep = set(digits[-3:])
-    return "".join(c if (i in keep or not c.isdigit()) else "*" for i, c in enumerate(s))
+def luhn_valid(digits: str) -> bool:
+    """The Luhn (ISO/IEC 7812-1) check digit of a card number holds."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
 
 
-def memo_mask(text: str) -> str:
-    """Mask phone numbers (0xxxxxxxxx, +84…, with or without separators) and any run of six or
-    more digits (accounts, cards), keeping the last three digits of each."""
-    return _DIGIT_RUN.sub(_keep_last3, _PHONE.sub(_keep_last3, text))
+def _phone_spans(text: str) -> list[tuple[int, int]]:
+    """Where phonenumbers (region VN, lenient) finds a phone number in `text`."""
+    return [
+        (m.start, m.end)
+        for m in phonenumbers.PhoneNumberMatcher(
+            text, "VN", leniency=phonenumbers.Leniency.POSSIBLE
+        )
+    ]
+
+
+def _hide_digits(hidden: set[int], positions: Sequence[int], keep: int) -> None:
+    hidden.update(positions[: max(len(positions) - keep, 0)])
+
+
+def _digit_positions(text: str, start: int, end: int) -> list[int]:
+    return [i for i in range(start, end) if text[i].isdigit()]
+
+
+def memo_mask(text: str, names: Iterable[str] = ()) -> str:
+    """The memo as the site may show it.
+
+    Every number that could be a phone (phonenumbers, region VN), a card (13 to 19 digits
+    passing Luhn) or an account (NUMBER_MIN_DIGITS digits or more, separators between the
+    digits allowed) has its digits starred but the last three (the last four of a card); and
+    every word of `names` (case, diacritics and spacing ignored, also alone or run together
+    with the next word) keeps its first letter only. Separators and other text are kept.
+    """
+    text = unicodedata.normalize("NFC", text)
+    hidden: set[int] = set()
+    short = total = 0
+    for m in _GROUP.finditer(text):
+        positions = _digit_positions(text, m.start(), m.end())
+        total += len(positions)
+        if len(positions) < NUMBER_MIN_DIGITS:
+            short += len(positions)
+            continue
+        digits = "".join(text[i] for i in positions)
+        card = 13 <= len(digits) <= 19 and digits.isascii() and luhn_valid(digits)
+        _hide_digits(hidden, positions, 4 if card else 3)
+    # A phone the groups above did not cover whole (digits split by letters or wider gaps)
+    # leaves short groups behind; only then is the slower phone matcher worth running.
+    if short >= 3 and total >= 9:
+        for start, end in _phone_spans(text):
+            _hide_digits(hidden, _digit_positions(text, start, end), 3)
+    words = _name_words(names)
+    if words:
+        for m in _LETTERS.finditer(text):
+            if _name_token(m.group(), words):
+                hidden.update(range(m.start() + 1, m.end()))
+    if not hidden:
+        return text
+    return "".join("*" if i in hidden else c for i, c in enumerate(text))
+
+
+def _name_words(names: Iterable[str]) -> list[list[str]]:
+    out = []
+    for name in names:
+        words = [w for w in (_NON_ALNUM.sub("", text_fold(x)) for x in name.split()) if w]
+        if words:
+            out.append(words)
+    return out
+
+
+def _name_token(token: str, names: Sequence[Sequence[str]]) -> bool:
+    """`token` (letters only) is a word of one of `names`, or several consecutive ones run
+    together (``NGUYENVANAN``, ``VANAN``)."""
+    folded = _NON_ALNUM.sub("", text_fold(token))
+    if not folded:
+        return False
+    for words in names:
+        for i in range(len(words)):
+            run = ""
+            for w in words[i:]:
+                run += w
+                if run == folded:
+                    return True
+                if len(run) >= len(folded):
+                    break
+    return False
 
 
 def name_mask(name: str) -> str:
