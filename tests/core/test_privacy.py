@@ -48,7 +48,13 @@ def test_memo_publish_follows_the_choice():
     memo = "TRAN THI BICH ung ho 0912345678"
     assert memo_publish("anonymous", memo, ["TRAN THI BICH"]) == ""
     assert memo_publish("masked", memo, ["TRAN THI BICH"]) == "T*** T** B*** ung ho *******678"
-    assert memo_publish("named", memo, ["TRAN THI BICH"]) == "TRAN THI BICH ung ho *******678"
+    assert memo_publish("named", memo, ["TRAN THI BICH"], shown_name="TRAN THI BICH") == (
+        "TRAN THI BICH ung ho *******678"
+    )
+    # a name chosen in place of the sender's: the sender's is still masked
+    assert memo_publish("named", memo, ["TRAN THI BICH"], shown_name="Gia dinh Bich") == (
+        "T*** T** B*** ung ho *******678"
+    )
     assert donor_publish("anonymous", "TRAN THI BICH") == "anonymous"
     assert privacy_stricter("named", "anonymous") == "anonymous"
     assert privacy_stricter("masked", "named") == "masked"

@@ -224,3 +224,34 @@ def test_a_gift_prepared_ahead_is_booked_as_prepared_and_a_changed_one_is_not():
     result = donations_record_many(campaign=other, gifts=[g], prepared=foreign)[0]
     entry = entry_decode(bytes(LogEntry.objects.get(ref=result.public_ref).body))
     assert entry["campaign"] == "other"
+
+
+def test_a_privacy_reference_decides_on_any_channel_and_the_stricter_choice_wins():
+    from solidarity.apps.donations.services import privacy_reference_create
+
+    campaign = campaign_factory()
+    named = privacy_reference_create(privacy="named", donor_name="Gia dinh Lan")
+    anonymous = privacy_reference_create(privacy="anonymous")
+    bank = "NGUYEN VAN AN"
+    # Given bank transfers whose memos carry the references (one run together with the code)
+    results = donations_record_many(
+        campaign=campaign,
+        gifts=[
+            gift(campaign, memo=f"{bank} chuyen tien CUBA {named.reference} 0912345678"),
+            gift(campaign, memo=f"{bank} chuyen tien CUBA{anonymous.reference.lower()}"),
+            gift(campaign, memo=f"{bank} ung ho CUBA {named.reference}", privacy="anonymous"),
+            gift(campaign, memo=f"{bank} ung ho"),
+        ],
+    )
+    shown = [
+        (d.display_name, DonationPrivate.objects.get(donation=d).memo_shown)
+        for d in Donation.objects.filter(pk__in=[r.donation_id for r in results]).order_by("pk")
+    ]
+    # Then the chosen name is published, the bank's name masked in the memo; anonymity holds
+    # even when the reference is glued to the code; the channel's stricter choice wins
+    assert shown == [
+        ("Gia dinh Lan", f"N***** V** A* chuyen tien CUBA {named.reference} *******678"),
+        ("anonymous", ""),
+        ("anonymous", ""),
+        ("NGUYEN V** A*", "N***** V** A* ung ho"),
+    ]

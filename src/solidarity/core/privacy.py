@@ -49,15 +49,20 @@ def donor_publish(privacy: PrivacyChoice, name: str) -> str:
     raise ValueError(f"unknown privacy choice {privacy!r}")
 
 
-def memo_publish(privacy: PrivacyChoice, memo: str, names: Iterable[str] = ()) -> str:
+def memo_publish(
+    privacy: PrivacyChoice, memo: str, names: Iterable[str] = (), shown_name: str = ""
+) -> str:
     """The memo as the site may show it under `privacy`: nothing when anonymous; else the
-    memo with its numbers masked and, unless the donor chose to be named, every name in
-    `names` (the donor's, the sender's) masked too. Never written to the log."""
+    memo with its numbers masked and every name in `names` (the donor's, the sender's)
+    masked too, but for `shown_name`, the name a `named` donor chose to publish. Never
+    written to the log."""
     if privacy == "anonymous":
         return ""
     if privacy not in _STRICTNESS:
         raise ValueError(f"unknown privacy choice {privacy!r}")
-    return memo_mask(memo, () if privacy == "named" else names)
+    if privacy == "named":
+        names = [n for n in names if " ".join(n.split()) != " ".join(shown_name.split())]
+    return memo_mask(memo, names)
 
 
 def privacy_stricter(a: PrivacyChoice, b: PrivacyChoice) -> PrivacyChoice:

@@ -285,7 +285,7 @@ def privacy_reference_create(
 def _privacy_apply(
     g: GiftInput, choices: Mapping[str, PrivacyReference]
 ) -> tuple[PrivacyChoice, str, list[str]]:
-    """(privacy, name to publish, names to mask in the memo) for a gift: the strictest of the
+    """(privacy, name to publish, names to hide in the memo) for a gift: the strictest of the
     channel's choice and every privacy reference it carries; a name the donor chose through
     a reference is published in place of the sender's when the result is `named`."""
     privacy: PrivacyChoice | None = g.privacy
@@ -299,10 +299,7 @@ def _privacy_apply(
         if choice.donor_name:
             name = choice.donor_name
             names.append(choice.donor_name)
-    privacy = privacy or "masked"
-    if privacy == "named":
-        names = [n for n in names if n != name]
-    return privacy, name, names
+    return privacy or "masked", name, names
 
 
 def _prepare(
@@ -316,7 +313,7 @@ def _prepare(
         received_at=g.received_at,
         channel=g.channel,
         display_name=donor_publish(privacy, name)[:120],
-        memo_shown=memo_publish(privacy, g.memo, hide)[:500],
+        memo_shown=memo_publish(privacy, g.memo, hide, shown_name=name)[:500],
     )
     salt = secrets.token_bytes(16)
     private = {

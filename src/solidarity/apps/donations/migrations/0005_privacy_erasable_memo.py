@@ -39,7 +39,7 @@ def shown_memos_fill(apps, schema_editor):
                     privacy = "named"
                 else:
                     privacy = "masked"
-                text = memo_publish(privacy, memo, (name,))[:500]
+                text = memo_publish(privacy, memo, (name,), shown_name=display)[:500]
                 shown.append((text, pk))
                 bodies.append((search_body(display, text, ref), donation_id))
             cur.executemany(
