@@ -168,3 +168,24 @@ def test_the_donors_name_never_survives_masking(case):
         if len(word) > 1:
             assert text_fold(word) not in folded_words
     assert text_fold("".join(name.split())) not in text_fold(masked)
+
+
+def test_entries_of_older_logs_that_hold_a_memo_still_verify():
+    from solidarity.core.tlog.entry import entries_decode, entry_encode, totals_compute
+
+    old = {
+        "kind": "donation",
+        "campaign": "cuba",
+        "amount": 100_000,
+        "currency": "VND",
+        "at": "2025-08-25T01:00:00Z",
+        "channel": "bank_transfer",
+        "donor": "NGUYEN V** A*",
+        "memo": "NGUYEN VAN AN ung ho Cuba *******678",
+        "ref": "ABCDEFGHJKMN",
+        "commit": "0" * 64,
+    }
+    new = {k: v for k, v in old.items() if k != "memo"}
+    decoded = entries_decode([entry_encode(old), entry_encode(new)])
+    assert decoded == [old, new]
+    assert totals_compute(decoded)["VND"].raised == 200_000
