@@ -255,3 +255,38 @@ def test_a_privacy_reference_decides_on_any_channel_and_the_stricter_choice_wins
         ("anonymous", ""),
         ("NGUYEN V** A*", "N***** V** A* ung ho"),
     ]
+
+
+def test_the_migration_recomputes_shown_memos_and_search_rows_of_older_gifts():
+    import importlib
+    from types import SimpleNamespace
+
+    from solidarity.apps.donations.search import search_body, search_rows_replace
+    from solidarity.apps.donations.selectors import StatementQuery, donation_search
+
+    fill = importlib.import_module(
+        "solidarity.apps.donations.migrations.0005_privacy_erasable_memo"
+    ).shown_memos_fill
+    campaign = campaign_factory()
+    memo = "NGUYEN VAN AN ung ho Cuba 0912345678"
+    results = donations_record_many(
+        campaign=campaign,
+        gifts=[gift(campaign, memo=memo), gift(campaign, memo=memo, privacy="anonymous")],
+    )
+    # Given gifts as older versions left them: no shown memo, the memo indexed as it came
+    DonationPrivate.objects.update(memo_shown="")
+    search_rows_replace(
+        [(r.donation_id, search_body(r.donation.display_name, memo, r.public_ref)) for r in results]
+    )
+    assert len(donation_search(campaign=campaign, query=StatementQuery(q="van an")).rows) == 2
+    # When the migration's data step runs (it uses only the editor's connection)
+    fill(None, SimpleNamespace(connection=connection))
+    # Then the memos are shown masked (nothing for the anonymous gift) and found only so
+    shown = dict(DonationPrivate.objects.values_list("donation_id", "memo_shown"))
+    assert shown == {
+        results[0].donation_id: "N***** V** A* ung ho Cuba *******678",
+        results[1].donation_id: "",
+    }
+    assert donation_search(campaign=campaign, query=StatementQuery(q="van an")).rows == []
+    (row,) = donation_search(campaign=campaign, query=StatementQuery(q="cuba")).rows
+    assert row["id"] == results[0].donation_id
