@@ -373,6 +373,22 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if state.ready else 1
 
 
+# --- donors ------------------------------------------------------------------------------
+
+
+def cmd_donor_erase(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.donations.services import donation_erase
+
+    erased = donation_erase(public_ref=args.ref, by=args.by or getpass.getuser())
+    ref = args.ref.strip().upper()
+    if args.json:
+        _print_json({"ref": ref, "erased": erased})
+    else:
+        print(f"{ref}: private record erased" if erased else f"{ref}: already erased")
+    return 0
+
+
 # --- parser ------------------------------------------------------------------------------
 
 
@@ -467,6 +483,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_ledger_check)
 
+    donor = sub.add_parser("donor", help="donors' private records").add_subparsers(
+        dest="action", required=True
+    )
+    p = donor.add_parser(
+        "erase", help="delete a gift's private record (name, account, memo, salt); log unchanged"
+    )
+    p.add_argument("ref", help="the gift's public reference")
+    p.add_argument("--by", help="who asked or erased (recorded in the log line)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_donor_erase)
+
     for module in EXTENSION_MODULES:
         importlib.import_module(module).register(sub)
     return parser
@@ -509,6 +536,10 @@ AUDITED_COMMANDS = frozenset(
         ("notifications", "flag-unconfirmed"),
         ("partners", "add"),
         ("partners", "revoke"),
+        ("notifications", "resolve-conflict"),
+        ("donor", "erase"),
+        ("goods", "receive"),
+        ("goods", "import"),
     }
 )
 

@@ -191,4 +191,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    # Erasures of donors' private records: one line each, whatever LOG_LEVEL says.
+    "loggers": {"solidarity.privacy": {"level": "INFO"}},
 }

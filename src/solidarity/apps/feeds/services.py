@@ -49,6 +49,7 @@ from solidarity.apps.donations.services import (
     GiftInput,
     RecordResult,
     donations_record_many,
+    privacy_reference_create,
 )
 from solidarity.apps.feeds.models import (
     ApiKey,
@@ -816,7 +817,7 @@ def _gift_book(feed: Feed, t: webhooks.Transfer) -> Outcome:
             raise DonationRefused([f"no campaign {t.campaign!r}"])
     else:
         raise DonationRefused(["the payment names no campaign and no known intent reference"])
-    privacy = t.privacy or (intent.privacy if intent else "masked")
+    # The intent's privacy choice applies through its reference (the stricter one wins).
     gift = GiftInput(
         amount_minor=t.amount_minor,
         currency=t.currency,
@@ -824,10 +825,11 @@ def _gift_book(feed: Feed, t: webhooks.Transfer) -> Outcome:
         channel=Channel.CARD if feed.kind == Feed.Kind.VNPAY else Channel.WALLET,
         source=feed.source,
         source_ref=t.provider_id,
-        donor_name=t.donor_name or (intent.donor_name if intent else ""),
-        privacy=privacy if privacy in _PRIVACY else "masked",  # type: ignore[arg-type]
+        donor_name=t.donor_name,
+        privacy=t.privacy if t.privacy in _PRIVACY else None,  # type: ignore[arg-type]
         memo=t.memo,
         bank_ref=t.bank_ref,
+        privacy_ref=t.order_ref or "",
     )
     (result,) = donations_record_many(campaign=campaign, gifts=[gift])
     return Outcome(Notification.Status.BOOKED, donation_id=result.donation_id)
@@ -1193,6 +1195,13 @@ def intent_create(
                     currency=campaign.currency,
                     donor_name=donor_name[:120],
                     privacy=privacy,
+                )
+                # Its privacy choice holds on every channel that carries the reference,
+                # a bank transfer with it in the memo included.
+                privacy_reference_create(
+                    reference=reference,
+                    privacy=privacy,  # type: ignore[arg-type]
+                    donor_name=donor_name,
                 )
             break
         except IntegrityError:

@@ -395,8 +395,7 @@ def _gift(tx: BankTransaction, target: Target, campaign: Campaign) -> GiftInput:
         source=target.source,
         source_ref=tx.identity,
         donor_name=donor_name_extract(tx.memo, tx.counterparty_name) or "",
-        privacy="masked",
-        memo=tx.memo,
+        memo=tx.memo,  # a privacy reference in it decides; else "masked"
         account=target.rows[campaign.pk],
         sender_account=tx.counterparty_account or "",
         bank_ref=tx.bank_ref or "",
@@ -1109,7 +1108,6 @@ def review_assign(*, item: ReviewItem, campaign: Campaign, by: User) -> RecordRe
         source=item.source,
         source_ref=item.source_ref,
         donor_name=donor_name_extract(item.memo, item.counterparty_name or None) or "",
-        privacy="masked",
         memo=item.memo,
         account=row,
         sender_account=item.counterparty_account,

@@ -39,6 +39,7 @@ from solidarity.apps.donations.selectors import (
     donation_search,
     donation_stream,
 )
+from solidarity.apps.donations.services import privacy_reference_create
 from solidarity.apps.public import charts, formatting
 from solidarity.apps.public.caching import cached
 from solidarity.apps.public.selectors import (
@@ -70,6 +71,13 @@ def _campaign(slug: str) -> Campaign:
 def healthz(request: HttpRequest) -> HttpResponse:
     """A static answer, the baseline of the load benchmarks."""
     return HttpResponse(b"ok", content_type="text/plain")
+
+
+def privacy_page(request: HttpRequest) -> HttpResponse:
+    """The privacy policy: what of a gift is published where (solidarity.core.privacy)."""
+    response = render(request, "public/privacy.html")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -242,6 +250,9 @@ class GiveError(ValueError):
     pass
 
 
+_GIVE_PRIVACY: Final = ("masked", "anonymous", "named")
+
+
 def _give_memo(campaign: Campaign, ref: str) -> str:
     ref = " ".join(ref.split())
     room = PURPOSE_MAX - len(campaign.code) - 1
@@ -348,9 +359,19 @@ def give_page(request: HttpRequest, slug: str) -> HttpResponse:
     except GiveError as exc:
         errors.append(str(exc))
         chosen = None
+    privacy = request.GET.get("privacy", "masked")
+    shown_name = " ".join(request.GET.get("name", "").split())[:60]
+    if privacy not in _GIVE_PRIVACY:
+        errors.append(_("Choose how your gift appears from the list."))
+        privacy = "masked"
     memo = campaign.code
     try:
         memo = _give_memo(campaign, ref)
+        if privacy != "masked" and not errors:
+            # The choice travels as a reference in the memo: it holds on every channel.
+            choice = privacy_reference_create(privacy=privacy, donor_name=shown_name)
+            ref = f"{choice.reference} {' '.join(ref.split())}".strip()
+            memo = _give_memo(campaign, ref)
     except GiveError as exc:
         errors.append(str(exc))
         ref = ""
@@ -378,6 +399,8 @@ def give_page(request: HttpRequest, slug: str) -> HttpResponse:
             "own": own,
             "ref": " ".join(ref.split()),
             "ref_room": PURPOSE_MAX - len(campaign.code) - 1,
+            "privacy": privacy,
+            "shown_name": shown_name,
             "memo": memo,
             "errors": errors,
             "vnd": campaign.currency == "VND",
