@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from solidarity.apps.accounts.access import role_required
 from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN, APPROVER, AUDITOR
 from solidarity.apps.accounts.services import user_has_role
 from solidarity.apps.campaigns.models import Campaign
@@ -32,7 +32,7 @@ from solidarity.apps.disbursements.services import (
 )
 from solidarity.core.tranches import goods_csv_parse
 
-OFFICE_ROLES = (ADMIN, ACCOUNTANT, APPROVER, AUDITOR)
+READ_ROLES = (APPROVER, AUDITOR)
 RECORD_ROLES = (ACCOUNTANT, ADMIN)
 LIST_LIMIT = 500
 
@@ -40,10 +40,6 @@ LIST_LIMIT = 500
 def _locale() -> str:
     lang = (translation.get_language() or "vi").lower()
     return BABEL_LOCALES.get(lang, "vi")
-
-
-def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
-    return render(request, "disbursements/office_refused.html", {"errors": [message]}, status=403)
 
 
 def _page(
@@ -74,15 +70,11 @@ def _page(
     )
 
 
-@login_required
+@role_required(read=READ_ROLES, write=RECORD_ROLES)
 def office_goods(request: HttpRequest) -> HttpResponse:
     """GET: goods received and the form; POST: record one gift of goods."""
-    if not user_has_role(request.user, *OFFICE_ROLES):  # type: ignore[arg-type]
-        return _forbidden(request, _("You have no role in the back office."))
     if request.method != "POST":
         return _page(request)
-    if not user_has_role(request.user, *RECORD_ROLES):  # type: ignore[arg-type]
-        return _forbidden(request, _("You may not record goods received."))
     form = GoodsForm(request.POST, request.FILES, locale=_locale())
     if not form.is_valid():
         return _page(request, form=form, status=400)
@@ -115,12 +107,10 @@ def office_goods(request: HttpRequest) -> HttpResponse:
     return redirect("goods-office")
 
 
-@login_required
+@role_required(write=RECORD_ROLES)
 @require_POST
 def office_goods_import(request: HttpRequest) -> HttpResponse:
     """A CSV file of goods received: all of it is recorded, or nothing and every error."""
-    if not user_has_role(request.user, *RECORD_ROLES):  # type: ignore[arg-type]
-        return _forbidden(request, _("You may not record goods received."))
     form = GoodsImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return _page(request, import_form=form, status=400)
@@ -148,12 +138,10 @@ def office_goods_import(request: HttpRequest) -> HttpResponse:
     return redirect("goods-office")
 
 
-@login_required
+@role_required(read=(*READ_ROLES, *RECORD_ROLES))
 @require_GET
 def office_goods_evidence(request: HttpRequest, pk: int, sha256: str) -> FileResponse:
     """An evidence file of goods received, for people with a back-office role."""
-    if not user_has_role(request.user, *OFFICE_ROLES):  # type: ignore[arg-type]
-        raise Http404("no such file")
     evidence = Evidence.objects.filter(gift_id=pk, sha256=sha256).first()
     path = evidence_path(sha256)
     if evidence is None or not path.is_file():
