@@ -225,3 +225,29 @@ def money_convert(money: Money, rate: ExchangeRate) -> Money:
     exp = currency_exponent(target)
     quantum = Decimal(1).scaleb(-exp)
     return Money.from_decimal(value.quantize(quantum, rounding=ROUND_DOWN), target)
+
+
+# --- plausible amounts ---------------------------------------------------------------------
+
+INT64_MAX = 2**63 - 1
+"""The largest amount a `BigIntegerField` (`amount_minor`) holds."""
+
+TRANSFER_MAX_MAJOR = 10**13
+"""No single real transfer exceeds this many major units of any currency (VND 10 trillion is
+about USD 400 million, beyond any gift or tranche); anything larger is a broken value."""
+
+
+def transfer_max_minor(currency: str) -> int:
+    """The largest plausible single transfer in `currency`, in minor units (below int64)."""
+    return min(TRANSFER_MAX_MAJOR * 10 ** currency_exponent(currency), INT64_MAX)
+
+
+def transfer_implausible(minor: int, currency: str) -> str | None:
+    """Why `minor` cannot be one real transfer in `currency` (past int64 or past the
+    currency's plausible range), or None when it can."""
+    if minor > INT64_MAX:
+        return f"amount is past the largest storable value ({INT64_MAX:,} minor units)"
+    limit = transfer_max_minor(currency)
+    if minor > limit:
+        return f"amount is beyond any real transfer (at most {limit:,} minor units of {currency})"
+    return None
