@@ -16,6 +16,7 @@ from solidarity.core.statements.base import (
     BankTransaction,
     DateWindow,
     ErrorLog,
+    StatementRejected,
     transaction_problems,
 )
 from solidarity.core.statements.camt import camt_read
@@ -24,6 +25,9 @@ from solidarity.core.statements.profile import Profile
 from solidarity.core.statements.tabular import csv_read, xlsx_read
 
 _HEAD = 8192
+
+UNHANDLED = "unreadable statement: the reader cannot handle this input"
+"""Message of the refusal for an input a reader raised an unexpected exception on."""
 _MT940 = re.compile(rb"^(?:\{1:|:20:|:25:|:61:)", re.M)
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
@@ -123,11 +127,22 @@ def _read(
             raise log.fatal(1, "file", "binary data, not a statement")
         transactions = csv_read(stream, log=log, head=head, profile=profile)
     names = _FIELD_NAMES.get(kind, {})
-    for tx in transactions:
-        problems = transaction_problems(tx, window)
-        if not problems:
-            yield tx
-            continue
-        for field_name, message in problems:
-            log.add(tx.line, names.get(field_name, field_name), message)
+    line = 0
+    try:
+        for tx in transactions:
+            line = tx.line
+            problems = transaction_problems(tx, window)
+            if not problems:
+                yield tx
+                continue
+            for field_name, message in problems:
+                log.add(tx.line, names.get(field_name, field_name), message)
+    except StatementRejected:
+        raise
+    except Exception as e:
+        # A reader met input it does not handle (a bug to fix; the fuzz tests look for
+        # this message). The file is refused at the last place known to be read.
+        raise log.fatal(
+            line or 1, "file", f"{UNHANDLED} ({type(e).__name__}: {str(e)[:200]})"
+        ) from None
     log.raise_if_any()

@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from solidarity.core.matching import memo_normalize, reversal_ref_extract, text_fold
+from solidarity.core.money import transfer_implausible
 from solidarity.core.statements.base import (
     VIETNAM_TZ,
     BankTransaction,
@@ -254,6 +255,16 @@ class _AmountReader:
         return None
 
     def parse(self, raw: str) -> tuple[int, bool] | str:
+        """(minor units, negative) or an error message; also refuses an amount past the
+        currency's plausible range (`transfer_implausible`)."""
+        result = self._parse(raw)
+        if isinstance(result, tuple) and (
+            problem := transfer_implausible(result[0], self.currency)
+        ):
+            return f"impossible amount {raw.strip()[:40]!r}: {problem}"
+        return result
+
+    def _parse(self, raw: str) -> tuple[int, bool] | str:
         """(minor units, negative) or an error message. Empty input is (0, False).
 
         Only ASCII digits count; an amount longer than `AMOUNT_MAX_CHARS` is refused before
