@@ -148,6 +148,11 @@ def money_format_number(money: Money, locale: str) -> str:
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 
 
+def _ascii_digits(text: str) -> bool:
+    """0-9 only: str.isdigit() also accepts superscripts and other scripts' digits."""
+    return text.isascii() and text.isdigit()
+
+
 def money_parse(text: str, currency: str, locale: str) -> Money:
     """Parse an amount typed by a person in `locale` (vi, en, es, pt-BR).
 
@@ -176,7 +181,7 @@ def money_parse(text: str, currency: str, locale: str) -> Money:
         if not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
             raise MoneyError(f"misplaced thousands separator in {raw!r}")
         integer = "".join(groups)
-    if not integer.isdigit() or (fraction and not fraction.isdigit()):
+    if not _ascii_digits(integer) or (fraction and not _ascii_digits(fraction)):
         raise MoneyError(f"not an amount in {locale}: {raw!r}")
     if len(fraction) > currency_exponent(currency):
         raise MoneyError(
