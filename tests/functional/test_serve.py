@@ -51,6 +51,7 @@ def test_helpers_start_with_the_server_and_end_with_it(tmp_path: Path):
         # Then its helpers run beside it: the sequencer and the booker
         assert any("log sequence" in c for c in helpers.values())
         assert any("notifications process --forever" in c for c in helpers.values())
+        assert any("import-jobs run --forever" in c for c in helpers.values())
         # When only the server process is stopped (not its process group)
         os.kill(site.server.pid, signal.SIGTERM)
         site.server.wait(30)

@@ -1,5 +1,5 @@
-"""`solidarity serve`: the web workers (Granian, WSGI) with the log sequencer and the
-notification booker beside them.
+"""`solidarity serve`: the web workers (Granian, WSGI) with the log sequencer, the
+notification booker and the import worker beside them.
 
 The helpers run as child processes of the serving process, started before it becomes the
 Granian server (`exec`, same pid), so they see it as their parent and exit when it is gone
@@ -49,6 +49,9 @@ def _helpers_start() -> None:
         # flags feed gifts no statement confirmed (solidarity.apps.feeds).
         booker = [*cli, "notifications", "process", "--forever", "--exit-with-parent"]
         commands.append([*booker, "--interval", str(BOOKER_INTERVAL)])
+    # The import worker: parses and books the statements uploaded in the back office, so
+    # no web worker ever reads a file (solidarity.apps.imports.jobs).
+    commands.append([*cli, "import-jobs", "run", "--forever", "--exit-with-parent"])
     for command in commands:
         _helpers.append(subprocess.Popen(command))  # noqa: S603 (our own interpreter and module)
 

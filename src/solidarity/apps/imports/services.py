@@ -1333,6 +1333,7 @@ def statement_import(
     by: User | None = None,
     progress: Progress | None = None,
     isolate_parser: bool = False,
+    job: Import | None = None,
 ) -> FileReport:
     """Import one statement file: refused whole (nothing booked) or booked exactly once.
 
@@ -1342,6 +1343,9 @@ def statement_import(
     With `dry_run`, the file is parsed and checked and nothing is written, no Import row
     either; the report then counts the rows read only. `isolate_parser` runs pass 1 in a
     forked child process (the CLI does; keeps the booking process small for huge files).
+    `job` is the row of an uploaded file (`import_job_create`, claimed as running): it is
+    filled in instead of a new row, for a dry run too. Never raises for the file's content;
+    a run that breaks off ends failed with the reason.
     """
     name = name or path.name
     report = FileReport(file=name, dry_run=dry_run)
@@ -1349,8 +1353,10 @@ def statement_import(
     with open(path, "rb") as f:
         report.format = statement_detect(f.read(8192))
     who = by.get_username() if by is not None else f"cli:{_login()}"
-    record = None
-    if not dry_run:
+    record = job
+    if job is not None:
+        report.import_id = job.pk
+    elif not dry_run:
         record = Import.objects.create(
             file_name=name[:255],
             sha256=report.sha256,
@@ -1389,6 +1395,8 @@ def statement_import(
         report.counts.rows_read = rows
         if dry_run:
             report.status = Import.Status.DONE
+            if record is not None:
+                _record_finish(record, report)
             return report
         assert record is not None
         batches = 0
