@@ -244,7 +244,8 @@ about USD 400 million, beyond any gift or tranche); anything larger is a broken 
 
 def transfer_max_minor(currency: str) -> int:
     """The largest plausible single transfer in `currency`, in minor units (below int64)."""
-    return min(TRANSFER_MAX_MAJOR * 10 ** currency_exponent(currency), INT64_MAX)
+    scale: int = 10 ** currency_exponent(currency)
+    return min(TRANSFER_MAX_MAJOR * scale, INT64_MAX)
 
 
 def transfer_implausible(minor: int, currency: str) -> str | None:
