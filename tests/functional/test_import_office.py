@@ -56,7 +56,7 @@ def test_upload_shows_the_report_and_review_decides(accountant_client):
     job = Import.objects.get()
     assert queued["Location"] == f"{url}?job={job.pk}"
     assert (job.status, job.by) == ("queued", "ke-toan")
-    waiting = accountant_client.get(queued["Location"]).content.decode()
+    waiting = accountant_client.get(queued["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Waiting for the import worker" in waiting and 'http-equiv="refresh"' in waiting
     assert not ReviewItem.objects.exists()
     # The import worker runs it; the page then shows the result
