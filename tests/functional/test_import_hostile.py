@@ -68,6 +68,8 @@ HOSTILE: dict[str, tuple[bytes, tuple[int, str], str]] = {
     ),
     "year_9999.csv": (_csv("31/12/9999,FT1,,100000,ung ho\n"), (4, "date"), "after"),
     "before_opening.csv": (_csv("10/09/2020,FT1,,100000,ung ho\n"), (4, "date"), "before"),
+    # a date any clock reads as the future, yet one a bank file could write
+    "future.csv": (_csv("01/01/2199,FT1,,100000,ung ho\n"), (4, "date"), "after"),
     "control_character.csv": (
         _csv("10/09/2025,FT1,,100000,ung ho\x1b[2J\n"),
         (4, "memo"),
