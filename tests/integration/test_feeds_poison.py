@@ -120,5 +120,5 @@ def test_a_poison_record_in_the_receivers_inbox_is_stored_failed_and_the_rest_mo
     # And booking it again (an operator's replay) refuses it with the parser's reason
     services.notification_replay(notification=bad)
     bad.refresh_from_db()
-    assert bad.status == "failed" and "beyond any real transfer" in bad.error
+    assert bad.status == "failed" and "past the largest storable value" in bad.error
     assert notifications_health().failed == 1

@@ -18,7 +18,7 @@ from solidarity.apps.ledger.models import JournalTransaction, Posting
 from solidarity.apps.ledger.selectors import ledger_check
 from solidarity.core.statements import Profile, profile_load, statement_read
 from tests.conftest import REPO, SHARED_TESTDATA
-from tests.factories import campaign_factory
+from tests.factories import OPENS, campaign_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -42,10 +42,14 @@ def _campaign_for(path: Path, profile: Profile | None = None, slug: str = "c") -
     txs = list(statement_read(path, name=path.name, profile=profile))
     accounts = sorted({(t.bin or VCB, t.account) for t in txs})
     currency = txs[0].currency if txs else "EUR"
+    # The sample statements are years old: the campaign opened when they begin, so their
+    # dates fall inside its plausible window.
+    opened = min((t.booked_at for t in txs), default=OPENS)
     return campaign_factory(
         slug=slug,
         currency=currency,
         goal=10**12,
+        opens_at=min(opened, OPENS),
         accounts=tuple(AccountInput(b, _number(a)) for b, a in accounts),
     )
 

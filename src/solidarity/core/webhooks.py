@@ -32,15 +32,11 @@ from urllib.parse import quote_plus
 
 from standardwebhooks.webhooks import Webhook
 
-from solidarity.core.money import MoneyError, currency_exponent
+from solidarity.core.money import MoneyError, currency_exponent, transfer_implausible
 
 VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
 MAX_JSON_DEPTH = 16
 """Deepest nesting of arrays and objects a JSON notification may have (providers send 2-3)."""
-MAX_TRANSFER_MAJOR = 10**13
-"""Largest amount of one transfer, in major units of its currency (VND 10 trillion, about
-USD 400 million): anything above is not a real transfer, whatever the currency."""
-INT64_MAX = 2**63 - 1
 TOLERANCE_SECONDS = 300
 """Largest difference between a signed timestamp and our clock (SePay, Casso, Standard)."""
 
@@ -190,19 +186,16 @@ def _amount(value: Any, name: str) -> int:
 
 def amount_check(amount_minor: int, currency: str, name: str) -> int:
     """`amount_minor` (minor units of `currency`, signed) unless it cannot be a real
-    transfer: zero, or its size beyond MAX_TRANSFER_MAJOR major units or a 64-bit integer;
-    Malformed naming `name` otherwise (and for an unknown currency)."""
+    transfer: zero, or its size past `money.transfer_implausible` (the one rule for statements
+    and notifications alike); Malformed naming `name` otherwise (and for an unknown currency)."""
     try:
-        exponent = currency_exponent(currency)
+        currency_exponent(currency)
     except MoneyError as exc:
         raise Malformed(f"{name}: {exc}") from None
     if amount_minor == 0:
         raise Malformed(f"{name}: zero")
-    if abs(amount_minor) > min(MAX_TRANSFER_MAJOR * 10**exponent, INT64_MAX):
-        raise Malformed(
-            f"{name}: {abs(amount_minor)} is beyond any real transfer "
-            f"(at most {MAX_TRANSFER_MAJOR:,} {currency})"
-        )
+    if (why := transfer_implausible(abs(amount_minor), currency)) is not None:
+        raise Malformed(f"{name}: {why}")
     return amount_minor
 
 

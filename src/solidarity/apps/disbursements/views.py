@@ -39,6 +39,7 @@ from solidarity.apps.disbursements.selectors import (
     tranches_public,
 )
 from solidarity.apps.disbursements.services import EvidenceInput, TrancheRefused, evidence_path
+from solidarity.core.statements import ANY_DATE
 
 INLINE_TYPES = frozenset(services.SAFE_TYPES.values())
 READ = (AUDITOR,)
@@ -91,13 +92,31 @@ def evidence_file(request: HttpRequest, slug: str, sha256: str) -> FileResponse:
     return response
 
 
-def _day(text: str | None, default: date) -> date:
+class _BadDay(ValueError):
+    pass
+
+
+def _day(text: str | None, default: date, field: str) -> date:
+    """The day `text` names, within the dates records can hold (`ANY_DATE`); _BadDay with
+    the reason otherwise."""
     if not text:
         return default
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text) if len(text) == 10 else None
     except ValueError:
-        raise Http404("bad date") from None
+        day = None
+    if day is None:
+        raise _BadDay(_("%(field)s: use a date like 2025-08-25.") % {"field": field})
+    if ANY_DATE.problem(day) is not None:
+        raise _BadDay(
+            _("%(field)s: use a date between %(first)s and %(last)s.")
+            % {
+                "field": field,
+                "first": ANY_DATE.not_before.isoformat(),
+                "last": ANY_DATE.not_after.isoformat(),
+            }
+        )
+    return day
 
 
 @require_GET
@@ -105,8 +124,11 @@ def report_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     campaign = _public_campaign(slug)
     if fmt not in CONTENT_TYPES:
         raise Http404("unknown format")
-    start = _day(request.GET.get("from"), campaign.opens_at.date())
-    end = _day(request.GET.get("to"), timezone.localdate())
+    try:
+        start = _day(request.GET.get("from"), campaign.opens_at.date(), _("From"))
+        end = _day(request.GET.get("to"), timezone.localdate(), _("To"))
+    except _BadDay as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     if end < start:
         return HttpResponse(_("The end date is before the start date."), status=400)
     lang = request.GET.get("lang") or _language()

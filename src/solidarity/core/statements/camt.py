@@ -391,6 +391,8 @@ def camt_read(
     except ParseError as e:
         line = e.position[0] if getattr(e, "position", None) else target._line()
         raise log.fatal(line, "xml", f"not well-formed XML: {e}") from None
+    except LookupError as e:  # the XML declaration names an encoding Python does not know
+        raise log.fatal(target._line() or 1, "xml", f"unknown encoding: {e}") from None
     if target.kind is None:
         raise log.fatal(1, "Document", "no camt document element")
     yield from target.out
