@@ -12,6 +12,7 @@ from django.test import Client
 from solidarity.apps.disbursements.models import InKindGift
 from solidarity.apps.disbursements.selectors import in_kind_totals
 from solidarity.apps.transparency.models import LogEntry
+from tests.factories import office_login
 from tests.integration.tranche_helpers import PASSWORD, funded_campaign, people
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,7 @@ def who(settings, tmp_path):
 
 def client_for(username: str, lang: str = "vi") -> Client:
     c = Client(enforce_csrf_checks=True, headers={"Accept-Language": lang})
-    assert c.login(username=username, password=PASSWORD)
+    assert office_login(c, username, PASSWORD)
     return c
 
 
@@ -40,15 +41,16 @@ def test_the_goods_page_needs_a_login_and_a_role(who):
     assert Client().get("/office/goods/").status_code == 302
     from django.contrib.auth.models import User
 
-    User.objects.create_user(username="nobody", password=PASSWORD)
-    assert client_for("nobody").get("/office/goods/").status_code == 403
+    nobody = Client()  # no role, so the admin's login page would not let them in
+    nobody.force_login(User.objects.create_user(username="nobody", password=PASSWORD))
+    assert nobody.get("/office/goods/").status_code == 403
     # an auditor sees the list but no form, and may not record
     auditor = client_for("an")
     page = auditor.get("/office/goods/").content.decode()
     assert "Chưa nhận hiện vật nào." in page
     assert 'name="items"' not in page
     auditor = Client()  # the role check, not the CSRF check, refuses this one
-    assert auditor.login(username="an", password=PASSWORD)
+    assert office_login(auditor, "an", PASSWORD)
     refused = auditor.post("/office/goods/", {"campaign": "cuba"})
     assert refused.status_code == 403
     assert not InKindGift.objects.exists()

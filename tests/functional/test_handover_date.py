@@ -9,6 +9,7 @@ from django.test import Client
 
 from solidarity.apps.disbursements.models import Tranche
 from solidarity.apps.disbursements.services import tranche_approve
+from tests.factories import office_login
 from tests.integration.tranche_helpers import PASSWORD, funded_campaign, people, propose
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ def test_the_handover_form_takes_the_day_it_happened(who):
     tranche_approve(tranche=t, by=who["lan"])
     tranche_approve(tranche=t, by=who["minh"])
     thu = Client(enforce_csrf_checks=True, headers={"Accept-Language": "vi"})
-    assert thu.login(username="thu", password=PASSWORD)
+    assert office_login(thu, "thu", PASSWORD)
     page = thu.get(f"/office/tranches/{t.pk}/").content.decode()
     assert 'name="handed_over_on"' in page and "Ngày bàn giao" in page
     token = thu.cookies["csrftoken"].value

@@ -20,7 +20,7 @@ from solidarity.apps.donations.models import Donation
 from solidarity.apps.imports.jobs import import_jobs_requeue_stale, import_jobs_run
 from solidarity.apps.imports.models import Import, ImportUpload
 from solidarity.apps.ledger.models import Posting
-from tests.factories import OPENS, campaign_factory, cli_runner
+from tests.factories import OPENS, campaign_factory, cli_runner, office_login
 
 HEADER = "Số tài khoản: 0011001932418\nNgày giao dịch,Số tham chiếu,Ghi nợ,Ghi có,Nội dung\n"
 CAMT = """<?xml version="1.0"?>
@@ -132,7 +132,7 @@ def accountant_client(db):
     )
     user_add(username="ke-toan", role="accountant", password="a-long-passphrase-1")
     client = Client(raise_request_exception=False)
-    client.login(username="ke-toan", password="a-long-passphrase-1")
+    office_login(client, "ke-toan", "a-long-passphrase-1")
     return client
 
 

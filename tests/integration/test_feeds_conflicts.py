@@ -20,7 +20,7 @@ from solidarity.apps.feeds.services import feed_add, notifications_process, part
 from solidarity.cli import main
 from solidarity.core import webhooks as w
 from solidarity.core.inbox import Inbox
-from tests.factories import campaign_factory
+from tests.factories import campaign_factory, office_login
 from tests.functional.test_feeds_http import ACCOUNT, post_sepay, sepay_body
 from tests.functional.test_feeds_poison import post_casso, post_standard, standard_body
 
@@ -36,7 +36,7 @@ def campaign():
 def office():
     user_add(username="kt", role="accountant", password="a-long-passphrase-1")
     client = Client()
-    client.login(username="kt", password="a-long-passphrase-1")
+    office_login(client, "kt", "a-long-passphrase-1")
     return client
 
 

@@ -18,7 +18,7 @@ from solidarity.apps.feeds.selectors import notifications_health
 from solidarity.apps.feeds.services import BOOK_ATTEMPTS, feed_add, notifications_process
 from solidarity.core import webhooks as w
 from solidarity.core.inbox import Inbox
-from tests.factories import campaign_factory
+from tests.factories import campaign_factory, office_login
 from tests.functional.test_feeds_http import ACCOUNT, post_sepay, sepay_body
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +81,7 @@ def test_one_bad_notification_among_1000_fails_alone_and_the_rest_book(campaign)
     assert (health.waiting, health.failed) == (0, 1)
     user_add(username="kt", role="accountant", password="a-long-passphrase-1")
     office = Client()
-    office.login(username="kt", password="a-long-passphrase-1")
+    office_login(office, "kt", "a-long-passphrase-1")
     page = office.get("/office/notifications/?status=failed").content.decode()
     assert "90501" in page and reason in page
     # And a notification arriving after it books at once
