@@ -126,6 +126,22 @@ def cmd_log_status(args: argparse.Namespace) -> int:
     return 1 if any(r["problem"] for r in rows) else 0
 
 
+def cmd_log_rotate_key(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.transparency.logfiles import LogKeyError
+    from solidarity.apps.transparency.rotation import log_key_rotate
+    from solidarity.apps.transparency.sequencer import SequencerError
+
+    campaign = _campaign(args.slug)
+    try:
+        old, new, index = log_key_rotate(campaign=campaign)
+    except (SequencerError, LogKeyError, OSError) as e:
+        raise CommandError(str(e)) from None
+    print(f"log {args.slug}: now signed by {new}")
+    print(f"  announced at entry {index} under {old}; the link is in keys.json")
+    return 0
+
+
 def cmd_log_recover(args: argparse.Namespace) -> int:
     _django()
     from solidarity.apps.donations.recovery import RecoveryRefused, log_recover
@@ -194,6 +210,8 @@ def cmd_log_export(args: argparse.Namespace) -> int:
             continue
         _copy(path, target)
         copied += 1
+    if (src / "keys.json").exists():  # key rotations: written before any checkpoint needing them
+        _copy(src / "keys.json", dest / "keys.json")
     (dest / "vkey").write_text(info["vkey"] + "\n")
     tmp = dest / ".checkpoint.part"
     tmp.write_bytes(checkpoint)
@@ -346,6 +364,9 @@ def register(sub: Any) -> None:
     p = log.add_parser("recover", help="book the published entries a restored database is missing")
     p.add_argument("slug")
     p.set_defaults(handler=cmd_log_recover)
+    p = log.add_parser("rotate-key", help="sign with a new key, announced under the old one")
+    p.add_argument("slug")
+    p.set_defaults(handler=cmd_log_rotate_key)
     p = log.add_parser("vkey", help="print the log's verifier key (signed-note vkey)")
     p.add_argument("slug")
     p.set_defaults(handler=cmd_log_vkey)
