@@ -197,23 +197,24 @@ def _pg_empty() -> bool:
         return int(cur.fetchone()[0]) == 0  # type: ignore[index]
 
 
-def _private_restore(src: Path, dst: Path, *, force: bool) -> list[str]:
-    """Copy private files (keys, secrets) that are absent; differing ones only with force."""
+def _private_restore(src: Path, dst: Path, *, replace: bool) -> list[str]:
+    """Copy private files (mode 0600); a file present with other bytes is replaced when
+    `replace`, else kept. The names of the files kept."""
     if not src.is_dir():
         return []
     dst.mkdir(parents=True, exist_ok=True, mode=0o700)
-    conflicts = []
+    kept = []
     for path in sorted(p for p in src.rglob("*") if p.is_file()):
         target = dst / path.relative_to(src)
-        if target.exists() and target.read_bytes() != path.read_bytes() and not force:
-            conflicts.append(str(target))
+        if target.exists() and target.read_bytes() != path.read_bytes() and not replace:
+            kept.append(target.name)
             continue
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = target.with_name(f".{target.name}.restore")
         shutil.copyfile(path, tmp)
         tmp.chmod(0o600)
         os.replace(tmp, target)
-    return conflicts
+    return kept
 
 
 def _log_restore(src: Path, dst: Path) -> str:
@@ -261,14 +262,12 @@ def backup_restore(src: Path, *, force: bool) -> list[str]:
         raise CommandError(
             f"{settings['NAME']}: the database is not empty; restore --force replaces it"
         )
-    conflicts = _private_restore(src / "keys", key_root(), force=force)
-    conflicts += _private_restore(src / "secrets", config.home() / "secrets", force=force)
-    if conflicts:
-        raise CommandError(
-            "these files differ from the backup's (restore --force replaces them): "
-            + ", ".join(conflicts)
-        )
-    lines = []
+    # Secrets belong to the database they are restored with (public references are derived
+    # with them); a signing key present is never replaced: keys change only by rotation,
+    # and a rotation the backup predates is found in the published keys.json.
+    _private_restore(src / "secrets", config.home() / "secrets", replace=True)
+    kept = _private_restore(src / "keys", key_root(), replace=False)
+    lines = [f"kept the live signing key {name}, not the backup's" for name in kept]
     connection.close()
     if vendor == "sqlite":
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -56,3 +56,26 @@ def test_a_rotated_key_is_followed_from_the_first_key():
     (log_dir("rotate") / KEYS_PATH).write_text("[]")
     with pytest.raises(LogVerifyError, match="signature"):
         log_verify(log_dir("rotate"), first)
+
+
+def test_a_rotation_cut_off_before_it_recorded_the_new_key_is_finished_by_the_sequencer():
+    campaign = campaign_factory(slug="cutoff")
+    _book(campaign, 3)
+    seq.log_sequence_once(durable=False)
+    first = LogState.objects.get(campaign=campaign).vkey
+    _, new, _ = log_key_rotate(campaign=campaign)
+    # Given the state a crash leaves between the key file swap and recording the key (or a
+    # database restored from before the rotation): the log's row names the old key
+    LogState.objects.filter(campaign=campaign).update(vkey=first)
+    _book(campaign, 2, amount=70_000)
+    # When the sequencer runs, the announcement in keys.json lets it go on with the new key
+    (result,) = seq.log_sequence_once(durable=False)
+    assert result.error is None
+    assert LogState.objects.get(campaign=campaign).vkey == new
+    log_verify(log_dir("cutoff"), first)
+    # But a key file that no announcement names is still refused
+    (key_root() / "cutoff.key").write_text((key_root() / "cutoff.key").read_text())
+    LogState.objects.filter(campaign=campaign).update(vkey=first)
+    (log_dir("cutoff") / KEYS_PATH).write_text("[]")
+    (result,) = seq.log_sequence_once(durable=False)
+    assert result.error and "was signed by" in result.error

@@ -6,8 +6,10 @@ Order (each step survives a crash; running the command again finishes it):
    by the old key;
 3. the link (that entry's receipt against the old key's checkpoint) is appended to the
    published keys.json, before any checkpoint of the new key exists;
-4. LogState.vkey becomes the new key, the old key file is kept as keys/<slug>.<id>.retired,
-   the new one takes its place, and the current checkpoint is signed again by both keys.
+4. the old key file is kept as keys/<slug>.<id>.retired and the new one takes its place,
+   LogState.vkey becomes the new key (a crash before that is finished by the next pass:
+   `sequencer._state_and_signer` accepts a key file the published keys.json announces),
+   and the current checkpoint is signed again by both keys.
 """
 
 from __future__ import annotations
@@ -82,11 +84,11 @@ def log_key_rotate(*, campaign: Campaign) -> tuple[str, str, int]:
             link = receipt_build(store, index, old.verifier).as_dict()
             links.append(link)
             store.replace(KEYS_PATH, (json.dumps(links, indent=1) + "\n").encode())
-        LogState.objects.filter(pk=campaign.pk).update(vkey=vkey)
         current_key = key_root() / f"{slug}.key"
         retired = key_root() / f"{slug}.{old.verifier.key_id:08x}.retired"
         if not retired.exists():
             os.link(current_key, retired)
         os.replace(pending, current_key)
+        LogState.objects.filter(pk=campaign.pk).update(vkey=vkey)
         store.replace(CHECKPOINT_PATH, checkpoint_sign(current, [old, new]))
     return old.verifier.vkey, vkey, index

@@ -71,7 +71,8 @@ from solidarity.apps.transparency.logfiles import (
 from solidarity.apps.transparency.models import LogHead, LogState
 from solidarity.core.tlog.checkpoint import Checkpoint, CheckpointError, checkpoint_sign
 from solidarity.core.tlog.hashing import HASH_SIZE, TreeHead, leaf_hash, tree_root
-from solidarity.core.tlog.note import NoteError, Signer
+from solidarity.core.tlog.keys import KEYS_PATH, KeyChainError, keys_follow, keys_parse
+from solidarity.core.tlog.note import NoteError, Signer, verifier_parse
 from solidarity.core.tlog.sequencer import CHECKPOINT_PATH, checkpoint_current
 from solidarity.core.tlog.tiles import (
     TILE_HEIGHT,
@@ -159,12 +160,27 @@ def _state_and_signer(campaign: Campaign) -> tuple[LogState, Signer]:
                 f"keys/{campaign.slug}.key from a backup (a new key would orphan the log)"
             )
         signer = found
+    if signer.verifier.vkey != state.vkey and _announced(campaign, state, signer):
+        LogState.objects.filter(pk=campaign.pk).update(vkey=signer.verifier.vkey)
+        state.vkey = signer.verifier.vkey
     if signer.verifier.vkey != state.vkey:
         raise LogKeyError(
             f"log {state.origin}: the key file holds {signer.verifier.vkey}, "
             f"but the log was signed by {state.vkey}"
         )
     return state, signer
+
+
+def _announced(campaign: Campaign, state: LogState, signer: Signer) -> bool:
+    """Whether the published keys.json proves a rotation from the log's recorded key to the
+    key file's (a rotation cut off before it recorded its key, or one a restored database
+    predates)."""
+    try:
+        links = keys_parse(log_store(campaign.slug).read(KEYS_PATH))
+        keys = keys_follow(verifier_parse(state.vkey), links, state.origin)
+    except (KeyChainError, NoteError, OSError):
+        return False
+    return any(v.vkey == signer.verifier.vkey for v, _ in keys[1:])
 
 
 def _published(store: TileStore, signer: Signer, origin: str) -> Checkpoint | None:
