@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from solidarity.cli import CommandError, _django
+from solidarity.core.tlog.keys import KEYS_PATH, KeyChainError, keys_parse
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -62,12 +63,15 @@ def _sqlite_copy(src: Path, dst: Path) -> None:
         source.close()
 
 
-def _copy_tree(src: Path, dst: Path) -> None:
+def _copy_tree(src: Path, dst: Path, *, private: bool = False) -> None:
+    """Copy the finished files under src (no temporary ones); private ones get mode 0600."""
     for path in sorted(src.rglob("*")):
         if path.is_file() and ".tmp-" not in path.name and not path.name.endswith(".part"):
             target = dst / path.relative_to(src)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             shutil.copyfile(path, target)
+            if private:
+                target.chmod(0o600)
 
 
 def _database() -> dict[str, Any]:
@@ -107,24 +111,30 @@ def backup_take(dest: Path) -> dict[str, Any]:
         if note is None:
             continue
         _copy_tree(src / "tile", dest / "log" / slug / "tile")
+        if (src / KEYS_PATH).exists():  # written before any checkpoint that needs it
+            shutil.copyfile(src / KEYS_PATH, dest / "log" / slug / KEYS_PATH)
         (dest / "log" / slug / "checkpoint").write_bytes(note)
         lines = note.decode().split("\n")
         logs[slug] = {"origin": lines[0], "size": int(lines[1]), "root": lines[2]}
-    _copy_tree(key_root(), dest / "keys")
+    _copy_tree(key_root(), dest / "keys", private=True)
     if (config.home() / "secrets").is_dir():
-        _copy_tree(config.home() / "secrets", dest / "secrets")
+        _copy_tree(config.home() / "secrets", dest / "secrets", private=True)
     settings = _database()
     if connection.vendor == "sqlite":
         name = Path(str(settings["NAME"]))
-        _sqlite_copy(name, dest / "database.sqlite3")
+        # The inbox before the database: a notification the booker moves in between is in
+        # both copies (booked once: its key is unique), never in neither.
         inbox = Path(f"{name}-inbox")
         if inbox.exists():
             _sqlite_copy(inbox, dest / "inbox.sqlite3")
+        _sqlite_copy(name, dest / "database.sqlite3")
         engine_version = sqlite3.sqlite_version
     elif connection.vendor == "postgresql":
         out = dest / "database.pgdump"
         dump = ["pg_dump", "--format=custom", "--no-owner", f"--file={out}", _pg_url(settings)]
-        subprocess.run(dump, check=True, capture_output=True)  # noqa: S603 - PostgreSQL's tool
+        done = subprocess.run(dump, capture_output=True, text=True, check=False)  # noqa: S603
+        if done.returncode:
+            raise CommandError(f"pg_dump failed: {done.stderr.strip()[-2000:]}")
         with connection.cursor() as cur:
             cur.execute("SHOW server_version")
             engine_version = str(cur.fetchone()[0])  # type: ignore[index]
@@ -217,6 +227,14 @@ def _private_restore(src: Path, dst: Path, *, replace: bool) -> list[str]:
     return kept
 
 
+def _links(data: bytes | None) -> int:
+    """How many key links a keys.json holds (-1 when unreadable: any copy is better)."""
+    try:
+        return len(keys_parse(data))
+    except KeyChainError:
+        return -1
+
+
 def _log_restore(src: Path, dst: Path) -> str:
     """Merge a backed-up log directory into the live one without moving it backwards."""
     from solidarity.core.tlog.tiles import DirectoryTileStore, TileConflictError
@@ -231,6 +249,10 @@ def _log_restore(src: Path, dst: Path) -> str:
         store.write_once_many(items)
     except TileConflictError as e:
         return f"kept the live files, which differ from the backup's: {e}"
+    if (src / KEYS_PATH).exists():  # a chain of links: the longer one holds the other
+        backed_up = (src / KEYS_PATH).read_bytes()
+        if _links(store.read(KEYS_PATH)) < _links(backed_up):
+            store.replace(KEYS_PATH, backed_up)
     note = (src / "checkpoint").read_bytes()
     live = store.read("checkpoint")
     size = int(note.decode().split("\n")[1])
