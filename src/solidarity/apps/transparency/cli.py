@@ -98,6 +98,7 @@ def cmd_log_status(args: argparse.Namespace) -> int:
             if current is not None:
                 found = log_divergence(state.campaign, state, store, current)
                 problem = found.describe(state.campaign.slug) if found else None
+                state.refresh_from_db(fields=["published_size", "published_at"])
         except (SequencerError, LogKeyError, TileError, OSError) as e:
             problem = str(e)
         size = LogHead.objects.filter(campaign=state.campaign).values_list("size", flat=True)
