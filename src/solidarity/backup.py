@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from solidarity.cli import CommandError, _django
+from solidarity.core.inbox import Inbox
 from solidarity.core.tlog.keys import KEYS_PATH, KeyChainError, keys_parse
 
 MANIFEST = "manifest.json"
@@ -227,6 +228,19 @@ def _private_restore(src: Path, dst: Path, *, replace: bool) -> list[str]:
     return kept
 
 
+def _inbox_merge(backed_up: Path, live: Path) -> str:
+    """Put the backed-up inbox's notifications into the live inbox, keeping those it holds:
+    a notification acknowledged after the backup is not lost, and one found in both is
+    stored once (its key is unique, and so is its row in the database)."""
+    source = sqlite3.connect(f"file:{backed_up}?mode=ro", uri=True)
+    try:
+        rows = source.execute("SELECT key, record FROM inbox ORDER BY id").fetchall()
+    finally:
+        source.close()
+    added = Inbox(live).put_many([(str(k), json.loads(r)) for k, r in rows])
+    return f"inbox: {sum(added):,} of {len(rows):,} backed-up notifications put back"
+
+
 def _links(data: bytes | None) -> int:
     """How many key links a keys.json holds (-1 when unreadable: any copy is better)."""
     try:
@@ -294,9 +308,8 @@ def backup_restore(src: Path, *, force: bool) -> list[str]:
     if vendor == "sqlite":
         target.parent.mkdir(parents=True, exist_ok=True)
         _sqlite_copy(src / "database.sqlite3", target)
-        inbox = Path(f"{target}-inbox")
         if (src / "inbox.sqlite3").exists():
-            _sqlite_copy(src / "inbox.sqlite3", inbox)
+            lines.append(_inbox_merge(src / "inbox.sqlite3", Path(f"{target}-inbox")))
         lines.append(f"database restored into {target}")
     else:
         args = ["pg_restore", "--no-owner", "--exit-on-error", "--single-transaction"]
