@@ -506,6 +506,7 @@ EXTENSION_MODULES: list[str] = [
     "solidarity.apps.imports.cli",
     "solidarity.apps.transparency.cli",
     "solidarity.apps.feeds.cli",
+    "solidarity.backup",
 ]
 
 

@@ -343,6 +343,31 @@ def _existing(gifts: Sequence[GiftInput]) -> dict[tuple[str, str], tuple[int, st
             ).values_list("source_ref", "id", "public_ref")
             for source_ref, pk, public_ref in rows:
                 found[(source, source_ref)] = (pk, public_ref)
+    unknown = [g for g in gifts if (g.source, g.source_ref) not in found]
+    if unknown and Donation.objects.filter(source=RECOVERED_SOURCE).exists():
+        found.update(_recovered(unknown))
+    return found
+
+
+RECOVERED_SOURCE = "log-recovered"
+"""The `source` of gifts booked from the published log (`recovery.log_recover`); their
+`source_ref` is the public reference, which `_existing` derives for the gifts it is asked
+about, so a recovered gift is recognised when its statement or notification comes again."""
+
+
+def _recovered(gifts: Sequence[GiftInput]) -> dict[tuple[str, str], tuple[int, str]]:
+    key = _secret("public_ref_key")
+    by_ref = {
+        public_ref_derive(key, g.source, g.source_ref): (g.source, g.source_ref) for g in gifts
+    }
+    refs = list(by_ref)
+    found: dict[tuple[str, str], tuple[int, str]] = {}
+    for start in range(0, len(refs), 900):
+        rows = Donation.objects.filter(
+            source=RECOVERED_SOURCE, source_ref__in=refs[start : start + 900]
+        ).values_list("source_ref", "id")
+        for ref, pk in rows:
+            found[by_ref[ref]] = (pk, ref)
     return found
 
 
