@@ -541,6 +541,8 @@ AUDITED_COMMANDS = frozenset(
         ("donor", "erase"),
         ("goods", "receive"),
         ("goods", "import"),
+        ("log", "recover"),
+        ("log", "rotate-key"),
     }
 )
 
