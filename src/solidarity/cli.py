@@ -130,6 +130,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     campaign = demo_load(gifts=args.gifts, seed=args.seed, progress=progress)
     if sys.stderr.isatty():
         print(file=sys.stderr)
+    from solidarity.apps.disbursements.demo import demo_handovers
+
+    demo_handovers(campaign=campaign)  # goods received, a tranche in money and one in kind
     from solidarity.apps.transparency.cli import log_catch_up
 
     log_catch_up([campaign.slug])  # the public log holds every gift before we report
@@ -137,7 +140,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     seconds = (datetime.now(UTC) - started).total_seconds()
     print(
         f"demo campaign {campaign.slug}: {totals['donation_count']:,} gifts, "
-        f"raised {totals['raised_minor']:,} {campaign.currency} in {seconds:.1f}s"
+        f"raised {totals['raised_minor']:,} {campaign.currency}, "
+        f"disbursed {totals['disbursed_minor']:,} {campaign.currency} in {seconds:.1f}s"
     )
     return 0
 
