@@ -248,6 +248,16 @@ def _campaign_render(request: HttpRequest, campaign: Campaign) -> HttpResponse:
             "tranche_template": _tranche_template(),
             "charts": _charts(campaign, raised),
             "channels": _channel_names(),
+            "page_url": request.build_absolute_uri(request.path),
+            "card_url": request.build_absolute_uri(
+                f"/{translation.get_language()}/c/{campaign.slug}/card.png"
+            ),
+            "share_text": _("%(raised)s raised of a goal of %(goal)s, from %(gifts)s gifts.")
+            % {
+                "raised": formatting.amount(raised, cur),
+                "goal": formatting.amount(campaign.goal_minor, cur),
+                "gifts": formatting.number(totals["donation_count"]),
+            },
         },
     )
 
