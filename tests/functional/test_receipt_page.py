@@ -28,7 +28,7 @@ def ref():
         ("vi", "Thời gian (giờ Việt Nam)", "22:01:30 25 thg 8, 2025", "150.000\u00a0₫"),
         ("en", "Time (Vietnam)", "Aug 25, 2025, 10:01:30\u202fPM", "₫150,000"),
         ("es", "Hora (Vietnam)", "25 ago 2025, 22:01:30", "150.000\u00a0₫"),
-        ("pt-br", "Hora (Vietnã)", "25 de ago. de 2025, 22:01:30", "₫\u00a0150.000"),
+        ("pt-br", "Hora (Vietnã)", "25 de ago. de 2025 22:01:30", "₫\u00a0150.000"),
     ],
 )
 def test_the_receipt_shows_vietnam_time_in_the_readers_language(
