@@ -35,6 +35,7 @@ from solidarity.apps.campaigns.selectors import campaign_public_get, campaign_to
 from solidarity.apps.donations.selectors import (
     SORTS,
     SearchError,
+    StatementCount,
     StatementQuery,
     donation_count,
     donation_search,
@@ -558,7 +559,17 @@ def statement_page(request: HttpRequest, slug: str) -> HttpResponse:
         except SearchError as exc:
             errors.append(str(exc))
         if page is not None and _filtered(query):
-            count = donation_count(campaign=campaign, query=query)
+            if (
+                page.next_cursor is None
+                and not request.GET.get("after")
+                and not (request.GET.get("before"))
+            ):
+                # Every match is on this first page: its rows are the count and the sum.
+                count = StatementCount(
+                    len(page.rows), sum(r["amount_minor"] for r in page.rows), exact=True
+                )
+            else:
+                count = donation_count(campaign=campaign, query=query)
     base = request.GET.copy()
     base.pop("after", None)
     base.pop("before", None)
@@ -577,6 +588,9 @@ def statement_page(request: HttpRequest, slug: str) -> HttpResponse:
         q["sort"] = s
         sorts[s] = q.urlencode()
     totals = campaign_totals(campaign=campaign)
+    names = _channel_names()
+    for row in page.rows if page else []:
+        row["channel_name"] = names.get(row["channel"], row["channel"])
     return render(
         request,
         "public/statement.html",
