@@ -318,8 +318,15 @@ def test_a_tampered_receipt_is_rejected_and_says_why(site, browser):
 def test_the_downloaded_verifier_checks_a_real_receipt_offline_from_a_file(site, browser, tmp_path):
     # Given the stand-alone verifier and a receipt, both saved to disk
     ref = _newest_ref(site)
-    with urllib.request.urlopen(f"{site['base']}/c/{SLUG}/receipt/{ref}.json") as r:
-        (tmp_path / "receipt.json").write_bytes(r.read())
+    receipt_url = f"{site['base']}/c/{SLUG}/receipt/{ref}.json"
+    for _ in range(600):  # the server's sequencer publishes it within seconds
+        with urllib.request.urlopen(receipt_url) as r:
+            if r.status == 200:
+                (tmp_path / "receipt.json").write_bytes(r.read())
+                break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"no receipt for {ref} within a minute")
     url = f"{site['base']}/vi/verifier/download?campaign={SLUG}"
     with urllib.request.urlopen(url) as r:
         (tmp_path / "verifier.html").write_bytes(r.read())
