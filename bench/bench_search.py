@@ -84,6 +84,11 @@ def rows_write(path: Path, gifts: int) -> float:
     return time.perf_counter() - t0
 
 
+def bank_code(i: int) -> str:
+    """The bank transaction code of generated gift `i`, shaped like MB Bank's (FT + digits)."""
+    return f"FT2534{i:010d}"
+
+
 def _tsv(path: Path):
     with path.open(encoding="utf-8", newline="") as f:
         for line in f:
@@ -108,7 +113,7 @@ def _bulk_sqlite(connection: Any, campaign_id: int, rows_path: Path) -> None:
         raw.executemany(
             "INSERT INTO donations_donation (id, campaign_id, txn_id, public_ref, amount_minor,"
             " currency, received_at, channel, display_name, memo_public, source, source_ref,"
-            " bank_ref) VALUES (?,?,?,?,?,'VND',?,?,?,?,'bench',?,'')",
+            " bank_ref) VALUES (?,?,?,?,?,'VND',?,?,?,?,'bench',?,?)",
             gifts,
         )
         raw.executemany("INSERT INTO donations_search (rowid, body) VALUES (?, ?)", search)
@@ -117,7 +122,9 @@ def _bulk_sqlite(connection: Any, campaign_id: int, rows_path: Path) -> None:
 
     for i, ref, amount, at, channel, name, memo, body in _tsv(rows_path):
         stamp = str(at.astimezone(UTC).replace(tzinfo=None))
-        gifts.append((i, campaign_id, i, ref, amount, stamp, channel, name, memo, str(i)))
+        gifts.append(
+            (i, campaign_id, i, ref, amount, stamp, channel, name, memo, str(i), bank_code(i))
+        )
         search.append((i, body))
         if len(gifts) >= 50_000:
             flush()
@@ -147,8 +154,11 @@ def _bulk_postgresql(connection: Any, campaign_id: int, rows_path: Path) -> None
         ) as gifts:
             for i, ref, amount, at, channel, name, memo, _body in _tsv(rows_path):
                 gifts.write_row(
-                    (i, campaign_id, i, ref, amount, "VND", at, channel, name, memo, "bench", i, "")
-                )
+                    (
+                        i, campaign_id, i, ref, amount, "VND", at, channel, name, memo, "bench", i,
+                        bank_code(i),
+                    )
+                )  # fmt: skip
         with raw.copy("COPY donations_search (donation_id, body) FROM STDIN") as search:
             for i, *_rest, body in _tsv(rows_path):
                 search.write_row((i, body))

@@ -148,7 +148,9 @@ def test_campaign_page_in_the_browsers_language_and_switching(site, browser):
 def test_search_for_a_donor_without_accents(site, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(f"{site['base']}/pt-br/c/{SLUG}/statement")
-    page.get_by_label("Nome, palavras da descrição ou referência").fill("huynh")
+    page.get_by_label("Nome, palavras da descrição, referência, código bancário ou valor").fill(
+        "huynh"
+    )
     page.get_by_role("button", name="Buscar").click()
     page.wait_for_url("**q=huynh**")
     donors = page.locator("td.donor").all_inner_texts()
@@ -160,6 +162,53 @@ def test_search_for_a_donor_without_accents(site, browser):
     )
     _shots(page, "statement-pt-br")
     page.close()
+
+
+JOURNEY = {
+    "vi": ("Tìm", "Kiểm chứng ngay trên trình duyệt", "Thời gian (giờ Việt Nam)"),
+    "en": ("Search", "Verify in my browser", "Time (Vietnam)"),
+}
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_donor_on_a_phone_finds_a_gift_by_bank_code_and_verifies_it(site, browser, lang):
+    search, verify, time_label = JOURNEY[lang]
+    code = f"FT25{17:011d}"  # the demo's bank transaction code of its 18th gift
+    context = browser.new_context(
+        locale="vi-VN" if lang == "vi" else "en-US", viewport={"width": 390, "height": 844}
+    )
+    page = context.new_page()
+    # Given a donor with the code their bank app showed, on the statement page of a phone
+    page.goto(f"{site['base']}/{lang}/c/{SLUG}/statement")
+    page.locator("#q").fill(code.lower())
+    page.get_by_role("button", name=search, exact=True).click()
+    page.wait_for_url("**q=**")
+    # Then exactly that gift is listed, and its receipt link is on screen without scrolling
+    rows = page.locator("table.statement tbody tr")
+    assert rows.count() == 1
+    assert code in page.locator("#read").inner_text()
+    link = page.locator("td.receipt a")
+    box = link.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shots_phone(page, f"donor-{lang}-1-found")
+    # When they open the receipt: Vietnam time, in their language, and a verify button
+    link.click()
+    page.wait_for_url("**/receipt/**")
+    assert time_label in page.locator(".figures").inner_text()
+    _shots_phone(page, f"donor-{lang}-2-receipt")
+    page.get_by_role("link", name=verify).click()
+    page.wait_for_url("**/verify/?ref=**")
+    verdict = page.locator("#verdict[data-verified]")
+    verdict.wait_for(timeout=15_000)
+    assert verdict.get_attribute("data-verified") == "true", verdict.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shots_phone(page, f"donor-{lang}-3-verified")
+    context.close()
+
+
+def _shots_phone(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_a_receipt_is_verified_in_the_browser_and_the_log_only_grows(site, browser):
@@ -264,3 +313,42 @@ def test_a_tampered_receipt_is_rejected_and_says_why(site, browser):
     )
     page.close()
     shutil.rmtree(site["home"], ignore_errors=True)
+
+
+def test_the_downloaded_verifier_checks_a_real_receipt_offline_from_a_file(site, browser, tmp_path):
+    # Given the stand-alone verifier and a receipt, both saved to disk
+    ref = _newest_ref(site)
+    receipt_url = f"{site['base']}/c/{SLUG}/receipt/{ref}.json"
+    for _ in range(600):  # the server's sequencer publishes it within seconds
+        with urllib.request.urlopen(receipt_url) as r:
+            if r.status == 200:
+                (tmp_path / "receipt.json").write_bytes(r.read())
+                break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"no receipt for {ref} within a minute")
+    url = f"{site['base']}/vi/verifier/download?campaign={SLUG}"
+    with urllib.request.urlopen(url) as r:
+        (tmp_path / "verifier.html").write_bytes(r.read())
+    # When it is opened from the file, with the network off, and given the receipt file
+    context = browser.new_context(offline=True, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda req: requests.append(req.url))
+    page.goto((tmp_path / "verifier.html").as_uri())
+    page.set_input_files("#receipt-file", str(tmp_path / "receipt.json"))
+    # Then it verifies the receipt with the key it carries, fetching nothing
+    verdict = page.locator("#verdict[data-verified]")
+    verdict.wait_for(timeout=15_000)
+    assert verdict.get_attribute("data-verified") == "true", verdict.inner_text()
+    assert [u for u in requests if not u.startswith("file:")] == []
+    _shots_phone(page, "verifier-offline-vi")
+    # And an altered receipt is refused
+    receipt = json.loads((tmp_path / "receipt.json").read_text())
+    entry = json.loads(receipt["entry"])
+    entry["amount"] += 1
+    receipt["entry"] = json.dumps(entry, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    (tmp_path / "altered.json").write_text(json.dumps(receipt))
+    page.set_input_files("#receipt-file", str(tmp_path / "altered.json"))
+    page.wait_for_function("document.querySelector('#verdict').dataset.verified === 'false'")
+    context.close()

@@ -10,6 +10,7 @@ from solidarity.core.money import (
     ExchangeRate,
     Money,
     MoneyError,
+    amount_typed,
     currency_exponent,
     money_convert,
     money_format,
@@ -132,3 +133,34 @@ def test_conversion_never_overstates(minor, rate_value):
     usd = money_convert(Money(minor, "VND"), rate)
     assert usd.to_decimal() * rate_value <= Decimal(minor)
     assert (usd.to_decimal() + Decimal("0.01")) * rate_value > Decimal(minor)
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "locale", "minor"),
+    [
+        ("150.000", "VND", "en", 150_000),
+        ("150.000", "VND", "vi", 150_000),
+        ("150,000", "VND", "vi", 150_000),
+        ("150 000", "VND", "es", 150_000),
+        ("150k", "VND", "pt_BR", 150_000),
+        ("150K ₫", "VND", "en", 150_000),
+        ("1,5tr", "VND", "vi", 1_500_000),
+        ("1.5 triệu", "VND", "vi", 1_500_000),
+        ("2 tỷ", "VND", "vi", 2_000_000_000),
+        ("1.500.000đ", "VND", "en", 1_500_000),
+        ("150000", "VND", "vi", 150_000),
+        ("12.50", "USD", "en", 1_250),
+        ("12,50", "USD", "pt_BR", 1_250),
+        ("1.234,50", "USD", "es", 123_450),
+    ],
+)
+def test_amount_typed_reads_amounts_as_people_type_them(text, currency, locale, minor):
+    assert amount_typed(text, currency, locale) == minor
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "nguyen", "150,5", "1.50", "15.00.000", "0", "1,5,6tr", "150xyz", "٣٠٠", "-150.000"],
+)
+def test_amount_typed_refuses_what_is_not_a_whole_amount(text):
+    assert amount_typed(text, "VND", "vi") is None

@@ -137,6 +137,10 @@ URLS: dict[str, tuple[str, Any]] = {
     "<lang>/c/<slug:slug>/give/": ("/en/c/{slug}/give/", PUBLIC),
     "<lang>/c/<slug:slug>/statement": ("/en/c/{slug}/statement", PUBLIC),
     "<lang>/c/<slug:slug>/verify/": ("/en/c/{slug}/verify/", PUBLIC),
+    "<lang>/c/<slug:slug>/widget": ("/en/c/{slug}/widget", PUBLIC),
+    "<lang>/c/<slug:slug>/card.png": ("/en/c/{slug}/card.png", PUBLIC),
+    "<lang>/verifier/download": ("/en/verifier/download", PUBLIC),
+    "favicon.ico": ("/favicon.ico", PUBLIC),
     r"<lang>/^c/(?P<slug>[-a-zA-Z0-9_]+)/receipt/(?P<ref>[^/.]+)/$": (
         "/en/c/{slug}/receipt/{ref}/",
         PUBLIC,

@@ -191,6 +191,58 @@ def money_parse(text: str, currency: str, locale: str) -> Money:
     return Money.from_decimal(Decimal(f"{integer}.{fraction or 0}"), currency)
 
 
+# Words people put after a number ("150k", "1,5tr", "2 triệu", "1 tỷ"), folded to ASCII.
+_SCALE_WORDS = {
+    "k": 3, "ng": 3, "nghin": 3, "ngan": 3, "nghìn": 3, "ngàn": 3,
+    "tr": 6, "trieu": 6, "triệu": 6, "m": 6, "mil": 6,
+    "ty": 9, "tỷ": 9, "tỉ": 9, "ti": 9, "b": 9,
+}  # fmt: skip
+_TYPED = re.compile(r"^([0-9]{1,30}(?:[.,][0-9]{1,30})*)([^0-9.,]*)$")
+
+
+def amount_typed(text: str, currency: str, locale: str) -> int | None:
+    """The amount in minor units that `text` means as people type one in a search or give
+    box, or None when it is not an amount.
+
+    Beyond money_parse in `locale`: in a currency without minor units (VND) a `.` or `,`
+    before exactly three digits is a thousands separator in every language ("150.000",
+    "150,000"); spaces group ("150 000"); a scale word multiplies and makes the mark a
+    decimal one ("150k", "1,5tr", "1.5 triệu", "2 tỷ"). The result is a positive whole
+    number of minor units, not checked against any limit (see transfer_max_minor).
+    """
+    cleaned = _SPACES.sub("", text).lower()
+    for token in ("vnđ", "vnd", "₫", "đ", "us$", "r$", "$", "€", currency.lower()):
+        cleaned = cleaned.removesuffix(token).removeprefix(token)
+    match = _TYPED.match(cleaned)
+    if not match:
+        return None
+    number, word = match.groups()
+    exp = currency_exponent(currency)
+    if word:
+        scale = _SCALE_WORDS.get(word)
+        if scale is None:
+            return None
+        marks = re.findall(r"[.,]", number)
+        if len(marks) > 1:
+            return None
+        value = Decimal(number.replace(",", ".")) * (Decimal(10) ** scale)
+    else:
+        try:
+            value = money_parse(number, currency, locale).to_decimal()
+        except MoneyError:
+            # "150.000" in English VND: a grouping the locale's decimal mark cannot mean.
+            groups = re.split(r"[.,]", number)
+            if exp != 0 or len(set(re.findall(r"[.,]", number))) != 1:
+                return None
+            if not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
+                return None
+            value = Decimal("".join(groups))
+    minor = value.scaleb(exp)
+    if minor != minor.to_integral_value() or minor <= 0:
+        return None
+    return int(minor)
+
+
 @dataclass(frozen=True, slots=True)
 class ExchangeRate:
     """A recorded rate: one unit of `base` is worth `rate` units of `quote`.

@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "solidarity.web.framing.FrameAncestorsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 

@@ -7,6 +7,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
+from solidarity.apps.public import share, verifier
 from solidarity.apps.public import views as public
 from solidarity.web import views as ops
 from solidarity.web.api import api
@@ -19,6 +20,7 @@ urlpatterns = [
     path("", include("solidarity.apps.imports.urls")),
     path("", include("solidarity.apps.feeds.urls")),
     path("healthz", public.healthz, name="healthz"),
+    path("favicon.ico", share.favicon, name="favicon"),
     path("readyz", ops.readyz, name="readyz"),
     path("metrics", ops.metrics, name="metrics"),
     path("c/<slug:slug>/give/qr.svg", public.give_qr, {"kind": "svg"}, name="give-qr-svg"),
@@ -36,6 +38,9 @@ urlpatterns += i18n_patterns(
     path("c/<slug:slug>/give/", public.give_page, name="give"),
     path("c/<slug:slug>/statement", public.statement_page, name="statement"),
     path("c/<slug:slug>/verify/", public.verify_page, name="verify"),
+    path("c/<slug:slug>/widget", share.widget, name="widget"),
+    path("verifier/download", verifier.verifier_download, name="verifier-download"),
+    path("c/<slug:slug>/card.png", share.share_card, name="share-card"),
     path("", include("solidarity.apps.transparency.urls_i18n")),
     path("", include("solidarity.apps.disbursements.urls_i18n")),
     prefix_default_language=True,

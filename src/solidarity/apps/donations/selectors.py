@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final, Literal
 
@@ -79,12 +80,66 @@ class StatementQuery:
     until: datetime | None = None
     ref: str = ""
     sort: Sort = "-time"
+    # The bank's own transaction code (what the donor's bank app shows), matched exactly.
+    bank: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class StatementPage:
     rows: list[dict[str, Any]]
     next_cursor: str | None
+    prev_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatementCount:
+    """How many gifts match and their sum. When more than the cap match, `exact` is False,
+    `count` is the cap and `sum_minor` is None: counting further would cost without bound."""
+
+    count: int
+    sum_minor: int | None
+    exact: bool
+
+
+COUNT_CAP: Final = 1000
+# A search box holding one code-like word: a public reference or a bank transaction code.
+_CODE = re.compile(r"^[A-Za-z0-9]{6,64}$")
+_FLIP: Final[dict[str, Sort]] = {
+    "-time": "time",
+    "time": "-time",
+    "-amount": "amount",
+    "amount": "-amount",
+}
+
+
+def statement_query_read(
+    *, campaign: Campaign, query: StatementQuery, amount: int | None
+) -> tuple[StatementQuery, str]:
+    """The query with its search box read as what the visitor most likely typed, and how it
+    was read: "ref" (a public reference of this campaign), "bank" (a bank transaction code
+    of one of its gifts), "amount" (`amount`, the box parsed as an amount, when given), or
+    "words" (names, memo words). Cost: at most two lookups on unique or selective indexes.
+    """
+    text = query.q.strip()
+    if not text or query.ref or query.bank:
+        return query, "words"
+    if _CODE.match(text):
+        code = text.upper()
+        if Donation.objects.filter(campaign=campaign, public_ref=code).exists():
+            return replace(query, q="", ref=code), "ref"
+        # The bank_ref index (imports 0002) serves this; a code is stored as the bank gave it.
+        found = (
+            Donation.objects.filter(bank_ref__in={text, code})
+            .filter(campaign=campaign)
+            .values_list("bank_ref", flat=True)[:1]
+        )
+        if found:
+            return replace(query, q="", bank=found[0]), "bank"
+    if amount is not None:
+        low = max(amount, query.min_minor or 0)
+        high = amount if query.max_minor is None else min(amount, query.max_minor)
+        return replace(query, q="", min_minor=low, max_minor=high), "amount"
+    return query, "words"
 
 
 def _cursor_encode(row: dict[str, Any], sort: Sort) -> str:
@@ -155,14 +210,51 @@ def _range(
     return qs
 
 
+def _bank_ids(campaign: Campaign, bank: str) -> list[int]:
+    """The gifts of `campaign` with this bank transaction code, through the bank_ref index."""
+    return list(
+        Donation.objects.filter(bank_ref=bank, campaign=campaign).values_list("id", flat=True)[
+            :PAGE_MAX
+        ]
+    )
+
+
 def donation_search(
-    *, campaign: Campaign, query: StatementQuery, cursor: str | None = None, limit: int = 50
+    *,
+    campaign: Campaign,
+    query: StatementQuery,
+    cursor: str | None = None,
+    limit: int = 50,
+    before: str | None = None,
 ) -> StatementPage:
-    """One page of the public statement in `query.sort` order, after `cursor` (keyset).
+    """One page of the public statement in `query.sort` order, after `cursor` (keyset), or
+    the page that ends just before `before` (the previous page).
 
     Cost grows with the page size, not with the page number or the number of gifts: see
     WALK_BUDGET for how the rows are found.
     """
+    if before:
+        back = donation_search(
+            campaign=campaign,
+            query=replace(query, sort=_FLIP[query.sort]),
+            cursor=before,
+            limit=limit,
+        )
+        rows = back.rows[::-1]
+        return StatementPage(
+            rows,
+            _cursor_encode(rows[-1], query.sort) if rows else None,
+            _cursor_encode(rows[0], query.sort) if rows and back.next_cursor else None,
+        )
+    page = _search(campaign=campaign, query=query, cursor=cursor, limit=limit)
+    if cursor and page.rows:
+        return replace(page, prev_cursor=_cursor_encode(page.rows[0], query.sort))
+    return page
+
+
+def _search(
+    *, campaign: Campaign, query: StatementQuery, cursor: str | None, limit: int
+) -> StatementPage:
     limit = max(1, min(limit, PAGE_MAX))
     descending = query.sort.startswith("-")
     by_time = query.sort.lstrip("-") == "time"
@@ -195,13 +287,15 @@ def donation_search(
             qs = _range(qs, other_field, *other, high_inclusive=by_time)
         if ref:
             qs = qs.filter(public_ref=ref)
+        if query.bank:
+            qs = qs.filter(id__in=_bank_ids(campaign, query.bank))
         return qs
 
     def page(qs: QuerySet[Donation]) -> list[dict[str, Any]]:
         return list(qs.order_by(*order).values(*PUBLIC_FIELDS)[: limit + 1])
 
     # When: nothing filters beyond the sort column's index, or a reference names the gift.
-    if ref or not (has_other or words):
+    if ref or query.bank or not (has_other or words):
         return _page_end(page(_words_each(others(ordered), words)), limit, query.sort)
     # When: the filters match densely, a bounded walk of the sort order finds the page. A word
     # with a digit (a reference, an account tail) is rare: it goes to the index at once.
@@ -223,6 +317,56 @@ def donation_search(
     else:
         rows = page(others(ordered))
     return _page_end(rows, limit, query.sort)
+
+
+def donation_count(
+    *, campaign: Campaign, query: StatementQuery, cap: int = COUNT_CAP
+) -> StatementCount:
+    """How many gifts match `query` and their sum, exact up to `cap` matches.
+
+    Cost is bounded by `cap`, not by the number of gifts: words that match densely are
+    counted on a walk of the newest WALK_BUDGET gifts (enough to see more than `cap`), rarer
+    words through the word index, ranges on their index, each read stops at `cap` + 1 rows.
+    """
+    qs = Donation.objects.filter(campaign=campaign)
+    qs = _range(qs, "received_at", query.since, query.until, high_inclusive=False)
+    qs = _range(qs, "amount_minor", query.min_minor, query.max_minor, high_inclusive=True)
+    ref = query.ref.strip().upper()
+    if ref:
+        qs = qs.filter(public_ref=ref)
+    if query.bank:
+        qs = qs.filter(id__in=_bank_ids(campaign, query.bank))
+    words = query_words(query.q)
+    if words and not (ref or query.bank):
+        timed = _range(
+            Donation.objects.filter(campaign=campaign),
+            "received_at",
+            query.since,
+            query.until,
+            high_inclusive=False,
+        )
+        window = timed.order_by("-received_at", "-id").values("id")[:WALK_BUDGET]
+        walked = _bounded(_words_each(qs.filter(id__in=window), words), cap)
+        if not walked.exact or timed.values("id")[:WALK_BUDGET].count() < WALK_BUDGET:
+            return walked
+        qs = _words_indexed(qs, words)
+    elif words:
+        qs = _words_each(qs, words)
+    return _bounded(qs, cap)
+
+
+def _bounded(qs: QuerySet[Donation], cap: int) -> StatementCount:
+    """Count and sum at most cap + 1 rows of qs."""
+    sql, params = qs.values("amount_minor")[: cap + 1].query.sql_with_params()
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT COUNT(*), COALESCE(SUM(t.amount_minor), 0) FROM ({sql}) t",  # noqa: S608 (Django's own SQL, bound values)
+            params,
+        )
+        count, total = cur.fetchone()
+    if count > cap:
+        return StatementCount(cap, None, exact=False)
+    return StatementCount(int(count), int(total), exact=True)
 
 
 def _page_end(rows: list[dict[str, Any]], limit: int, sort: Sort) -> StatementPage:

@@ -13,7 +13,12 @@ from ninja import Router
 
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.campaigns.selectors import campaign_get, campaign_totals
-from solidarity.apps.donations.selectors import PAGE_MAX, SearchError, donation_search
+from solidarity.apps.donations.selectors import (
+    PAGE_MAX,
+    SearchError,
+    donation_search,
+    statement_query_read,
+)
 from solidarity.apps.public.views import public_row, statement_query
 
 router = Router(tags=["public"])
@@ -73,6 +78,8 @@ def donations(request: HttpRequest, slug: str) -> HttpResponse:
     if not 1 <= limit <= PAGE_MAX or len(raw_limit) > 6:
         errors.append(_("limit: a whole number from 1 to %(max)s.") % {"max": PAGE_MAX})
     if not errors:
+        # A reference or bank transaction code typed in q finds its gift, as on the page.
+        query, _read = statement_query_read(campaign=campaign, query=query, amount=None)
         try:
             page = donation_search(
                 campaign=campaign, query=query, cursor=request.GET.get("page") or None, limit=limit

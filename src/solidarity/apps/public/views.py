@@ -35,9 +35,12 @@ from solidarity.apps.campaigns.selectors import campaign_public_get, campaign_to
 from solidarity.apps.donations.selectors import (
     SORTS,
     SearchError,
+    StatementCount,
     StatementQuery,
+    donation_count,
     donation_search,
     donation_stream,
+    statement_query_read,
 )
 from solidarity.apps.donations.services import privacy_reference_create
 from solidarity.apps.public import charts, formatting
@@ -54,8 +57,8 @@ from solidarity.apps.transparency.services import rfc3339
 from solidarity.core.money import (
     Money,
     MoneyError,
+    amount_typed,
     currency_exponent,
-    money_parse,
     transfer_max_minor,
 )
 from solidarity.core.qrimage import qr_png, qr_svg
@@ -246,6 +249,16 @@ def _campaign_render(request: HttpRequest, campaign: Campaign) -> HttpResponse:
             "tranche_template": _tranche_template(),
             "charts": _charts(campaign, raised),
             "channels": _channel_names(),
+            "page_url": request.build_absolute_uri(request.path),
+            "card_url": request.build_absolute_uri(
+                f"/{translation.get_language()}/c/{campaign.slug}/card.png"
+            ),
+            "share_text": _("%(raised)s raised of a goal of %(goal)s, from %(gifts)s gifts.")
+            % {
+                "raised": formatting.amount(raised, cur),
+                "goal": formatting.amount(campaign.goal_minor, cur),
+                "gifts": formatting.number(totals["donation_count"]),
+            },
         },
     )
 
@@ -362,10 +375,9 @@ def give_page(request: HttpRequest, slug: str) -> HttpResponse:
     ref = request.GET.get("ref", "")
     try:
         if own:
-            try:
-                chosen = money_parse(own[:60], campaign.currency, formatting.locale()).minor
-            except MoneyError:
-                raise GiveError(_("“%(text)s” is not an amount.") % {"text": own[:30]}) from None
+            chosen = amount_typed(own[:60], campaign.currency, formatting.locale())
+            if chosen is None:
+                raise GiveError(_("“%(text)s” is not an amount.") % {"text": own[:30]})
         elif preset:
             chosen = _whole_number(preset)
         chosen = _give_amount(campaign, chosen)
@@ -481,7 +493,10 @@ def statement_query(
                     raise MoneyError(raw)
                 value = int(raw)
             else:
-                value = money_parse(raw[:60], campaign.currency, formatting.locale()).minor
+                typed = amount_typed(raw[:60], campaign.currency, formatting.locale())
+                if typed is None:
+                    raise MoneyError(raw)
+                value = typed
         except MoneyError:
             errors.append(_("“%(text)s” is not an amount.") % {"text": raw[:30]})
             continue
@@ -527,27 +542,55 @@ def statement_query(
 def statement_page(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = _campaign(slug)
     query, errors = statement_query(request.GET, campaign, minor_units=False)
-    page = None
+    page = count = None
+    read = "words"
     if not errors:
+        amount = amount_typed(query.q[:60], campaign.currency, formatting.locale())
+        if amount is not None and amount > transfer_max_minor(campaign.currency):
+            amount = None
+        query, read = statement_query_read(campaign=campaign, query=query, amount=amount)
         try:
             page = donation_search(
-                campaign=campaign, query=query, cursor=request.GET.get("after") or None
+                campaign=campaign,
+                query=query,
+                cursor=request.GET.get("after") or None,
+                before=request.GET.get("before") or None,
             )
         except SearchError as exc:
             errors.append(str(exc))
+        if page is not None and _filtered(query):
+            if (
+                page.next_cursor is None
+                and not request.GET.get("after")
+                and not (request.GET.get("before"))
+            ):
+                # Every match is on this first page: its rows are the count and the sum.
+                count = StatementCount(
+                    len(page.rows), sum(r["amount_minor"] for r in page.rows), exact=True
+                )
+            else:
+                count = donation_count(campaign=campaign, query=query)
     base = request.GET.copy()
     base.pop("after", None)
-    next_query = None
+    base.pop("before", None)
+    next_query = prev_query = None
     if page and page.next_cursor:
         nxt = base.copy()
         nxt["after"] = page.next_cursor
         next_query = nxt.urlencode()
+    if page and page.prev_cursor:
+        prev = base.copy()
+        prev["before"] = page.prev_cursor
+        prev_query = prev.urlencode()
     sorts = {}
     for s in SORTS:
         q = base.copy()
         q["sort"] = s
         sorts[s] = q.urlencode()
     totals = campaign_totals(campaign=campaign)
+    names = _channel_names()
+    for row in page.rows if page else []:
+        row["channel_name"] = names.get(row["channel"], row["channel"])
     return render(
         request,
         "public/statement.html",
@@ -558,13 +601,39 @@ def statement_page(request: HttpRequest, slug: str) -> HttpResponse:
             "rows": page.rows if page else [],
             "errors": errors,
             "next_query": next_query,
-            "first_query": base.urlencode() if request.GET.get("after") else None,
+            "prev_query": prev_query,
+            "first_query": base.urlencode()
+            if request.GET.get("after") or request.GET.get("before")
+            else None,
+            "read": read,
+            "read_amount": formatting.amount(query.min_minor, campaign.currency)
+            if read == "amount" and query.min_minor
+            else "",
+            "read_code": query.bank or query.ref,
+            "count": count,
+            "count_text": formatting.number(count.count) if count else "",
+            "count_sum": formatting.amount(count.sum_minor, campaign.currency)
+            if count and count.sum_minor is not None
+            else "",
             "export_query": base.urlencode(),
             "sorts": sorts,
             "channels": _channel_names(),
             "gifts": formatting.number(totals["donation_count"]),
         },
         status=400 if errors else 200,
+    )
+
+
+def _filtered(query: StatementQuery) -> bool:
+    """Whether the query narrows the statement at all (else the page's totals say it all)."""
+    return bool(
+        query.q.strip()
+        or query.ref
+        or query.bank
+        or query.min_minor is not None
+        or query.max_minor is not None
+        or query.since
+        or query.until
     )
 
 

@@ -7,7 +7,11 @@ cached for a year as immutable; the checkpoint changes with every batch and is n
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -76,6 +80,22 @@ def _amount(entry: dict[str, object], request: HttpRequest) -> str:
         return f"{amount} {currency}"
 
 
+def _local_time(at: object, request: HttpRequest) -> str:
+    """An entry's RFC 3339 `at` in the site's time zone and the reader's language, or ""."""
+    if not isinstance(at, str):
+        return ""
+    try:
+        moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    if moment.tzinfo is None:
+        return ""
+    locale = LANGUAGE_LOCALES.get(getattr(request, "LANGUAGE_CODE", "vi"), "vi")
+    return str(
+        format_datetime(moment, "medium", tzinfo=ZoneInfo(settings.TIME_ZONE), locale=locale)
+    )
+
+
 def receipt_page(request: HttpRequest, slug: str, ref: str) -> HttpResponse:
     try:
         found = receipt_get(slug=slug, ref=ref)
@@ -93,6 +113,8 @@ def receipt_page(request: HttpRequest, slug: str, ref: str) -> HttpResponse:
         "vkey_url": reverse("log-vkey", args=[slug]),
         "log_url": f"/log/{slug}/",
         "amount": _amount(found.entry, request),
+        "local_at": _local_time(found.entry.get("at"), request),
+        "reversed_at": _local_time((found.reversal or {}).get("at"), request),
         "receipt_json": None if found.pending else found.as_json(),
     }
     response = render(request, "transparency/receipt.html", context)

@@ -9,6 +9,9 @@
 //   links (the receipt's "keys", or the log's keys.json): each a `key` entry naming the next
 //   key, proven included in a checkpoint signed by the key before it.
 // Plain JavaScript and WebCrypto (SHA-256, Ed25519); no build step, no library.
+// Stand-alone (the downloadable verifier.html, no data-origin): the campaign and origin come
+// from the receipt, nothing is fetched, and a key taken from the receipt itself is reported
+// as such: the reader compares it with the key the campaign publishes.
 (function () {
   "use strict";
   var root = document.getElementById("verifier");
@@ -165,6 +168,7 @@
   }
 
   async function publishedLinks() {
+    if (!root.getAttribute("data-checkpoint-url")) return [];
     try {
       var url = root.getAttribute("data-checkpoint-url").replace(/checkpoint$/, "keys.json");
       var r = await fetch(url, { cache: "no-store" });
@@ -259,7 +263,7 @@
     if (pasted.trim()) {
       try { receipt = JSON.parse(pasted); } catch (e) { fail("receipt", "the receipt is not JSON"); }
     } else {
-      if (!refText) fail("receipt", msg("need_input"));
+      if (!refText || !root.getAttribute("data-receipt-url")) fail("receipt", msg("need_input"));
       var url = root.getAttribute("data-receipt-url").replace("{ref}", encodeURIComponent(refText));
       var r = await fetch(url, { cache: "no-store" });
       if (r.status === 404 || r.status === 202) fail("receipt", msg("no_receipt"));
@@ -271,8 +275,13 @@
       fail("receipt", "the receipt lacks entry, index, proof or checkpoint");
     }
     // The key shown on the page (or typed by the visitor) wins over one the receipt carries.
+    if (!root.getAttribute("data-origin")) {
+      origin = String(receipt.origin || "");
+      slug = String(receipt.campaign || "");
+    }
     var vkey = await parseVkey(vkeyText || receipt.vkey || "");
-    ok("key");
+    if (vkeyText) ok("key");
+    else skip("key_from_receipt", String(receipt.vkey || ""));
     var links = Array.isArray(receipt.keys) ? receipt.keys : [];
     var published = await publishedLinks();
     if (published.length > links.length) links = published;
@@ -311,7 +320,9 @@
     var latest = cp;
     var cpResponse = null;
     try {
-      cpResponse = await fetch(root.getAttribute("data-checkpoint-url"), { cache: "no-store" });
+      if (root.getAttribute("data-checkpoint-url")) {
+        cpResponse = await fetch(root.getAttribute("data-checkpoint-url"), { cache: "no-store" });
+      }
     } catch (e) { cpResponse = null; }
     if (cpResponse && cpResponse.ok) {
       var note = await cpResponse.text();
@@ -328,6 +339,10 @@
     var storeKey = "solidarity:checkpoint:" + origin;
     var seen = null;
     try { seen = JSON.parse(localStorage.getItem(storeKey) || "null"); } catch (e) { seen = null; }
+    if (!root.getAttribute("data-consistency-url")) {
+      skip("seen", "offline");
+      return report;
+    }
     if (seen && seen.size !== undefined) {
       var before = { size: BigInt(seen.size), root: b64(seen.root, "seen", "stored root") };
       var p2 = latest.size > before.size ? await fetchConsistency(before, latest, "seen") : [];
@@ -417,11 +432,21 @@
     } catch (failure) {
       show(report, failure);
     }
-    if (ref && window.history && history.replaceState) {
+    if (ref && root.getAttribute("data-origin") && window.history && history.replaceState) {
       history.replaceState(null, "", "?ref=" + encodeURIComponent(ref));
     }
   }
 
+  var file = document.getElementById("receipt-file");
+  if (file) {
+    file.addEventListener("change", function () {
+      if (!file.files || !file.files[0]) return;
+      file.files[0].text().then(function (text) {
+        document.getElementById("receipt").value = text;
+        go(null);
+      });
+    });
+  }
   form.addEventListener("submit", go);
   if (document.getElementById("ref").value.trim()) go(null);
 })();
