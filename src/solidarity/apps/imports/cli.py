@@ -72,6 +72,8 @@ def _print_report(report: Any) -> None:
         print(f"  {label:<34} {value:>12,}")
     for e in report.errors:
         print(f"  REJECTED {e['file']}:{e['line']}: {e['field']}: {e['message']}")
+    for e in report.warnings:
+        print(f"  WARNING {e['file']}:{e['line']}: {e['field']}: {e['message']}")
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -140,6 +140,8 @@ class FileReport:
     dry_run: bool = False
     counts: BookReport = field(default_factory=BookReport)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    """What the reader corrected in rows it booked (file, line, field, message)."""
 
     @property
     def refused(self) -> bool:
@@ -155,6 +157,7 @@ class FileReport:
             "dry_run": self.dry_run,
             **asdict(self.counts),
             "errors": self.errors,
+            "warnings": self.warnings,
         }
 
 
@@ -1203,19 +1206,23 @@ def _parse_to_spool(
     spool: IO[bytes],
     progress: Progress | None,
     window: DateWindow,
-) -> tuple[int, list[StatementError]]:
-    """Pass 1: parse, resolve accounts, spool. (rows, errors); errors empty when accepted.
+) -> tuple[int, list[StatementError], list[StatementError]]:
+    """Pass 1: parse, resolve accounts, spool. (rows, errors, warnings); errors empty when
+    accepted.
 
     StatementRejected propagates for a file the parser refuses.
     """
     size = path.stat().st_size
     rows = 0
     errors: list[StatementError] = []
+    warnings: list[StatementError] = []
     unresolved = 0
     chunk: list[BankTransaction] = []
     with open(path, "rb") as stream:
         for tx in statement_read(stream, name=name, profile=profile, window=window):
             rows += 1
+            if tx.warnings and len(warnings) < MAX_REPORTED_ERRORS:
+                warnings.extend(tx.warnings)
             target = resolver.resolve(tx)
             if isinstance(target, str):
                 unresolved += 1
@@ -1235,7 +1242,7 @@ def _parse_to_spool(
             progress("read", size, size)
     if unresolved > len(errors):
         errors.append(StatementError(name, 0, "account", f"{unresolved} rows without an account"))
-    return rows, errors
+    return rows, errors, warnings
 
 
 def import_window(*, resolver: AccountResolver) -> DateWindow:
@@ -1263,7 +1270,7 @@ def _pass1(
     spool: IO[bytes],
     progress: Progress | None,
     window: DateWindow,
-) -> tuple[int, list[StatementError]] | StatementRejected:
+) -> tuple[int, list[StatementError], list[StatementError]] | StatementRejected:
     """Pass 1 with the `--account` fallback: a CSV/XLSX that states no account is read again
     as the named account's. Uses no database connection (the resolver is preloaded)."""
     try:
@@ -1397,9 +1404,10 @@ def statement_import(
             return _fail(report, record, f"the file could not be read: {exc}")
         if isinstance(outcome, StatementRejected):
             return _refuse(report, record, outcome.errors, rows=0)
-        rows, errors = outcome
+        rows, errors, warnings = outcome
         if errors:
             return _refuse(report, record, errors, rows=rows)
+        report.warnings = [_error_dict(w) | {"level": "warning"} for w in warnings]
         report.counts.rows_read = rows
         if dry_run:
             report.status = Import.Status.DONE
@@ -1494,7 +1502,7 @@ def _record_finish(record: Import, report: FileReport) -> None:
         reversals_pending=c.reversals_pending,
         not_gifts=c.not_gifts,
         rejected=c.rejected,
-        errors=report.errors,
+        errors=report.errors or report.warnings,  # warnings only come with an accepted file
     )
 
 
