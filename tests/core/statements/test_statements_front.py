@@ -15,6 +15,7 @@ from tests.core.statements.statement_helpers import golden_compare
 from solidarity.core.statements import (
     BankTransaction,
     StatementRejected,
+    profile_parse,
     statement_read,
 )
 from solidarity.core.statements.tabular import swap_fits
@@ -221,3 +222,19 @@ def test_a_lone_date_cell_is_never_guessed(tmp_path: Path) -> None:
 )
 def test_swap_fits(day, swapped, before, after, period, fits) -> None:
     assert swap_fits(day, swapped, before=before, after=after, period=period) is fits
+
+
+@pytest.mark.parametrize(
+    ("bank", "key"),
+    [("970422", "970422"), ("MB", "970422"), ("MSCBVNVX", "970422"), ("VBSP", "VBSP")],
+)
+def test_a_profile_names_its_bank_by_bin_code_or_swift(bank: str, key: str) -> None:
+    assert profile_parse(f'[statement]\nbin = "{bank}"\n').bin == key
+
+
+def test_a_profile_naming_an_unknown_bank_is_refused() -> None:
+    with pytest.raises(StatementRejected) as caught:
+        profile_parse('[statement]\nbin = "NOPE"\n', name="p.toml")
+    (error,) = caught.value.errors
+    assert (error.file, error.field) == ("p.toml", "statement.bin")
+    assert "unknown bank 'NOPE'" in error.message

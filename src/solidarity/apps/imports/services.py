@@ -60,6 +60,7 @@ from solidarity.apps.imports.models import (
 from solidarity.apps.ledger.services import TransactionInput, totals_apply, transactions_post
 from solidarity.apps.transparency.services import log_entries_append, rfc3339
 from solidarity.core import ledger as core_ledger
+from solidarity.core.banks import account_parse
 from solidarity.core.matching import (
     CampaignRule,
     MatchResult,
@@ -175,17 +176,17 @@ def _error_dict(error: StatementError) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class AccountRef:
-    """A receiving account named by the operator (`--account BIN:NUMBER`)."""
+    """A receiving account named by the operator (`--account BANK:NUMBER`, BANK as
+    `core.banks.account_parse` reads it); `bin` is the bank's key."""
 
     bin: str
     number: str
 
     @classmethod
     def parse(cls, text: str) -> AccountRef:
-        bin_, sep, number = text.strip().partition(":")
-        if not sep or not bin_.isdigit() or not number:
-            raise ValueError(f"account {text!r}: expected BIN:NUMBER")
-        return cls(bin_, number)
+        """ValueError (BankAccountError) naming the part that is wrong."""
+        account = account_parse(text)
+        return cls(account.bin, account.number)
 
     def __str__(self) -> str:
         return f"{self.bin}:{self.number}"
