@@ -75,8 +75,13 @@ def test_a_total_row_that_does_not_add_up_is_an_error_at_its_line(
     tmp_path: Path, label: str
 ) -> None:
     errors = refusal(front_csv(tmp_path / "front.csv", total="15.300.000", label=label))
+    said = (
+        "the total row says"
+        if label
+        else "a row with an amount but no date is not a transaction; as a total it says"
+    )
     assert errors == [
-        f"front.csv:{TOTAL_LINE}: amount: the total row says 15,300,000 VND but the 7 rows "
+        f"front.csv:{TOTAL_LINE}: amount: {said} 15,300,000 VND but the 7 rows "
         "above it add up to 15,350,000 VND"
     ]
 

@@ -463,6 +463,8 @@ class _RowReader:
         self.ids = IdentityCounter()
         self.pending: _Pending | None = None
         self.period = period
+        self.formulas = False
+        """Whether rows may hold `Uncached` cells (an XLSX sheet with formulas)."""
         self.last_day: date | None = None
         self.used = {i: name for name, i in ix.items() if i >= 0}
         # Sums of the rows read so far, for total rows to be checked against.
@@ -517,7 +519,7 @@ class _RowReader:
 
     def row(self, cells: list[object], line: int) -> BankTransaction | None:
         """Feed one data row; return the previous transaction once it is complete."""
-        if any(type(c) is Uncached for c in cells):
+        if self.formulas and any(type(c) is Uncached for c in cells):
             return self._uncached(cells, line)
         raw_date = cells[self.di] if self.di < len(cells) else None
         if raw_date is None or (isinstance(raw_date, str) and not raw_date.strip()):
@@ -644,7 +646,9 @@ class _RowReader:
             return self._flush()
         return self.row([None if type(c) is Uncached else c for c in cells], line)
 
-    def _summary(self, cells: list[object], line: int) -> BankTransaction | None:
+    def _summary(
+        self, cells: list[object], line: int, *, labelled: bool = True
+    ) -> BankTransaction | None:
         """A balance row (skipped) or a total row: each amount it gives must equal the sum of
         the transactions above it, else an error at the row (unchecked once a row above was
         refused)."""
@@ -670,10 +674,17 @@ class _RowReader:
             if field_name == "amount" and expected < 0 and not amount[1]:
                 stated = -stated  # a total of debits written without its sign
             if stated != expected:
+                what = (
+                    "the total row says"
+                    if labelled
+                    else (
+                        "a row with an amount but no date is not a transaction; as a total it says"
+                    )
+                )
                 self.log.add(
                     line,
                     field_name,
-                    f"the total row says {self._money(stated)} but the {self.summed}"
+                    f"{what} {self._money(stated)} but the {self.summed}"
                     f" rows above it add up to {self._money(expected)}",
                 )
         return done
@@ -696,12 +707,13 @@ class _RowReader:
                 return None
             self.pending.memo.append(str(cells[self.mi]))
             return None
-        money = {i for i in (self.ai, self.dbi, self.cri) if i >= 0}
-        if _is_summary(cells) or (
-            any(i in money for i in filled)
-            and all(i in money or i == self.used_balance for i in filled)
-        ):
+        if _is_summary(cells):
             return self._summary(cells, line)
+        money = {i for i in (self.ai, self.dbi, self.cri) if i >= 0}
+        if any(i in money for i in filled) and all(
+            i in money or i == self.used_balance for i in filled
+        ):
+            return self._summary(cells, line, labelled=False)
         self.log.add(line, "date", "row has values but no date")
         return self._flush()
 
@@ -1209,6 +1221,7 @@ def _xlsx_transactions(
         log=log,
         source_format="xlsx",
     )
+    proc.formulas = formulas is not None
     line = header_at + 1
     for cells in first[header_at + 1 :]:
         line += 1
