@@ -609,9 +609,9 @@ class _RowReader:
             self.credits += minor
         else:
             self.debits += minor
-        day = booked.date()
         swap: date | None = None
-        if isinstance(raw_date, date) and day.day <= 12 and day.day != day.month:
+        if isinstance(raw_date, date) and booked.day <= 12 and booked.day != booked.month:
+            day = booked.date()
             swap = day.replace(day=day.month, month=day.day)
         self.pending = _Pending(
             line=line,
