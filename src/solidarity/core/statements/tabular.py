@@ -724,11 +724,11 @@ class _RowReader:
         if p is None:
             return None
         self.pending = None
-        warnings: tuple[StatementError, ...] = ()
+        corrected: tuple[StatementError, ...] = ()
         if p.swap is not None and swap_fits(
             p.booked.date(), p.swap, before=self.last_day, after=after, period=self.period
         ):
-            warnings = (
+            corrected = (
                 StatementError(
                     self.log.file,
                     p.line,
@@ -794,7 +794,7 @@ class _RowReader:
             source_format=self.source_format,
             line=p.line,
             identity=identity,
-            warnings=warnings,
+            warnings=corrected,
         )
 
 
