@@ -151,11 +151,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _parse_account(text: str) -> Any:
     from solidarity.apps.campaigns.services import AccountInput
+    from solidarity.core.banks import BankAccountError, account_parse
 
-    parts = text.split(":", 2)
-    if len(parts) < 2:
-        raise CommandError(f"--account {text!r}: expected BIN:NUMBER[:HOLDER]")
-    return AccountInput(parts[0], parts[1], parts[2] if len(parts) > 2 else "")
+    try:
+        account = account_parse(text)
+    except BankAccountError as exc:
+        raise CommandError(f"--account {text[:80]!r}: {exc}") from None
+    return AccountInput(account.bin, account.number, account.holder or "")
 
 
 def cmd_campaign_create(args: argparse.Namespace) -> int:
@@ -431,7 +433,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--currency", default="VND")
     p.add_argument("--days", type=int, required=True)
     p.add_argument("--opens", help="ISO 8601 with offset (default: now)")
-    p.add_argument("--account", action="append", metavar="BIN:NUMBER[:HOLDER]")
+    p.add_argument(
+        "--account",
+        action="append",
+        metavar="BANK:NUMBER[:HOLDER]",
+        help="a receiving account; BANK is a NAPAS BIN (970436), a bank code (VCB, VBSP) "
+        "or a SWIFT/BIC",
+    )
     p.add_argument("--keyword", action="append")
     p.add_argument("--beneficiary")
     p.add_argument("--approvals", type=int, default=2, help="approvals a tranche needs")

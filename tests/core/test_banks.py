@@ -16,6 +16,9 @@ from solidarity.core.banks import (
     account_parse,
     bank_all,
     bank_by_bin,
+    bank_by_key,
+    bank_find,
+    banks_without_bin,
 )
 
 SHARED_CSV = Path("/work/shared/testdata/vietqr/napas_bank_bins.csv")
@@ -84,6 +87,16 @@ def test_verified_banks_are_the_sbv_list() -> None:
         ("970422:0023457923442:", BankAccount("970422", "0023457923442", None)),
         ("970422:1:A:B", BankAccount("970422", "1", "A:B")),
         ("970422:" + "9" * 19, BankAccount("970422", "9" * 19, None)),
+        # A bank's code, short name or SWIFT/BIC names it as well as its BIN does.
+        ("VCB:0011001932418", BankAccount("970436", "0011001932418", None)),
+        ("vietcombank:0011001932418", BankAccount("970436", "0011001932418", None)),
+        ("BFTVVNVX:0011001932418", BankAccount("970436", "0011001932418", None)),
+        ("BFTVVNVX123:0011001932418", BankAccount("970436", "0011001932418", None)),
+        ("BIDV:12010000", BankAccount("970418", "12010000", None)),
+        # Banks without a NAPAS BIN are named by their code.
+        ("VBSP:1000007062914729:NHCSXH", BankAccount("VBSP", "1000007062914729", "NHCSXH")),
+        ("VDB:123456", BankAccount("VDB", "123456", None)),
+        ("BKCHVNVX:100200300", BankAccount("BKCH", "100200300", None)),
     ],
 )
 def test_account_parse(text: str, expected: BankAccount) -> None:
@@ -96,11 +109,16 @@ def test_account_parse(text: str, expected: BankAccount) -> None:
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("970415", "expected BIN:NUMBER"),
-        ("", "expected BIN:NUMBER"),
-        ("97041:0011001932418", "BIN must be 6 digits"),
-        ("VCB:0011001932418", "BIN must be 6 digits"),
+        ("970415", "expected BANK:NUMBER"),
+        ("", "expected BANK:NUMBER"),
+        (":0011001932418", "the bank is empty"),
+        ("97041:0011001932418", "unknown bank '97041'"),
+        ("XYZ:0011001932418", "unknown bank 'XYZ'"),
+        ("ABCDVNVX:0011001932418", "unknown SWIFT/BIC ABCDVNVX"),
+        ("CIMB:0011001932418", "could be any of 970459, 422589"),
+        ("IBKOVNVX:0011001932418", "could be any of"),
         ("999999:0011001932418", "unknown BIN 999999"),
+        ("VBSP:10000070629147291234", "at most 19 digits"),
         ("970415:", "empty"),
         ("970415:0011 0019 32418", "digits only"),
         ("970415:0011-001932418", "digits only"),
@@ -127,3 +145,14 @@ def test_account_parse_reads_what_was_written(
 ) -> None:
     text = f"{bank_bin}:{number}" + (f":{holder}" if holder is not None else "")
     assert account_parse(text) == BankAccount(bank_bin, number, holder or None)
+
+
+def test_banks_without_bin_cannot_have_vietqr() -> None:
+    vbsp = bank_by_key("VBSP")
+    assert vbsp is not None
+    assert not vbsp.vietqr
+    assert vbsp.name_vi == "Ngân hàng Chính sách xã hội"
+    assert bank_by_bin("VBSP") is None  # not a BIN: it never reaches a VietQR payload
+    assert all(not b.vietqr and not b.bin.isdigit() for b in banks_without_bin())
+    assert all(b.vietqr for b in bank_all())
+    assert bank_find("BNPAVNVX").bin == "BNPA"

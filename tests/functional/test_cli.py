@@ -102,7 +102,7 @@ def test_bad_requests_are_refused_with_a_clear_message(sol):
         "999999:12",
         code=2,
     )
-    assert "unknown bank BIN 999999" in result.stderr
+    assert "unknown BIN 999999: not in the NAPAS bank list" in result.stderr
     assert "no campaign" in sol("campaign", "totals", "nope", code=2).stderr
 
 

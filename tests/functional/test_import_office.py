@@ -130,3 +130,33 @@ def test_a_returned_transfer_without_its_gift_is_booked_as_money_out(accountant_
     assert done.status_code == 302
     assert AccountMovement.objects.get(kind="transfer_out").amount_minor == pending.amount_minor
     assert "FT24256341600001" not in accountant_client.get("/office/review/").content.decode()
+
+
+def test_a_donor_list_with_a_swapped_date_shows_its_warning(accountant_client, tmp_path):
+    from tests.core.statements.front_files import FRONT_ACCOUNT, front_xlsx
+
+    campaign_factory(
+        slug="yagi", code="FRONTYB", goal=10**12, accounts=(AccountInput("VBSP", FRONT_ACCOUNT),)
+    )
+    url = "/office/imports/"
+    token = _csrf(accountant_client, url)
+    path = front_xlsx(tmp_path / "front.xlsx")
+    with open(path, "rb") as f:
+        queued = accountant_client.post(
+            url, {"file": f, "account": f"VBSP:{FRONT_ACCOUNT}", "csrfmiddlewaretoken": token}
+        )
+    assert queued.status_code == 303
+    (report,) = import_jobs_run()
+    assert (report.status, report.counts.booked) == ("done", 7)
+    body = accountant_client.get(queued["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Booked with corrections: check these rows" in body
+    assert "cell B9 holds the date 09/12/2024" in body
+    assert "Refused: nothing from this file was booked" not in body
+    # A bank name the office does not know is refused with the reason, nothing queued
+    with open(path, "rb") as f:
+        bad = accountant_client.post(
+            url, {"file": f, "account": f"NOPE:{FRONT_ACCOUNT}", "csrfmiddlewaretoken": token}
+        )
+    assert bad.status_code == 400
+    assert "unknown bank" in bad.content.decode()
+    assert Import.objects.count() == 1

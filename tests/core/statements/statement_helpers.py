@@ -21,6 +21,10 @@ UPDATE = os.environ.get("SOLIDARITY_UPDATE_GOLDEN") == "1"
 def tx_json(tx: BankTransaction) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in asdict(tx).items():
+        if key == "warnings":
+            if value:  # only rows the reader corrected carry warnings
+                out[key] = [f"{w['line']}: {w['field']}: {w['message']}" for w in value]
+            continue
         out[key] = value.isoformat() if isinstance(value, (date, datetime)) else value
     return out
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from solidarity.apps.campaigns.models import LANGUAGES, Campaign, ReceivingAccount
 from solidarity.apps.ledger.models import CampaignTotals
 from solidarity.apps.transparency.services import log_entries_append, rfc3339
-from solidarity.core.banks import bank_by_bin
+from solidarity.core.banks import bank_by_key
 from solidarity.core.errors import Refused
 from solidarity.core.money import Money, MoneyError
 
@@ -34,8 +34,8 @@ class AccountInput:
 
 def account_errors(account: AccountInput) -> list[str]:
     errors = []
-    if bank_by_bin(account.bin) is None:
-        errors.append(f"account {account.bin}:{account.number}: unknown bank BIN {account.bin}")
+    if bank_by_key(account.bin) is None:
+        errors.append(f"account {account.bin}:{account.number}: unknown bank {account.bin}")
     if not account.number.isdigit() or not 1 <= len(account.number) <= 19:
         errors.append(f"account {account.bin}:{account.number}: the number must be 1 to 19 digits")
     return errors
@@ -128,7 +128,9 @@ def receiving_account_add(*, campaign: Campaign, account: AccountInput) -> Recei
         row = ReceivingAccount.objects.create(
             campaign=campaign, bin=account.bin, number=account.number, holder=account.holder
         )
-        bank = bank_by_bin(account.bin)
+        bank = bank_by_key(account.bin)
+        # A bank without a NAPAS BIN is announced by its code, never as a BIN.
+        no_bin = {"bank_code": account.bin} if bank and not bank.vietqr else {}
         log_entries_append(
             campaign=campaign,
             entries=[
@@ -140,7 +142,8 @@ def receiving_account_add(*, campaign: Campaign, account: AccountInput) -> Recei
                         "campaign": campaign.slug,
                         "action": "added",
                         "at": rfc3339(timezone.now()),
-                        "bank_bin": account.bin,
+                        "bank_bin": "" if no_bin else account.bin,
+                        **no_bin,
                         "bank": bank.short_name if bank else "",
                         "account": account.number,
                         "holder": account.holder,

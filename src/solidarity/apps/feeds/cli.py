@@ -295,7 +295,9 @@ def register(subparsers: Any) -> None:
     p = feeds.add_parser("add", help="a source listening at /hooks/NAME")
     p.add_argument("name")
     p.add_argument("--kind", required=True, choices=["sepay", "casso", "standard", "vnpay"])
-    p.add_argument("--account", help="BIN:NUMBER of the receiving account (bank feeds)")
+    p.add_argument(
+        "--account", help="BANK:NUMBER of the receiving account (BIN, bank code or SWIFT/BIC)"
+    )
     p.add_argument("--auth", default="hmac", choices=["apikey", "hmac"], help="SePay only")
     p.add_argument("--secret", help="the provider's secret; generated and printed once if omitted")
     p.set_defaults(handler=cmd_feeds_add)

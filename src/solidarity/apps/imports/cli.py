@@ -72,6 +72,8 @@ def _print_report(report: Any) -> None:
         print(f"  {label:<34} {value:>12,}")
     for e in report.errors:
         print(f"  REJECTED {e['file']}:{e['line']}: {e['field']}: {e['message']}")
+    for e in report.warnings:
+        print(f"  WARNING {e['file']}:{e['line']}: {e['field']}: {e['message']}")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -245,7 +247,9 @@ def register(sub: Any) -> None:
     )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument(
-        "--account", metavar="BIN:NUMBER", help="the receiving account the files are for"
+        "--account",
+        metavar="BANK:NUMBER",
+        help="the receiving account the files are for; BANK is a BIN, bank code or SWIFT/BIC",
     )
     p.add_argument("--campaign", metavar="SLUG", help="book every credit to this campaign")
     p.add_argument("--profile", metavar="PROFILE.toml", help="CSV/XLSX layout (PROFILES.md)")

@@ -9,6 +9,8 @@ whatever the channel, the file or the number of runs.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -58,6 +60,16 @@ class Import(models.Model):
 
     class Meta:
         ordering = ("-id",)
+
+    # `errors` holds a refused or failed file's errors, or an accepted file's warnings
+    # (entries with "level": "warning": what the reader corrected in rows it booked).
+    @property
+    def refusals(self) -> list[dict[str, Any]]:
+        return [e for e in self.errors if e.get("level") != "warning"]
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        return [e for e in self.errors if e.get("level") == "warning"]
 
     def __str__(self) -> str:
         return f"import {self.pk} {self.file_name}"

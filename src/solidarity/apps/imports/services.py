@@ -60,6 +60,7 @@ from solidarity.apps.imports.models import (
 from solidarity.apps.ledger.services import TransactionInput, totals_apply, transactions_post
 from solidarity.apps.transparency.services import log_entries_append, rfc3339
 from solidarity.core import ledger as core_ledger
+from solidarity.core.banks import account_parse
 from solidarity.core.matching import (
     CampaignRule,
     MatchResult,
@@ -140,6 +141,8 @@ class FileReport:
     dry_run: bool = False
     counts: BookReport = field(default_factory=BookReport)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    """What the reader corrected in rows it booked (file, line, field, message)."""
 
     @property
     def refused(self) -> bool:
@@ -155,6 +158,7 @@ class FileReport:
             "dry_run": self.dry_run,
             **asdict(self.counts),
             "errors": self.errors,
+            "warnings": self.warnings,
         }
 
 
@@ -172,17 +176,17 @@ def _error_dict(error: StatementError) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class AccountRef:
-    """A receiving account named by the operator (`--account BIN:NUMBER`)."""
+    """A receiving account named by the operator (`--account BANK:NUMBER`, BANK as
+    `core.banks.account_parse` reads it); `bin` is the bank's key."""
 
     bin: str
     number: str
 
     @classmethod
     def parse(cls, text: str) -> AccountRef:
-        bin_, sep, number = text.strip().partition(":")
-        if not sep or not bin_.isdigit() or not number:
-            raise ValueError(f"account {text!r}: expected BIN:NUMBER")
-        return cls(bin_, number)
+        """ValueError (BankAccountError) naming the part that is wrong."""
+        account = account_parse(text)
+        return cls(account.bin, account.number)
 
     def __str__(self) -> str:
         return f"{self.bin}:{self.number}"
@@ -1203,19 +1207,23 @@ def _parse_to_spool(
     spool: IO[bytes],
     progress: Progress | None,
     window: DateWindow,
-) -> tuple[int, list[StatementError]]:
-    """Pass 1: parse, resolve accounts, spool. (rows, errors); errors empty when accepted.
+) -> tuple[int, list[StatementError], list[StatementError]]:
+    """Pass 1: parse, resolve accounts, spool. (rows, errors, warnings); errors empty when
+    accepted.
 
     StatementRejected propagates for a file the parser refuses.
     """
     size = path.stat().st_size
     rows = 0
     errors: list[StatementError] = []
+    warnings: list[StatementError] = []
     unresolved = 0
     chunk: list[BankTransaction] = []
     with open(path, "rb") as stream:
         for tx in statement_read(stream, name=name, profile=profile, window=window):
             rows += 1
+            if tx.warnings and len(warnings) < MAX_REPORTED_ERRORS:
+                warnings.extend(tx.warnings)
             target = resolver.resolve(tx)
             if isinstance(target, str):
                 unresolved += 1
@@ -1235,7 +1243,7 @@ def _parse_to_spool(
             progress("read", size, size)
     if unresolved > len(errors):
         errors.append(StatementError(name, 0, "account", f"{unresolved} rows without an account"))
-    return rows, errors
+    return rows, errors, warnings
 
 
 def import_window(*, resolver: AccountResolver) -> DateWindow:
@@ -1263,7 +1271,7 @@ def _pass1(
     spool: IO[bytes],
     progress: Progress | None,
     window: DateWindow,
-) -> tuple[int, list[StatementError]] | StatementRejected:
+) -> tuple[int, list[StatementError], list[StatementError]] | StatementRejected:
     """Pass 1 with the `--account` fallback: a CSV/XLSX that states no account is read again
     as the named account's. Uses no database connection (the resolver is preloaded)."""
     try:
@@ -1397,9 +1405,10 @@ def statement_import(
             return _fail(report, record, f"the file could not be read: {exc}")
         if isinstance(outcome, StatementRejected):
             return _refuse(report, record, outcome.errors, rows=0)
-        rows, errors = outcome
+        rows, errors, warnings = outcome
         if errors:
             return _refuse(report, record, errors, rows=rows)
+        report.warnings = [_error_dict(w) | {"level": "warning"} for w in warnings]
         report.counts.rows_read = rows
         if dry_run:
             report.status = Import.Status.DONE
@@ -1494,7 +1503,7 @@ def _record_finish(record: Import, report: FileReport) -> None:
         reversals_pending=c.reversals_pending,
         not_gifts=c.not_gifts,
         rejected=c.rejected,
-        errors=report.errors,
+        errors=report.errors or report.warnings,  # warnings only come with an accepted file
     )
 
 

@@ -19,7 +19,7 @@ from solidarity.apps.donations.selectors import PUBLIC_FIELDS, gifts_shown
 from solidarity.apps.public.caching import cached
 from solidarity.apps.transparency.models import LogEntry
 from solidarity.apps.transparency.selectors import log_published_size
-from solidarity.core.banks import bank_by_bin
+from solidarity.core.banks import bank_by_key
 
 CHART_SECONDS: Final = 60
 # Gift-size bucket edges in major units; the last bucket is "this much or more".
@@ -38,6 +38,7 @@ class AccountView:
     bank_name: str
     announced: bool  # the account entry exists in the log outbox
     log_index: int | None  # its position in the log once sequenced
+    vietqr: bool = True  # false at a bank without a NAPAS BIN: no VietQR code can name it
 
     @property
     def key(self) -> str:
@@ -56,7 +57,7 @@ def campaign_accounts(*, campaign: Campaign) -> list[AccountView]:
         entries.setdefault(ref, index if index < published else None)
     out = []
     for a in campaign.accounts.all():
-        bank = bank_by_bin(a.bin)
+        bank = bank_by_key(a.bin)
         key = f"{a.bin}:{a.number}"
         out.append(
             AccountView(
@@ -67,6 +68,7 @@ def campaign_accounts(*, campaign: Campaign) -> list[AccountView]:
                 bank_name=bank.name_vi if bank else "",
                 announced=key in entries,
                 log_index=entries.get(key),
+                vietqr=bank.vietqr if bank else a.bin.isdigit(),
             )
         )
     return out

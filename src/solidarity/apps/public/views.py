@@ -315,6 +315,8 @@ def _whole_number(text: str) -> int:
 def _give_payload(campaign: Campaign, account: AccountView, amount: int | None, ref: str) -> str:
     if campaign.currency != "VND":
         raise GiveError(_("VietQR codes carry Vietnamese dong only."))
+    if not account.vietqr:
+        raise GiveError(_("This bank has no VietQR code: transfer to this account by hand."))
     memo = _give_memo(campaign, ref)
     try:
         return vietqr_build(
@@ -407,7 +409,7 @@ def give_page(request: HttpRequest, slug: str) -> HttpResponse:
         errors.append(str(exc))
     qr_query = {"amount": str(chosen) if chosen else "", "ref": " ".join(ref.split())}
     cards = []
-    for a in accounts:
+    for a in sorted(accounts, key=lambda a: not a.vietqr):  # the accounts with a code first
         params = "&".join(
             f"{k}={v}" for k, v in (("account", a.key), *qr_query.items()) if v
         ).replace(" ", "+")

@@ -35,7 +35,9 @@ class BankTransaction:
     """One booked movement on one account, as the bank reported it.
 
     `amount_minor` is positive; `direction` gives the sign. `line` is the 1-based line (text
-    formats) or row (XLSX) where the transaction starts in its file.
+    formats) or row (XLSX) where the transaction starts in its file. `warnings` names what the
+    reader corrected in this row (a day and month swapped by a spreadsheet); the transaction
+    is booked as corrected and the import report lists each warning.
     """
 
     account: str
@@ -54,11 +56,13 @@ class BankTransaction:
     source_format: str
     line: int
     identity: str
+    warnings: tuple[StatementError, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class StatementError:
-    """One problem found in a statement file: where it is and what is wrong."""
+    """One problem found in a statement file: where it is and what is wrong. A warning has
+    the same shape: where it is and what was corrected."""
 
     file: str
     line: int

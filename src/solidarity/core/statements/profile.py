@@ -9,6 +9,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from solidarity.core.banks import BankAccountError, bank_find
 from solidarity.core.statements.base import StatementError, StatementRejected, currency_exponent
 
 FIELDS = (
@@ -107,6 +108,12 @@ def profile_parse(text: str, *, name: str = "profile") -> Profile:
             bad(f"statement.{key}", "must be a string")
         else:
             values[key] = value
+    bank = values.get("bin")
+    if isinstance(bank, str):
+        try:
+            values["bin"] = bank_find(bank).bin  # a BIN, bank code or SWIFT/BIC: its key
+        except BankAccountError as e:
+            bad("statement.bin", str(e))
     currency = values.get("currency")
     if isinstance(currency, str):
         try:

@@ -9,9 +9,20 @@ debit/credit columns or one signed amount column; the thousands separator (`.` o
 decided per file from the first amount that proves it, and an amount that could be read
 two ways, or breaks the file's convention, is an error. Dates are DD/MM/YYYY with an
 optional HH:MM[:SS]; a document number may share the date cell. A row holding only a memo
-continues the previous transaction's memo; opening/closing balance and total rows are
-skipped. Text files may be UTF-8 (with or without BOM) or UTF-16 (Excel "Unicode text");
-the delimiter (`,` `;` tab) is sniffed from the header.
+continues the previous transaction's memo; opening/closing balance rows are skipped.
+
+Spreadsheets published by hand (provincial Fronts' donor lists) add three things:
+- a total row ("Tổng cộng", "Cộng", or amounts alone under the amount columns) is a check,
+  not a transaction: each amount it gives must equal the sum of the rows above it, else a
+  located error;
+- a formula cell is read through the value the spreadsheet program saved with it; a formula
+  without a saved value is a located error (open and save the file again);
+- a cell holding a real date (not text) whose day and month look swapped — the date lies
+  outside the statement's period or the sequence of dates around it while the swapped date
+  lies inside — is booked with the swapped date and reported as a warning naming the cell.
+Amounts may carry Unicode spaces (no-break, thin, narrow) around them or between groups of
+three digits. Text files may be UTF-8 (with or without BOM) or UTF-16 (Excel "Unicode
+text"); the delimiter (`,` `;` tab) is sniffed from the header.
 """
 
 from __future__ import annotations
@@ -39,6 +50,7 @@ from solidarity.core.statements.base import (
     Direction,
     ErrorLog,
     IdentityCounter,
+    StatementError,
     StatementRejected,
     currency_exponent,
     decimal_to_minor,
@@ -111,7 +123,8 @@ _SYNONYMS: dict[str, frozenset[str]] = {
     "counterparty_name": frozenset(
         {
             "tendoiung", "tentaikhoandoiung", "counterpartyname", "tennguoichuyen",
-            "nguoichuyen", "tendonvidoiung", "tentkdoiung",
+            "nguoichuyen", "tendonvidoiung", "tentkdoiung", "donvicanhanungho",
+            "canhanungho", "nguoiungho", "tennguoiungho", "donviungho",
         }
     ),
     "counterparty_account": frozenset(
@@ -125,11 +138,24 @@ _PRIORITY = (
     "date", "value_date", "debit", "credit", "amount", "balance", "ref", "memo",
     "counterparty_account", "counterparty_name", "time",
 )  # fmt: skip
-_SUMMARY = (
+_BALANCES = (
     "sodudauky", "soducuoiky", "dudau", "ducuoi", "openingbalance", "closingbalance",
-    "tong", "total", "congphatsinh", "beginningbalance", "endingbalance", "sodudau",
-    "soducuoi", "balancebroughtforward",
+    "beginningbalance", "endingbalance", "sodudau", "soducuoi", "balancebroughtforward",
 )  # fmt: skip
+_TOTALS = ("tong", "total", "congphatsinh", "grandtotal")
+_TOTAL_WORDS = frozenset({"cong", "sum"})
+"""Labels of a total row said in full (a prefix would also match "công ty ...")."""
+_SUMMARY = _BALANCES + _TOTALS
+
+SEQUENCE_DAYS = 7
+"""A date is in sequence with a single neighbouring date when at most this many days apart."""
+
+_SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u2060\u3000\ufeff]+")
+_GROUPED_BY_SPACES = re.compile(r"[+-]?\(?\d{1,3}(?: \d{3})+(?:[.,]\d+)?\)?-?")
+_PERIOD = re.compile(
+    r"(?:tu ngay|from|ky|period)\D{0,20}?(\d{1,2})/(\d{1,2})/(\d{4})"
+    r"\D{1,20}?(\d{1,2})/(\d{1,2})/(\d{4})"
+)
 _HEADER_SPLIT = re.compile(r"[\n/|()&,;]+|\s-\s")
 _DATE = re.compile(
     r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})"
@@ -202,9 +228,72 @@ def _is_summary(cells: Iterable[object]) -> bool:
     for cell in cells:
         if isinstance(cell, str) and cell.strip():
             n = _norm(cell)
-            if n.startswith(_SUMMARY):
+            if n.startswith(_SUMMARY) or n in _TOTAL_WORDS:
                 return True
     return False
+
+
+def _is_balance(cells: Iterable[object]) -> bool:
+    return any(isinstance(cell, str) and _norm(cell).startswith(_BALANCES) for cell in cells)
+
+
+def _column_name(index: int) -> str:
+    """A 0-based column index as a spreadsheet names it (0 → A, 27 → AB)."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
+def _unspaced(raw: str) -> str:
+    """`raw` without Unicode spaces around it, and without the spaces (ASCII or not) that
+    group its digits by three ("1 000 000", "1\u202f000\u202f000"); other text is kept."""
+    body = _SPACES.sub(" ", raw).strip()
+    if " " in body and _GROUPED_BY_SPACES.fullmatch(body):
+        return body.replace(" ", "")
+    return body
+
+
+class Uncached:
+    """An XLSX formula cell the spreadsheet program saved without its value."""
+
+    __slots__ = ("formula",)
+
+    def __init__(self, formula: str) -> None:
+        self.formula = formula
+
+    def __str__(self) -> str:
+        return ""
+
+
+def swap_fits(
+    day: date,
+    swapped: date,
+    *,
+    before: date | None,
+    after: date | None,
+    period: tuple[date, date] | None,
+) -> bool:
+    """Whether a date cell was stored with day and month swapped: `day` lies outside the
+    statement's `period` or the sequence of its neighbouring dates (`before`, `after`)
+    while `swapped` lies inside both. Without a period or a neighbour nothing is known
+    and the answer is no."""
+    neighbours = [d for d in (before, after) if d is not None]
+    if period is None and not neighbours:
+        return False
+
+    def fits(x: date) -> bool:
+        if period is not None and not period[0] <= x <= period[1]:
+            return False
+        if len(neighbours) == 2:
+            return min(neighbours) <= x <= max(neighbours)
+        if neighbours:
+            return abs((x - neighbours[0]).days) <= SEQUENCE_DAYS
+        return True
+
+    return not fits(day) and fits(swapped)
 
 
 class _AmountReader:
@@ -272,6 +361,8 @@ class _AmountReader:
         if raw.isascii() and raw.isdigit() and len(raw) <= AMOUNT_MAX_CHARS:
             return int(raw) * self.scale, False
         body = raw.strip()
+        if (not body.isascii() or " " in body) and len(body) <= 2 * AMOUNT_MAX_CHARS:
+            body = _unspaced(body)
         if not body:
             return 0, False
         if len(body) > AMOUNT_MAX_CHARS:
@@ -328,6 +419,8 @@ class _Pending:
     memo: list[str]
     cp_name: str | None
     cp_account: str | None
+    swap: date | None = None
+    """The day-and-month swap of a real date cell, kept until the next row's date is known."""
 
 
 class _RowReader:
@@ -344,6 +437,7 @@ class _RowReader:
         profile: Profile | None,
         log: ErrorLog,
         source_format: str,
+        period: tuple[date, date] | None = None,
     ) -> None:
         ix = layout.index
         self.di = ix["date"]
@@ -368,6 +462,16 @@ class _RowReader:
         self.source_format = source_format
         self.ids = IdentityCounter()
         self.pending: _Pending | None = None
+        self.period = period
+        self.formulas = False
+        """Whether rows may hold `Uncached` cells (an XLSX sheet with formulas)."""
+        self.last_day: date | None = None
+        self.used = {i: name for name, i in ix.items() if i >= 0}
+        # Sums of the rows read so far, for total rows to be checked against.
+        self.credits = 0
+        self.debits = 0
+        self.summed = 0
+        self.used_balance = ix.get("balance", -1)
 
     def _cell(self, cells: list[object], i: int) -> object:
         return cells[i] if 0 <= i < len(cells) else None
@@ -415,16 +519,18 @@ class _RowReader:
 
     def row(self, cells: list[object], line: int) -> BankTransaction | None:
         """Feed one data row; return the previous transaction once it is complete."""
+        if self.formulas and any(type(c) is Uncached for c in cells):
+            return self._uncached(cells, line)
         raw_date = cells[self.di] if self.di < len(cells) else None
         if raw_date is None or (isinstance(raw_date, str) and not raw_date.strip()):
             return self._dateless(cells, line)
         if isinstance(raw_date, str) and not raw_date.lstrip()[:1].isdigit():
             if _is_summary(cells):
-                return self._flush()
+                return self._summary(cells, line)
             self.log.add(line, "date", f"unreadable date {raw_date.strip()!r}")
             return self._flush()
-        done = self._flush()
         parsed = self._date(raw_date, line, "date")
+        done = self._flush(after=parsed[0].date() if parsed and isinstance(raw_date, str) else None)
         if parsed is None:
             return done
         booked, rest = parsed
@@ -475,6 +581,7 @@ class _RowReader:
                 return done
         if not minor:
             if _is_summary(cells):
+                self._summary(cells, line)
                 return done
             if self.ai >= 0 and self._cell(cells, self.ai) in (None, ""):
                 self.log.add(line, "amount", "no amount given")
@@ -497,6 +604,15 @@ class _RowReader:
         memo = str(memo_cell) if memo_cell is not None else ""
         cp_name = self._cell(cells, self.cni)
         cp_acct = self._cell(cells, self.cai)
+        self.summed += 1
+        if direction == "credit":
+            self.credits += minor
+        else:
+            self.debits += minor
+        swap: date | None = None
+        if isinstance(raw_date, date) and booked.day <= 12 and booked.day != booked.month:
+            day = booked.date()
+            swap = day.replace(day=day.month, month=day.day)
         self.pending = _Pending(
             line=line,
             account=self.account,
@@ -508,8 +624,74 @@ class _RowReader:
             memo=[memo] if memo else [],
             cp_name=str(cp_name).strip() or None if cp_name is not None else None,
             cp_account=str(cp_acct).strip() or None if cp_acct is not None else None,
+            swap=swap,
         )
         return done
+
+    def _uncached(self, cells: list[object], line: int) -> BankTransaction | None:
+        """A row with a formula the file holds no value for: an error at each such cell the
+        statement reads; the other formula cells are ignored."""
+        found = False
+        for i, cell in enumerate(cells):
+            if type(cell) is Uncached and i in self.used:
+                found = True
+                self.log.add(
+                    line,
+                    self.used[i],
+                    f"cell {_column_name(i)}{line} holds the formula {cell.formula[:80]!r} "
+                    "without its value; open the file in a spreadsheet program and save it "
+                    "again so the values are stored",
+                )
+        if found:
+            return self._flush()
+        return self.row([None if type(c) is Uncached else c for c in cells], line)
+
+    def _summary(
+        self, cells: list[object], line: int, *, labelled: bool = True
+    ) -> BankTransaction | None:
+        """A balance row (skipped) or a total row: each amount it gives must equal the sum of
+        the transactions above it, else an error at the row (unchecked once a row above was
+        refused)."""
+        done = self._flush()
+        if _is_balance(cells) and not any(
+            isinstance(c, str) and _norm(c).startswith(_TOTALS) for c in cells
+        ):
+            return done
+        if self.log.errors:
+            return done  # a row above was not read: its sum would not say anything
+        if self.ai >= 0:
+            checks = [("amount", self.ai, self.credits - self.debits)]
+        else:
+            checks = [("debit", self.dbi, self.debits), ("credit", self.cri, self.credits)]
+        for field_name, i, expected in checks:
+            value = self._cell(cells, i)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            amount = self._amount(value, line, field_name)
+            if amount is None:
+                continue
+            stated = -amount[0] if amount[1] else amount[0]
+            if field_name == "amount" and expected < 0 and not amount[1]:
+                stated = -stated  # a total of debits written without its sign
+            if stated != expected:
+                what = (
+                    "the total row says"
+                    if labelled
+                    else (
+                        "a row with an amount but no date is not a transaction; as a total it says"
+                    )
+                )
+                self.log.add(
+                    line,
+                    field_name,
+                    f"{what} {self._money(stated)} but the {self.summed}"
+                    f" rows above it add up to {self._money(expected)}",
+                )
+        return done
+
+    def _money(self, minor: int) -> str:
+        whole = Decimal(minor).scaleb(-self.amounts.exponent)
+        return f"{whole:,} {self.currency}"
 
     def _dateless(self, cells: list[object], line: int) -> BankTransaction | None:
         filled = [
@@ -526,15 +708,39 @@ class _RowReader:
             self.pending.memo.append(str(cells[self.mi]))
             return None
         if _is_summary(cells):
-            return self._flush()
+            return self._summary(cells, line)
+        money = {i for i in (self.ai, self.dbi, self.cri) if i >= 0}
+        if any(i in money for i in filled) and all(
+            i in money or i == self.used_balance for i in filled
+        ):
+            return self._summary(cells, line, labelled=False)
         self.log.add(line, "date", "row has values but no date")
         return self._flush()
 
-    def _flush(self) -> BankTransaction | None:
+    def _flush(self, *, after: date | None = None) -> BankTransaction | None:
+        """The pending transaction, complete; `after` is the date of the row after it when
+        that row holds a text date (a neighbour for the swapped-date check)."""
         p = self.pending
         if p is None:
             return None
         self.pending = None
+        corrected: tuple[StatementError, ...] = ()
+        if p.swap is not None and swap_fits(
+            p.booked.date(), p.swap, before=self.last_day, after=after, period=self.period
+        ):
+            corrected = (
+                StatementError(
+                    self.log.file,
+                    p.line,
+                    "date",
+                    f"cell {_column_name(self.di)}{p.line} holds the date "
+                    f"{p.booked:%d/%m/%Y}, outside the period and the dates around it; booked as "
+                    f"{p.swap:%d/%m/%Y} (day and month swapped by the spreadsheet): "
+                    "check the row",
+                ),
+            )
+            p.booked = p.booked.replace(year=p.swap.year, month=p.swap.month, day=p.swap.day)
+        self.last_day = p.booked.date()
         memo = (p.memo[0] if len(p.memo) == 1 else " ".join(p.memo)) if p.memo else ""
         if (
             "  " in memo
@@ -588,7 +794,22 @@ class _RowReader:
             source_format=self.source_format,
             line=p.line,
             identity=identity,
+            warnings=corrected,
         )
+
+
+def _title_period(rows: list[list[str]]) -> tuple[date, date] | None:
+    """The statement's period from a title row ("Từ ngày 01/09/2024 đến ngày 30/09/2024")."""
+    for row in rows:
+        text = text_fold(" ".join(str(c) for c in row if c not in (None, "")))
+        if m := _PERIOD.search(text):
+            try:
+                start = date(int(m[3]), int(m[2]), int(m[1]))
+                end = date(int(m[6]), int(m[5]), int(m[4]))
+            except ValueError:
+                return None
+            return (start, end) if start <= end else None
+    return None
 
 
 def _title_info(rows: list[list[str]]) -> tuple[str | None, str | None]:
@@ -650,6 +871,7 @@ def _start(
         profile=profile,
         log=log,
         source_format=source_format,
+        period=_title_period(head_rows[:header_at]),
     )
 
 
@@ -825,8 +1047,20 @@ def xlsx_read(
             1, "xlsx", f"not a readable XLSX workbook ({type(e).__name__}: {e})"
         ) from None
     rows = _XlsxRows(log)
+    formulas: Any = None
     try:
-        yield from _xlsx_transactions(book, rows, log=log, profile=profile)
+        sheet = _xlsx_sheet(book, log, profile)
+        if _xlsx_has_formulas(source, getattr(sheet, "_worksheet_path", None)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                formulas = openpyxl.load_workbook(source, read_only=True, data_only=False)
+        yield from _xlsx_transactions(
+            sheet,
+            rows,
+            log=log,
+            profile=profile,
+            formulas=formulas[sheet.title] if formulas is not None else None,
+        )
     except StatementRejected:
         raise
     except Exception as e:  # a broken part met while streaming rows (bad XML, CRC error)
@@ -835,6 +1069,46 @@ def xlsx_read(
         ) from None
     finally:
         book.close()
+        if formulas is not None:
+            formulas.close()
+
+
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+
+
+def _xlsx_has_formulas(source: IO[bytes], part: str | None) -> bool:
+    """Whether the sheet part holds a formula (`<f>`); true when the part is not known."""
+    if not part:
+        return True
+    try:
+        with zipfile.ZipFile(source) as archive, archive.open(part.lstrip("/")) as xml:
+            tail = b""
+            while chunk := xml.read(1 << 20):
+                if _FORMULA_TAG.search(tail + chunk):
+                    return True
+                tail = chunk[-32:]
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError):
+        return True
+    finally:
+        source.seek(0)
+    return False
+
+
+def _with_formulas(
+    values: Iterator[list[object]], formulas: Iterator[Any]
+) -> Iterator[list[object]]:
+    """Rows of values where a formula cell saved without its value becomes `Uncached`."""
+    for row in values:
+        texts = next(formulas, ())
+        if any(v is None for v in row):
+            yield [
+                Uncached(str(f))
+                if v is None and i < len(texts) and (f := texts[i]) is not None
+                else v
+                for i, v in enumerate(row)
+            ]
+        else:
+            yield row
 
 
 def _xlsx_check_zip(source: IO[bytes], log: ErrorLog) -> None:
@@ -902,17 +1176,27 @@ class _XlsxRows:
             yield row
 
 
-def _xlsx_transactions(
-    book: Any, rows: _XlsxRows, *, log: ErrorLog, profile: Profile | None
-) -> Iterator[BankTransaction]:
+def _xlsx_sheet(book: Any, log: ErrorLog, profile: Profile | None) -> Any:
     if profile is not None and profile.sheet:
         if profile.sheet not in book.sheetnames:
             raise log.fatal(1, "sheet", f"no sheet named {profile.sheet!r}")
-        sheet = book[profile.sheet]
-    else:
-        sheet = book.worksheets[0]
+        return book[profile.sheet]
+    return book.worksheets[0]
+
+
+def _xlsx_transactions(
+    sheet: Any, rows: _XlsxRows, *, log: ErrorLog, profile: Profile | None, formulas: Any
+) -> Iterator[BankTransaction]:
     sheet.reset_dimensions()  # a stated dimension would pad every row to its width
     rows_iter = rows.read(sheet)
+    if formulas is not None:
+        formulas.reset_dimensions()
+        rows_iter = _with_formulas(
+            rows_iter,
+            formulas.iter_rows(
+                values_only=True, max_row=XLSX_MAX_ROWS + 1, max_col=XLSX_MAX_COLUMNS
+            ),
+        )
     first: list[list[object]] = []
     for values in rows_iter:
         first.append(values)
@@ -937,6 +1221,7 @@ def _xlsx_transactions(
         log=log,
         source_format="xlsx",
     )
+    proc.formulas = formulas is not None
     line = header_at + 1
     for cells in first[header_at + 1 :]:
         line += 1
