@@ -290,3 +290,12 @@ def test_the_migration_recomputes_shown_memos_and_search_rows_of_older_gifts():
     assert donation_search(campaign=campaign, query=StatementQuery(q="van an")).rows == []
     (row,) = donation_search(campaign=campaign, query=StatementQuery(q="cuba")).rows
     assert row["id"] == results[0].donation_id
+
+
+def test_a_privacy_reference_is_never_taken_for_part_of_a_number():
+    from solidarity.apps.donations.services import _reference_new
+    from solidarity.core.matching import memo_mask
+
+    for _ in range(2000):
+        ref = _reference_new("P")
+        assert memo_mask(f"CUBA {ref} 0912345678").startswith(f"CUBA {ref} ")

@@ -256,6 +256,16 @@ def privacy_references_find(*, gifts: Sequence[GiftInput]) -> dict[str, PrivacyR
     return found
 
 
+def _reference_new(prefix: str) -> str:
+    """`prefix` + 9 random characters ending in a letter, with no three digits in a row: the
+    site's number masking joins digit groups across spaces and separators, and must never
+    take a reference (or a phone number written after it) for part of a number."""
+    while True:
+        ref = prefix + "".join(secrets.choice(_REF_ALPHABET) for _ in range(9))
+        if ref[-1].isalpha() and not any(ref[i : i + 3].isdigit() for i in range(len(ref) - 2)):
+            return ref
+
+
 def privacy_reference_create(
     *, privacy: PrivacyChoice, donor_name: str = "", reference: str = "", prefix: str = "P"
 ) -> PrivacyReference:
@@ -271,7 +281,7 @@ def privacy_reference_create(
             raise DonationRefused([f"reference {reference} already carries another choice"])
         return choice
     for _ in range(5):
-        ref = prefix + "".join(secrets.choice(_REF_ALPHABET) for _ in range(9))
+        ref = _reference_new(prefix)
         try:
             with transaction.atomic():
                 return PrivacyReference.objects.create(
