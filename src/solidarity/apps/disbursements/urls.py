@@ -24,4 +24,9 @@ urlpatterns = [
     path(
         "office/tranches/<int:pk>/<str:action>/", views.office_action, name="tranche-office-action"
     ),
+    re_path(
+        r"^office/tranches/(?P<pk>[0-9]+)/evidence/(?P<sha256>[0-9a-f]{64})$",
+        views.office_evidence,
+        name="tranche-office-evidence",
+    ),
 ]

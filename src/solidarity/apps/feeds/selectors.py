@@ -9,14 +9,16 @@ from django.db.models import QuerySet
 from solidarity.apps.feeds.models import Feed, Notification, Partner
 
 
-def notifications_list(*, status: str | None = None, limit: int = 100) -> QuerySet[Notification]:
-    """Newest first; `status` is a Notification.Status value or "flagged"."""
+def notifications_list(
+    *, status: str | None = None, limit: int | None = 100
+) -> QuerySet[Notification]:
+    """Newest first; `status` is a Notification.Status value or "flagged"; no limit: all."""
     rows = Notification.objects.select_related("feed", "donation").order_by("-id")
     if status == "flagged":
         rows = rows.filter(flagged_at__isnull=False, confirmed_at__isnull=True)
     elif status:
         rows = rows.filter(status=status)
-    return rows[:limit]
+    return rows if limit is None else rows[:limit]
 
 
 def feeds_list() -> QuerySet[Feed]:

@@ -22,8 +22,10 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -153,13 +155,20 @@ def _vnpay(request: HttpRequest, feed: Feed, secrets: list[str]) -> HttpResponse
 @require_http_methods(["GET"])
 def notifications_page(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
+    rows = notifications_list(status=status or None, limit=None)
+    sort = request.GET.get("sort", "")
+    if (field := NOTIFICATION_SORTS.get(sort.lstrip("-"))) is not None:
+        rows = rows.order_by(f"-{field}" if sort.startswith("-") else field, "-id")
     context: dict[str, Any] = {
-        "rows": notifications_list(status=status or None, limit=200),
+        "page": Paginator(rows, 50).get_page(request.GET.get("page")),
         "status": status,
-        "statuses": [*Notification.Status.values, "flagged"],
+        "statuses": [*Notification.Status.choices, ("flagged", _("unconfirmed"))],
         "waiting": inbox_waiting(),
     }
     return render(request, "feeds/notifications.html", context)
+
+
+NOTIFICATION_SORTS = {"id": "id", "received": "received_at", "amount": "amount_minor"}
 
 
 @role_required(write=(ACCOUNTANT, ADMIN))
