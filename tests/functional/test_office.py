@@ -236,7 +236,7 @@ def test_reserved_and_invalid_campaign_settings_are_refused(who):
     assert not Campaign.objects.filter(slug="new").exists()
     refused = admin.post("/office/campaigns/new/", _form(min_gift="90.000", max_gift="10.000"))
     assert refused.status_code == 400
-    assert "minimum gift is above the maximum gift" in text(refused)
+    assert "số tiền tối thiểu lớn hơn số tiền tối đa" in text(refused)  # translated
     assert not Campaign.objects.exists()
 
 

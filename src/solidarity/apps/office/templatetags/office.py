@@ -106,21 +106,96 @@ def page_link(context: dict[str, Any], number: int) -> str:
 
 
 _REASONS: list[tuple[re.Pattern[str], Any]] = [
-    (
-        re.compile(r"^no campaign code or keyword in memo$"),
-        _("no campaign code or keyword in memo"),
-    ),
-    (re.compile(r"^memo names several campaigns$"), _("the memo names several campaigns")),
-    (re.compile(r"^transfer returned by the bank$"), _("transfer returned by the bank")),
-    (
-        re.compile(r"^campaign (?P<c>\S+) is (?P<s>\w+), not open$"),
-        _("campaign %(c)s is %(s)s, not open"),
-    ),
-    (
-        re.compile(r"^campaign (?P<c>\S+) closed at (?P<t>\S+)$"),
-        _("campaign %(c)s closed on %(t)s"),
-    ),
-    (re.compile(r"^assigned to (?P<c>\S+)$"), _("assigned to %(c)s")),
+    (re.compile(p), message)
+    for p, message in (
+        # the review queue
+        (r"^no campaign code or keyword in memo$", _("no campaign code or keyword in memo")),
+        (r"^memo names several campaigns$", _("the memo names several campaigns")),
+        (r"^transfer returned by the bank$", _("transfer returned by the bank")),
+        (r"^campaign (?P<c>\S+) is (?P<s>\w+), not open$", _("campaign %(c)s is %(s)s, not open")),
+        (r"^campaign (?P<c>\S+) closed at (?P<t>\S+)$", _("campaign %(c)s closed on %(t)s")),
+        (r"^assigned to (?P<c>\S+)$", _("assigned to %(c)s")),
+        # campaign settings, accounts, photos, updates
+        (r"^slug '(?P<c>[^']*)' is taken$", _("the address name %(c)s is taken")),
+        (
+            r"^slug '(?P<c>[^']*)': .*$",
+            _("the address name %(c)s: lowercase letters, digits and dashes, up to 64"),
+        ),
+        (r"^code '(?P<c>[^']*)': .*$", _("the memo code %(c)s: 2 to 32 letters or digits")),
+        (
+            r"^a campaign needs a name in at least one language$",
+            _("Give the campaign a name in at least one language."),
+        ),
+        (r"^goal must be a positive amount$", _("the goal must be a positive amount")),
+        (r"^days must be positive$", _("the number of days must be positive")),
+        (
+            r"^minimum gift is above the maximum gift$",
+            _("the smallest gift is above the largest gift"),
+        ),
+        (
+            r"^(minimum|maximum) gift must be a positive amount$",
+            _("gift limits must be positive amounts"),
+        ),
+        (
+            r"^at least one approval is required for a tranche$",
+            _("a tranche needs at least one approval"),
+        ),
+        (r"^account (?P<c>\S+): unknown bank BIN \d+$", _("account %(c)s: unknown bank BIN")),
+        (
+            r"^account (?P<c>\S+): the number must be 1 to 19 digits$",
+            _("account %(c)s: the number must be 1 to 19 digits"),
+        ),
+        (r"^account (?P<c>\S+) is already (?P<s>\S+)'s$", _("account %(c)s is already announced")),
+        (r"^account (?P<c>\S+) is already retired$", _("account %(c)s is already retired")),
+        (
+            r"^campaign (?P<c>\S+) is (?P<s>\w+); cannot \w+$",
+            _("campaign %(c)s is %(s)s; that step is not possible"),
+        ),
+        (r"^campaign (?P<c>\S+) is closed$", _("campaign %(c)s is closed")),
+        (
+            r"^campaign (?P<c>\S+) is a draft; open it first$",
+            _("campaign %(c)s is a draft; open it first"),
+        ),
+        (r"^campaign (?P<c>\S+) is a draft$", _("campaign %(c)s is a draft")),
+        (r"^photo '(?P<c>[^']*)': use JPEG, PNG or WebP$", _("photo %(c)s: use JPEG, PNG or WebP")),
+        (
+            r"^photo '(?P<c>[^']*)' is larger than (?P<n>\d+) MB$",
+            _("photo %(c)s is larger than %(n)s MB"),
+        ),
+        (r"^an update needs a title$", _("an update needs a title")),
+        (
+            r"^the title is longer than 200 characters$",
+            _("the title is longer than 200 characters"),
+        ),
+        (r"^an update needs a text$", _("an update needs a text")),
+        # tranches
+        (
+            r"^tranche (?P<n>\d+) is (?P<s>\w+); .*$",
+            _("tranche %(n)s is %(s)s; that step is not possible"),
+        ),
+        (
+            r"^(?P<c>\S+) proposed tranche (?P<n>\d+) and cannot approve it$",
+            _("%(c)s proposed tranche %(n)s and cannot approve it"),
+        ),
+        (
+            r"^(?P<c>\S+) has already approved tranche (?P<n>\d+)$",
+            _("%(c)s has already approved tranche %(n)s"),
+        ),
+        (
+            r"^(?P<c>\S+) does not have the approver role$",
+            _("%(c)s does not have the approver role"),
+        ),
+        (r"^a rejection needs a reason$", _("a rejection needs a reason")),
+        (
+            r"^a tranche needs a recipient organization$",
+            _("a tranche needs a recipient organization"),
+        ),
+        (
+            r"^a tranche needs an amount, or goods with a value$",
+            _("a tranche needs an amount, or goods with a value"),
+        ),
+        (r"^no file given$", _("no file given")),
+    )
 ]
 
 
@@ -134,9 +209,16 @@ def _reason_one(part: str) -> str:
             if "t" in values:
                 values["t"] = local(values["t"])
             if "s" in values:
-                values["s"] = gettext(values["s"])
+                values["s"] = _status_label(values["s"])
             return where + (str(message) % values if values else str(message))
     return where + part
+
+
+def _status_label(value: str) -> str:
+    for choices in (Campaign.Status, Tranche.Status):
+        if value in choices.values:
+            return str(choices(value).label)
+    return value
 
 
 @register.filter
