@@ -305,6 +305,9 @@ def test_a_campaign_past_its_closing_date_is_closed_everywhere(who, log_home):
     assert "tháng" not in public.split('class="since"')[1].split("</p>")[0]
     office = text(client_for("an").get("/office/campaigns/"))
     assert "đã kết thúc" in office
+    assert "Vì Cuba</a> · đã kết thúc" in text(Client().get("/vi/"))
+    totals = Client().get(f"/api/v1/campaigns/{campaign.slug}/totals").json()
+    assert totals["status"] == "closed"
     assert campaigns_close_due() == [campaign.slug]
     assert Campaign.objects.get(pk=campaign.pk).status == "closed"
     assert campaigns_close_due() == []
