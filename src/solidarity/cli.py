@@ -12,7 +12,9 @@ import importlib
 import json
 import os
 import secrets
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -30,6 +32,22 @@ def _django() -> None:
     import django
 
     django.setup()
+
+
+def stop_event(*signums: int) -> threading.Event:
+    """An event set when one of `signums` arrives, for a daemon loop's `stop.wait(...)`.
+
+    The handler sets it from a new thread: a handler runs in the main thread between two
+    bytecodes, possibly while that thread holds the event's own lock inside `wait`, and
+    setting it there deadlocks the process (it then ignores SIGTERM for ever)."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        threading.Thread(target=stop.set, name="stop", daemon=True).start()
+
+    for signum in signums:
+        signal.signal(signum, handler)
+    return stop
 
 
 def _print_json(value: Any) -> None:
@@ -75,22 +93,27 @@ def _init_hooks() -> None:
 # Modules with an `init()` that `solidarity init` runs (signing keys, webhook secrets, ...).
 INIT_MODULES: list[str] = [
     "solidarity.apps.transparency.logfiles",
+    "solidarity.web.metrics",
 ]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve with Granian (worker processes with threads), not Django's development server."""
-    from solidarity.web.server import server_run
+    """Serve with Granian (worker processes with threads) beside the sequencer and the booker,
+    restarting whichever dies, until SIGTERM or Ctrl-C."""
+    from solidarity.web.server import PortInUse, server_run
 
     print(f"serving http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
-    server_run(
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        threads=args.threads,
-        access_log=args.access_log,
-    )
-    return 0  # not reached: server_run replaces this process
+    try:
+        server_run(
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            threads=args.threads,
+            access_log=args.access_log,
+        )
+    except PortInUse as exc:
+        raise CommandError(exc.strerror) from None
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -107,6 +130,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     campaign = demo_load(gifts=args.gifts, seed=args.seed, progress=progress)
     if sys.stderr.isatty():
         print(file=sys.stderr)
+    from solidarity.apps.disbursements.demo import demo_handovers
+
+    demo_handovers(campaign=campaign)  # goods received, a tranche in money and one in kind
     from solidarity.apps.transparency.cli import log_catch_up
 
     log_catch_up([campaign.slug])  # the public log holds every gift before we report
@@ -114,7 +140,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     seconds = (datetime.now(UTC) - started).total_seconds()
     print(
         f"demo campaign {campaign.slug}: {totals['donation_count']:,} gifts, "
-        f"raised {totals['raised_minor']:,} {campaign.currency} in {seconds:.1f}s"
+        f"raised {totals['raised_minor']:,} {campaign.currency}, "
+        f"disbursed {totals['disbursed_minor']:,} {campaign.currency} in {seconds:.1f}s"
     )
     return 0
 
@@ -338,6 +365,44 @@ def cmd_ledger_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+# --- status ------------------------------------------------------------------------------
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Readiness as `/readyz` computes it, for an operator; exit 1 when not ready."""
+    _django()
+    from solidarity.web.health import readiness
+
+    state = readiness()
+    if args.json:
+        _print_json(state.as_json())
+        return 0 if state.ready else 1
+    print("ready" if state.ready else "NOT READY")
+    for reason in state.reasons:
+        print(f"  - {reason}")
+    for check in state.checks:
+        print(f"{check.name}: {'ok' if check.ok else 'FAILING'}")
+        for key, value in check.values.items():
+            print(f"  {key:<34} {float(value):,.1f}")
+    return 0 if state.ready else 1
+
+
+# --- donors ------------------------------------------------------------------------------
+
+
+def cmd_donor_erase(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.donations.services import donation_erase
+
+    erased = donation_erase(public_ref=args.ref, by=args.by or getpass.getuser())
+    ref = args.ref.strip().upper()
+    if args.json:
+        _print_json({"ref": ref, "erased": erased})
+    else:
+        print(f"{ref}: private record erased" if erased else f"{ref}: already erased")
+    return 0
+
+
 # --- parser ------------------------------------------------------------------------------
 
 
@@ -425,10 +490,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--action", dest="action_prefix", help="only actions starting with this")
     p.set_defaults(handler=cmd_audit_list)
 
+    p = sub.add_parser("status", help="readiness: workers, log and booking backlogs (exit 1: not)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_status)
+
     led = sub.add_parser("ledger", help="the books").add_subparsers(dest="action", required=True)
     p = led.add_parser("check", help="recompute totals from the postings")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_ledger_check)
+
+    donor = sub.add_parser("donor", help="donors' private records").add_subparsers(
+        dest="action", required=True
+    )
+    p = donor.add_parser(
+        "erase", help="delete a gift's private record (name, account, memo, salt); log unchanged"
+    )
+    p.add_argument("ref", help="the gift's public reference")
+    p.add_argument("--by", help="who asked or erased (recorded in the log line)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_donor_erase)
 
     for module in EXTENSION_MODULES:
         importlib.import_module(module).register(sub)
@@ -442,6 +522,7 @@ EXTENSION_MODULES: list[str] = [
     "solidarity.apps.imports.cli",
     "solidarity.apps.transparency.cli",
     "solidarity.apps.feeds.cli",
+    "solidarity.backup",
 ]
 
 
@@ -473,6 +554,12 @@ AUDITED_COMMANDS = frozenset(
         ("notifications", "flag-unconfirmed"),
         ("partners", "add"),
         ("partners", "revoke"),
+        ("notifications", "resolve-conflict"),
+        ("donor", "erase"),
+        ("goods", "receive"),
+        ("goods", "import"),
+        ("log", "recover"),
+        ("log", "rotate-key"),
     }
 )
 

@@ -1,5 +1,6 @@
 """`solidarity serve`: the server and its helpers (log sequencer, notification booker) start
-together, and the helpers end when the server ends, even when only the server is stopped."""
+together, and the helpers and web workers end when `serve` ends, even when only `serve` is
+stopped (SIGKILL: tests/functional/test_supervise_kill.py)."""
 
 from __future__ import annotations
 
@@ -48,14 +49,19 @@ def test_helpers_start_with_the_server_and_end_with_it(tmp_path: Path):
         helpers = {
             pid: cmd for pid, cmd in children(site.server.pid).items() if "solidarity.cli" in cmd
         }
-        # Then its helpers run beside it: the sequencer and the booker
+        # Then its helpers run beside it: the sequencer and the booker, and the web workers
         assert any("log sequence" in c for c in helpers.values())
         assert any("notifications process --forever" in c for c in helpers.values())
+        assert any("import-jobs run --forever" in c for c in helpers.values())
+        (granian,) = [p for p, c in children(site.server.pid).items() if "granian" in c]
+        workers = set(children(granian))
+        assert len(workers) == 2
+        helpers |= dict.fromkeys(workers | {granian}, "")
         # When only the server process is stopped (not its process group)
         os.kill(site.server.pid, signal.SIGTERM)
         site.server.wait(30)
         site.server = None
-        # Then the helpers end too
+        # Then the helpers and the web server end too
         deadline = time.monotonic() + 20
         while any(alive(pid) for pid in helpers) and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "solidarity.apps.workers",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +163,8 @@ _https = config.env_flag("SOLIDARITY_HTTPS", default=not (DEBUG or TESTING))
 SESSION_COOKIE_SECURE = _https
 CSRF_COOKIE_SECURE = _https
 SECURE_SSL_REDIRECT = _https and config.env_flag("SOLIDARITY_SSL_REDIRECT", default=True)
+# Load balancers and Prometheus reach a node directly, often over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = 31_536_000 if _https else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
 SECURE_HSTS_PRELOAD = _https
@@ -170,9 +173,31 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+
+# Readiness (/readyz, /metrics, `solidarity status`): past any of these the node answers 503.
+# Each has an environment override of the same name (README, "Health and metrics").
+def _env_number(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+SOLIDARITY_READY = {
+    # a worker whose freshest heartbeat is older than this is down
+    "heartbeat_seconds": _env_number("SOLIDARITY_READY_HEARTBEAT_SECONDS", 30),
+    # sequencer: entries booked but not yet in a signed checkpoint, and the oldest one's age
+    "unpublished_entries": _env_number("SOLIDARITY_READY_UNPUBLISHED_ENTRIES", 100_000),
+    "unpublished_seconds": _env_number("SOLIDARITY_READY_UNPUBLISHED_SECONDS", 120),
+    # booker: acknowledged notifications not booked yet, the oldest one's age, failed ones
+    "waiting_notifications": _env_number("SOLIDARITY_READY_WAITING_NOTIFICATIONS", 20_000),
+    "waiting_seconds": _env_number("SOLIDARITY_READY_WAITING_SECONDS", 120),
+    "failed_notifications": _env_number("SOLIDARITY_READY_FAILED_NOTIFICATIONS", 100),
+    "conflicts": _env_number("SOLIDARITY_READY_CONFLICTS", 100),
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    # Erasures of donors' private records: one line each, whatever LOG_LEVEL says.
+    "loggers": {"solidarity.privacy": {"level": "INFO"}},
 }

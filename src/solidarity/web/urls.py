@@ -10,6 +10,7 @@ from django.views.i18n import set_language
 
 from solidarity.apps.public import views as public
 from solidarity.apps.public.feeds import CampaignUpdatesFeed
+from solidarity.web import views as ops
 from solidarity.web.api import api
 
 urlpatterns = [
@@ -24,6 +25,8 @@ urlpatterns = [
     path("healthz", public.healthz, name="healthz"),
     path("media/campaigns/<path:path>", public.campaign_media, name="campaign-media"),
     path("c/<slug:slug>/updates.atom", CampaignUpdatesFeed(), name="campaign-updates-atom"),
+    path("readyz", ops.readyz, name="readyz"),
+    path("metrics", ops.metrics, name="metrics"),
     path("c/<slug:slug>/give/qr.svg", public.give_qr, {"kind": "svg"}, name="give-qr-svg"),
     path("c/<slug:slug>/give/qr.png", public.give_qr, {"kind": "png"}, name="give-qr-png"),
     path("c/<slug:slug>/statement.csv", public.statement_export, {"fmt": "csv"}, name="export-csv"),
@@ -34,6 +37,7 @@ urlpatterns = [
 
 urlpatterns += i18n_patterns(
     path("", public.home, name="home"),
+    path("privacy/", public.privacy_page, name="privacy"),
     path("c/<slug:slug>/", public.campaign_page, name="campaign"),
     path("c/<slug:slug>/give/", public.give_page, name="give"),
     path("c/<slug:slug>/statement", public.statement_page, name="statement"),

@@ -3,6 +3,9 @@ handler (solidarity.web.hooks), everything else Django behind the public micro-c
 
 SOLIDARITY_MICROCACHE_SECONDS (default 1; 0 turns it off) bounds how long a shareable
 public response is answered from memory (solidarity.web.microcache).
+
+Every request is counted for `/metrics` (solidarity.web.metrics). A worker started by
+`solidarity serve` exits when `serve` does (solidarity.web.lifeline).
 """
 
 import os
@@ -11,8 +14,10 @@ from typing import Any
 
 from django.core.wsgi import get_wsgi_application
 
+from solidarity.web.lifeline import worker_bind
 from solidarity.web.microcache import MicroCache
 
+worker_bind()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "solidarity.web.settings")
 site = MicroCache(
     get_wsgi_application(),  # sets Django up: the receivers' modules import after it
@@ -20,11 +25,15 @@ site = MicroCache(
 )
 
 from solidarity.web.hooks import ReceiversHandler, receivers_path  # noqa: E402
+from solidarity.web.metrics import instrumented  # noqa: E402
 
 receivers = ReceiversHandler()
 
 
-def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     if receivers_path(environ.get("PATH_INFO", "")):
         return receivers(environ, start_response)  # type: ignore[no-any-return]
     return site(environ, start_response)
+
+
+application = instrumented(dispatch, receiver=receivers_path)

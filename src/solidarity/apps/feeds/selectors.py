@@ -1,12 +1,17 @@
-"""Reads for feeds: the notification log, and which published gifts are unconfirmed."""
+"""Reads for feeds: the notification log, conflicts, the booker's health, and which
+published gifts are unconfirmed."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from solidarity.apps.feeds.models import Feed, Notification, Partner
+from solidarity.apps.feeds.models import Conflict, Feed, Notification, Partner
+from solidarity.apps.feeds.services import inbox_oldest, inbox_waiting
 
 
 def notifications_list(
@@ -39,4 +44,47 @@ def unconfirmed_refs(*, refs: Iterable[str]) -> set[str]:
         Notification.objects.filter(
             donation__public_ref__in=refs, flagged_at__isnull=False, confirmed_at__isnull=True
         ).values_list("donation__public_ref", flat=True)
+    )
+
+
+def conflicts_list(*, open_only: bool = False, limit: int | None = 100) -> QuerySet[Conflict]:
+    """Conflicts newest first; `open_only`: those not marked resolved; no limit: all."""
+    rows = Conflict.objects.select_related("notification", "donation").order_by("-id")
+    if open_only:
+        rows = rows.filter(resolved_at__isnull=True)
+    return rows if limit is None else rows[:limit]
+
+
+@dataclass(frozen=True)
+class NotificationsHealth:
+    """The booker's backlog: `waiting` acknowledged and not booked yet (in the database, or
+    in the receivers' inbox), `failed` that will not be booked without an operator,
+    `conflicts` open, and the age in seconds of the oldest waiting (0 when none waits)."""
+
+    waiting: int
+    failed: int
+    conflicts: int
+    oldest_waiting_seconds: float
+
+    def as_dict(self) -> dict[str, int | float]:
+        return asdict(self)
+
+
+def notifications_health(*, now: datetime | None = None) -> NotificationsHealth:
+    """Counts for readiness checks, metrics and operators; a few indexed queries."""
+    now = now or timezone.now()
+    stored = Notification.objects.filter(status=Notification.Status.STORED)
+    oldest = [
+        t
+        for t in (
+            stored.order_by("id").values_list("received_at", flat=True).first(),
+            inbox_oldest(),
+        )
+        if t is not None
+    ]
+    return NotificationsHealth(
+        waiting=stored.count() + inbox_waiting(),
+        failed=Notification.objects.filter(status=Notification.Status.FAILED).count(),
+        conflicts=Conflict.objects.filter(resolved_at__isnull=True).count(),
+        oldest_waiting_seconds=max(0.0, (now - min(oldest)).total_seconds()) if oldest else 0.0,
     )

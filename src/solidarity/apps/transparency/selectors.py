@@ -11,15 +11,17 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.transparency.logfiles import log_dir, signer_load
-from solidarity.apps.transparency.models import LogEntry, LogState
+from solidarity.apps.transparency.models import LogEntry, LogHead, LogState
 from solidarity.core.tlog.checkpoint import Checkpoint, CheckpointError, checkpoint_open
 from solidarity.core.tlog.entry import TotalsCounter, entry_decode
 from solidarity.core.tlog.hashing import HASH_SIZE, tree_root
+from solidarity.core.tlog.keys import KEYS_PATH, keys_parse
 from solidarity.core.tlog.note import NoteError, Verifier, verifier_parse
 from solidarity.core.tlog.proof import ProofError, consistency_proof, inclusion_proof
 from solidarity.core.tlog.receipt import Receipt, ReceiptError, receipt_build
@@ -35,6 +37,36 @@ from solidarity.core.tlog.tiles import (
 )
 
 RECEIPT_FORMAT = "solidarity-receipt/1"
+
+
+@dataclass(frozen=True)
+class LogBacklog:
+    """The sequencer's work over every log: entries booked (given an index) but not yet in a
+    signed checkpoint, and when the oldest of them was booked."""
+
+    unpublished: int
+    oldest_unpublished_at: datetime | None
+
+
+def log_backlog() -> LogBacklog:
+    """Booked minus published (as recorded in LogState after each checkpoint) for every log,
+    and the booking time of the first unpublished entry of each, the oldest of them."""
+    published = dict(LogState.objects.values_list("campaign_id", "published_size"))
+    unpublished = 0
+    oldest: datetime | None = None
+    for campaign_id, size in LogHead.objects.values_list("campaign_id", "size"):
+        done = published.get(campaign_id, 0)
+        if size <= done:
+            continue
+        unpublished += size - done
+        first = (
+            LogEntry.objects.filter(campaign_id=campaign_id, index=done)
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        if first is not None and (oldest is None or first < oldest):
+            oldest = first
+    return LogBacklog(unpublished=unpublished, oldest_unpublished_at=oldest)
 
 
 class LogNotFound(LookupError):
@@ -240,11 +272,12 @@ def log_info(*, slug: str) -> dict[str, Any]:
 
 
 def log_file_read(*, slug: str, path: str) -> bytes | None:
-    """A published file ("checkpoint" or a canonical tile path) as stored; None if absent.
+    """A published file ("checkpoint", "keys.json" or a canonical tile path) as stored;
+    None if absent.
 
     Any other path, including any attempt to leave the log's directory, is None.
     """
-    if path != CHECKPOINT_PATH:
+    if path not in (CHECKPOINT_PATH, KEYS_PATH):
         try:
             tile_parse(path)
         except ValueError:
@@ -338,6 +371,8 @@ class ReceiptLookup:
             "origin": self.origin,
             "vkey": self.vkey,
             **self.receipt.as_dict(),
+            # The rotations from the log's first key to the one that signed the checkpoint.
+            "keys": keys_parse(log_file_read(slug=self.campaign.slug, path=KEYS_PATH)),
         }
 
 
