@@ -16,9 +16,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from solidarity.core.webhooks import sepay_sign
+
+# Opened yesterday, so every notification sent now falls inside the campaign's 65 days (a
+# transfer after a campaign's closing time goes to review, not into the books).
+OPENS = (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="minutes")
 
 SECRET = "bench-sepay-secret"
 ACCOUNT = ("970436", "0011001932418")
@@ -60,7 +65,7 @@ class Install:
         self.sol("init")
         self.sol(
             "campaign", "create", "--slug", "cuba", "--code", "CUBA", "--name", "Cuba",
-            "--goal", "1000000000000", "--days", "65", "--opens", "2025-08-14T00:00+07:00",
+            "--goal", "1000000000000", "--days", "65", "--opens", OPENS,
             "--account", f"{ACCOUNT[0]}:{ACCOUNT[1]}",
         )  # fmt: skip
         self.sol("campaign", "open", "cuba")

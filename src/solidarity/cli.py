@@ -207,6 +207,16 @@ def cmd_campaign_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_campaign_close_due(args: argparse.Namespace) -> int:
+    """Close every open campaign past its closing time (for cron or a timer)."""
+    _django()
+    from solidarity.apps.campaigns.services import campaigns_close_due
+
+    closed = campaigns_close_due()
+    print(f"closed: {', '.join(closed)}" if closed else "no campaign is past its closing time")
+    return 0
+
+
 def cmd_campaign_list(args: argparse.Namespace) -> int:
     _django()
     from solidarity.apps.campaigns.models import Campaign
@@ -448,6 +458,8 @@ def _parser() -> argparse.ArgumentParser:
         p = camp.add_parser(action)
         p.add_argument("slug")
         p.set_defaults(handler=cmd_campaign_status, status=status)
+    p = camp.add_parser("close-due", help="close the open campaigns past their closing time")
+    p.set_defaults(handler=cmd_campaign_close_due)
     p = camp.add_parser("list")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_campaign_list)
@@ -529,6 +541,7 @@ AUDITED_COMMANDS = frozenset(
         ("campaign", "create"),
         ("campaign", "open"),
         ("campaign", "close"),
+        ("campaign", "close-due"),
         ("demo", None),
         ("user", "add"),
         ("user", "totp"),

@@ -61,6 +61,10 @@ def test_campaign_create_open_and_totals(sol, tmp_path):
     ):
         assert key in totals
     assert totals["goal_minor"] == 1_000_000_000
+    # Ten days from 10/09/2024 are long past: close-due closes it, once
+    assert sol("campaign", "close-due").stdout.strip() == "closed: flood-2024"
+    assert json.loads(sol("campaign", "list", "--json").stdout)[0]["status"] == "closed"
+    assert "no campaign" in sol("campaign", "close-due").stdout
     # the state directory keeps its secrets private
     secret = tmp_path / "home" / "secrets" / "django_secret_key"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600

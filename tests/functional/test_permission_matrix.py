@@ -97,6 +97,10 @@ URLS: dict[str, tuple[str, Any]] = {
         "/office/tranches/{tranche}/evidence/",
         Roles(TRANCHES, TRANCHES),
     ),
+    r"^office/tranches/(?P<pk>[0-9]+)/evidence/(?P<sha256>[0-9a-f]{64})$": (
+        "/office/tranches/{tranche}/evidence/" + "0" * 64,
+        Roles(READ_OFFICE | TRANCHES, NOBODY),
+    ),
     "log/<slug:slug>/vkey": ("/log/{slug}/vkey", PUBLIC),
     "log/<slug:slug>/<path:path>": ("/log/{slug}/checkpoint", PUBLIC),
     "c/<slug:slug>/receipt/<str:ref>.json": ("/c/{slug}/receipt/{ref}.json", PUBLIC),
@@ -114,6 +118,26 @@ URLS: dict[str, tuple[str, Any]] = {
         "/office/notifications/{notification}/replay/",
         Roles(BOOKS, BOOKS),
     ),
+    "office/": ("/office/", Roles(STAFF, NOBODY)),
+    "office/campaigns/": ("/office/campaigns/", Roles(STAFF, ONLY_ADMIN)),
+    "office/campaigns/new/": ("/office/campaigns/new/", Roles(ONLY_ADMIN, ONLY_ADMIN)),
+    "office/campaigns/close-due/": (
+        "/office/campaigns/close-due/",
+        Roles(ONLY_ADMIN, ONLY_ADMIN),
+    ),
+    "office/campaigns/<slug:slug>/": ("/office/campaigns/{slug}/", Roles(STAFF, ONLY_ADMIN)),
+    "office/campaigns/<slug:slug>/edit/": (
+        "/office/campaigns/{slug}/edit/",
+        Roles(ONLY_ADMIN, ONLY_ADMIN),
+    ),
+    "office/campaigns/<slug:slug>/<str:action>/": (
+        "/office/campaigns/{slug}/open/",
+        Roles(ONLY_ADMIN, ONLY_ADMIN),
+    ),
+    "i18n/setlang/": ("/i18n/setlang/", PUBLIC),
+    "healthz": ("/healthz", PUBLIC),
+    "media/campaigns/<path:path>": ("/media/campaigns/2026/01/none.png", PUBLIC),
+    "c/<slug:slug>/updates.atom": ("/c/{slug}/updates.atom", PUBLIC),
     "office/notifications/conflicts/<int:pk>/resolve/": (
         "/office/notifications/conflicts/999999/resolve/",
         Roles(BOOKS, BOOKS),
@@ -124,7 +148,6 @@ URLS: dict[str, tuple[str, Any]] = {
         "/office/goods/999999/evidence/" + "0" * 64,
         Roles(READ_OFFICE | TRANCHES, NOBODY),
     ),
-    "healthz": ("/healthz", PUBLIC),
     "readyz": ("/readyz", PROBE),
     "metrics": ("/metrics", PUBLIC),  # its own bearer token, never a session
     "<lang>/privacy/": ("/en/privacy/", PUBLIC),

@@ -84,7 +84,8 @@ def test_sepay_same_id_other_amount_is_a_conflict_not_a_gift(campaign, storage, 
     page = office.get("/office/notifications/").content.decode()
     assert "1 xung đột cần xem xét" in page  # the office speaks Vietnamese
     listed = office.get("/office/notifications/?status=conflict").content.decode()
-    assert "90001" in listed and "20000000" in listed and "200000" in listed
+    # both amounts, as the office writes them in Vietnamese
+    assert "90001" in listed and "20.000.000\xa0₫" in listed and "200.000\xa0₫" in listed
     assert main(["notifications", "list", "--status", "conflict", "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert (row["provider_id"], row["differs"], row["resolved_at"]) == ("90001", "amount", None)

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "solidarity.apps.disbursements",
     "solidarity.apps.imports",
     "solidarity.apps.feeds",
+    "solidarity.apps.office",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
@@ -95,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "solidarity.apps.office.context.office_roles",
             ],
         },
     },
@@ -147,8 +149,13 @@ if DEBUG or config.env_flag("SOLIDARITY_TESTING"):  # no manifest needed to run
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = HOME / "media"
+# Only campaign photos are served from here (public.views.campaign_media); tranche evidence
+# under MEDIA_ROOT/evidence/ has its own views.
+MEDIA_URL = "/media/"
 
 LOGIN_URL = "/admin/login/"
+# After logging in, people land on the back office's home (what waits for them).
+LOGIN_REDIRECT_URL = "/office/"
 
 # Production defaults; `manage.py check --deploy` is clean when DEBUG is off and the site
 # is served over HTTPS (set SOLIDARITY_HTTPS=false for a plain-HTTP LAN or the demo).

@@ -6,9 +6,11 @@ as /c/<slug>/, redirects to the visitor's language (LocaleMiddleware, from Accep
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import set_language
 
 from solidarity.apps.public import share, verifier
 from solidarity.apps.public import views as public
+from solidarity.apps.public.feeds import CampaignUpdatesFeed
 from solidarity.web import views as ops
 from solidarity.web.api import api
 
@@ -19,8 +21,12 @@ urlpatterns = [
     path("", include("solidarity.apps.transparency.urls")),
     path("", include("solidarity.apps.imports.urls")),
     path("", include("solidarity.apps.feeds.urls")),
+    path("", include("solidarity.apps.office.urls")),
+    path("i18n/setlang/", set_language, name="set_language"),
     path("healthz", public.healthz, name="healthz"),
     path("favicon.ico", share.favicon, name="favicon"),
+    path("media/campaigns/<path:path>", public.campaign_media, name="campaign-media"),
+    path("c/<slug:slug>/updates.atom", CampaignUpdatesFeed(), name="campaign-updates-atom"),
     path("readyz", ops.readyz, name="readyz"),
     path("metrics", ops.metrics, name="metrics"),
     path("c/<slug:slug>/give/qr.svg", public.give_qr, {"kind": "svg"}, name="give-qr-svg"),

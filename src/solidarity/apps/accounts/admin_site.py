@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.http import HttpRequest, HttpResponse
@@ -118,6 +119,14 @@ class SolidarityAdminSite(admin.AdminSite):
     site_header = "Solidarity"
     login_form = LoginForm
     login_template = "accounts/admin_login.html"
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        """The login page; without a `next` address it leads to the back office's home
+        (settings.LOGIN_REDIRECT_URL), not to the admin's index."""
+        context = dict(extra_context or {})
+        if "next" not in request.GET and "next" not in request.POST:
+            context["next"] = settings.LOGIN_REDIRECT_URL
+        return super().login(request, extra_context=context)
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import models
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 LANGUAGES = ("vi", "en", "es", "pt-br")
 
 
 class Campaign(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft"
-        OPEN = "open"
-        CLOSED = "closed"
+        DRAFT = "draft", _("draft")
+        OPEN = "open", _("open")
+        CLOSED = "closed", _("closed")
 
     slug = models.SlugField(max_length=64, unique=True)
     code = models.CharField(max_length=32, help_text="memo code donors write, e.g. CUBA")
@@ -47,6 +48,21 @@ class Campaign(models.Model):
     def closes_at(self) -> datetime:
         return self.opens_at + timedelta(days=self.days)
 
+    def state(self, at: datetime | None = None) -> str:
+        """The status people see at `at` (now): an open campaign past its closing time is
+        closed, even before `campaigns_close_due` has written it."""
+        moment = at or timezone.now()
+        if self.status == self.Status.OPEN and moment >= self.closes_at:
+            return self.Status.CLOSED
+        return str(self.status)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state() == self.Status.CLOSED
+
+    def state_label(self) -> str:
+        return str(self.Status(self.state()).label)
+
     def text(self, field: str, language: str | None = None) -> str:
         """`names`/`descriptions` in `language`, falling back to vi, en, then any."""
         values: dict[str, str] = getattr(self, field)
@@ -73,6 +89,8 @@ class ReceivingAccount(models.Model):
     number = models.CharField(max_length=19)
     holder = models.CharField(max_length=120, blank=True)
     added_at = models.DateTimeField(auto_now_add=True)
+    # Set once when the account is retired (announced in the log); never cleared.
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("id",)
@@ -86,3 +104,38 @@ class ReceivingAccount(models.Model):
     @property
     def ledger_code(self) -> str:
         return f"asset:bank:{self.bin}:{self.number}"
+
+
+def _photo_path(instance: models.Model, filename: str) -> str:
+    return f"campaigns/{timezone.now():%Y/%m}/{filename}"
+
+
+class CampaignPhoto(models.Model):
+    """A photo of the campaign's story, kept through Django's storage API."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="photos")
+    image = models.FileField(upload_to=_photo_path, max_length=255)
+    caption = models.CharField(max_length=200, blank=True)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("id",)
+
+
+class CampaignUpdate(models.Model):
+    """News from the campaign ("we handed over the first tranche"), announced in the log as an
+    `update` entry holding the title and the SHA-256 of the text. Never edited."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="updates")
+    title = models.CharField(max_length=200)
+    text = models.TextField()
+    photo = models.FileField(upload_to=_photo_path, max_length=255, blank=True)
+    tranche = models.ForeignKey(
+        "disbursements.Tranche", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    text_sha256 = models.CharField(max_length=64)
+    published_at = models.DateTimeField()
+    published_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ("-published_at", "-id")

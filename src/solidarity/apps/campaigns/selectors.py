@@ -39,7 +39,7 @@ def campaign_totals(*, campaign: Campaign) -> dict[str, Any]:
         "goal_reached_after_hours": (
             round((reached - campaign.opens_at).total_seconds() / 3600, 1) if reached else None
         ),
-        "status": campaign.status,
+        "status": campaign.state(),  # "closed" from the closing time on
         "opens_at": rfc3339(campaign.opens_at),
         "closes_at": rfc3339(campaign.closes_at),
     }

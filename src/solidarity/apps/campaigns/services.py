@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from solidarity.apps.campaigns.models import LANGUAGES, Campaign, ReceivingAccount
+from solidarity.apps.campaigns.models import (
+    LANGUAGES,
+    Campaign,
+    CampaignPhoto,
+    CampaignUpdate,
+    ReceivingAccount,
+)
 from solidarity.apps.ledger.models import CampaignTotals
 from solidarity.apps.transparency.services import log_entries_append, rfc3339
 from solidarity.core.banks import bank_by_key
@@ -41,29 +49,20 @@ def account_errors(account: AccountInput) -> list[str]:
     return errors
 
 
-def campaign_create(
+def campaign_errors(
     *,
-    slug: str,
     code: str,
     names: dict[str, str],
     goal_minor: int,
     currency: str,
     opens_at: datetime,
     days: int,
-    descriptions: dict[str, str] | None = None,
-    keywords: Sequence[str] = (),
-    accounts: Sequence[AccountInput] = (),
-    beneficiary: str = "",
-    min_gift_minor: int | None = None,
-    max_gift_minor: int | None = None,
-    approvals_required: int = 2,
-) -> Campaign:
-    """Create a draft campaign with its accounts; CampaignError (nothing written) if invalid."""
+    min_gift_minor: int | None,
+    max_gift_minor: int | None,
+    approvals_required: int,
+) -> list[str]:
+    """Every reason the campaign's settings are refused (empty when they are valid)."""
     errors = []
-    if not _SLUG.match(slug):
-        errors.append(f"slug {slug!r}: lowercase letters, digits and dashes, up to 64")
-    elif Campaign.objects.filter(slug=slug).exists():
-        errors.append(f"slug {slug!r} is taken")
     if not _CODE.match(code):
         errors.append(f"code {code!r}: 2 to 32 letters or digits")
     unknown = set(names) - set(LANGUAGES)
@@ -87,8 +86,48 @@ def campaign_create(
         and min_gift_minor > max_gift_minor
     ):
         errors.append("minimum gift is above the maximum gift")
+    for label, value in (("minimum gift", min_gift_minor), ("maximum gift", max_gift_minor)):
+        if value is not None and value <= 0:
+            errors.append(f"{label} must be a positive amount")
     if approvals_required < 1:
         errors.append("at least one approval is required for a tranche")
+    return errors
+
+
+def campaign_create(
+    *,
+    slug: str,
+    code: str,
+    names: dict[str, str],
+    goal_minor: int,
+    currency: str,
+    opens_at: datetime,
+    days: int,
+    descriptions: dict[str, str] | None = None,
+    keywords: Sequence[str] = (),
+    accounts: Sequence[AccountInput] = (),
+    beneficiary: str = "",
+    min_gift_minor: int | None = None,
+    max_gift_minor: int | None = None,
+    approvals_required: int = 2,
+) -> Campaign:
+    """Create a draft campaign with its accounts; CampaignError (nothing written) if invalid."""
+    errors = []
+    if not _SLUG.match(slug):
+        errors.append(f"slug {slug!r}: lowercase letters, digits and dashes, up to 64")
+    elif Campaign.objects.filter(slug=slug).exists():
+        errors.append(f"slug {slug!r} is taken")
+    errors += campaign_errors(
+        code=code,
+        names=names,
+        goal_minor=goal_minor,
+        currency=currency,
+        opens_at=opens_at,
+        days=days,
+        min_gift_minor=min_gift_minor,
+        max_gift_minor=max_gift_minor,
+        approvals_required=approvals_required,
+    )
     for account in accounts:
         errors.extend(account_errors(account))
     if errors:
@@ -97,7 +136,7 @@ def campaign_create(
         campaign = Campaign.objects.create(
             slug=slug,
             code=code.upper(),
-            keywords=[k for k in keywords if k.strip()],
+            keywords=[k.strip() for k in keywords if k.strip()],
             names={k: v for k, v in names.items() if v.strip()},
             descriptions=descriptions or {},
             goal_minor=goal_minor,
@@ -178,3 +217,199 @@ def campaign_open(*, campaign: Campaign) -> Campaign:
 
 def campaign_close(*, campaign: Campaign) -> Campaign:
     return campaign_status_set(campaign=campaign, status=Campaign.Status.CLOSED)
+
+
+def campaign_edit(
+    *,
+    campaign: Campaign,
+    code: str,
+    names: dict[str, str],
+    goal_minor: int,
+    opens_at: datetime,
+    days: int,
+    descriptions: dict[str, str] | None = None,
+    keywords: Sequence[str] = (),
+    beneficiary: str = "",
+    min_gift_minor: int | None = None,
+    max_gift_minor: int | None = None,
+    approvals_required: int = 2,
+) -> Campaign:
+    """Change a campaign's settings (not its slug, currency or status); CampaignError with
+    every reason, nothing written, if invalid. A closed campaign is not edited."""
+    errors = campaign_errors(
+        code=code,
+        names=names,
+        goal_minor=goal_minor,
+        currency=campaign.currency,
+        opens_at=opens_at,
+        days=days,
+        min_gift_minor=min_gift_minor,
+        max_gift_minor=max_gift_minor,
+        approvals_required=approvals_required,
+    )
+    if campaign.status == Campaign.Status.CLOSED:
+        errors.append(f"campaign {campaign.slug} is closed")
+    if errors:
+        raise CampaignError(errors)
+    with transaction.atomic():
+        Campaign.objects.filter(pk=campaign.pk).update(
+            code=code.upper(),
+            keywords=[k.strip() for k in keywords if k.strip()],
+            names={k: v.strip() for k, v in names.items() if v.strip()},
+            descriptions={k: v for k, v in (descriptions or {}).items() if v.strip()},
+            goal_minor=goal_minor,
+            opens_at=opens_at,
+            days=days,
+            beneficiary=beneficiary,
+            min_gift_minor=min_gift_minor,
+            max_gift_minor=max_gift_minor,
+            approvals_required=approvals_required,
+        )
+    campaign.refresh_from_db()
+    return campaign
+
+
+def campaigns_close_due(*, now: datetime | None = None) -> list[str]:
+    """Close every open campaign whose closing time has passed; the slugs closed."""
+    moment = now or timezone.now()
+    closed = []
+    for campaign in Campaign.objects.filter(status=Campaign.Status.OPEN):
+        if campaign.state(moment) == Campaign.Status.CLOSED:
+            Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.OPEN).update(
+                status=Campaign.Status.CLOSED
+            )
+            closed.append(campaign.slug)
+    return closed
+
+
+PHOTO_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+}
+PHOTO_MAX_BYTES = 8 * 2**20
+
+
+def photo_errors(*, name: str, size: int) -> list[str]:
+    """Why an uploaded photo is refused (type by name, size)."""
+    errors = []
+    suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    if suffix not in PHOTO_TYPES:
+        errors.append(f"photo {name!r}: use JPEG, PNG or WebP")
+    if size > PHOTO_MAX_BYTES:
+        errors.append(f"photo {name!r} is larger than {PHOTO_MAX_BYTES // 2**20} MB")
+    return errors
+
+
+def campaign_photo_add(
+    *, campaign: Campaign, name: str, content: bytes, caption: str = ""
+) -> CampaignPhoto:
+    """Store a photo of the campaign through the default storage; CampaignError if refused."""
+    errors = photo_errors(name=name, size=len(content))
+    if errors:
+        raise CampaignError(errors)
+    with transaction.atomic():
+        photo = CampaignPhoto(campaign=campaign, caption=caption[:200])
+        photo.image.save(_safe_name(name), ContentFile(content), save=False)
+        photo.save()
+    return photo
+
+
+def _safe_name(name: str) -> str:
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", name.rsplit("/", 1)[-1]).strip("-.") or "photo"
+    return base[-80:]
+
+
+def receiving_account_retire(*, account: ReceivingAccount) -> ReceivingAccount:
+    """Retire an official account (donors must no longer pay into it) and announce it in the
+    campaign's log; CampaignError if it is already retired."""
+    with transaction.atomic():
+        updated = ReceivingAccount.objects.filter(pk=account.pk, retired_at__isnull=True).update(
+            retired_at=timezone.now()
+        )
+        account.refresh_from_db()
+        if not updated:
+            raise CampaignError([f"account {account} is already retired"])
+        campaign = account.campaign
+        bank = bank_by_bin(account.bin)
+        log_entries_append(
+            campaign=campaign,
+            entries=[
+                (
+                    "account",
+                    f"{account.bin}:{account.number}",
+                    {
+                        "kind": "account",
+                        "campaign": campaign.slug,
+                        "action": "retired",
+                        "at": rfc3339(account.retired_at or timezone.now()),
+                        "bank_bin": account.bin,
+                        "bank": bank.short_name if bank else "",
+                        "account": account.number,
+                        "holder": account.holder,
+                    },
+                )
+            ],
+        )
+    return account
+
+
+def campaign_update_publish(
+    *,
+    campaign: Campaign,
+    title: str,
+    text: str,
+    by: str = "",
+    photo: tuple[str, bytes] | None = None,
+    tranche_id: int | None = None,
+) -> CampaignUpdate:
+    """Publish news of the campaign and announce it in the log (`update`: title and the
+    SHA-256 of the text, nothing else); CampaignError with every reason if refused."""
+    errors = []
+    title, text = title.strip(), text.strip()
+    if not title:
+        errors.append("an update needs a title")
+    elif len(title) > 200:
+        errors.append("the title is longer than 200 characters")
+    if not text:
+        errors.append("an update needs a text")
+    if photo is not None:
+        errors += photo_errors(name=photo[0], size=len(photo[1]))
+    if campaign.status == Campaign.Status.DRAFT:
+        errors.append(f"campaign {campaign.slug} is a draft; open it first")
+    if errors:
+        raise CampaignError(errors)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    now = timezone.now()
+    with transaction.atomic():
+        update = CampaignUpdate(
+            campaign=campaign,
+            title=title,
+            text=text,
+            tranche_id=tranche_id,
+            text_sha256=digest,
+            published_at=now,
+            published_by=by,
+        )
+        if photo is not None:
+            update.photo.save(_safe_name(photo[0]), ContentFile(photo[1]), save=False)
+        update.save()
+        log_entries_append(
+            campaign=campaign,
+            entries=[
+                (
+                    "update",
+                    f"update-{update.pk}",
+                    {
+                        "kind": "update",
+                        "campaign": campaign.slug,
+                        "at": rfc3339(now),
+                        "title": title,
+                        "text_sha256": digest,
+                        **({"tranche": tranche_id} if tranche_id else {}),
+                    },
+                )
+            ],
+        )
+    return update

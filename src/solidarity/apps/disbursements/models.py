@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Tranche(models.Model):
     class Status(models.TextChoices):
-        PROPOSED = "proposed"
-        APPROVED = "approved"
-        HANDED_OVER = "handed_over"
-        REJECTED = "rejected"
-        CANCELLED = "cancelled"
+        PROPOSED = "proposed", _("proposed")
+        APPROVED = "approved", _("approved")
+        HANDED_OVER = "handed_over", _("handed over")
+        REJECTED = "rejected", _("rejected")
+        CANCELLED = "cancelled", _("cancelled")
 
     campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT)
     recipient = models.CharField(max_length=200)
@@ -68,12 +69,12 @@ class TrancheEvent(models.Model):
     """One step of a tranche's life: who, what, when. Never updated or deleted."""
 
     class Action(models.TextChoices):
-        PROPOSED = "proposed"
-        APPROVED = "approved"
-        REJECTED = "rejected"
-        CANCELLED = "cancelled"
-        HANDED_OVER = "handed_over"
-        EVIDENCE = "evidence"
+        PROPOSED = "proposed", _("proposed")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+        CANCELLED = "cancelled", _("cancelled")
+        HANDED_OVER = "handed_over", _("handed over")
+        EVIDENCE = "evidence", _("evidence added")
 
     tranche = models.ForeignKey(Tranche, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(max_length=12, choices=Action.choices)
@@ -163,10 +164,10 @@ class Evidence(models.Model):
     delivery note, a donation letter), stored by content hash; exactly one owner."""
 
     class Kind(models.TextChoices):
-        HANDOVER_MINUTES = "handover_minutes"
-        TRANSFER_ORDER = "transfer_order"
-        DELIVERY_NOTE = "delivery_note"
-        OTHER = "other"
+        HANDOVER_MINUTES = "handover_minutes", _("handover minutes")
+        TRANSFER_ORDER = "transfer_order", _("transfer order")
+        DELIVERY_NOTE = "delivery_note", _("delivery note")
+        OTHER = "other", _("other document")
 
     tranche = models.ForeignKey(
         Tranche, null=True, blank=True, on_delete=models.PROTECT, related_name="evidence"

@@ -24,6 +24,11 @@ urlpatterns = [
     path(
         "office/tranches/<int:pk>/<str:action>/", views.office_action, name="tranche-office-action"
     ),
+    re_path(
+        r"^office/tranches/(?P<pk>[0-9]+)/evidence/(?P<sha256>[0-9a-f]{64})$",
+        views.office_evidence,
+        name="tranche-office-evidence",
+    ),
     path("office/goods/", goods_views.office_goods, name="goods-office"),
     path("office/goods/import/", goods_views.office_goods_import, name="goods-office-import"),
     re_path(

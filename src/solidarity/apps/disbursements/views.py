@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
     Http404,
@@ -27,7 +28,7 @@ from solidarity.apps.disbursements.forms import (
     ProposeForm,
     ReasonForm,
 )
-from solidarity.apps.disbursements.models import Tranche
+from solidarity.apps.disbursements.models import Evidence, Tranche
 from solidarity.apps.disbursements.reports import CONTENT_TYPES, report_filename, report_render
 from solidarity.apps.disbursements.selectors import (
     BABEL_LOCALES,
@@ -92,6 +93,28 @@ def evidence_file(request: HttpRequest, slug: str, sha256: str) -> FileResponse:
     return response
 
 
+@role_required(read=READ + services.HANDOVER_ROLES)
+@require_GET
+def office_evidence(request: HttpRequest, pk: int, sha256: str) -> FileResponse:
+    """A tranche's evidence for the office, whatever the tranche's status; served like the
+    public file (PDF, PNG and JPEG inline, anything else as a download)."""
+    evidence = Evidence.objects.filter(tranche_id=pk, sha256=sha256).order_by("id").first()
+    path = evidence_path(sha256)
+    if evidence is None or not path.is_file():
+        raise Http404("no such file")
+    inline = evidence.content_type in INLINE_TYPES
+    response = FileResponse(
+        path.open("rb"),
+        as_attachment=not inline,
+        filename=evidence.name,
+        content_type=evidence.content_type if inline else "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 class _BadDay(ValueError):
     pass
 
@@ -149,8 +172,27 @@ def report_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
 def office_list(request: HttpRequest) -> HttpResponse:
     slug = request.GET.get("campaign") or None
     campaign = Campaign.objects.filter(slug=slug).first() if slug else None
-    rows = tranche_list(campaign=campaign, status=request.GET.get("status") or None)
-    return render(request, "disbursements/office_list.html", {"tranches": rows[:500]})
+    status = request.GET.get("status") or ""
+    if status not in Tranche.Status.values:
+        status = ""
+    rows = tranche_list(campaign=campaign, status=status or None)
+    sort = request.GET.get("sort", "")
+    if (field := TRANCHE_SORTS.get(sort.lstrip("-"))) is not None:
+        rows = rows.order_by(f"-{field}" if sort.startswith("-") else field, "-id")
+    return render(
+        request,
+        "disbursements/office_list.html",
+        {
+            "page": Paginator(rows, 50).get_page(request.GET.get("page")),
+            "statuses": Tranche.Status.choices,
+            "status": status,
+            "campaigns": Campaign.objects.exclude(status=Campaign.Status.DRAFT).order_by("slug"),
+            "campaign": slug or "",
+        },
+    )
+
+
+TRANCHE_SORTS = {"id": "id", "date": "date", "amount": "amount_minor"}
 
 
 @role_required(read=services.PROPOSER_ROLES, write=services.PROPOSER_ROLES)

@@ -8,6 +8,7 @@ SHA-256.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Feed(models.Model):
@@ -40,12 +41,12 @@ class Notification(models.Model):
     """One notification as received, stored before it is acknowledged; booked from here."""
 
     class Status(models.TextChoices):
-        STORED = "stored", "stored, not booked yet"
-        BOOKED = "booked"
-        REVIEW = "review", "in the review queue"
-        CONFIRMED = "confirmed", "already booked from a statement"
-        OTHER = "other", "not a gift (movement, reversal, ignored)"
-        FAILED = "failed", "booking failed"
+        STORED = "stored", _("stored, not booked yet")
+        BOOKED = "booked", _("booked")
+        REVIEW = "review", _("in the review queue")
+        CONFIRMED = "confirmed", _("already booked from a statement")
+        OTHER = "other", _("not a gift (movement, reversal, ignored)")
+        FAILED = "failed", _("booking failed")
 
     feed = models.ForeignKey(Feed, on_delete=models.PROTECT, related_name="notifications")
     provider_id = models.CharField(max_length=120)

@@ -14,14 +14,16 @@ from solidarity.apps.feeds.models import Conflict, Feed, Notification, Partner
 from solidarity.apps.feeds.services import inbox_oldest, inbox_waiting
 
 
-def notifications_list(*, status: str | None = None, limit: int = 100) -> QuerySet[Notification]:
-    """Newest first; `status` is a Notification.Status value or "flagged"."""
+def notifications_list(
+    *, status: str | None = None, limit: int | None = 100
+) -> QuerySet[Notification]:
+    """Newest first; `status` is a Notification.Status value or "flagged"; no limit: all."""
     rows = Notification.objects.select_related("feed", "donation").order_by("-id")
     if status == "flagged":
         rows = rows.filter(flagged_at__isnull=False, confirmed_at__isnull=True)
     elif status:
         rows = rows.filter(status=status)
-    return rows[:limit]
+    return rows if limit is None else rows[:limit]
 
 
 def feeds_list() -> QuerySet[Feed]:
@@ -45,12 +47,12 @@ def unconfirmed_refs(*, refs: Iterable[str]) -> set[str]:
     )
 
 
-def conflicts_list(*, open_only: bool = False, limit: int = 100) -> QuerySet[Conflict]:
-    """Conflicts newest first; `open_only`: those not marked resolved."""
+def conflicts_list(*, open_only: bool = False, limit: int | None = 100) -> QuerySet[Conflict]:
+    """Conflicts newest first; `open_only`: those not marked resolved; no limit: all."""
     rows = Conflict.objects.select_related("notification", "donation").order_by("-id")
     if open_only:
         rows = rows.filter(resolved_at__isnull=True)
-    return rows[:limit]
+    return rows if limit is None else rows[:limit]
 
 
 @dataclass(frozen=True)

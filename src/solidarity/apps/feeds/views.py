@@ -32,9 +32,11 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -173,14 +175,30 @@ CONFLICT = "conflict"
 @require_http_methods(["GET"])
 def notifications_page(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
+    sort = request.GET.get("sort", "")
+    if status == CONFLICT:
+        rows = conflicts_list(limit=None)
+        sorts = CONFLICT_SORTS
+    else:
+        rows = notifications_list(status=status or None, limit=None)
+        sorts = NOTIFICATION_SORTS
+    if (field := sorts.get(sort.lstrip("-"))) is not None:
+        rows = rows.order_by(f"-{field}" if sort.startswith("-") else field, "-id")
     context: dict[str, Any] = {
-        "rows": [] if status == CONFLICT else notifications_list(status=status or None, limit=200),
-        "conflicts": conflicts_list(limit=200) if status == CONFLICT else [],
+        "page": Paginator(rows, 50).get_page(request.GET.get("page")),
         "status": status,
-        "statuses": [*Notification.Status.values, "flagged", CONFLICT],
+        "statuses": [
+            *Notification.Status.choices,
+            ("flagged", _("unconfirmed")),
+            (CONFLICT, _("conflicts")),
+        ],
         "health": notifications_health(),
     }
     return render(request, "feeds/notifications.html", context)
+
+
+NOTIFICATION_SORTS = {"id": "id", "received": "received_at", "amount": "amount_minor"}
+CONFLICT_SORTS = {"id": "id", "received": "received_at"}
 
 
 @role_required(write=(ACCOUNTANT, ADMIN))

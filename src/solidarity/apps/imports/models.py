@@ -13,17 +13,18 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Import(models.Model):
     """One statement file handed to `statement_import`, with what became of it."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "queued (waiting for the import worker)"
-        RUNNING = "running"
-        DONE = "done"
-        REFUSED = "refused", "refused (nothing booked)"
-        FAILED = "failed", "failed (re-run to finish)"
+        QUEUED = "queued", _("queued (waiting for the import worker)")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        REFUSED = "refused", _("refused (nothing booked)")
+        FAILED = "failed", _("failed (re-run to finish)")
 
     file_name = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64, db_index=True)
@@ -97,9 +98,9 @@ class ReviewItem(models.Model):
     """
 
     class Status(models.TextChoices):
-        OPEN = "open"
-        ASSIGNED = "assigned"
-        REJECTED = "rejected", "not a gift"
+        OPEN = "open", _("open")
+        ASSIGNED = "assigned", _("assigned")
+        REJECTED = "rejected", _("not a gift")
 
     source = models.CharField(max_length=64)
     source_ref = models.CharField(max_length=200)
@@ -162,9 +163,9 @@ class AccountMovement(models.Model):
     """A bank movement that is not a gift (fee, transfer out or in), posted to the books."""
 
     class Kind(models.TextChoices):
-        FEE = "fee"
-        TRANSFER_OUT = "transfer_out"
-        TRANSFER_IN = "transfer_in"
+        FEE = "fee", _("bank fee")
+        TRANSFER_OUT = "transfer_out", _("transfer out")
+        TRANSFER_IN = "transfer_in", _("transfer in")
 
     source = models.CharField(max_length=64)
     source_ref = models.CharField(max_length=200)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from solidarity.apps.imports.models import (
     Import,
@@ -91,6 +91,12 @@ def review_open_counts() -> dict[int, int]:
         .annotate(n=Count("id"))
     )
     return {r["campaign_id"]: r["n"] for r in rows}
+
+
+def imports_query(*, status: str | None = None) -> QuerySet[Import]:
+    """Imports that have a status (all, or those with `status`), for the office list."""
+    rows = Import.objects.filter(~Q(status="")).select_related("campaign")
+    return rows.filter(status=status) if status else rows
 
 
 def imports_recent(*, limit: int = 20) -> list[Import]:

@@ -570,7 +570,7 @@ def _gifts_prepare_ahead(
         if match.kind != "matched":
             continue
         chosen = chooser.by_slug[match.slug]  # type: ignore[index]
-        if chosen.status == Campaign.Status.OPEN:
+        if chosen.state(tx.booked_at) == Campaign.Status.OPEN:
             guesses[chosen.slug].append(_gift(tx, target, chosen))
     prepared: PreparedGifts = {}
     for slug, gifts in guesses.items():
@@ -632,6 +632,9 @@ def _batch_book_once(
             problems = gift_errors(chosen, gift, f"line {tx.line}")
             if chosen.status != Campaign.Status.OPEN:
                 problems.append(f"campaign {chosen.slug} is {chosen.status}, not open")
+            elif chosen.state(tx.booked_at) == Campaign.Status.CLOSED:
+                # Closed by its closing time: a late transfer waits for a person's decision.
+                problems.append(f"campaign {chosen.slug} closed at {rfc3339(chosen.closes_at)}")
             if problems:
                 reviews.append(_Review(tx, target, match, "; ".join(problems)[:200]))
                 continue

@@ -56,7 +56,7 @@ def campaign_accounts(*, campaign: Campaign) -> list[AccountView]:
     ):
         entries.setdefault(ref, index if index < published else None)
     out = []
-    for a in campaign.accounts.all():
+    for a in campaign.accounts.filter(retired_at__isnull=True):
         bank = bank_by_key(a.bin)
         key = f"{a.bin}:{a.number}"
         out.append(

@@ -16,6 +16,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.http import (
     Http404,
     HttpRequest,
@@ -30,7 +31,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from solidarity.apps.campaigns.models import Campaign
+from solidarity.apps.campaigns.models import Campaign, CampaignPhoto, CampaignUpdate
 from solidarity.apps.campaigns.selectors import campaign_public_get, campaign_totals
 from solidarity.apps.donations.selectors import (
     SORTS,
@@ -223,6 +224,7 @@ def _campaign_render(request: HttpRequest, campaign: Campaign) -> HttpResponse:
     raised = totals["raised_minor"]
     ratio = raised / campaign.goal_minor
     now = timezone.now()
+    closed = campaign.state(now) == Campaign.Status.CLOSED
     return render(
         request,
         "public/campaign.html",
@@ -235,14 +237,17 @@ def _campaign_render(request: HttpRequest, campaign: Campaign) -> HttpResponse:
             "donors": formatting.number(totals["donor_count"]),
             "percent": formatting.percent(ratio),
             "percent_bar": f"{min(ratio * 100, 100):.1f}",
+            "closed": formatting.when(campaign.closes_at, "medium") if closed else None,
             "since": formatting.duration(now - campaign.opens_at)
-            if now > campaign.opens_at
+            if now > campaign.opens_at and not closed
             else None,
             "opens": formatting.when(campaign.opens_at, "medium"),
             "reached_hours": formatting.number(totals["goal_reached_after_hours"], 1)
             if totals["goal_reached_after_hours"] is not None
             else None,
             "latest": latest_gifts(campaign=campaign),
+            "updates": list(campaign.updates.all()[:10]),
+            "photos": list(campaign.photos.all()[:12]),
             "accounts": campaign_accounts(campaign=campaign),
             "vkey": log_vkey(campaign=campaign),
             "origin": log_origin(campaign=campaign),
@@ -731,3 +736,28 @@ def verify_page(request: HttpRequest, slug: str) -> HttpResponse:
             "origin": log_origin(campaign=campaign),
         },
     )
+
+
+# --- campaign photos -------------------------------------------------------------------------
+
+PHOTO_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+
+def campaign_media(request: HttpRequest, path: str) -> HttpResponse:
+    """A campaign photo or an update's photo from the default storage; only files a photo or
+    update names are served, with an image type from their name and nothing else."""
+    name = f"campaigns/{path}"
+    known = (
+        CampaignPhoto.objects.filter(image=name).exists()
+        or CampaignUpdate.objects.filter(photo=name).exists()
+    )
+    kind = PHOTO_TYPES.get(name.rsplit(".", 1)[-1].lower())
+    if not known or kind is None or not default_storage.exists(name):
+        raise Http404("no such photo")
+    with default_storage.open(name, "rb") as f:
+        body = f.read()
+    response = HttpResponse(body, content_type=kind)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

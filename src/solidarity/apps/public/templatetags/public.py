@@ -9,8 +9,10 @@ from django import template
 from django.conf import settings
 from django.urls import translate_url
 from django.utils import translation
+from django.utils.safestring import SafeString, mark_safe
 
 from solidarity.apps.public import formatting
+from solidarity.apps.public.markdown import markdown_html
 
 register = template.Library()
 
@@ -46,3 +48,9 @@ def language_links(context: dict[str, Any]) -> list[dict[str, Any]]:
         }
         for code, name in settings.LANGUAGES
     ]
+
+
+@register.filter
+def markdown(text: str) -> SafeString:
+    """`{{ campaign.description|markdown }}`: Markdown with raw HTML disabled (see markdown.py)."""
+    return mark_safe(markdown_html(str(text or "")))  # noqa: S308 - markdown-it escapes HTML
