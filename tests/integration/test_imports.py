@@ -45,11 +45,14 @@ def _campaign_for(path: Path, profile: Profile | None = None, slug: str = "c") -
     # The sample statements are years old: the campaign opened when they begin, so their
     # dates fall inside its plausible window.
     opened = min((t.booked_at for t in txs), default=OPENS)
+    last = max((t.booked_at for t in txs), default=OPENS)
     return campaign_factory(
         slug=slug,
         currency=currency,
         goal=10**12,
         opens_at=min(opened, OPENS),
+        # open until after the last transaction: a transfer after the close goes to review
+        days=max(65, (last - min(opened, OPENS)).days + 2),
         accounts=tuple(AccountInput(b, _number(a)) for b, a in accounts),
     )
 

@@ -167,30 +167,35 @@ def receiving_account_add(*, campaign: Campaign, account: AccountInput) -> Recei
         row = ReceivingAccount.objects.create(
             campaign=campaign, bin=account.bin, number=account.number, holder=account.holder
         )
-        bank = bank_by_key(account.bin)
-        # A bank without a NAPAS BIN is announced by its code, never as a BIN.
-        no_bin = {"bank_code": account.bin} if bank and not bank.vietqr else {}
         log_entries_append(
             campaign=campaign,
-            entries=[
-                (
-                    "account",
-                    f"{account.bin}:{account.number}",
-                    {
-                        "kind": "account",
-                        "campaign": campaign.slug,
-                        "action": "added",
-                        "at": rfc3339(timezone.now()),
-                        "bank_bin": "" if no_bin else account.bin,
-                        **no_bin,
-                        "bank": bank.short_name if bank else "",
-                        "account": account.number,
-                        "holder": account.holder,
-                    },
-                )
-            ],
+            entries=[_account_entry(campaign, row, action="added", at=timezone.now())],
         )
     return row
+
+
+def _account_entry(
+    campaign: Campaign, account: ReceivingAccount, *, action: str, at: datetime
+) -> tuple[str, str, dict[str, object]]:
+    """The `account` log entry announcing (`added`) or retiring (`retired`) an official
+    account. A bank without a NAPAS BIN is announced by its code, never as a BIN."""
+    bank = bank_by_key(account.bin)
+    no_bin = {"bank_code": account.bin} if bank and not bank.vietqr else {}
+    return (
+        "account",
+        f"{account.bin}:{account.number}",
+        {
+            "kind": "account",
+            "campaign": campaign.slug,
+            "action": action,
+            "at": rfc3339(at),
+            "bank_bin": "" if no_bin else account.bin,
+            **no_bin,
+            "bank": bank.short_name if bank else "",
+            "account": account.number,
+            "holder": account.holder,
+        },
+    )
 
 
 _TRANSITIONS = {
@@ -332,25 +337,9 @@ def receiving_account_retire(*, account: ReceivingAccount) -> ReceivingAccount:
         if not updated:
             raise CampaignError([f"account {account} is already retired"])
         campaign = account.campaign
-        bank = bank_by_bin(account.bin)
+        at = account.retired_at or timezone.now()
         log_entries_append(
-            campaign=campaign,
-            entries=[
-                (
-                    "account",
-                    f"{account.bin}:{account.number}",
-                    {
-                        "kind": "account",
-                        "campaign": campaign.slug,
-                        "action": "retired",
-                        "at": rfc3339(account.retired_at or timezone.now()),
-                        "bank_bin": account.bin,
-                        "bank": bank.short_name if bank else "",
-                        "account": account.number,
-                        "holder": account.holder,
-                    },
-                )
-            ],
+            campaign=campaign, entries=[_account_entry(campaign, account, action="retired", at=at)]
         )
     return account
 
