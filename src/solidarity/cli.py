@@ -479,6 +479,7 @@ EXTENSION_MODULES: list[str] = [
     "solidarity.apps.imports.cli",
     "solidarity.apps.transparency.cli",
     "solidarity.apps.feeds.cli",
+    "solidarity.witness.cli",
 ]
 
 
@@ -550,6 +551,11 @@ def _audit(args: argparse.Namespace, argv: Sequence[str], code: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["witness"]:
+        # A witness operator may have installed only what the witness needs: no Django.
+        from solidarity.witness.cli import main as witness_main
+
+        return witness_main(argv[1:])
     args = _parser().parse_args(argv)
     handler: Handler = args.handler
     try:
