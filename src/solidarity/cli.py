@@ -467,8 +467,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_ledger_check)
 
-    for module in EXTENSION_MODULES:
-        importlib.import_module(module).register(sub)
+    for name in EXTENSION_MODULES:
+        module = importlib.import_module(name)
+        module.register(sub)
+        # A module may also add `solidarity campaign <action>` subcommands.
+        if hasattr(module, "register_campaign"):
+            module.register_campaign(camp)
     return parser
 
 
@@ -479,6 +483,7 @@ EXTENSION_MODULES: list[str] = [
     "solidarity.apps.imports.cli",
     "solidarity.apps.transparency.cli",
     "solidarity.apps.feeds.cli",
+    "solidarity.apps.transparency.witness_cli",
     "solidarity.witness.cli",
 ]
 
@@ -490,6 +495,7 @@ AUDITED_COMMANDS = frozenset(
         ("campaign", "create"),
         ("campaign", "open"),
         ("campaign", "close"),
+        ("campaign", "witness"),
         ("demo", None),
         ("user", "add"),
         ("user", "totp"),
