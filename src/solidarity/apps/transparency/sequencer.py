@@ -61,6 +61,7 @@ from solidarity.apps.transparency.logfiles import (
     signer_load,
 )
 from solidarity.apps.transparency.models import LogHead, LogState
+from solidarity.apps.transparency.witnesses import CheckpointCosigning
 from solidarity.core.tlog.checkpoint import Checkpoint, CheckpointError, checkpoint_sign
 from solidarity.core.tlog.hashing import TreeHead
 from solidarity.core.tlog.note import NoteError, Signer
@@ -181,12 +182,20 @@ def _bodies(campaign: Campaign, lo: int, hi: int) -> list[bytes]:
 class _Publisher:
     """Writes tiles and signs checkpoints for one pass, from the published size upwards."""
 
-    def __init__(self, state: LogState, store: TileStore, signer: Signer, size: int) -> None:
+    def __init__(
+        self,
+        state: LogState,
+        store: TileStore,
+        signer: Signer,
+        size: int,
+        cosigning: CheckpointCosigning | None = None,
+    ) -> None:
         self.origin = state.origin
         self.store = store
         self.signer = signer
         self.writer = TileWriter(store, size)
         self.initial = size
+        self.cosigning = cosigning
 
     @property
     def size(self) -> int:
@@ -196,7 +205,12 @@ class _Publisher:
         head = self.writer.append(entries)
         # The tiles of head.size are durable: only now may a checkpoint cover them.
         cp = Checkpoint(self.origin, head.size, head.root)
-        self.store.replace(CHECKPOINT_PATH, checkpoint_sign(cp, self.signer))
+        note = checkpoint_sign(cp, self.signer)
+        if self.cosigning:
+            # Witnesses check consistency against tiles already durable; the checkpoint is
+            # published once, with the cosignatures gathered within the witnesses' timeout.
+            note = self.cosigning.cosign(note, self.store)
+        self.store.replace(CHECKPOINT_PATH, note)
         return head
 
 
@@ -228,7 +242,8 @@ def log_sequence_campaign(
         state, signer = _state_and_signer(campaign)
         store = store if store is not None else log_store(campaign.slug, durable=durable)
         current = _published(store, signer, state.origin)
-        publisher = _Publisher(state, store, signer, current.size if current else 0)
+        cosigning = CheckpointCosigning(campaign)
+        publisher = _Publisher(state, store, signer, current.size if current else 0, cosigning)
         read = publisher.size  # entries read so far, published or handed to the writer
         target = _head_size(campaign)
         if read > target:
@@ -245,12 +260,14 @@ def log_sequence_campaign(
                     bodies = _bodies(campaign, read, hi)
                     if pending is not None:
                         _record(campaign, pending.result())
+                        cosigning.flush()
                     pending = pool.submit(publisher.publish, bodies)
                     read = hi
                     if read == target:
                         target = _head_size(campaign)
                 if pending is not None:
                     _record(campaign, pending.result())
+                    cosigning.flush()
                     pending = None
             finally:
                 if pending is not None and not pending.cancel():

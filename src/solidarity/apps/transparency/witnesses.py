@@ -4,9 +4,11 @@ them. The sequencer asks the active witnesses; readers require the quorum."""
 
 from __future__ import annotations
 
+import logging
 import urllib.parse
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,9 +16,14 @@ from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.transparency.models import LogWitness, LogWitnessPolicy
 from solidarity.apps.transparency.services import log_entries_append, rfc3339
 from solidarity.core.errors import Refused
-from solidarity.core.tlog.cosignature import Cosigner, cosigner_parse
-from solidarity.core.tlog.note import NoteError
-from solidarity.witness.client import WitnessEndpoint
+from solidarity.core.tlog.checkpoint import checkpoint_parse
+from solidarity.core.tlog.cosignature import Cosigner, cosigner_parse, note_add_signatures
+from solidarity.core.tlog.note import NoteError, note_split
+from solidarity.core.tlog.proof import consistency_proof_from_tiles
+from solidarity.core.tlog.tiles import TileReader
+from solidarity.witness.client import Gathered, WitnessEndpoint, cosignatures_gather
+
+logger = logging.getLogger("solidarity.log")
 
 
 class WitnessConfigError(Refused):
@@ -155,3 +162,76 @@ def log_witness_summary(campaign: Campaign) -> dict[str, Any]:
             for w in log_witnesses_active(campaign)
         ],
     }
+
+
+# --- the sequencer's side ------------------------------------------------------------------
+
+
+class CheckpointCosigning:
+    """The witnesses of one sequencer pass over one log.
+
+    Built in the pass's thread (reads the database); `cosign` runs in the writer thread and
+    touches no database; `flush` writes what the witnesses answered, in the pass's thread.
+    A witness that could not be reached is not asked again for the rest of the pass, so a
+    down witness costs one timeout per pass, not one per checkpoint.
+    """
+
+    def __init__(self, campaign: Campaign) -> None:
+        self.campaign = campaign
+        self.rows = {w.name: w for w in log_witnesses_active(campaign)}
+        self.endpoints = [
+            WitnessEndpoint(cosigner_parse(w.vkey), w.url) for w in self.rows.values()
+        ]
+        self.known = {name: w.known_size for name, w in self.rows.items()}
+        self.quorum = log_witness_quorum(campaign)
+        self.timeout = float(getattr(settings, "SOLIDARITY_WITNESS_TIMEOUT", 5.0))
+        self.retries = int(getattr(settings, "SOLIDARITY_WITNESS_RETRIES", 2))
+        self.unreachable: set[str] = set()
+        self._answers: list[tuple[int, Gathered]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.endpoints)
+
+    def cosign(self, note: bytes, reader: TileReader) -> bytes:
+        """The signed checkpoint note with the cosignatures its witnesses gave (maybe none)."""
+        text, _ = note_split(note)
+        size = checkpoint_parse(text).size
+        asked = [e for e in self.endpoints if e.cosigner.name not in self.unreachable]
+        gathered = cosignatures_gather(
+            note,
+            asked,
+            lambda old, new: consistency_proof_from_tiles(reader, old, new),
+            known_sizes=self.known,
+            timeout=self.timeout,
+            retries=self.retries,
+        )
+        for o in gathered.outcomes:
+            if o.known_size is not None:
+                self.known[o.name] = o.known_size
+            if o.error and (o.error.startswith("unreachable") or o.error == "timed out"):
+                self.unreachable.add(o.name)
+            if o.error:
+                logger.warning(
+                    "witness %s on %s at %d: %s", o.name, text.split("\n")[0], size, o.error
+                )
+        self._answers.append((size, gathered))
+        return note_add_signatures(note, [c.line for c in gathered.cosignatures]).encode()
+
+    def flush(self) -> None:
+        """Record what the witnesses answered so far (the pass's thread)."""
+        answers, self._answers = self._answers, []
+        now = timezone.now()
+        for size, gathered in answers:
+            for o in gathered.outcomes:
+                row = self.rows[o.name]
+                fields = {
+                    "known_size": o.known_size or row.known_size,
+                    "last_error": (o.error or "")[:300],
+                }
+                if o.cosignature is not None:
+                    fields |= {"cosigned_size": size, "cosigned_at": now}
+                LogWitness.objects.filter(pk=row.pk).update(**fields)
+            if self.quorum and len(gathered.cosignatures) >= self.quorum:
+                LogWitnessPolicy.objects.filter(
+                    campaign=self.campaign, cosigned_size__lt=size
+                ).update(cosigned_size=size, cosigned_at=now)
