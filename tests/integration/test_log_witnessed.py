@@ -143,3 +143,50 @@ def test_a_log_without_witnesses_publishes_as_before(witnesses):
     book(campaign, 3)
     seq.log_sequence_campaign(campaign)
     assert published(campaign).count("\u2014".encode()) == 1
+
+
+def test_receipts_embed_the_cosigned_checkpoint_and_need_the_quorum(witnesses, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from solidarity.apps.donations.models import Donation
+    from solidarity.apps.transparency.selectors import receipt_get
+    from solidarity.core.tlog.receipt import ReceiptError, receipt_check
+
+    campaign = campaign_factory()
+    seq.log_sequence_campaign(campaign)
+    vkey = LogState.objects.get(campaign=campaign).vkey
+    witnesses.start(2, vkey)
+    for i in range(2):
+        log_witness_add(campaign=campaign, vkey=witnesses.vkeys[i], url=witnesses.url(i))
+    log_witness_quorum_set(campaign=campaign, quorum=2)
+    book(campaign, 4)
+    seq.log_sequence_campaign(campaign)
+    ref = Donation.objects.filter(campaign=campaign).first().public_ref
+    receipt = receipt_get(slug=campaign.slug, ref=ref).receipt
+    assert receipt is not None
+    # The receipt carries the checkpoint as published, cosignatures included, and the policy
+    assert receipt.checkpoint == published(campaign).decode()
+    assert sorted(receipt.witnesses) == sorted(witnesses.vkeys)
+    assert receipt.quorum == 2
+    check = receipt_check(receipt, vkey)
+    assert sorted(check.cosigned_by) == ["w0.example.org", "w1.example.org"]
+    # A checkpoint stripped of one cosignature no longer meets the quorum
+    lines = receipt.checkpoint.split("\n")
+    stripped = "\n".join(line for line in lines if not line.startswith("\u2014 w1."))
+    bare = {**receipt.as_dict(), "checkpoint": stripped}
+    with pytest.raises(ReceiptError, match=r"1 valid cosignatures .*2 required"):
+        receipt_check(bare, vkey)
+    assert receipt_check(bare, vkey, quorum=1).cosigned_by == ("w0.example.org",)
+    # The command says who cosigned, and refuses the stripped receipt
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(receipt.as_dict()))
+    bad.write_text(json.dumps(bare))
+    cmd = [sys.executable, "-m", "solidarity.cli", "verify-receipt", "--vkey", vkey]
+    out = subprocess.run([*cmd, str(good)], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "cosigned by 2 witnesses (w0.example.org, w1.example.org); 2 required" in out.stdout
+    out = subprocess.run([*cmd, str(bad)], capture_output=True, text=True, check=False)
+    assert out.returncode == 1
+    assert "2 required" in out.stderr

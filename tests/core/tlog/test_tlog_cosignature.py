@@ -167,3 +167,40 @@ def test_unknown_cosigners_are_ignored_and_known_bad_ones_refused():
 def test_malformed_cosigner_keys_are_refused(vkey):
     with pytest.raises(NoteError):
         cosigner_parse(vkey)
+
+
+def test_the_policy_follows_the_announcements_and_the_quorum_is_enforced():
+    from solidarity.core.tlog.cosignature import QuorumError, WitnessPolicy, checkpoint_quorum_check
+
+    keys = [cosigner_key_generate(f"w{i}.example", bytes([i + 1]) * 32) for i in range(3)]
+    policy = WitnessPolicy.empty()
+    for _, vkey in keys:
+        policy.apply({"kind": "witness", "action": "added", "vkey": vkey})
+    policy.apply({"kind": "witness_quorum", "quorum": 2})
+    policy.apply({"kind": "witness", "action": "removed", "vkey": keys[2][1]})
+    policy.apply({"kind": "donation", "amount": 1})
+    assert (sorted(policy.cosigners), policy.quorum) == (["w0.example", "w1.example"], 2)
+    with pytest.raises(CosignatureError, match="1 witnesses left for a quorum of 2"):
+        policy.apply({"kind": "witness", "action": "removed", "vkey": keys[1][1]})
+    with pytest.raises(CosignatureError, match="never added"):
+        WitnessPolicy.empty().apply({"kind": "witness", "action": "removed", "vkey": keys[0][1]})
+    with pytest.raises(CosignatureError, match="0 witnesses left for a quorum of 3"):
+        WitnessPolicy.empty().apply({"kind": "witness_quorum", "quorum": 3})
+
+    log = signer_parse(key_generate(ORIGIN, b"\x01" * 32)[0])
+    cp = Checkpoint(ORIGIN, 9, b"\x01" * 32)
+    note = checkpoint_sign(cp, log).decode()
+    one = note_add_signatures(
+        note, [cosigner_signer_parse(keys[0][0]).cosign(checkpoint_format(cp), 5)]
+    )
+    cosigners = list(policy.cosigners.values())
+    with pytest.raises(QuorumError, match=r"1 valid cosignatures \(w0.example\), 2 required"):
+        checkpoint_quorum_check(one, cosigners, 2)
+    two = note_add_signatures(
+        one, [cosigner_signer_parse(keys[1][0]).cosign(checkpoint_format(cp), 6)]
+    )
+    assert [c.name for c in checkpoint_quorum_check(two, cosigners, 2)] == [
+        "w0.example",
+        "w1.example",
+    ]
+    assert checkpoint_quorum_check(note, [], 0) == []

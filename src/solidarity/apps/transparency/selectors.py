@@ -18,6 +18,7 @@ from typing import Any
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.transparency.logfiles import log_dir, signer_load
 from solidarity.apps.transparency.models import LogEntry, LogHead, LogState
+from solidarity.apps.transparency.witnesses import log_witness_quorum, log_witnesses_active
 from solidarity.core.tlog.checkpoint import Checkpoint, CheckpointError, checkpoint_open
 from solidarity.core.tlog.entry import TotalsCounter, entry_decode
 from solidarity.core.tlog.hashing import HASH_SIZE, tree_root
@@ -403,7 +404,13 @@ def receipt_get(*, slug: str, ref: str) -> ReceiptLookup:
         origin, vkey = log.origin, log.vkey
         if main.index < log.checkpoint.size:
             try:
-                receipt = receipt_build(log.files, main.index, log.verifier)
+                receipt = receipt_build(
+                    log.files,
+                    main.index,
+                    log.verifier,
+                    [w.vkey for w in log_witnesses_active(main.campaign)],
+                    log_witness_quorum(main.campaign),
+                )
             except (ReceiptError, TileError):
                 receipt = None
     return ReceiptLookup(

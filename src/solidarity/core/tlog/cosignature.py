@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -214,3 +215,69 @@ def note_add_signatures(note: bytes | str, lines: Iterable[str]) -> str:
             have.add(line.rstrip("\n"))
             extra.append(line if line.endswith("\n") else line + "\n")
     return text + "".join(extra)
+
+
+class QuorumError(CosignatureError):
+    """A checkpoint carries fewer valid cosignatures than the quorum requires."""
+
+
+def checkpoint_quorum_check(
+    note: bytes | str, cosigners: Iterable[Cosigner], quorum: int
+) -> list[Cosignature]:
+    """The valid cosignatures on a checkpoint note; QuorumError if fewer than quorum.
+
+    quorum 0 accepts a note without cosignatures (a log without witnesses)."""
+    found = note_cosignatures(note, cosigners)
+    if len(found) < quorum:
+        who = ", ".join(c.name for c in found) or "none"
+        raise QuorumError(
+            f"{len(found)} valid cosignatures ({who}), {quorum} required by the log's witnesses"
+        )
+    return found
+
+
+@dataclass
+class WitnessPolicy:
+    """The witnesses and quorum a log announced, replayed entry by entry in log order.
+
+    Entries: {"kind": "witness", "action": "added"|"removed", "vkey": ...} and
+    {"kind": "witness_quorum", "quorum": N}."""
+
+    cosigners: dict[str, Cosigner]
+    quorum: int = 0
+
+    @classmethod
+    def empty(cls) -> WitnessPolicy:
+        return cls({})
+
+    def apply(self, entry: Mapping[str, Any]) -> None:
+        """Follow one witness or witness_quorum entry; CosignatureError (and no change) if it
+        is malformed or would leave fewer witnesses than the quorum."""
+        kind = entry.get("kind")
+        cosigners, quorum = dict(self.cosigners), self.quorum
+        if kind == "witness":
+            vkey, action = entry.get("vkey"), entry.get("action")
+            if not isinstance(vkey, str):
+                raise CosignatureError("a witness entry needs a vkey")
+            c = cosigner_parse(vkey)
+            if action == "added":
+                cosigners[c.name] = c
+            elif action == "removed":
+                if cosigners.get(c.name) != c:
+                    raise CosignatureError(f"witness {c.name} removed but never added")
+                del cosigners[c.name]
+            else:
+                raise CosignatureError(f"witness entry with action {action!r}")
+        elif kind == "witness_quorum":
+            quorum = entry.get("quorum")  # type: ignore[assignment]
+            if type(quorum) is not int or quorum < 0:
+                raise CosignatureError(f"bad quorum {quorum!r}")
+        else:
+            return
+        if quorum > len(cosigners):
+            raise CosignatureError(f"{len(cosigners)} witnesses left for a quorum of {quorum}")
+        self.cosigners, self.quorum = cosigners, quorum
+
+    @property
+    def vkeys(self) -> list[str]:
+        return [c.vkey for c in self.cosigners.values()]

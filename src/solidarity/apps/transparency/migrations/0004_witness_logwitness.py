@@ -5,39 +5,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0001_initial'),
-        ('transparency', '0003_log_head'),
+        ("campaigns", "0001_initial"),
+        ("transparency", "0003_log_head"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LogWitnessPolicy',
+            name="LogWitnessPolicy",
             fields=[
-                ('campaign', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, primary_key=True, related_name='log_witness_policy', serialize=False, to='campaigns.campaign')),
-                ('quorum', models.PositiveSmallIntegerField(default=0)),
-                ('cosigned_size', models.BigIntegerField(default=0)),
-                ('cosigned_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "campaign",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        primary_key=True,
+                        related_name="log_witness_policy",
+                        serialize=False,
+                        to="campaigns.campaign",
+                    ),
+                ),
+                ("quorum", models.PositiveSmallIntegerField(default=0)),
+                ("cosigned_size", models.BigIntegerField(default=0)),
+                ("cosigned_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='LogWitness',
+            name="LogWitness",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('vkey', models.CharField(max_length=300)),
-                ('url', models.URLField(max_length=500)),
-                ('added_at', models.DateTimeField(auto_now_add=True)),
-                ('removed_at', models.DateTimeField(blank=True, null=True)),
-                ('known_size', models.BigIntegerField(default=0)),
-                ('cosigned_size', models.BigIntegerField(default=0)),
-                ('cosigned_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, max_length=300)),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='log_witnesses', to='campaigns.campaign')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("vkey", models.CharField(max_length=300)),
+                ("url", models.URLField(max_length=500)),
+                ("added_at", models.DateTimeField(auto_now_add=True)),
+                ("removed_at", models.DateTimeField(blank=True, null=True)),
+                ("known_size", models.BigIntegerField(default=0)),
+                ("cosigned_size", models.BigIntegerField(default=0)),
+                ("cosigned_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, max_length=300)),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="log_witnesses",
+                        to="campaigns.campaign",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(condition=models.Q(('removed_at__isnull', True)), fields=('campaign', 'name'), name='log_witness_active_once')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("removed_at__isnull", True)),
+                        fields=("campaign", "name"),
+                        name="log_witness_active_once",
+                    )
+                ],
             },
         ),
     ]
