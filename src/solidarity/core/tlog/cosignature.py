@@ -269,9 +269,10 @@ class WitnessPolicy:
             else:
                 raise CosignatureError(f"witness entry with action {action!r}")
         elif kind == "witness_quorum":
-            quorum = entry.get("quorum")  # type: ignore[assignment]
-            if type(quorum) is not int or quorum < 0:
-                raise CosignatureError(f"bad quorum {quorum!r}")
+            q = entry.get("quorum")
+            if not isinstance(q, int) or isinstance(q, bool) or q < 0:
+                raise CosignatureError(f"bad quorum {q!r}")
+            quorum = q
         else:
             return
         if quorum > len(cosigners):
