@@ -190,3 +190,29 @@ def test_receipts_embed_the_cosigned_checkpoint_and_need_the_quorum(witnesses, t
     out = subprocess.run([*cmd, str(bad)], capture_output=True, text=True, check=False)
     assert out.returncode == 1
     assert "2 required" in out.stderr
+
+
+def test_the_public_page_shows_the_witnesses_and_the_latest_cosigned_size(witnesses):
+    from django.core.cache import cache
+    from django.test import Client
+
+    campaign = campaign_factory()
+    cache.clear()
+    assert (
+        "No independent witness cosigns this log yet."
+        in Client().get("/en/c/cuba/").content.decode()
+    )
+    seq.log_sequence_campaign(campaign)
+    vkey = LogState.objects.get(campaign=campaign).vkey
+    witnesses.start(2, vkey)
+    for i in range(2):
+        log_witness_add(campaign=campaign, vkey=witnesses.vkeys[i], url=witnesses.url(i))
+    log_witness_quorum_set(campaign=campaign, quorum=2)
+    book(campaign, 4)
+    size = seq.log_sequence_campaign(campaign).size
+    cache.clear()
+    html = Client().get("/en/c/cuba/").content.decode()
+    assert "2 independent witnesses check that the log only grows" in html
+    assert "accepted with 2 cosignatures" in html
+    assert f"Latest checkpoint cosigned by the quorum: {size} entries." in html
+    assert witnesses.vkeys[0] in html and witnesses.vkeys[1] in html

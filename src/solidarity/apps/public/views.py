@@ -48,6 +48,7 @@ from solidarity.apps.public.selectors import (
     latest_gifts,
     log_origin,
     log_vkey,
+    log_witnesses,
 )
 from solidarity.apps.transparency.services import rfc3339
 from solidarity.core.money import Money, MoneyError, currency_exponent, money_parse
@@ -228,6 +229,7 @@ def _campaign_render(request: HttpRequest, campaign: Campaign) -> HttpResponse:
             "accounts": campaign_accounts(campaign=campaign),
             "vkey": log_vkey(campaign=campaign),
             "origin": log_origin(campaign=campaign),
+            "witnessing": log_witnesses(campaign=campaign),
             "tranche_template": _tranche_template(),
             "charts": _charts(campaign, raised),
             "channels": _channel_names(),
