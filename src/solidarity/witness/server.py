@@ -17,6 +17,9 @@ MAX_BODY = 64 * 1024
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes; with Nagle's algorithm the second waits for the
+    # client's delayed ACK (~40 ms) on a keep-alive connection.
+    disable_nagle_algorithm = True
     server: WitnessServer
 
     def _send(self, answer: Answer) -> None:
