@@ -216,3 +216,69 @@ def test_the_public_page_shows_the_witnesses_and_the_latest_cosigned_size(witnes
     assert "accepted with 2 cosignatures" in html
     assert f"Latest checkpoint cosigned by the quorum: {size} entries." in html
     assert witnesses.vkeys[0] in html and witnesses.vkeys[1] in html
+
+
+def test_verify_requires_the_quorum_the_log_announced(witnesses, tmp_path):
+    import shutil
+
+    from solidarity.core.tlog.verify import LogVerifyError, log_verify
+
+    campaign = campaign_factory()
+    seq.log_sequence_campaign(campaign)
+    vkey = LogState.objects.get(campaign=campaign).vkey
+    witnesses.start(2, vkey)
+    for i in range(2):
+        log_witness_add(campaign=campaign, vkey=witnesses.vkeys[i], url=witnesses.url(i))
+    log_witness_quorum_set(campaign=campaign, quorum=2)
+    book(campaign, 5)
+    seq.log_sequence_campaign(campaign)
+    # Given the published files, the quorum and keys are read from the log itself
+    report = log_verify(log_dir(campaign.slug), vkey)
+    assert report.quorum == 2
+    assert sorted(report.cosigned_by) == ["w0.example.org", "w1.example.org"]
+    assert sorted(report.witnesses) == sorted(witnesses.vkeys)
+    # When a copy of the log lacks one cosignature, it is refused; quorum 1 accepts it
+    copy = tmp_path / "copy"
+    shutil.copytree(log_dir(campaign.slug), copy)
+    note = (copy / "checkpoint").read_text()
+    (copy / "checkpoint").write_text(
+        "\n".join(line for line in note.split("\n") if not line.startswith("\u2014 w1.")) + ""
+    )
+    with pytest.raises(
+        LogVerifyError, match=r"1 valid cosignatures \(w0.example.org\), 2 required"
+    ):
+        log_verify(copy, vkey)
+    assert log_verify(copy, vkey, quorum=1).cosigned_by == ["w0.example.org"]
+    # A cosignature line tampered with is refused outright
+    line = next(x for x in note.split("\n") if x.startswith("\u2014 w0."))
+    bad = line[:-6] + ("AAAA==" if not line.endswith("AAAA==") else "BBBB==")
+    (copy / "checkpoint").write_text(note.replace(line, bad))
+    with pytest.raises(LogVerifyError, match=r"invalid cosignature by w0\.example\.org"):
+        log_verify(copy, vkey)
+
+
+def test_the_verify_command_reports_who_cosigned(witnesses):
+    import subprocess
+    import sys
+
+    campaign = campaign_factory()
+    seq.log_sequence_campaign(campaign)
+    vkey = LogState.objects.get(campaign=campaign).vkey
+    witnesses.start(1, vkey)
+    log_witness_add(campaign=campaign, vkey=witnesses.vkeys[0], url=witnesses.url(0))
+    log_witness_quorum_set(campaign=campaign, quorum=1)
+    book(campaign, 2)
+    seq.log_sequence_campaign(campaign)
+    cmd = [sys.executable, "-m", "solidarity.cli", "verify", str(log_dir(campaign.slug))]
+    out = subprocess.run([*cmd, "--vkey", vkey], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "cosigned by 1 of 1 witnesses (w0.example.org); 1 required" in out.stdout
+    other = witness_init(witnesses.root / "other", "other.example.org")
+    out = subprocess.run(
+        [*cmd, "--vkey", vkey, "--witness", other, "--quorum", "1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 1
+    assert "0 valid cosignatures (none), 1 required" in out.stderr

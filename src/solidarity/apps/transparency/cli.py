@@ -216,6 +216,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
             since,
             origin=args.origin,
             workers=args.workers,
+            witnesses=[_vkey_arg(w) for w in args.witness] if args.witness else None,
+            quorum=args.quorum,
         )
     except LogVerifyError as e:
         if args.json:
@@ -246,6 +248,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"  entries by kind: {kinds or '-'}")
     if report.since_size is not None:
         print(f"  consistent with the older checkpoint of size {report.since_size:,}")
+    if report.quorum or report.cosigned_by:
+        print(
+            f"  cosigned by {len(report.cosigned_by)} of {len(report.witnesses)} witnesses "
+            f"({', '.join(report.cosigned_by) or '-'}); {report.quorum} required"
+        )
     print("verified: checkpoint signature, every tile and bundle, every entry, the totals")
     return 0
 
@@ -340,6 +347,14 @@ def register(sub: Any) -> None:
     p.add_argument("--origin", help="the log's origin (default: the key's name)")
     p.add_argument("--since", help="an older checkpoint file: prove the log only grew since")
     p.add_argument("--workers", type=int, default=1, help="processes checking the bundles")
+    p.add_argument(
+        "--witness",
+        action="append",
+        help="a witness's verifier key (type 0x04) to require instead of those the log announced",
+    )
+    p.add_argument(
+        "--quorum", type=int, help="cosignatures required (default: as the log announced)"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_verify)
 
