@@ -589,6 +589,7 @@ def _json_chunks(rows: Iterator[dict[str, Any]], slug: str) -> Iterator[bytes]:
 def verify_page(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = _campaign(slug)
     ref = (request.GET.get("ref") or "").strip().upper()[:32]
+    witnessing = log_witnesses(campaign=campaign)
     return render(
         request,
         "public/verify.html",
@@ -597,5 +598,7 @@ def verify_page(request: HttpRequest, slug: str) -> HttpResponse:
             "ref": ref,
             "vkey": log_vkey(campaign=campaign) or "",
             "origin": log_origin(campaign=campaign),
+            "witness_vkeys": json.dumps([w["vkey"] for w in witnessing["witnesses"]]),
+            "witness_quorum": witnessing["quorum"],
         },
     )
