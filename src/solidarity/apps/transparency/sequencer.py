@@ -18,6 +18,10 @@ Contract (crash ordering), per log, while holding the log's single-writer lock:
    atomically published, then recorded in LogState.published_size/root (informational).
 3. S is read again; the pass ends when no entry was added meanwhile.
 
+Witnesses (c2sp.org/tlog-witness): each checkpoint of step 2 is first offered to the log's
+witnesses, after its tiles are durable and before it is published; it is published once, with
+the cosignatures they gave within SOLIDARITY_WITNESS_TIMEOUT (see witnesses.CheckpointCosigning).
+
 Reading batch k+1 from the database overlaps writing batch k's files in a writer thread;
 checkpoints are still published in order, one at a time, and a failed write stops the pass
 before any later batch is published.
