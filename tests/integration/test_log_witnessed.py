@@ -282,3 +282,21 @@ def test_the_verify_command_reports_who_cosigned(witnesses):
     )
     assert out.returncode == 1
     assert "0 valid cosignatures (none), 1 required" in out.stderr
+
+
+def test_the_log_api_says_who_cosigned_the_checkpoint(witnesses):
+    from django.test import Client
+
+    campaign = campaign_factory()
+    seq.log_sequence_campaign(campaign)
+    vkey = LogState.objects.get(campaign=campaign).vkey
+    witnesses.start(2, vkey)
+    for i in range(2):
+        log_witness_add(campaign=campaign, vkey=witnesses.vkeys[i], url=witnesses.url(i))
+    log_witness_quorum_set(campaign=campaign, quorum=2)
+    book(campaign, 2)
+    seq.log_sequence_campaign(campaign)
+    data = Client().get(f"/api/v1/campaigns/{campaign.slug}/log").json()
+    assert data["quorum"] == 2
+    assert sorted(data["cosigned_by"]) == ["w0.example.org", "w1.example.org"]
+    assert sorted(data["witnesses"]) == sorted(witnesses.vkeys)
