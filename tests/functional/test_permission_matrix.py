@@ -7,6 +7,8 @@ admin page or action without a rule in this table fails the suite. Rules:
   a login redirect, a 403 or a server error: public pages, log files, webhooks and the API
   (whose own authentication is by key, not by session).
 - ANY: the admin's login and logout pages and the like: any answer but a server error.
+- OPS: /readyz and /metrics, for load balancers and scrapers: the same status for every role
+  and for nobody (503 while not ready is their answer, 500 never).
 - Roles(get, post): the roles whose GET (and HEAD) and whose POST pass the permission check;
   anyone else gets 403, and nobody (no session) is sent to the login page.
 
@@ -60,6 +62,7 @@ class Roles:
 
 PUBLIC = "public"
 ANY = "any"
+OPS = "ops"
 
 READ_OFFICE = frozenset({AUDITOR, ACCOUNTANT, ADMIN})
 BOOKS = frozenset({ACCOUNTANT, ADMIN})
@@ -113,6 +116,10 @@ URLS: dict[str, tuple[str, Any]] = {
         Roles(BOOKS, BOOKS),
     ),
     "healthz": ("/healthz", PUBLIC),
+    # Readiness (503 while the workers have not reported) and metrics (bearer token): for the
+    # load balancer and the scraper, the session changes nothing; never a server error.
+    "readyz": ("/readyz", OPS),
+    "metrics": ("/metrics", OPS),
     "c/<slug:slug>/give/qr.svg": ("/c/{slug}/give/qr.svg", PUBLIC),
     "c/<slug:slug>/give/qr.png": ("/c/{slug}/give/qr.png", PUBLIC),
     "c/<slug:slug>/statement.csv": ("/c/{slug}/statement.csv", PUBLIC),
@@ -302,6 +309,18 @@ def expected(rule: Roles, method: str, role: str) -> str:
 
 def check(world: dict[str, Any], path: str, rule: Any, failures: list[str]) -> None:
     for method in ("GET", "POST"):
+        if rule == OPS:
+            codes = {
+                role: (
+                    world["clients"][role].get(path)
+                    if method == "GET"
+                    else world["clients"][role].post(path, {})
+                ).status_code
+                for role in EVERYONE
+            }
+            if len(set(codes.values())) != 1 or 500 in codes.values():
+                failures.append(f"{method} {path}: the same answer for everyone, but {codes}")
+            continue
         answers = {}
         for role in EVERYONE:
             client = world["clients"][role]
