@@ -1,4 +1,5 @@
-"""Generate realistic campaign bank statements (Vietcombank-like CSV or camt.053.001.08).
+"""Generate realistic campaign bank statements: a Vietcombank-like CSV or XLSX export,
+camt.053.001.08, camt.054.001.08 or MT940, the same rows in every format.
 
 Gifts are mostly round VND 10,000-1,000,000 (mean near 200,000) with a few large ones,
 memo shapes from ARCHITECTURE.md (code CUBA in its variants), bank fees, returned transfers
@@ -15,9 +16,10 @@ from __future__ import annotations
 import argparse
 import csv
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 from xml.sax.saxutils import escape
@@ -47,6 +49,7 @@ class Row:
     amount: int
     memo: str
     name: str | None
+    reversal: bool = False  # a returned transfer the bank flags (camt RvslInd, MT940 RC)
 
 
 def _name(rng: random.Random) -> str:
@@ -121,18 +124,32 @@ def statement_rows(
         yield Row(at, docno, "credit", amount, memo, name if rng.random() < 0.3 else None)
 
 
-def _money(amount: int) -> str:
-    return f"{amount:,}"
+_EXPONENT = {"VND": 0, "JPY": 0, "KRW": 0}
 
 
-def write_csv(out: TextIO, rows: Iterator[Row], *, account: str = ACCOUNT) -> int:
+def _major(amount: int, currency: str, *, point: str = ".", thousands: str = "") -> str:
+    """Minor units as the decimal text of the currency's major unit."""
+    exp = _EXPONENT.get(currency, 2)
+    whole, frac = divmod(abs(amount), 10**exp)
+    text = f"{whole:,}".replace(",", thousands)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{text}{point}{frac:0{exp}d}" if exp else f"{sign}{text}"
+
+
+def _money(amount: int, currency: str = "VND") -> str:
+    return _major(amount, currency, thousands=",")
+
+
+def write_csv(
+    out: TextIO, rows: Iterable[Row], *, account: str = ACCOUNT, currency: str = "VND"
+) -> int:
     """Vietcombank-like export: title rows, bilingual header, date and doc number in one
     cell, opening/closing balance rows. Returns the number of transaction rows."""
     w = csv.writer(out, lineterminator="\n")
     w.writerow(["NGÂN HÀNG TMCP NGOẠI THƯƠNG VIỆT NAM", "", "", "", "", ""])
     w.writerow(["SAO KÊ TÀI KHOẢN / ACCOUNT STATEMENT", "", "", "", "", ""])
     w.writerow([f"Số tài khoản/Account number: {account}", "", "", "", "", ""])
-    w.writerow(["Loại tiền/Currency: VND", "", "", "", "", ""])
+    w.writerow([f"Loại tiền/Currency: {currency}", "", "", "", "", ""])
     w.writerow(
         [
             "STT/No.",
@@ -148,22 +165,38 @@ def write_csv(out: TextIO, rows: Iterator[Row], *, account: str = ACCOUNT) -> in
     n = 0
     for n, r in enumerate(rows, 1):
         balance += r.amount if r.direction == "credit" else -r.amount
-        debit = _money(r.amount) if r.direction == "debit" else ""
-        credit = _money(r.amount) if r.direction == "credit" else ""
-        w.writerow([n, f"{r.booked_at:%d/%m/%Y}\n{r.doc}", debit, credit, _money(balance), r.memo])
+        debit = _money(r.amount, currency) if r.direction == "debit" else ""
+        credit = _money(r.amount, currency) if r.direction == "credit" else ""
+        cells = [n, f"{r.booked_at:%d/%m/%Y}\n{r.doc}", debit, credit]
+        w.writerow([*cells, _money(balance, currency), r.memo])
     w.writerow(["", "Số dư cuối kỳ/Closing balance", "", "", _money(balance), ""])
     return n
 
 
-def write_camt(out: TextIO, rows: Iterator[Row], *, account: str = ACCOUNT) -> int:
-    """camt.053.001.08, one statement, account as Othr/Id. Returns the number of entries."""
+_CAMT_ROOTS = {
+    "camt.053": ("BkToCstmrStmt", "Stmt"),
+    "camt.054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn"),
+}
+
+
+def write_camt(
+    out: TextIO,
+    rows: Iterable[Row],
+    *,
+    account: str = ACCOUNT,
+    kind: str = "camt.053",
+    currency: str = "VND",
+) -> int:
+    """camt.053.001.08 (or camt.054.001.08), one statement, account as Othr/Id. Returns the
+    number of entries."""
+    root, container = _CAMT_ROOTS[kind]
     out.write(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">\n'
-        "<BkToCstmrStmt>\n<GrpHdr><MsgId>GEN-1</MsgId>"
+        f'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:{kind}.001.08">\n'
+        f"<{root}>\n<GrpHdr><MsgId>GEN-1</MsgId>"
         "<CreDtTm>2025-08-21T00:00:00+07:00</CreDtTm></GrpHdr>\n"
-        f"<Stmt><Id>GEN-STMT-1</Id><Acct><Id><Othr><Id>{account}</Id></Othr></Id>"
-        "<Ccy>VND</Ccy></Acct>\n"
+        f"<{container}><Id>GEN-STMT-1</Id><Acct><Id><Othr><Id>{account}</Id></Othr></Id>"
+        f"<Ccy>{currency}</Ccy></Acct>\n"
     )
     n = 0
     for n, r in enumerate(rows, 1):  # noqa: B007 - n is the count returned
@@ -172,35 +205,113 @@ def write_camt(out: TextIO, rows: Iterator[Row], *, account: str = ACCOUNT) -> i
             role = "Dbtr" if r.direction == "credit" else "Cdtr"
             party = f"<RltdPties><{role}><Pty><Nm>{escape(r.name)}</Nm></Pty></{role}></RltdPties>"
         ind = "CRDT" if r.direction == "credit" else "DBIT"
+        rvsl = "<RvslInd>true</RvslInd>" if r.reversal else ""
         out.write(
-            f'<Ntry><Amt Ccy="VND">{r.amount}</Amt><CdtDbtInd>{ind}</CdtDbtInd>'
+            f'<Ntry><Amt Ccy="{currency}">{_major(r.amount, currency)}</Amt>'
+            f"<CdtDbtInd>{ind}</CdtDbtInd>{rvsl}"
             f"<Sts><Cd>BOOK</Cd></Sts><BookgDt><DtTm>{r.booked_at.isoformat()}</DtTm></BookgDt>"
             f"<ValDt><Dt>{r.booked_at.date().isoformat()}</Dt></ValDt>"
             f"<AcctSvcrRef>{r.doc}</AcctSvcrRef><NtryDtls><TxDtls>{party}"
             f"<RmtInf><Ustrd>{escape(r.memo)}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>\n"
         )
-    out.write("</Stmt>\n</BkToCstmrStmt>\n</Document>\n")
+    out.write(f"</{container}>\n</{root}>\n</Document>\n")
     return n
+
+
+def write_mt940(
+    out: TextIO, rows: Iterable[Row], *, account: str = f"970436/{ACCOUNT}", currency: str = "VND"
+) -> int:
+    """SWIFT MT940, one statement; `:25:` spelled BIN/number as Vietnamese banks' host-to-host
+    channels do; the document number is the `//` bank reference; the memo goes to `:86:` in
+    lines of at most 65 characters. Returns the number of `:61:` lines."""
+    listed = list(rows)
+    first = listed[0].booked_at if listed else datetime(2025, 8, 14, tzinfo=ICT)
+    zero = _major(0, currency, point=",")
+    out.write(f":20:GEN{first:%y%m%d}\n:25:{account}\n:28C:1/1\n")
+    out.write(f":60F:C{first:%y%m%d}{currency}{zero}{'' if ',' in zero else ','}\n")
+    balance = 0
+    for r in listed:
+        # RC (reversal of credit) is money out; RD (reversal of debit) money in
+        plain = "C" if r.direction == "credit" else "D"
+        mark = {"C": "RD", "D": "RC"}[plain] if r.reversal else plain
+        balance += r.amount if r.direction == "credit" else -r.amount
+        amount = _major(r.amount, currency, point=",")
+        amount += "" if "," in amount else ","
+        out.write(f":61:{r.booked_at:%y%m%d%m%d}{mark}{amount}NTRFNONREF//{r.doc}\n")
+        memo = r.memo or "-"
+        chunks = [memo[i : i + 65] for i in range(0, len(memo), 65)][:6]
+        out.write(":86:" + "\n".join(chunks) + "\n")
+    last = listed[-1].booked_at if listed else first
+    sign = "C" if balance >= 0 else "D"
+    closing = _major(abs(balance), currency, point=",")
+    closing += "" if "," in closing else ","
+    out.write(f":62F:{sign}{last:%y%m%d}{currency}{closing}\n-\n")
+    return len(listed)
+
+
+def write_xlsx(
+    path: str | Path, rows: Iterable[Row], *, account: str = ACCOUNT, currency: str = "VND"
+) -> int:
+    """An internet-banking XLSX export: title rows, then date, reference, debit, credit and
+    memo columns, amounts stored as numbers. Returns the number of transaction rows."""
+    import openpyxl  # noqa: PLC0415 - only this writer needs it
+
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("Sao ke")
+    sheet.append(["SAO KÊ TÀI KHOẢN"])
+    sheet.append([f"Số tài khoản: {account}"])
+    sheet.append([f"Loại tiền: {currency}"])
+    sheet.append(["Ngày giao dịch", "Số tham chiếu", "Ghi nợ", "Ghi có", "Nội dung"])
+    n = 0
+    for n, r in enumerate(rows, 1):  # noqa: B007 - n is the count returned
+        value = Decimal(_major(r.amount, currency))
+        debit = value if r.direction == "debit" else None
+        credit = value if r.direction == "credit" else None
+        sheet.append([f"{r.booked_at:%d/%m/%Y %H:%M:%S}", r.doc, debit, credit, r.memo])
+    book.save(path)
+    return n
+
+
+FORMATS = ("csv", "xlsx", "camt.053", "camt.054", "mt940")
+
+
+def rows_write(
+    path: str | Path,
+    rows: Iterable[Row],
+    *,
+    fmt: str,
+    account: str | None = None,
+    currency: str = "VND",
+) -> int:
+    """Write `rows` to `path` in `fmt` (one of FORMATS); return the row count. `account` as
+    the file states it (default: the campaign account; MT940 spells it BIN/number)."""
+    plain = {"account": account or ACCOUNT, "currency": currency}
+    if fmt == "xlsx":
+        return write_xlsx(path, rows, **plain)
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        if fmt == "csv":
+            return write_csv(out, iter(rows), **plain)
+        if fmt in _CAMT_ROOTS:
+            return write_camt(out, rows, kind=fmt, **plain)
+        if fmt == "mt940":
+            mt_account = account or f"970436/{ACCOUNT}"
+            return write_mt940(out, rows, account=mt_account, currency=currency)
+    raise ValueError(f"unknown format {fmt!r}")
 
 
 def statement_write(
     path: str | Path, *, rows: int, fmt: str = "csv", seed: int = 1, days: int = 7
 ) -> int:
-    """Write a generated statement to `path` in `fmt` ("csv" or "camt"); return row count."""
+    """Write a generated statement to `path` in `fmt` ("camt" is camt.053); return row count."""
     generated = statement_rows(rows=rows, seed=seed, days=days)
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        if fmt == "csv":
-            return write_csv(out, generated)
-        if fmt == "camt":
-            return write_camt(out, generated)
-    raise ValueError(f"unknown format {fmt!r}")
+    return rows_write(path, generated, fmt="camt.053" if fmt == "camt" else fmt)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--format", choices=["csv", "camt"], default="csv")
+    parser.add_argument("--format", choices=["camt", *FORMATS], default="csv")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--days", type=int, default=7)
     args = parser.parse_args()

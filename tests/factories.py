@@ -95,7 +95,9 @@ def totp_code(device: Any) -> str:
     device.refresh_from_db()
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     now = totp.t()
-    for t in range(now - device.tolerance, now + device.tolerance + 1):
+    # This step's code first, then later ones: an earlier step's code would be refused when
+    # the clock passes into the next step between computing and checking it.
+    for t in range(now, now + device.tolerance + 1):
         if device.last_t is None or t > device.last_t:
             totp.time = device.t0 + t * device.step
             return f"{totp.token():0{device.digits}d}"

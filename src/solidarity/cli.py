@@ -130,6 +130,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     campaign = demo_load(gifts=args.gifts, seed=args.seed, progress=progress)
     if sys.stderr.isatty():
         print(file=sys.stderr)
+    from solidarity.apps.disbursements.demo import demo_handovers
+
+    demo_handovers(campaign=campaign)  # goods received, a tranche in money and one in kind
     from solidarity.apps.transparency.cli import log_catch_up
 
     log_catch_up([campaign.slug])  # the public log holds every gift before we report
@@ -137,7 +140,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     seconds = (datetime.now(UTC) - started).total_seconds()
     print(
         f"demo campaign {campaign.slug}: {totals['donation_count']:,} gifts, "
-        f"raised {totals['raised_minor']:,} {campaign.currency} in {seconds:.1f}s"
+        f"raised {totals['raised_minor']:,} {campaign.currency}, "
+        f"disbursed {totals['disbursed_minor']:,} {campaign.currency} in {seconds:.1f}s"
     )
     return 0
 
@@ -373,6 +377,22 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if state.ready else 1
 
 
+# --- donors ------------------------------------------------------------------------------
+
+
+def cmd_donor_erase(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.donations.services import donation_erase
+
+    erased = donation_erase(public_ref=args.ref, by=args.by or getpass.getuser())
+    ref = args.ref.strip().upper()
+    if args.json:
+        _print_json({"ref": ref, "erased": erased})
+    else:
+        print(f"{ref}: private record erased" if erased else f"{ref}: already erased")
+    return 0
+
+
 # --- parser ------------------------------------------------------------------------------
 
 
@@ -467,6 +487,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_ledger_check)
 
+    donor = sub.add_parser("donor", help="donors' private records").add_subparsers(
+        dest="action", required=True
+    )
+    p = donor.add_parser(
+        "erase", help="delete a gift's private record (name, account, memo, salt); log unchanged"
+    )
+    p.add_argument("ref", help="the gift's public reference")
+    p.add_argument("--by", help="who asked or erased (recorded in the log line)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_donor_erase)
+
     for name in EXTENSION_MODULES:
         module = importlib.import_module(name)
         module.register(sub)
@@ -483,6 +514,7 @@ EXTENSION_MODULES: list[str] = [
     "solidarity.apps.imports.cli",
     "solidarity.apps.transparency.cli",
     "solidarity.apps.feeds.cli",
+    "solidarity.backup",
     "solidarity.apps.transparency.witness_cli",
     "solidarity.witness.cli",
 ]
@@ -516,6 +548,12 @@ AUDITED_COMMANDS = frozenset(
         ("notifications", "flag-unconfirmed"),
         ("partners", "add"),
         ("partners", "revoke"),
+        ("notifications", "resolve-conflict"),
+        ("donor", "erase"),
+        ("goods", "receive"),
+        ("goods", "import"),
+        ("log", "recover"),
+        ("log", "rotate-key"),
     }
 )
 

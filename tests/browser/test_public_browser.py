@@ -221,6 +221,52 @@ def test_a_receipt_without_its_quorum_of_cosignatures_is_not_verified(site, brow
     page.close()
 
 
+def test_receipts_verify_with_the_first_key_after_a_key_rotation(site, browser):
+    # Given a donor who kept a receipt and the log's key as first published
+    ref = _first_ref(site)
+    _status, kept = _get_json(f"{site['base']}/c/{SLUG}/receipt/{ref}.json")
+    first_vkey = _cli(_env(site), "log", "vkey", SLUG).stdout.strip()
+    # When the log's key is rotated and more gifts are published under the new key
+    out = _cli(_env(site), "log", "rotate-key", SLUG).stdout
+    assert "now signed by" in out
+    _cli(_env(site), "demo", "--gifts", "2400")
+    _cli(_env(site), "log", "sequence", "--once")
+    assert _cli(_env(site), "log", "vkey", SLUG).stdout.strip() != first_vkey
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{site['base']}/en/c/{SLUG}/verify/")
+    page.locator("summary").click()
+    page.get_by_label("Verifier key").fill(first_vkey)
+    # Then the kept receipt verifies with the first key, the latest checkpoint (new key)
+    # accepted through the rotation announced in the log
+    page.get_by_label("Receipt (JSON), if you saved one").fill(json.dumps(kept))
+    page.get_by_role("button", name="Verify", exact=True).click()
+    verdict = page.locator("#verdict[data-verified]")
+    verdict.wait_for(timeout=10_000)
+    assert verdict.get_attribute("data-verified") == "true", verdict.inner_text()
+    checks = page.locator("#checks li.pass").all_inner_texts()
+    assert any("key rotations" in c for c in checks), checks
+    # And a gift published under the new key verifies with the first key too
+    status, newest = _get_json(f"{site['base']}/c/{SLUG}/receipt/{_newest_ref(site)}.json")
+    assert status == 200 and newest["keys"]
+    page.get_by_label("Receipt (JSON), if you saved one").fill(json.dumps(newest))
+    page.get_by_role("button", name="Verify", exact=True).click()
+    page.wait_for_function("document.querySelector('#verdict').dataset.verified === 'true'")
+    # But not when the announcement is forged
+    forged = json.loads(json.dumps(newest))
+    forged["keys"][0]["index"] += 1
+    page.get_by_label("Receipt (JSON), if you saved one").fill(json.dumps(forged))
+    page.get_by_role("button", name="Verify", exact=True).click()
+    page.wait_for_function("document.querySelector('#verdict').dataset.verified === 'false'")
+    page.close()
+
+
+def _newest_ref(site) -> str:
+    url = f"{site['base']}/api/v1/campaigns/{SLUG}/donations?limit=1&sort=-time"
+    status, data = _get_json(url)
+    assert status == 200
+    return data["items"][0]["ref"]
+
+
 def test_a_tampered_receipt_is_rejected_and_says_why(site, browser):
     ref = _first_ref(site)
     _status, receipt = _get_json(f"{site['base']}/c/{SLUG}/receipt/{ref}.json")

@@ -116,6 +116,16 @@ def test_demo_books_gifts_and_the_ledger_checks_clean(sol):
     again = json.loads(sol("campaign", "totals", "cuba-2025", "--json").stdout)
     assert again["donation_count"] == 3000
     assert "clean" in sol("ledger", "check").stdout
+    # and every page has something to show: goods received, a tranche in money (with its
+    # USD conversion) and one in kind, both handed over, booked once however often it runs
+    tranches = json.loads(sol("tranche", "list", "--json").stdout)
+    assert sorted(t["status"] for t in tranches) == ["handed_over", "handed_over"]
+    (cash,) = [t for t in tranches if t["amount_minor"] > 0]
+    (goods,) = [t for t in tranches if t["amount_minor"] == 0]
+    assert cash["conversion"]["currency"] == "USD" and cash["evidence"]
+    assert goods["items"]
+    assert again["disbursed_minor"] == cash["amount_minor"] < again["raised_minor"]
+    assert len(json.loads(sol("goods", "list", "--json").stdout)) == 1
 
 
 def test_user_add_with_a_generated_password(sol):

@@ -320,12 +320,20 @@ def test_a_busy_database_leaves_notifications_stored_for_the_next_pass(campaign,
     def busy(**kwargs):
         raise OperationalError("database is locked")
 
-    # Given a database that is locked while the booker books, the pass fails and records nothing
+    # Given a database that refuses the bookings and then this pass's record of them too
+    # (busy or gone), the pass fails and records nothing
     with monkeypatch.context() as m:
         m.setattr(services, "bank_transactions_book", busy)
+        m.setattr(services, "_attempt_record", lambda *a: False)
         with pytest.raises(OperationalError):
             notifications_process()
-    assert set(Notification.objects.values_list("status", flat=True)) == {"stored"}
+    assert list(Notification.objects.values_list("status", "attempts")) == [("stored", 0)] * 2
+    # Given one that refuses only the bookings, each counts an attempt and stays stored
+    with monkeypatch.context() as m:
+        m.setattr(services, "bank_transactions_book", busy)
+        assert notifications_process() == 0
+    rows = Notification.objects.values_list("status", "attempts", "error")
+    assert set(rows) == {("stored", 1, "OperationalError: database is locked")}
     # Then the next pass books both
     assert notifications_process() == 2
     assert set(Notification.objects.values_list("status", flat=True)) == {"booked"}

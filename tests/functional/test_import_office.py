@@ -9,7 +9,8 @@ from solidarity.apps.accounts.services import user_add
 from solidarity.apps.campaigns.services import AccountInput
 from solidarity.apps.donations.models import Donation
 from solidarity.apps.imports import views
-from solidarity.apps.imports.models import Import, ReviewItem
+from solidarity.apps.imports.jobs import import_jobs_run
+from solidarity.apps.imports.models import Import, ImportUpload, ReviewItem
 from tests.conftest import REPO
 from tests.factories import campaign_factory, office_login
 
@@ -52,11 +53,21 @@ def test_upload_shows_the_report_and_review_decides(accountant_client):
     with open(VCB_CSV, "rb") as f:
         assert accountant_client.post(url, {"file": f}).status_code == 403
     with open(VCB_CSV, "rb") as f:
-        page = accountant_client.post(url, {"file": f, "csrfmiddlewaretoken": token})
-    assert page.status_code == 200
-    body = page.content.decode()
-    assert "vietcombank_bilingual.csv" in body
-    assert Import.objects.get().by == "ke-toan"
+        queued = accountant_client.post(url, {"file": f, "csrfmiddlewaretoken": token})
+    # The upload is stored and queued: the web worker reads nothing
+    assert queued.status_code == 303
+    job = Import.objects.get()
+    assert queued["Location"] == f"{url}?job={job.pk}"
+    assert (job.status, job.by) == ("queued", "ke-toan")
+    waiting = accountant_client.get(queued["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Waiting for the import worker" in waiting and 'http-equiv="refresh"' in waiting
+    assert not ReviewItem.objects.exists()
+    # The import worker runs it; the page then shows the result
+    (report,) = import_jobs_run()
+    assert report.status == "done"
+    body = accountant_client.get(queued["Location"]).content.decode()
+    assert "vietcombank_bilingual.csv" in body and "http-equiv" not in body
+    assert not ImportUpload.objects.exists()
     assert ReviewItem.objects.filter(status="open").count() == 3
     # The review page assigns an item
     item = ReviewItem.objects.filter(status="open").first()
@@ -88,8 +99,11 @@ def test_upload_size_limit_and_broken_file(accountant_client, monkeypatch, tmp_p
     )
     with open(broken, "rb") as f:
         page = accountant_client.post("/office/imports/", {"file": f, "csrfmiddlewaretoken": token})
-    assert page.status_code == 422
-    assert "broken.xml" in page.content.decode()
+    assert page.status_code == 303
+    import_jobs_run()
+    body = accountant_client.get(page["Location"]).content.decode()
+    assert "broken.xml" in body and "forbidden XML construct" in body
+    assert Import.objects.get().status == "refused"
     assert Donation.objects.count() == 0
 
 

@@ -156,3 +156,68 @@ def test_proofs_from_the_command_line(home, exported):
     )
     assert consistency["from"] == 3001
     assert "index must be" in run(home, "log", "proof", "cuba-2025", "--index", "9999", code=2)
+
+
+def test_a_rotated_key_is_announced_and_verified_with_the_first_key(home, exported, tmp_path):
+    _, first, reversed_ref = exported
+    kept = home / "kept-receipt.json"
+    run(home, "log", "receipt", "cuba-2025", reversed_ref, "--out", str(kept))
+    # When the signing key is rotated, and the log grows under the new key
+    out = run(home, "log", "rotate-key", "cuba-2025")
+    assert f"under {first}" in out
+    new = run(home, "log", "vkey", "cuba-2025").strip()
+    assert new != first and new.split("+")[0] == first.split("+")[0]
+    run(home, "demo", "--gifts", "3010")
+    run(home, "log", "sequence", "--once")
+    static = tmp_path / "static"
+    run(home, "log", "export", "cuba-2025", str(static))
+    # Then an auditor holding only the first key verifies the whole log, and so does one
+    # holding the new key; the key entry counts in no total
+    report = json.loads(auditor(home, "verify", str(static), "--vkey", first, "--json"))
+    assert report["kinds"]["key"] == 1
+    totals = json.loads(run(home, "campaign", "totals", "cuba-2025", "--json"))
+    assert report["totals"]["VND"]["raised"] == totals["raised_minor"]
+    auditor(home, "verify", str(static), "--vkey", new)
+    # And receipts from before and after the rotation verify with the first key
+    assert "verified" in auditor(home, "verify-receipt", str(kept), "--vkey", first)
+    fresh = home / "fresh-receipt.json"
+    run(home, "log", "receipt", "cuba-2025", reversed_ref, "--out", str(fresh))
+    assert json.loads(fresh.read_text())["keys"]
+    assert "verified" in auditor(home, "verify-receipt", str(fresh), "--vkey", first)
+    # Without the announcement, the first key does not accept the new checkpoints
+    (static / "keys.json").unlink()
+    out = auditor(home, "verify", str(static), "--vkey", first, code=1)
+    assert "checkpoint signature" in out
+
+
+def test_a_lost_signing_key_comes_back_from_a_backup(home, exported, tmp_path):
+    # Given a backup, then the key file lost with the machine's disk
+    run(home, "backup", str(tmp_path / "b"))
+    key = home / "home" / "keys" / "cuba-2025.key"
+    saved = key.read_bytes()
+    key.unlink()
+    assert "restore keys/cuba-2025.key" in run(home, "log", "sequence", "--once", code=1)
+    # A backup altered since it was taken is refused before anything is written
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["files"]["keys/cuba-2025.key"]["sha256"]
+    (tmp_path / "b" / "secrets").mkdir(exist_ok=True)
+    altered = tmp_path / "b" / "keys" / "cuba-2025.key"
+    altered.write_bytes(saved + b" ")
+    assert "altered" in run(home, "restore", "--force", str(tmp_path / "b"), code=2)
+    assert not key.exists()
+    altered.write_bytes(saved)
+    # When it is restored, the key is back and the log goes on
+    out = run(home, "restore", "--force", str(tmp_path / "b"))
+    assert "the database holds the published log" in out
+    assert key.read_bytes() == saved and key.stat().st_mode & 0o777 == 0o600
+    run(home, "log", "sequence", "--once")
+    # And the same backup restores into an installation that has nothing yet
+    empty = {"SOLIDARITY_HOME": str(tmp_path / "new-home")}
+    env = _env(home, **empty)
+    out = run(home, "restore", str(tmp_path / "b"), env=env)
+    assert "checkpoint of size" in out and "the database holds the published log" in out
+    assert (tmp_path / "new-home" / "log" / "cuba-2025" / "keys.json").exists()
+    totals = json.loads(run(home, "campaign", "totals", "cuba-2025", "--json", env=env))
+    assert totals == json.loads(run(home, "campaign", "totals", "cuba-2025", "--json"))
+    assert "ledger check: clean" in run(home, "ledger", "check", env=env)
+    run(home, "restore", str(tmp_path / "b"), env=env, code=2)  # not empty any more

@@ -147,3 +147,39 @@ def test_schemathesis_no_server_errors(setup):
     request_finished.connect(close_old_connections)
     assert len(calls) >= 20
     assert all(code < 500 for code in calls)
+
+
+def test_a_key_whose_request_died_is_released_after_the_stated_time(setup):
+    from datetime import timedelta
+
+    from django.db.models import F
+
+    from solidarity.apps.feeds.services import (
+        IDEMPOTENCY_RUNNING_SECONDS,
+        idempotency_begin,
+        request_hash,
+    )
+
+    _, partner, key = setup
+    digest = request_hash(_dumped(GIFT))
+    # Given a request that took the key and was cut off before it finished (no result)
+    record = IdempotencyRecord.objects.create(partner=partner, key="k9", request_hash=digest)
+    # Then within IDEMPOTENCY_RUNNING_SECONDS it counts as still running
+    assert post(key, "gifts", GIFT, **{"Idempotency-Key": "k9"}).status_code == 409
+    # When that time has passed since it started
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        created_at=F("created_at") - timedelta(seconds=IDEMPOTENCY_RUNNING_SECONDS + 1)
+    )
+    # Then another body under the key is still refused, and the same body runs again
+    assert post(key, "gifts", {**GIFT, "amount": 1}, **{"Idempotency-Key": "k9"}).status_code == 422
+    first = post(key, "gifts", GIFT, **{"Idempotency-Key": "k9"})
+    assert first.status_code == 201
+    assert post(key, "gifts", GIFT, **{"Idempotency-Key": "k9"}).json() == first.json()
+    assert Donation.objects.count() == 1
+    # And of two retries arriving together after the time, one takes the key over
+    stale = IdempotencyRecord.objects.create(partner=partner, key="k10", request_hash=digest)
+    later = stale.created_at + timedelta(seconds=IDEMPOTENCY_RUNNING_SECONDS + 1)
+    taken = [
+        idempotency_begin(partner=partner, key="k10", digest=digest, now=later)[1] for _ in range(2)
+    ]
+    assert taken == [True, False]

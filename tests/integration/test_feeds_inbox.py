@@ -126,6 +126,6 @@ def test_operators_see_what_waits_in_the_inbox(inbox, feed, capsys):
     page = office.get("/office/notifications/").content.decode()
     assert "2 thông báo đã nhận, đang chờ ghi sổ." in page  # the office speaks Vietnamese
     assert main(["notifications", "list"]) == 0
-    assert "2 acknowledged, waiting in the receivers' inbox" in capsys.readouterr().out
+    assert "2 acknowledged, waiting for the booker" in capsys.readouterr().out
     notifications_process()
     assert "đang chờ ghi sổ" not in office.get("/office/notifications/").content.decode()

@@ -16,7 +16,12 @@ from django.db import connection
 from solidarity.apps.donations.models import Donation
 from solidarity.apps.feeds import services
 from solidarity.apps.feeds.models import Notification
-from solidarity.apps.feeds.services import feed_add, notification_store, notifications_process
+from solidarity.apps.feeds.services import (
+    feed_add,
+    notification_book,
+    notification_store,
+    notifications_process,
+)
 from solidarity.core import webhooks as w
 from tests.factories import campaign_factory
 from tests.integration.test_feeds_reconcile import ACCOUNT, WHEN, statement
@@ -35,7 +40,10 @@ def _postgres_only():
         pytest.skip("PostgreSQL only (SQLite serializes writers anyway)")
 
 
-def test_a_statement_batch_waits_for_the_booker_and_confirms_its_gift(monkeypatch):
+@pytest.mark.parametrize("alone", [False, True], ids=["batch", "alone"])
+def test_a_statement_batch_waits_for_the_booker_and_confirms_its_gift(monkeypatch, alone):
+    """`alone`: the booker books the notification by itself (`notification_book`, as after a
+    batch failed), not in a batch: the same transaction holds the lock and the outcome."""
     campaign_factory(accounts=(ACCOUNT,))
     feed, _ = feed_add(name="vcb", kind="sepay", account="970436:0011001932418")
     body = json.dumps(
@@ -49,7 +57,9 @@ def test_a_statement_batch_waits_for_the_booker_and_confirms_its_gift(monkeypatc
             "referenceCode": "FT1",
         }
     ).encode()
-    notification_store(feed=feed, transfer=w.sepay_parse(body), headers={}, body=body.decode())
+    row, _ = notification_store(
+        feed=feed, transfer=w.sepay_parse(body), headers={}, body=body.decode()
+    )
 
     # Given the booker has looked for the statement's gift (none yet) and not booked yet
     looked, go = threading.Event(), threading.Event()
@@ -75,7 +85,12 @@ def test_a_statement_batch_waits_for_the_booker_and_confirms_its_gift(monkeypatc
         thread.start()
         return thread
 
-    booker = in_thread("booker", notifications_process)
+    if alone:
+        booker = in_thread(
+            "booker", lambda: int(notification_book(notification=row).donation_id is not None)
+        )
+    else:
+        booker = in_thread("booker", notifications_process)
     assert looked.wait(20)
     # When the statement with the same transfer is imported meanwhile
     importer = in_thread(

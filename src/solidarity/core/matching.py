@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+
+import phonenumbers
 
 if TYPE_CHECKING:
     from solidarity.core.statements.base import BankTransaction
@@ -160,21 +162,141 @@ def donor_name_extract(memo: str, counterparty_name: str | None) -> str | None:
     return None
 
 
-_PHONE = re.compile(r"(?<![\d+])(?:\+84|84|0)(?:[ .-]?\d){9}(?!\d)")
-_DIGIT_RUN = re.compile(r"\d{6,}")
+_GROUP = re.compile(r"\d+(?:[ \t.\-/()+]{1,3}\d+)*")
+"""Digits written as one number: digit runs joined by at most three separator characters
+(space, tab, ``. - / ( ) +``), as in ``0912/345/678``, ``+84 (0) 912 345 678``,
+``0011.0019.32418`` or ``4111-1111-1111-1111``."""
+NUMBER_MIN_DIGITS = 6
+"""A group of this many digits or more could be an account (Vietnamese accounts have 6 to 19
+digits), a phone or a card number, and is masked."""
+PHONE_MIN_DIGITS = 9
+"""The fewest digits of a Vietnamese phone number without its leading 0 or +84."""
+PHONE_MAX_DIGITS = 13
+"""The most: +84 and an 11-digit number."""
+PHONE_GAP = 4
+"""How far apart (in characters) the pieces of a phone number written in pieces may be."""
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
-def _keep_last3(match: re.Match[str]) -> str:
-    s = match.group()
-    digits = [i for i, c in enumerate(s) if c.isdigit()]
-    keep = set(digits[-3:])
-    return "".join(c if (i in keep or not c.isdigit()) else "*" for i, c in enumerate(s))
+def luhn_valid(digits: str) -> bool:
+    """The Luhn (ISO/IEC 7812-1) check digit of a card number holds."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
 
 
-def memo_mask(text: str) -> str:
-    """Mask phone numbers (0xxxxxxxxx, +84…, with or without separators) and any run of six or
-    more digits (accounts, cards), keeping the last three digits of each."""
-    return _DIGIT_RUN.sub(_keep_last3, _PHONE.sub(_keep_last3, text))
+def _phone_clusters(text: str, groups: Sequence[tuple[int, int, list[int]]]) -> Iterator[list[int]]:
+    """The digit positions of phone numbers written in pieces the digit groups did not join
+    (``0912 xx 345 678``): neighbouring groups at most PHONE_GAP characters apart on one line,
+    one of them short, that phonenumbers (region VN) takes for a possible number."""
+    i = 0
+    while i < len(groups):
+        j, positions = i, list(groups[i][2])
+        while j + 1 < len(groups) and _near(text, groups[j][1], groups[j + 1][0]):
+            j += 1
+            positions += groups[j][2]
+        if (
+            j > i
+            and PHONE_MIN_DIGITS <= len(positions) <= PHONE_MAX_DIGITS
+            and any(len(g[2]) < NUMBER_MIN_DIGITS for g in groups[i : j + 1])
+            and _possible_phone("".join(text[k] for k in positions))
+        ):
+            yield positions
+        i = j + 1
+
+
+def _near(text: str, end: int, start: int) -> bool:
+    return start - end <= PHONE_GAP and "\n" not in text[end:start]
+
+
+def _possible_phone(digits: str) -> bool:
+    try:
+        number = phonenumbers.parse(digits, "VN")
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_possible_number(number)
+
+
+def _hide_digits(hidden: set[int], positions: Sequence[int], keep: int) -> None:
+    hidden.update(positions[: max(len(positions) - keep, 0)])
+
+
+def _digit_positions(text: str, start: int, end: int) -> list[int]:
+    return [i for i in range(start, end) if text[i].isdigit()]
+
+
+def memo_mask(text: str, names: Iterable[str] = ()) -> str:
+    """The memo as the site may show it.
+
+    Every number that could be a phone, a card (13 to 19 digits passing Luhn) or an account
+    (NUMBER_MIN_DIGITS digits or more, separators between the digits allowed; a phone written
+    in pieces: _phone_clusters) has its digits starred but the last three (the last four of
+    a card); and
+    every word of `names` (case, diacritics and spacing ignored, also alone or run together
+    with the next word) keeps its first letter only. Separators and other text are kept.
+    """
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    hidden: set[int] = set()
+    groups = []
+    for m in _GROUP.finditer(text):
+        positions = _digit_positions(text, m.start(), m.end())
+        groups.append((m.start(), m.end(), positions))
+        if len(positions) < NUMBER_MIN_DIGITS:
+            continue
+        digits = "".join(text[i] for i in positions)
+        card = 13 <= len(digits) <= 19 and digits.isascii() and luhn_valid(digits)
+        _hide_digits(hidden, positions, 4 if card else 3)
+    for positions in _phone_clusters(text, groups):
+        _hide_digits(hidden, positions, 3)
+    runs = _name_runs(names)
+    if runs and text.isascii():
+        _hide_names_ascii(hidden, text.lower(), runs)
+    elif runs:
+        for m in _LETTERS.finditer(text):
+            if _word_fold(m.group()) in runs:
+                hidden.update(range(m.start() + 1, m.end()))
+    if not hidden:
+        return text
+    chars = list(text)
+    for i in hidden:
+        chars[i] = "*"
+    return "".join(chars)
+
+
+def _hide_names_ascii(hidden: set[int], low: str, runs: Iterable[str]) -> None:
+    """The token loop of memo_mask for ASCII text, by search: each run found as a whole
+    word (not next to another letter) has all but its first letter hidden."""
+    for run in runs:
+        k = low.find(run)
+        while k >= 0:
+            end = k + len(run)
+            if (k == 0 or not low[k - 1].isalpha()) and (end == len(low) or not low[end].isalpha()):
+                hidden.update(range(k + 1, end))
+            k = low.find(run, k + 1)
+
+
+def _word_fold(word: str) -> str:
+    """A word as memo_normalize folds it: lower case ASCII letters and digits only."""
+    if word.isascii() and word.isalnum():
+        return word.casefold()
+    return _NON_ALNUM.sub("", text_fold(word))
+
+
+def _name_runs(names: Iterable[str]) -> frozenset[str]:
+    """Every word of `names`, folded, and every run of consecutive words written together
+    (``nguyenvanan``, ``vanan``)."""
+    runs: set[str] = set()
+    for name in names:
+        words = [w for w in map(_word_fold, name.split()) if w]
+        for i in range(len(words)):
+            for j in range(i + 1, len(words) + 1):
+                runs.add("".join(words[i:j]))
+    return frozenset(runs)
 
 
 def name_mask(name: str) -> str:

@@ -148,6 +148,11 @@ def money_format_number(money: Money, locale: str) -> str:
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 
 
+def _ascii_digits(text: str) -> bool:
+    """0-9 only: str.isdigit() also accepts superscripts and other scripts' digits."""
+    return text.isascii() and text.isdigit()
+
+
 def money_parse(text: str, currency: str, locale: str) -> Money:
     """Parse an amount typed by a person in `locale` (vi, en, es, pt-BR).
 
@@ -176,7 +181,7 @@ def money_parse(text: str, currency: str, locale: str) -> Money:
         if not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
             raise MoneyError(f"misplaced thousands separator in {raw!r}")
         integer = "".join(groups)
-    if not integer.isdigit() or (fraction and not fraction.isdigit()):
+    if not _ascii_digits(integer) or (fraction and not _ascii_digits(fraction)):
         raise MoneyError(f"not an amount in {locale}: {raw!r}")
     if len(fraction) > currency_exponent(currency):
         raise MoneyError(
@@ -225,3 +230,30 @@ def money_convert(money: Money, rate: ExchangeRate) -> Money:
     exp = currency_exponent(target)
     quantum = Decimal(1).scaleb(-exp)
     return Money.from_decimal(value.quantize(quantum, rounding=ROUND_DOWN), target)
+
+
+# --- plausible amounts ---------------------------------------------------------------------
+
+INT64_MAX = 2**63 - 1
+"""The largest amount a `BigIntegerField` (`amount_minor`) holds."""
+
+TRANSFER_MAX_MAJOR = 10**13
+"""No single real transfer exceeds this many major units of any currency (VND 10 trillion is
+about USD 400 million, beyond any gift or tranche); anything larger is a broken value."""
+
+
+def transfer_max_minor(currency: str) -> int:
+    """The largest plausible single transfer in `currency`, in minor units (below int64)."""
+    scale: int = 10 ** currency_exponent(currency)
+    return min(TRANSFER_MAX_MAJOR * scale, INT64_MAX)
+
+
+def transfer_implausible(minor: int, currency: str) -> str | None:
+    """Why `minor` cannot be one real transfer in `currency` (past int64 or past the
+    currency's plausible range), or None when it can."""
+    if minor > INT64_MAX:
+        return f"amount is past the largest storable value ({INT64_MAX:,} minor units)"
+    limit = transfer_max_minor(currency)
+    if minor > limit:
+        return f"amount is beyond any real transfer (at most {limit:,} minor units of {currency})"
+    return None

@@ -32,7 +32,11 @@ from urllib.parse import quote_plus
 
 from standardwebhooks.webhooks import Webhook
 
+from solidarity.core.money import MoneyError, currency_exponent, transfer_implausible
+
 VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
+MAX_JSON_DEPTH = 16
+"""Deepest nesting of arrays and objects a JSON notification may have (providers send 2-3)."""
 TOLERANCE_SECONDS = 300
 """Largest difference between a signed timestamp and our clock (SePay, Casso, Standard)."""
 
@@ -82,6 +86,36 @@ def _fresh(timestamp: float, now: float, tolerance: int = TOLERANCE_SECONDS) -> 
         raise NotAuthentic("timestamp outside the tolerance window")
 
 
+TERMS = ("direction", "amount", "currency", "account", "campaign", "reference")
+"""What a provider must report the same every time it notifies one transaction id."""
+
+
+def transfer_terms(t: Transfer) -> dict[str, Any]:
+    """The TERMS of `t`: a notification with the id of a stored one and other terms is a
+    conflict (two transfers under one id, or a forgery), never a retry."""
+    return {
+        "direction": t.direction,
+        "amount": t.amount_minor,
+        "currency": t.currency,
+        "account": t.account,
+        "campaign": t.campaign,
+        "reference": t.order_ref,
+    }
+
+
+def terms_differ(stored: Mapping[str, Any], received: Mapping[str, Any]) -> list[str]:
+    """The names whose values differ between two sets of terms, in `stored`'s order then
+    `received`'s (a name one side lacks differs)."""
+    names = [*stored, *(k for k in received if k not in stored)]
+    return [k for k in names if stored.get(k) != received.get(k)]
+
+
+def terms_version(terms: Mapping[str, Any]) -> str:
+    """A digest naming one set of terms (SHA-256 of its canonical JSON, hex)."""
+    canonical = json.dumps(terms, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 # --- SePay ---------------------------------------------------------------------------------
 
 
@@ -109,11 +143,35 @@ def sepay_verify(
         raise NotAuthentic("bad signature")
 
 
-def _json(body: bytes) -> Any:
+def json_parse(body: bytes) -> Any:
+    """The JSON value of `body`; Malformed when it is not JSON (UTF-8) or is nested deeper
+    than MAX_JSON_DEPTH. Never raises anything else (a 30,000-deep array is refused, not a
+    RecursionError)."""
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(body)
+    except RecursionError:
+        raise Malformed(f"JSON nested deeper than {MAX_JSON_DEPTH}") from None
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, a 5,000-digit number
         raise Malformed(f"not JSON: {exc}") from None
+    # Depth cannot exceed the count of brackets: most bodies skip the walk.
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _depth(data) > MAX_JSON_DEPTH:
+        raise Malformed(f"JSON nested deeper than {MAX_JSON_DEPTH}")
+    return data
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of arrays and objects (a scalar 0), walked without recursion; stops
+    counting once past MAX_JSON_DEPTH."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack and deepest <= MAX_JSON_DEPTH:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def _amount(value: Any, name: str) -> int:
@@ -126,6 +184,21 @@ def _amount(value: Any, name: str) -> int:
     return number
 
 
+def amount_check(amount_minor: int, currency: str, name: str) -> int:
+    """`amount_minor` (minor units of `currency`, signed) unless it cannot be a real
+    transfer: zero, or its size past `money.transfer_implausible` (the one rule for statements
+    and notifications alike); Malformed naming `name` otherwise (and for an unknown currency)."""
+    try:
+        currency_exponent(currency)
+    except MoneyError as exc:
+        raise Malformed(f"{name}: {exc}") from None
+    if amount_minor == 0:
+        raise Malformed(f"{name}: zero")
+    if (why := transfer_implausible(abs(amount_minor), currency)) is not None:
+        raise Malformed(f"{name}: {why}")
+    return amount_minor
+
+
 def _local_time(text: Any, name: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> datetime:
     try:
         return datetime.strptime(str(text), fmt).replace(tzinfo=VIETNAM_TZ)
@@ -135,7 +208,7 @@ def _local_time(text: Any, name: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> datetim
 
 def sepay_parse(body: bytes) -> Transfer:
     """The transfer a SePay webhook reports (`transactionDate` is Vietnam time)."""
-    data = _json(body)
+    data = json_parse(body)
     if not isinstance(data, dict):
         raise Malformed("expected a JSON object")
     missing = [
@@ -146,9 +219,11 @@ def sepay_parse(body: bytes) -> Transfer:
     kind = str(data["transferType"]).lower()
     if kind not in ("in", "out"):
         raise Malformed("transferType: expected in or out")
-    amount = abs(_amount(data["transferAmount"], "transferAmount"))
-    if amount == 0:
-        raise Malformed("transferAmount: zero")
+    amount = amount_check(
+        _amount(data["transferAmount"], "transferAmount"), "VND", "transferAmount"
+    )
+    if amount < 0:
+        raise Malformed("transferAmount: negative (transferType gives the direction)")
     return Transfer(
         provider_id=str(data["id"])[:120],
         direction="credit" if kind == "in" else "debit",
@@ -203,9 +278,7 @@ def casso_parse(data: Any) -> Transfer:
     for key in ("id", "amount", "transactionDateTime"):
         if key not in tx:
             raise Malformed(f"data.{key} missing")
-    amount = _amount(tx["amount"], "data.amount")
-    if amount == 0:
-        raise Malformed("data.amount: zero")
+    amount = amount_check(_amount(tx["amount"], "data.amount"), "VND", "data.amount")
     return Transfer(
         provider_id=str(tx["id"])[:120],
         direction="credit" if amount > 0 else "debit",
@@ -253,13 +326,14 @@ def standard_parse(headers: Mapping[str, str], body: bytes) -> Transfer:
     (minor units), "currency", "occurred_at" (RFC 3339), "campaign" or "reference" (a
     donation intent), "donor_name", "privacy", "memo"}}`; other types are acknowledged and
     not booked (`status_ok` False)."""
-    data = _json(body)
+    data = json_parse(body)
     if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
         raise Malformed("expected {'type': ..., 'data': {...}}")
     d = data["data"]
     provider_id = str(d.get("id") or _lower(headers).get("webhook-id", ""))[:120]
-    amount = _amount(d.get("amount"), "data.amount")
-    if amount <= 0:
+    currency = str(d.get("currency") or "VND").upper()
+    amount = amount_check(_amount(d.get("amount"), "data.amount"), currency, "data.amount")
+    if amount < 0:
         raise Malformed("data.amount: must be positive")
     try:
         when = datetime.fromisoformat(str(d.get("occurred_at", "")).replace("Z", "+00:00"))
@@ -271,7 +345,7 @@ def standard_parse(headers: Mapping[str, str], body: bytes) -> Transfer:
         provider_id=provider_id,
         direction="credit",
         amount_minor=amount,
-        currency=str(d.get("currency") or "VND")[:3],
+        currency=currency,
         occurred_at=when,
         account="",
         bank_ref=str(d.get("bank_ref") or "")[:64],
@@ -313,6 +387,7 @@ def vnpay_parse(params: Mapping[str, str]) -> Transfer:
     raw = _amount(params["vnp_Amount"], "vnp_Amount")
     if raw <= 0 or raw % 100:
         raise Malformed("vnp_Amount: not 100 × a whole number of dong")
+    amount_check(raw // 100, "VND", "vnp_Amount")
     when = (
         _local_time(params["vnp_PayDate"], "vnp_PayDate", "%Y%m%d%H%M%S")
         if params.get("vnp_PayDate")

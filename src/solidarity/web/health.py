@@ -20,7 +20,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from solidarity.apps.feeds.selectors import notifications_backlog
+from solidarity.apps.feeds.selectors import notifications_health
 from solidarity.apps.transparency.selectors import log_backlog
 from solidarity.apps.workers.models import WorkerBeat
 from solidarity.apps.workers.selectors import worker_last_beats
@@ -96,31 +96,37 @@ def sequencer_check(limits: Thresholds) -> Check:
 
 
 def booker_check(limits: Thresholds) -> Check:
-    """Acknowledged notifications not booked yet, the oldest one's age, and failed ones."""
-    backlog = notifications_backlog()
-    age = _age(backlog.oldest_waiting_at, timezone.now())
+    """Acknowledged notifications not booked yet, the oldest one's age, failed ones and open
+    conflicts (a provider id seen again with other terms)."""
+    health = notifications_health()
     check = Check(
         "booker",
         {
-            "waiting_notifications": backlog.waiting,
-            "oldest_waiting_seconds": age,
-            "failed_notifications": backlog.failed,
+            "waiting_notifications": health.waiting,
+            "oldest_waiting_seconds": health.oldest_waiting_seconds,
+            "failed_notifications": health.failed,
+            "conflicts": health.conflicts,
         },
     )
-    if backlog.waiting > limits["waiting_notifications"]:
+    if health.waiting > limits["waiting_notifications"]:
         check.reasons.append(
-            f"booker lagging: {backlog.waiting} acknowledged notifications not booked "
+            f"booker lagging: {health.waiting} acknowledged notifications not booked "
             f"(limit {limits['waiting_notifications']:g})"
         )
-    if age > limits["waiting_seconds"]:
+    if health.oldest_waiting_seconds > limits["waiting_seconds"]:
         check.reasons.append(
-            f"booker lagging: the oldest acknowledged notification waits for {age:.0f}s "
-            f"(limit {limits['waiting_seconds']:g}s)"
+            "booker lagging: the oldest acknowledged notification waits for "
+            f"{health.oldest_waiting_seconds:.0f}s (limit {limits['waiting_seconds']:g}s)"
         )
-    if backlog.failed > limits["failed_notifications"]:
+    if health.failed > limits["failed_notifications"]:
         check.reasons.append(
-            f"booker: {backlog.failed} notifications failed to book "
+            f"booker: {health.failed} notifications failed to book "
             f"(limit {limits['failed_notifications']:g})"
+        )
+    if health.conflicts > limits["conflicts"]:
+        check.reasons.append(
+            f"booker: {health.conflicts} open conflicts (an id received again with other "
+            f"terms; limit {limits['conflicts']:g})"
         )
     return check
 

@@ -1,7 +1,7 @@
-"""`solidarity serve`: a supervisor for the web server (Granian, WSGI), the log sequencer and
-the notification booker.
+"""`solidarity serve`: a supervisor for the web server (Granian, WSGI), the log sequencer, the
+notification booker and the import worker.
 
-The `serve` process runs no request itself: it starts the three as child processes, restarts
+The `serve` process runs no request itself: it starts the four as child processes, restarts
 any that dies (after RESTART_BASE seconds, doubled at each death in a row up to RESTART_CAP;
 a child that ran STABLE_SECONDS counts as healthy again), and logs each death and restart.
 On SIGTERM, SIGINT or SIGHUP it stops them (SIGTERM, then SIGKILL after STOP_SECONDS) and
@@ -23,9 +23,9 @@ Granian warns at start that 16 threads per worker is many for the cores: it is m
 receivers' threads mostly wait for their shared commit, and 16 measured better than 8 for
 webhooks at 1,000/s and the same for the public pages (README, benchmarks).
 
-SOLIDARITY_SEQUENCER=off starts no helpers (run `solidarity log sequence` and
-`solidarity notifications process --forever` yourself); SOLIDARITY_FEED_SWEEPER=off starts
-the sequencer without the booker.
+SOLIDARITY_SEQUENCER=off starts no helpers (run `solidarity log sequence`, `solidarity
+notifications process --forever` and `solidarity import-jobs run --forever` yourself);
+SOLIDARITY_FEED_SWEEPER=off starts them without the booker.
 """
 
 from __future__ import annotations
@@ -134,6 +134,10 @@ def _helpers(env: dict[str, str]) -> list[Child]:
         # flags feed gifts no statement confirmed (solidarity.apps.feeds).
         booker = [*cli, "notifications", "process", "--forever", "--exit-with-parent"]
         children.append(Child("booker", [*booker, "--interval", str(BOOKER_INTERVAL)], env))
+    # The import worker: parses and books the statements uploaded in the back office, so no
+    # web worker ever reads a file (solidarity.apps.imports.jobs).
+    importer = [*cli, "import-jobs", "run", "--forever", "--exit-with-parent"]
+    children.append(Child("importer", importer, env))
     return children
 
 

@@ -187,6 +187,7 @@ SOLIDARITY_READY = {
     "waiting_notifications": _env_number("SOLIDARITY_READY_WAITING_NOTIFICATIONS", 20_000),
     "waiting_seconds": _env_number("SOLIDARITY_READY_WAITING_SECONDS", 120),
     "failed_notifications": _env_number("SOLIDARITY_READY_FAILED_NOTIFICATIONS", 100),
+    "conflicts": _env_number("SOLIDARITY_READY_CONFLICTS", 100),
 }
 
 LOGGING = {
@@ -194,4 +195,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    # Erasures of donors' private records: one line each, whatever LOG_LEVEL says.
+    "loggers": {"solidarity.privacy": {"level": "INFO"}},
 }

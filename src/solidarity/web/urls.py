@@ -31,6 +31,7 @@ urlpatterns = [
 
 urlpatterns += i18n_patterns(
     path("", public.home, name="home"),
+    path("privacy/", public.privacy_page, name="privacy"),
     path("c/<slug:slug>/", public.campaign_page, name="campaign"),
     path("c/<slug:slug>/give/", public.give_page, name="give"),
     path("c/<slug:slug>/statement", public.statement_page, name="statement"),

@@ -1,4 +1,4 @@
-"""`solidarity tranche ...` and `solidarity report ...`."""
+"""`solidarity tranche ...`, `solidarity goods ...` and `solidarity report ...`."""
 
 from __future__ import annotations
 
@@ -136,6 +136,7 @@ def cmd_step(args: argparse.Namespace) -> int:
             by=by,
             evidence=_evidence(args.evidence, args.evidence_kind),
             note=args.note or "",
+            handed_over_on=_date(args.date, "--date"),
         )
     _show(tranche, args.json)
     return 0
@@ -167,7 +168,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     _django()
-    from solidarity.apps.disbursements.reports import report_filename, report_render
+    from solidarity.apps.disbursements.reports import Signatures, report_filename, report_render
     from solidarity.apps.disbursements.selectors import statement_build
 
     campaign = _campaign(args.slug)
@@ -176,7 +177,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     if end < start:
         raise CommandError("--to is before --from")
     statement = statement_build(campaign=campaign, start=start, end=end)
-    data = report_render(statement, args.format, args.lang)
+    data = report_render(
+        statement,
+        args.format,
+        args.lang,
+        Signatures(prepared_by=args.prepared_by or "", approved_by=args.approved_by or ""),
+    )
     out = Path(args.out or report_filename(statement, args.format))
     if str(out) == "-":
         sys.stdout.buffer.write(data)
@@ -188,10 +194,164 @@ def cmd_report(args: argparse.Namespace) -> int:
         f"- reversals {rec.reversals:,} - tranches {rec.tranches:,} = closing {rec.closing:,} "
         f"{statement.currency}" + ("" if rec.ok else " DOES NOT RECONCILE")
     )
+    print(
+        f"goods received {statement.goods_in_total:,}, handed over "
+        f"{statement.goods_out_total:,} {statement.currency} (stated values, not in the balance)"
+    )
     return 0 if rec.ok else 1
 
 
+# --- goods received ---------------------------------------------------------------------
+
+
+def _gift_json(gift: Any) -> dict[str, Any]:
+    from solidarity.apps.disbursements.selectors import in_kind_gift_detail
+
+    return in_kind_gift_detail(gift)
+
+
+def _print_gift(row: dict[str, Any]) -> None:
+    from solidarity.core.money import Money
+
+    total = Money(row["total_minor"], row["currency"])
+    print(
+        f"{row['id']:>5} {row['campaign']:<16} {row['received_on']} {total} "
+        f"from {row['donor']} ({len(row['items'])} kinds of goods) {row['log']['ref']}"
+    )
+
+
+def cmd_goods_receive(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.disbursements.services import in_kind_gift_record
+    from solidarity.core.money import MoneyError
+    from solidarity.core.tranches import item_parse
+
+    campaign = _campaign(args.slug)
+    by = _user(args.by)
+    try:
+        items = [item_parse(spec, campaign.currency) for spec in args.item]
+    except MoneyError as exc:
+        raise CommandError(str(exc)) from None
+    gift = in_kind_gift_record(
+        campaign=campaign,
+        by=by,
+        donor=args.donor or "",
+        donor_kind="person" if args.person else "organization",
+        privacy=args.privacy,
+        received_on=_date(args.date, "--date") or timezone.localdate(),
+        items=items,
+        note=args.note or "",
+        evidence=_evidence(args.evidence, args.evidence_kind),
+    )
+    row = _gift_json(gift)
+    if args.json:
+        _print_json(row)
+    else:
+        _print_gift(row)
+    return 0
+
+
+def cmd_goods_list(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.disbursements.selectors import in_kind_gift_detail, in_kind_gift_list
+
+    campaign = _campaign(args.slug) if args.slug else None
+    rows = [in_kind_gift_detail(g) for g in in_kind_gift_list(campaign=campaign)]
+    if args.json:
+        _print_json(rows)
+        return 0
+    for row in rows:
+        _print_gift(row)
+    return 0
+
+
+def cmd_goods_import(args: argparse.Namespace) -> int:
+    """All or nothing: every problem is printed as FILE:LINE: FIELD: message (exit 2)."""
+    _django()
+    from solidarity.apps.disbursements.services import EvidenceInput, in_kind_gifts_import
+    from solidarity.core.money import LANGUAGE_LOCALES
+    from solidarity.core.tranches import goods_csv_parse
+
+    campaign = _campaign(args.slug)
+    by = _user(args.by)
+    path = Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"{args.file}: no such file")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CommandError(f"{args.file}: not UTF-8 text (byte {exc.start})") from None
+    gifts, errors = goods_csv_parse(
+        text, file=path.name, currency=campaign.currency, locale=LANGUAGE_LOCALES[args.lang]
+    )
+    if errors:
+        raise CommandError(
+            f"{path.name}: refused, nothing was recorded:\n" + "\n".join(str(e) for e in errors)
+        )
+    evidence = {}
+    for gift in gifts:
+        for name in gift.evidence:
+            file = path.parent / name
+            if file.is_file() and file.resolve().is_relative_to(path.parent.resolve()):
+                evidence[name] = EvidenceInput(file.name, file.read_bytes(), "delivery_note")
+    recorded = in_kind_gifts_import(
+        campaign=campaign, by=by, file=path.name, gifts=gifts, evidence=evidence
+    )
+    if args.json:
+        _print_json([_gift_json(g) for g in recorded])
+    else:
+        total = sum(g.total_minor for g in recorded)
+        print(
+            f"recorded {len(recorded)} gifts of goods from {path.name}, "
+            f"worth {total:,} {campaign.currency}"
+        )
+    return 0
+
+
+def _register_goods(sub: Any) -> None:
+    goods = sub.add_parser("goods", help="goods given to a campaign").add_subparsers(
+        dest="action", required=True
+    )
+    p = goods.add_parser("receive", help="record goods received (values in major units)")
+    p.add_argument("slug")
+    p.add_argument("--by", required=True, metavar="USER")
+    p.add_argument("--donor", help="an organization's name, or a person's (see --privacy)")
+    p.add_argument(
+        "--person", action="store_true", help="the donor is a person, published per --privacy"
+    )
+    p.add_argument(
+        "--privacy",
+        default="masked",
+        choices=("named", "masked", "anonymous"),
+        help="how a person's name is published (default masked)",
+    )
+    p.add_argument("--item", action="append", required=True, metavar="NAME:QTY:UNIT:VALUE")
+    p.add_argument("--date", help="the day received, YYYY-MM-DD (default: today)")
+    p.add_argument("--note")
+    p.add_argument("--evidence", action="append", metavar="FILE")
+    p.add_argument("--evidence-kind", default="delivery_note", choices=("delivery_note", "other"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_goods_receive)
+    p = goods.add_parser("list", help="goods received, newest first")
+    p.add_argument("slug", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_goods_list)
+    p = goods.add_parser("import", help="goods received from a CSV file, all or nothing")
+    p.add_argument("slug")
+    p.add_argument("file", metavar="FILE.csv")
+    p.add_argument("--by", required=True, metavar="USER")
+    p.add_argument(
+        "--lang",
+        default="vi",
+        choices=("vi", "en", "es", "pt-br"),
+        help="how the file writes numbers (vi: 10.000 and 2,5; en: 10,000 and 2.5)",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_goods_import)
+
+
 def register(sub: Any) -> None:
+    _register_goods(sub)
     tr = sub.add_parser("tranche", help="propose, approve and hand over tranches").add_subparsers(
         dest="action", required=True
     )
@@ -222,6 +382,9 @@ def register(sub: Any) -> None:
         p.add_argument("--reason")
         p.add_argument("--json", action="store_true")
         if step == "handover":
+            p.add_argument(
+                "--date", help="the day it was handed over, YYYY-MM-DD (default: as proposed)"
+            )
             p.add_argument("--evidence", action="append", metavar="FILE")
             p.add_argument(
                 "--evidence-kind",
@@ -249,4 +412,6 @@ def register(sub: Any) -> None:
         "--out", help="file to write (default: <slug>-<from>-<to>.<format>; - for stdout)"
     )
     p.add_argument("--lang", default="vi", choices=("vi", "en", "es", "pt-br"))
+    p.add_argument("--prepared-by", metavar="NAME", help="printed on the signature block")
+    p.add_argument("--approved-by", metavar="NAME", help="printed on the signature block")
     p.set_defaults(handler=cmd_report)

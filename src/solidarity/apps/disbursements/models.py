@@ -94,10 +94,24 @@ class TrancheEvent(models.Model):
 
 
 class InKindGift(models.Model):
-    """Goods donated to a campaign. Counted apart from cash: never in `raised`."""
+    """Goods donated to a campaign. Counted apart from cash: never in `raised`.
+
+    `donor` is the name as published: an organization's name as given, a person's as they
+    chose (`donor_privacy`: named, masked or anonymous). `donor_name` is what was given and is
+    shown only in the back office; it never enters the log.
+    """
+
+    class DonorKind(models.TextChoices):
+        ORGANIZATION = "organization"
+        PERSON = "person"
 
     campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT)
     donor = models.CharField(max_length=200, help_text="as published")
+    donor_kind = models.CharField(
+        max_length=12, choices=DonorKind.choices, default=DonorKind.ORGANIZATION
+    )
+    donor_privacy = models.CharField(max_length=10, default="named")
+    donor_name = models.CharField(max_length=200, blank=True, help_text="not published")
     received_on = models.DateField()
     total_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
@@ -145,14 +159,21 @@ class InKindLine(models.Model):
 
 
 class Evidence(models.Model):
-    """A file proving a tranche (handover minutes, transfer order), stored by content hash."""
+    """A file proving a tranche (handover minutes, transfer order) or goods received (a
+    delivery note, a donation letter), stored by content hash; exactly one owner."""
 
     class Kind(models.TextChoices):
         HANDOVER_MINUTES = "handover_minutes"
         TRANSFER_ORDER = "transfer_order"
+        DELIVERY_NOTE = "delivery_note"
         OTHER = "other"
 
-    tranche = models.ForeignKey(Tranche, on_delete=models.PROTECT, related_name="evidence")
+    tranche = models.ForeignKey(
+        Tranche, null=True, blank=True, on_delete=models.PROTECT, related_name="evidence"
+    )
+    gift = models.ForeignKey(
+        InKindGift, null=True, blank=True, on_delete=models.PROTECT, related_name="evidence"
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
     name = models.CharField(max_length=200, help_text="the uploaded file's name")
     sha256 = models.CharField(max_length=64)
@@ -165,7 +186,15 @@ class Evidence(models.Model):
 
     class Meta:
         ordering = ("id",)
-        constraints = (models.UniqueConstraint(fields=("tranche", "sha256"), name="evidence_once"),)
+        constraints = (
+            models.UniqueConstraint(fields=("tranche", "sha256"), name="evidence_once"),
+            models.UniqueConstraint(fields=("gift", "sha256"), name="gift_evidence_once"),
+            models.CheckConstraint(
+                condition=models.Q(tranche__isnull=False, gift__isnull=True)
+                | models.Q(tranche__isnull=True, gift__isnull=False),
+                name="evidence_has_one_owner",
+            ),
+        )
 
 
 class InKindTotals(models.Model):

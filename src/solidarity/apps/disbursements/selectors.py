@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,8 +26,9 @@ from solidarity.apps.transparency.selectors import log_published_size
 from solidarity.apps.transparency.services import rfc3339
 from solidarity.core.money import LANGUAGE_LOCALES as BABEL_LOCALES
 from solidarity.core.money import Money, money_format
-from solidarity.core.report import Reconciliation
+from solidarity.core.report import Reconciliation, day_format, quantity_format
 from solidarity.core.tlog.entry import entry_decode
+from solidarity.core.tranches import decimal_text
 
 
 def tranche_get(*, pk: int) -> Tranche:
@@ -79,7 +81,7 @@ def tranche_detail(tranche: Tranche) -> dict[str, Any]:
         "items": [
             {
                 "item": line.item,
-                "quantity": str(line.quantity.normalize()),
+                "quantity": decimal_text(line.quantity),
                 "unit": line.unit,
                 "unit_value_minor": line.unit_value_minor,
                 "total_minor": line.total_minor,
@@ -161,7 +163,7 @@ def tranches_public(campaign: Campaign, language: str = "vi") -> dict[str, Any]:
                 "items": [
                     {
                         "item": line.item,
-                        "quantity": line.quantity.normalize(),
+                        "quantity": quantity_format(line.quantity, locale),
                         "unit": line.unit,
                         "unit_value": _fmt(line.unit_value_minor, cur, locale),
                         "total": _fmt(line.total_minor, cur, locale),
@@ -195,7 +197,110 @@ def tranches_public(campaign: Campaign, language: str = "vi") -> dict[str, Any]:
         "committed_minor": int(committed),
         "in_kind_received": _fmt(in_kind.received_minor if in_kind else 0, cur, locale),
         "in_kind_handed_over": _fmt(in_kind.handed_over_minor if in_kind else 0, cur, locale),
+        "in_kind_received_minor": in_kind.received_minor if in_kind else 0,
+        "in_kind_handed_over_minor": in_kind.handed_over_minor if in_kind else 0,
         "in_kind_gifts": InKindGift.objects.filter(campaign=campaign).count(),
+        "goods_received": goods_received_public(campaign, locale, published),
+    }
+
+
+def goods_received_public(
+    campaign: Campaign, locale: str, published: int, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Goods given to the campaign, newest first, as the public sees them: the donor as
+    published, the goods with quantities as people write them, evidence of organizations'
+    gifts (a person's files may carry their name: only their hashes are shown), log entry."""
+    cur = campaign.currency
+    rows = []
+    gifts = (
+        InKindGift.objects.filter(campaign=campaign)
+        .select_related("log_entry")
+        .prefetch_related("lines", "evidence")
+        .order_by("-received_on", "-id")[:limit]
+    )
+    for g in gifts:
+        entry = g.log_entry
+        public_files = g.donor_kind == InKindGift.DonorKind.ORGANIZATION
+        rows.append(
+            {
+                "id": g.pk,
+                "donor": g.donor,
+                "date": g.received_on,
+                "total": _fmt(g.total_minor, cur, locale),
+                "total_minor": g.total_minor,
+                "items": [
+                    {
+                        "item": line.item,
+                        "quantity": quantity_format(line.quantity, locale),
+                        "unit": line.unit,
+                        "unit_value": _fmt(line.unit_value_minor, cur, locale),
+                        "total": _fmt(line.total_minor, cur, locale),
+                    }
+                    for line in g.lines.all()
+                ],
+                "evidence": [
+                    {
+                        "kind": e.get_kind_display(),
+                        "name": e.name if public_files else "",
+                        "sha256": e.sha256,
+                        "public": public_files,
+                        "size": e.size,
+                    }
+                    for e in g.evidence.all()
+                ],
+                "log_ref": entry.ref if entry else "",
+                "log_index": entry.index if entry and entry.index < published else None,
+            }
+        )
+    return rows
+
+
+def in_kind_gift_list(*, campaign: Campaign | None = None) -> QuerySet[InKindGift]:
+    """Goods received, newest first (the back office and `solidarity goods list`)."""
+    rows = (
+        InKindGift.objects.select_related("campaign", "recorded_by", "log_entry")
+        .prefetch_related("lines", "evidence")
+        .order_by("-received_on", "-id")
+    )
+    return rows.filter(campaign=campaign) if campaign is not None else rows
+
+
+def in_kind_gift_detail(gift: InKindGift) -> dict[str, Any]:
+    """Everything recorded about goods received, JSON-ready (amounts in minor units)."""
+    entry = gift.log_entry
+    published = log_published_size(campaign=gift.campaign) if entry else 0
+    return {
+        "id": gift.pk,
+        "campaign": gift.campaign.slug,
+        "received_on": gift.received_on.isoformat(),
+        "donor": gift.donor,
+        "donor_kind": gift.donor_kind,
+        "donor_privacy": gift.donor_privacy,
+        "donor_name": gift.donor_name,
+        "total_minor": gift.total_minor,
+        "currency": gift.currency,
+        "note": gift.note,
+        "recorded_by": gift.recorded_by.get_username(),
+        "recorded_at": rfc3339(gift.recorded_at),
+        "items": [
+            {
+                "item": line.item,
+                "quantity": decimal_text(line.quantity),
+                "unit": line.unit,
+                "unit_value_minor": line.unit_value_minor,
+                "total_minor": line.total_minor,
+            }
+            for line in gift.lines.all()
+        ],
+        "evidence": [
+            {"kind": e.kind, "name": e.name, "sha256": e.sha256, "size": e.size}
+            for e in gift.evidence.all()
+        ],
+        "log": {
+            "kind": entry.kind if entry else "",
+            "ref": gift.log_ref,
+            "index": entry.index if entry and entry.index < published else None,
+        },
     }
 
 
@@ -208,11 +313,12 @@ def in_kind_totals(campaign: Campaign) -> dict[str, int]:
 
 
 def evidence_for(*, campaign: Campaign, sha256: str) -> Any:
-    """Evidence of a handed-over tranche of `campaign` with this hash, or None."""
+    """Evidence of a handed-over tranche, or of goods an organization gave, of `campaign`
+    with this hash, or None."""
     return (
         Evidence.objects.filter(
-            tranche__campaign=campaign,
-            tranche__status=Tranche.Status.HANDED_OVER,
+            Q(tranche__campaign=campaign, tranche__status=Tranche.Status.HANDED_OVER)
+            | Q(gift__campaign=campaign, gift__donor_kind=InKindGift.DonorKind.ORGANIZATION),
             sha256=sha256,
         )
         .order_by("id")
@@ -233,12 +339,35 @@ def log_bodies(campaign: Campaign) -> list[dict[str, Any]]:
 # --- the statement ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class GoodsLine:
+    item: str
+    quantity: Decimal
+    unit: str
+    unit_value_minor: int
+    total_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class GoodsMovement:
+    """Goods received from a donor (`party` as published) or handed over to a recipient."""
+
+    day: date
+    party: str
+    ref: str
+    total_minor: int
+    lines: tuple[GoodsLine, ...]
+
+
 @dataclass
 class Statement:
-    """A campaign's cash movements over [start, end] (dates inclusive, campaign time zone).
+    """A campaign's movements over [start, end] (dates inclusive, campaign time zone).
 
-    Every figure is summed from ledger postings: gifts are credits to income:gifts:<slug>,
-    reversals debits to it, tranches debits to expense:disbursed:<slug>.
+    Each movement is dated the day it happened: a gift or reversal on its booking day, a
+    tranche on its handover day (`Tranche.date`), not the day it was recorded. Cash figures
+    are summed from ledger postings: gifts are credits to income:gifts:<slug>, reversals
+    debits to it, tranches debits to expense:disbursed:<slug>. Goods (in kind) are listed
+    with their stated values and never enter the cash balance.
     """
 
     campaign: Campaign
@@ -250,6 +379,8 @@ class Statement:
     gifts_by_day: list[tuple[date, int, int]] = field(default_factory=list)  # day, count, sum
     reversals_by_day: list[tuple[date, int, int]] = field(default_factory=list)
     tranches: list[dict[str, Any]] = field(default_factory=list)
+    goods_in: list[GoodsMovement] = field(default_factory=list)
+    goods_out: list[GoodsMovement] = field(default_factory=list)
 
     @property
     def gifts(self) -> int:
@@ -264,8 +395,20 @@ class Statement:
         return sum(s for _, _, s in self.reversals_by_day)
 
     @property
+    def reversal_count(self) -> int:
+        return sum(n for _, n, _ in self.reversals_by_day)
+
+    @property
     def tranches_total(self) -> int:
         return sum(t["amount_minor"] for t in self.tranches)
+
+    @property
+    def goods_in_total(self) -> int:
+        return sum(g.total_minor for g in self.goods_in)
+
+    @property
+    def goods_out_total(self) -> int:
+        return sum(g.total_minor for g in self.goods_out)
 
     @property
     def reconciliation(self) -> Reconciliation:
@@ -290,23 +433,90 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     )
 
 
-def _balance_before(campaign: Campaign, moment: datetime) -> int:
-    """Raised minus disbursed from every posting that occurred before `moment`."""
+def _raised_before(campaign: Campaign, moment: datetime) -> int:
+    """Gifts minus reversals booked before `moment`, from the income postings."""
     value = Posting.objects.filter(
         txn__campaign=campaign,
         txn__occurred_at__lt=moment,
-        account__code__in=(f"income:gifts:{campaign.slug}", f"expense:disbursed:{campaign.slug}"),
+        account__code=f"income:gifts:{campaign.slug}",
     ).aggregate(s=Sum("amount_minor"))["s"]
-    # income is credited (negative) and disbursed debited (positive): balance = −Σ
-    return -int(value or 0)
+    return -int(value or 0)  # income is credited (negative)
+
+
+def _disbursements(campaign: Campaign) -> list[tuple[date, int, Tranche | None]]:
+    """Every posting to expense:disbursed:<slug> as (day it happened, amount, tranche).
+
+    The day is the tranche's handover date; a posting no tranche claims keeps the day it was
+    booked. Tranches are few (tens per campaign), so this reads them all.
+    """
+    zone = _zone()
+    by_txn = {
+        t.txn_id: t
+        for t in Tranche.objects.filter(campaign=campaign, txn__isnull=False).prefetch_related(
+            "lines"
+        )
+    }
+    rows = []
+    for txn_id, occurred, amount in (
+        Posting.objects.filter(
+            txn__campaign=campaign, account__code=f"expense:disbursed:{campaign.slug}"
+        )
+        .order_by("txn__occurred_at", "txn_id")
+        .values_list("txn_id", "txn__occurred_at", "amount_minor")
+    ):
+        t = by_txn.get(txn_id)
+        rows.append((t.date if t else occurred.astimezone(zone).date(), int(amount), t))
+    rows.sort(key=lambda r: (r[0], r[2].pk if r[2] else 0))
+    return rows
+
+
+def _goods_lines(lines: Any) -> tuple[GoodsLine, ...]:
+    return tuple(
+        GoodsLine(
+            item=line.item,
+            quantity=line.quantity.normalize(),
+            unit=line.unit,
+            unit_value_minor=line.unit_value_minor,
+            total_minor=line.total_minor,
+        )
+        for line in lines
+    )
+
+
+def goods_movements(
+    *, campaign: Campaign, start: date | None = None, end: date | None = None
+) -> tuple[list[GoodsMovement], list[GoodsMovement]]:
+    """Goods received (in-kind gifts, by day received) and goods handed over (tranches of
+    goods only, by handover day) within [start, end] when given, oldest first."""
+    gifts = InKindGift.objects.filter(campaign=campaign).prefetch_related("lines")
+    out = Tranche.objects.filter(
+        campaign=campaign, status=Tranche.Status.HANDED_OVER, amount_minor=0
+    ).prefetch_related("lines")
+    if start is not None:
+        gifts = gifts.filter(received_on__gte=start)
+        out = out.filter(date__gte=start)
+    if end is not None:
+        gifts = gifts.filter(received_on__lte=end)
+        out = out.filter(date__lte=end)
+    received = [
+        GoodsMovement(g.received_on, g.donor, g.log_ref, g.total_minor, _goods_lines(g.lines.all()))
+        for g in gifts.order_by("received_on", "id")
+    ]
+    handed = []
+    for t in out.order_by("date", "id"):
+        lines = _goods_lines(t.lines.all())
+        handed.append(
+            GoodsMovement(t.date, t.recipient, t.log_ref, sum(x.total_minor for x in lines), lines)
+        )
+    return received, handed
 
 
 def statement_build(*, campaign: Campaign, start: date, end: date) -> Statement:
-    """The statement of `campaign` for the days start..end; opening/closing from postings."""
+    """The statement of `campaign` for the days start..end; opening/closing from postings,
+    each movement on the day it happened (see `Statement`)."""
     lo, hi = _bounds(start, end)
     zone = _zone()
     income = f"income:gifts:{campaign.slug}"
-    disbursed = f"expense:disbursed:{campaign.slug}"
     gifts: dict[date, list[int]] = defaultdict(lambda: [0, 0])
     reversals: dict[date, list[int]] = defaultdict(lambda: [0, 0])
     postings = (
@@ -324,47 +534,86 @@ def statement_build(*, campaign: Campaign, start: date, end: date) -> Statement:
         bucket = gifts[day] if amount < 0 else reversals[day]
         bucket[0] += 1
         bucket[1] += abs(amount)
-    tranche_rows = []
-    by_txn = {
-        t.txn_id: t
-        for t in Tranche.objects.filter(campaign=campaign, txn__isnull=False).select_related("txn")
-    }
-    for txn_id, occurred, amount in (
-        Posting.objects.filter(
-            txn__campaign=campaign,
-            txn__occurred_at__gte=lo,
-            txn__occurred_at__lt=hi,
-            account__code=disbursed,
-        )
-        .order_by("txn__occurred_at", "txn_id")
-        .values_list("txn_id", "txn__occurred_at", "amount_minor")
-    ):
-        t = by_txn.get(txn_id)
-        tranche_rows.append(
-            {
-                "id": t.pk if t else None,
-                "day": occurred.astimezone(zone).date(),
-                "recipient": t.recipient if t else "",
-                "purpose": t.purpose if t else "",
-                "amount_minor": amount,
-                "counter_minor": t.counter_minor if t else None,
-                "counter_currency": t.rate_base if t else "",
-                "rate": t.rate if t else "",
-                "rate_source": t.rate_source if t else "",
-            }
-        )
+    disbursed = _disbursements(campaign)
+    tranche_rows = [
+        {
+            "id": t.pk if t else None,
+            "day": day,
+            "recipient": t.recipient if t else "",
+            "purpose": t.purpose if t else "",
+            "amount_minor": amount,
+            "counter_minor": t.counter_minor if t else None,
+            "counter_currency": t.rate_base if t else "",
+            "rate": t.rate if t else "",
+            "rate_source": t.rate_source if t else "",
+            "recorded": t.handed_over_at.astimezone(zone).date()
+            if t and t.handed_over_at
+            else None,
+            "lines": _goods_lines(t.lines.all()) if t else (),
+        }
+        for day, amount, t in disbursed
+        if start <= day <= end
+    ]
+    goods_in, goods_out = goods_movements(campaign=campaign, start=start, end=end)
     return Statement(
         campaign=campaign,
         start=start,
         end=end,
         currency=campaign.currency,
-        opening=_balance_before(campaign, lo),
-        closing=_balance_before(campaign, hi),
+        opening=_raised_before(campaign, lo) - sum(a for d, a, _ in disbursed if d < start),
+        closing=_raised_before(campaign, hi) - sum(a for d, a, _ in disbursed if d <= end),
         gifts_by_day=[(d, v[0], v[1]) for d, v in sorted(gifts.items())],
         reversals_by_day=[(d, v[0], v[1]) for d, v in sorted(reversals.items())],
         tranches=tranche_rows,
+        goods_in=goods_in,
+        goods_out=goods_out,
     )
 
 
 def campaigns_with_tranches() -> QuerySet[Campaign]:
     return Campaign.objects.filter(~Q(status=Campaign.Status.DRAFT)).order_by("slug")
+
+
+def in_kind_goods_office(gifts: Any, locale: str) -> list[dict[str, Any]]:
+    """Goods received as the back office lists them: amounts, quantities and dates written
+    for `locale`, the donor as published and as given, evidence files, the log entry."""
+    rows = []
+    published: dict[int, int] = {}
+    for g in gifts:
+        cur = g.currency
+        if g.campaign_id not in published:
+            published[g.campaign_id] = log_published_size(campaign=g.campaign)
+        entry = g.log_entry
+        rows.append(
+            {
+                "id": g.pk,
+                "campaign": g.campaign,
+                "date": day_format(g.received_on, locale),
+                "iso_date": g.received_on.isoformat(),
+                "donor": g.donor,
+                "donor_name": g.donor_name,
+                "donor_kind": g.donor_kind,
+                "total": _fmt(g.total_minor, cur, locale),
+                "items": [
+                    {
+                        "item": line.item,
+                        "quantity": quantity_format(line.quantity, locale),
+                        "unit": line.unit,
+                        "unit_value": _fmt(line.unit_value_minor, cur, locale),
+                        "total": _fmt(line.total_minor, cur, locale),
+                    }
+                    for line in g.lines.all()
+                ],
+                "evidence": [
+                    {"name": e.name, "sha256": e.sha256, "kind": e.get_kind_display()}
+                    for e in g.evidence.all()
+                ],
+                "note": g.note,
+                "recorded_by": g.recorded_by.get_username(),
+                "log_ref": g.log_ref,
+                "log_index": (
+                    entry.index if entry and entry.index < published[g.campaign_id] else None
+                ),
+            }
+        )
+    return rows

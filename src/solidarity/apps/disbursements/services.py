@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -42,7 +42,10 @@ from solidarity.apps.transparency.services import log_entries_append, rfc3339
 from solidarity.core import ledger as core_ledger
 from solidarity.core.errors import Refused
 from solidarity.core.money import ExchangeRate, Money, MoneyError
+from solidarity.core.privacy import ANONYMOUS, donor_publish
+from solidarity.core.statements.base import StatementError
 from solidarity.core.tranches import (
+    GoodsReceived,
     ItemLine,
     commit_errors,
     conversion_entry,
@@ -447,12 +450,24 @@ def _line_value(line: InKindLine, currency: str) -> ItemLine:
 
 
 def tranche_handover(
-    *, tranche: Tranche, by: User, evidence: Sequence[EvidenceInput] = (), note: str = ""
+    *,
+    tranche: Tranche,
+    by: User,
+    evidence: Sequence[EvidenceInput] = (),
+    note: str = "",
+    handed_over_on: date | None = None,
 ) -> Tranche:
-    """Hand an approved tranche over: book it, append its log entry, in one transaction."""
+    """Hand an approved tranche over: book it, append its log entry, in one transaction.
+
+    `handed_over_on` is the day the goods or money actually changed hands when it is not the
+    day proposed (`Tranche.date`); it becomes the tranche's date, the `date` of its log entry
+    and the day statements list it on. It cannot be in the future.
+    """
     errors = _evidence_errors(evidence)
     if not user_has_role(by, *HANDOVER_ROLES):
         errors.append(f"{_who(by)} may not hand tranches over (needs the accountant role)")
+    if handed_over_on is not None and handed_over_on > timezone.localdate():
+        errors.append(f"the handover date {handed_over_on.isoformat()} is in the future")
     if errors:
         raise TrancheRefused(errors)
     with transaction.atomic():
@@ -470,6 +485,9 @@ def tranche_handover(
             raise TrancheRefused(errors)
         now = timezone.now()
         campaign = locked.campaign
+        if handed_over_on is not None and handed_over_on != locked.date:
+            note = f"{note} (proposed for {locked.date.isoformat()})".strip()
+            locked.date = handed_over_on
         _evidence_save(locked, by, evidence, now)
         if locked.amount_minor > 0:
             assert account is not None
@@ -498,7 +516,9 @@ def tranche_handover(
         locked.status = Tranche.Status.HANDED_OVER
         locked.handed_over_at = now
         locked.account = account
-        locked.save(update_fields=["status", "handed_over_at", "account", "txn", "log_entry"])
+        locked.save(
+            update_fields=["status", "handed_over_at", "account", "txn", "log_entry", "date"]
+        )
         TrancheEvent.objects.create(
             tranche=locked, action=TrancheEvent.Action.HANDED_OVER, by=by, at=now, note=note[:500]
         )
@@ -513,6 +533,18 @@ def _in_kind_totals_add(campaign: Campaign, *, received: int = 0, handed_over: i
     )
 
 
+DONOR_KINDS = ("organization", "person")
+PRIVACY_CHOICES = ("named", "masked", "anonymous")
+
+
+def in_kind_donor_publish(*, kind: str, name: str, privacy: str) -> str:
+    """The donor of goods as the public sees them: an organization by its name; a person as
+    they chose (named, masked, or anonymous), the rule gifts of money follow."""
+    if kind == "organization":
+        return " ".join(name.split())[:200] or ANONYMOUS
+    return donor_publish(privacy, name)[:200]  # type: ignore[arg-type]
+
+
 def in_kind_gift_record(
     *,
     campaign: Campaign,
@@ -521,14 +553,28 @@ def in_kind_gift_record(
     received_on: date,
     items: Sequence[ItemLine],
     note: str = "",
+    donor_kind: str = "organization",
+    privacy: str = "masked",
+    evidence: Sequence[EvidenceInput] = (),
 ) -> InKindGift:
-    """Record goods donated to `campaign` and publish them as an `in_kind` log entry.
+    """Record goods donated to `campaign` and publish them as an `in_kind` log entry
+    (direction "in") with the donor as published, the goods and the evidence hashes.
 
-    Does not change cash raised or the balance; adds to the campaign's in-kind total.
+    `donor` is the name given; what is published follows `in_kind_donor_publish`. Does not
+    change cash raised or the balance; adds to the campaign's in-kind total. TrancheRefused
+    lists every problem; nothing is written then.
     """
     errors = []
     if not user_has_role(by, ACCOUNTANT, ADMIN):
         errors.append(f"{_who(by)} may not record gifts in kind (needs the accountant role)")
+    if campaign.status == Campaign.Status.DRAFT:
+        errors.append(f"campaign {campaign.slug} is a draft")
+    if donor_kind not in DONOR_KINDS:
+        errors.append(f"donor kind {donor_kind!r}: use organization or person")
+    if privacy not in PRIVACY_CHOICES:
+        errors.append(f"privacy {privacy!r}: use named, masked or anonymous")
+    if donor_kind == "organization" and not donor.strip():
+        errors.append("an organization needs its name")
     if not items:
         errors.append("a gift in kind needs at least one item")
     for i, line in enumerate(items):
@@ -539,6 +585,7 @@ def in_kind_gift_record(
             )
     if not errors and items_total(items, campaign.currency).minor <= 0:
         errors.append("a gift in kind needs a value above zero")
+    errors.extend(_evidence_errors(evidence))
     if errors:
         raise TrancheRefused(errors)
     total = items_total(items, campaign.currency)
@@ -546,7 +593,10 @@ def in_kind_gift_record(
     with transaction.atomic():
         gift = InKindGift.objects.create(
             campaign=campaign,
-            donor=donor.strip()[:200] or "anonymous",
+            donor=in_kind_donor_publish(kind=donor_kind, name=donor, privacy=privacy),
+            donor_kind=donor_kind,
+            donor_privacy="named" if donor_kind == "organization" else privacy,
+            donor_name=" ".join(donor.split())[:200],
             received_on=received_on,
             total_minor=total.minor,
             currency=campaign.currency,
@@ -555,6 +605,7 @@ def in_kind_gift_record(
             recorded_at=now,
         )
         _in_kind_lines_add(items, gift=gift)
+        files = _gift_evidence_save(gift, by, evidence, now)
         _in_kind_totals_add(campaign, received=total.minor)
         (gift.log_entry_id,) = log_entries_append(
             campaign=campaign,
@@ -573,9 +624,107 @@ def in_kind_gift_record(
                         "donor": gift.donor,
                         "date": received_on.isoformat(),
                         "items": [line.entry() for line in items],
+                        "evidence": [
+                            {
+                                "kind": e.kind,
+                                "sha256": e.sha256,
+                                "type": e.content_type,
+                                "size": e.size,
+                            }
+                            for e in files
+                        ],
                     },
                 )
             ],
         )
         gift.save(update_fields=["log_entry"])
     return gift
+
+
+def _gift_evidence_save(
+    gift: InKindGift, by: User, files: Sequence[EvidenceInput], now: Any
+) -> list[Evidence]:
+    rows: dict[str, Evidence] = {}
+    for f in files:
+        digest = _evidence_store(f.data)
+        if digest in rows:
+            continue
+        rows[digest] = Evidence.objects.create(
+            gift=gift,
+            kind=f.kind,
+            name=Path(f.name).name[:200] or digest[:12],
+            sha256=digest,
+            content_type=evidence_type(f.data),
+            size=len(f.data),
+            uploaded_by=by,
+            uploaded_at=now,
+        )
+    return list(rows.values())
+
+
+class GoodsImportRefused(TrancheRefused):
+    """A goods file refused as a whole; `located` keeps each error's file, line and field."""
+
+    def __init__(self, located: Sequence[StatementError]) -> None:
+        self.located = list(located)
+        super().__init__(str(e) for e in self.located)
+
+
+def in_kind_gifts_import(
+    *,
+    campaign: Campaign,
+    by: User,
+    file: str,
+    gifts: Sequence[GoodsReceived],
+    evidence: Mapping[str, EvidenceInput] | None = None,
+) -> list[InKindGift]:
+    """Record every gift of a goods file (`goods_csv_parse`), or none.
+
+    `evidence` maps the names the file's `evidence` column gives to their contents. Each gift
+    is checked as `in_kind_gift_record` checks one; GoodsImportRefused lists every problem
+    with the line of the gift it belongs to, and nothing is written then.
+    """
+    evidence = evidence or {}
+    if not user_has_role(by, ACCOUNTANT, ADMIN):
+        raise GoodsImportRefused(
+            [
+                StatementError(
+                    file,
+                    1,
+                    "user",
+                    f"{_who(by)} may not record gifts in kind (needs the accountant role)",
+                )
+            ]
+        )
+    located: list[StatementError] = []
+    for g in gifts:
+        for name in g.evidence:
+            if name not in evidence:
+                located.append(StatementError(file, g.line, "evidence", f"{name!r}: no such file"))
+    if located:
+        raise GoodsImportRefused(located)
+    recorded = []
+    with transaction.atomic():
+        for g in gifts:
+            try:
+                with transaction.atomic():
+                    recorded.append(
+                        in_kind_gift_record(
+                            campaign=campaign,
+                            by=by,
+                            donor=g.donor,
+                            donor_kind=g.donor_kind,
+                            privacy=g.privacy,
+                            received_on=g.received_on,
+                            items=g.items,
+                            note=g.note,
+                            evidence=[evidence[name] for name in g.evidence],
+                        )
+                    )
+            except TrancheRefused as exc:
+                located.extend(StatementError(file, g.line, "gift", e) for e in exc.errors)
+        if located:
+            transaction.set_rollback(True)
+    if located:
+        raise GoodsImportRefused(located)
+    return recorded

@@ -5,7 +5,7 @@ Included once from solidarity.web.urls; the public page is in `urls_i18n`.
 
 from django.urls import path, re_path
 
-from solidarity.apps.disbursements import views
+from solidarity.apps.disbursements import goods_views, views
 
 urlpatterns = [
     re_path(
@@ -23,5 +23,12 @@ urlpatterns = [
     path("office/tranches/<int:pk>/", views.office_detail, name="tranche-office-detail"),
     path(
         "office/tranches/<int:pk>/<str:action>/", views.office_action, name="tranche-office-action"
+    ),
+    path("office/goods/", goods_views.office_goods, name="goods-office"),
+    path("office/goods/import/", goods_views.office_goods_import, name="goods-office-import"),
+    re_path(
+        r"^office/goods/(?P<pk>[0-9]+)/evidence/(?P<sha256>[0-9a-f]{64})$",
+        goods_views.office_goods_evidence,
+        name="goods-office-evidence",
     ),
 ]

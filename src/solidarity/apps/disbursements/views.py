@@ -21,7 +21,12 @@ from solidarity.apps.accounts.services import user_has_role
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.campaigns.selectors import campaign_public_get
 from solidarity.apps.disbursements import services
-from solidarity.apps.disbursements.forms import EvidenceForm, ProposeForm, ReasonForm
+from solidarity.apps.disbursements.forms import (
+    EvidenceForm,
+    HandoverForm,
+    ProposeForm,
+    ReasonForm,
+)
 from solidarity.apps.disbursements.models import Tranche
 from solidarity.apps.disbursements.reports import CONTENT_TYPES, report_filename, report_render
 from solidarity.apps.disbursements.selectors import (
@@ -34,6 +39,7 @@ from solidarity.apps.disbursements.selectors import (
     tranches_public,
 )
 from solidarity.apps.disbursements.services import EvidenceInput, TrancheRefused, evidence_path
+from solidarity.core.statements import ANY_DATE
 
 INLINE_TYPES = frozenset(services.SAFE_TYPES.values())
 READ = (AUDITOR,)
@@ -86,13 +92,31 @@ def evidence_file(request: HttpRequest, slug: str, sha256: str) -> FileResponse:
     return response
 
 
-def _day(text: str | None, default: date) -> date:
+class _BadDay(ValueError):
+    pass
+
+
+def _day(text: str | None, default: date, field: str) -> date:
+    """The day `text` names, within the dates records can hold (`ANY_DATE`); _BadDay with
+    the reason otherwise."""
     if not text:
         return default
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text) if len(text) == 10 else None
     except ValueError:
-        raise Http404("bad date") from None
+        day = None
+    if day is None:
+        raise _BadDay(_("%(field)s: use a date like 2025-08-25.") % {"field": field})
+    if ANY_DATE.problem(day) is not None:
+        raise _BadDay(
+            _("%(field)s: use a date between %(first)s and %(last)s.")
+            % {
+                "field": field,
+                "first": ANY_DATE.not_before.isoformat(),
+                "last": ANY_DATE.not_after.isoformat(),
+            }
+        )
+    return day
 
 
 @require_GET
@@ -100,8 +124,11 @@ def report_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     campaign = _public_campaign(slug)
     if fmt not in CONTENT_TYPES:
         raise Http404("unknown format")
-    start = _day(request.GET.get("from"), campaign.opens_at.date())
-    end = _day(request.GET.get("to"), timezone.localdate())
+    try:
+        start = _day(request.GET.get("from"), campaign.opens_at.date(), _("From"))
+        end = _day(request.GET.get("to"), timezone.localdate(), _("To"))
+    except _BadDay as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     if end < start:
         return HttpResponse(_("The end date is before the start date."), status=400)
     lang = request.GET.get("lang") or _language()
@@ -185,6 +212,7 @@ def _detail(request: HttpRequest, tranche: Tranche, errors: list[str], status: i
             "detail": tranche_detail(tranche),
             "errors": errors,
             "evidence_form": EvidenceForm(),
+            "handover_form": HandoverForm(),
             "reason_form": ReasonForm(),
             "can_approve": user_has_role(user, APPROVER),  # type: ignore[arg-type]
             "can_handover": user_has_role(user, *services.HANDOVER_ROLES),  # type: ignore[arg-type]
@@ -215,12 +243,15 @@ def office_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     reason = ReasonForm(request.POST)
     reason_text = reason.cleaned_data["reason"] if reason.is_valid() else ""
     files: list[EvidenceInput] = []
+    handed_over_on = None
     if action in ("handover", "evidence"):
-        form = EvidenceForm(request.POST, request.FILES)
+        form_class = HandoverForm if action == "handover" else EvidenceForm
+        form = form_class(request.POST, request.FILES)
         if not form.is_valid():
             errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
             return _detail(request, tranche, errors, 400)
         upload = form.cleaned_data.get("evidence")
+        handed_over_on = form.cleaned_data.get("handed_over_on")
         if upload:
             files.append(
                 EvidenceInput(upload.name, upload.read(), form.cleaned_data["evidence_kind"])
@@ -237,7 +268,13 @@ def office_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         elif action == "cancel":
             services.tranche_cancel(tranche=tranche, by=user, reason=reason_text)
         elif action == "handover":
-            services.tranche_handover(tranche=tranche, by=user, evidence=files, note=reason_text)
+            services.tranche_handover(
+                tranche=tranche,
+                by=user,
+                evidence=files,
+                note=reason_text,
+                handed_over_on=handed_over_on,
+            )
         elif action == "evidence":
             services.evidence_add(tranche=tranche, by=user, files=files)
         else:

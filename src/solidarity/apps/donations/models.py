@@ -32,7 +32,9 @@ class Donation(models.Model):
     received_at = models.DateTimeField()
     channel = models.CharField(max_length=16, choices=Channel.choices)
     display_name = models.CharField(max_length=120, help_text="as published")
-    memo_public = models.CharField(max_length=500, blank=True, help_text="masked memo")
+    # Unused since gifts keep their shown memo in DonationPrivate.memo_shown (erasable);
+    # older rows may hold one, and no page reads it.
+    memo_public = models.CharField(max_length=500, blank=True, help_text="not shown")
     source = models.CharField(max_length=64)
     source_ref = models.CharField(max_length=200)
     bank_ref = models.CharField(max_length=64, blank=True)
@@ -57,7 +59,9 @@ class Donation(models.Model):
 
 
 class DonationPrivate(models.Model):
-    """What the public never sees. Deleting it erases the donor; the log stays verifiable."""
+    """What can be erased: the private details (never shown) and the memo as the site shows
+    it (`memo_shown`, masked by the privacy policy). Deleting the row erases the donor: the
+    pages stop showing name and memo; the log, which holds neither, stays verifiable."""
 
     donation = models.OneToOneField(Donation, on_delete=models.CASCADE, related_name="private")
     donor_name = models.CharField(max_length=200, blank=True)
@@ -65,6 +69,21 @@ class DonationPrivate(models.Model):
     memo = models.TextField(blank=True)
     salt = models.BinaryField(max_length=32)
     commitment = models.CharField(max_length=64)
+    memo_shown = models.CharField(max_length=500, blank=True, default="")
+
+
+class PrivacyReference(models.Model):
+    """A donor's privacy choice made before paying (give page, partner intent), under a
+    reference the payment carries (in the transfer memo or as the gateway's order). It
+    applies to every gift that carries the reference, on every channel."""
+
+    reference = models.CharField(max_length=20, unique=True)
+    privacy = models.CharField(max_length=10, choices=Privacy.choices)
+    donor_name = models.CharField(max_length=120, blank=True, help_text="the name chosen")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.reference
 
 
 class DonorKey(models.Model):

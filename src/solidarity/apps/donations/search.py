@@ -1,8 +1,9 @@
 """The public statement's search index: one row per gift, published fields only.
 
 Each row holds the folded text (casefolded, no diacritics, đ→d, split into ASCII letters and
-digits) of the gift's display name, masked memo and public reference, so "nguyen van a"
-finds "NGUYỄN VĂN A". Nothing private (sender account, raw memo, unmasked name) ever enters.
+digits) of the gift's display name, shown memo (DonationPrivate.memo_shown) and public
+reference, so "nguyen van a" finds "NGUYỄN VĂN A"; an erased gift, its reference only.
+Nothing private (sender account, raw memo, unmasked name) ever enters.
 
 Storage depends on the database (migration 0002_search):
 - SQLite: an FTS5 table `donations_search(body)` whose rowid is the donation's id.
@@ -65,7 +66,7 @@ def query_words(query: str) -> list[Word]:
 
 
 def search_rows_add(rows: Sequence[tuple[int, str]]) -> None:
-    """Index gifts `(donation_id, search_body(display_name, memo_public, public_ref))`.
+    """Index gifts `(donation_id, search_body(display_name, memo_shown, public_ref))`.
 
     Must run in the transaction that books them; the bodies are folded before it opens.
     """
@@ -73,3 +74,12 @@ def search_rows_add(rows: Sequence[tuple[int, str]]) -> None:
         return
     column = "rowid" if connection.vendor == "sqlite" else "donation_id"
     rows_insert(TABLE, (column, "body"), rows)
+
+
+def search_rows_replace(rows: Sequence[tuple[int, str]]) -> None:
+    """Re-index gifts whose shown text changed (an erasure): rows as for search_rows_add."""
+    column = "rowid" if connection.vendor == "sqlite" else "donation_id"
+    with connection.cursor() as cur:
+        for donation_id, _ in rows:
+            cur.execute(f"DELETE FROM {TABLE} WHERE {column} = %s", [donation_id])  # noqa: S608 (constant)
+    search_rows_add(rows)

@@ -15,7 +15,7 @@ from django.db.models.expressions import RawSQL
 from django.utils.dateparse import parse_datetime
 
 from solidarity.apps.campaigns.models import Campaign
-from solidarity.apps.donations.models import Donation
+from solidarity.apps.donations.models import Donation, DonationPrivate
 from solidarity.apps.donations.search import TABLE, Word, query_words
 
 Sort = Literal["-time", "time", "-amount", "amount"]
@@ -28,7 +28,8 @@ PAGE_MAX: Final = 200
 # a bounded number of rows, whatever the number of gifts.
 WALK_BUDGET: Final = 3000
 RANGE_MAX: Final = 20_000
-# Only what the privacy policy publishes leaves this module.
+# Only what the privacy policy publishes leaves this module: these fields, and `memo_public`
+# added by gifts_shown (the shown memo from the erasable private record).
 PUBLIC_FIELDS: Final = (
     "id",
     "public_ref",
@@ -37,8 +38,29 @@ PUBLIC_FIELDS: Final = (
     "received_at",
     "channel",
     "display_name",
-    "memo_public",
 )
+ERASED_NAME: Final = "anonymous"
+
+
+def gifts_shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of PUBLIC_FIELDS completed as the pages show them, in one query: `memo_public`
+    is the gift's shown memo; an erased gift (no private record) shows no memo and the
+    name `anonymous`."""
+    if not rows:
+        return rows
+    shown = dict(
+        DonationPrivate.objects.filter(donation_id__in=[r["id"] for r in rows]).values_list(
+            "donation_id", "memo_shown"
+        )
+    )
+    for r in rows:
+        memo = shown.get(r["id"])
+        r["memo_public"] = memo or ""
+        if memo is None:
+            r["display_name"] = ERASED_NAME
+    return rows
+
+
 _SORT_FIELD: Final = {"time": "received_at", "amount": "amount_minor"}
 
 
@@ -206,7 +228,7 @@ def donation_search(
 def _page_end(rows: list[dict[str, Any]], limit: int, sort: Sort) -> StatementPage:
     """The page of `limit` rows, and a cursor when the extra row fetched says more follow."""
     more = len(rows) > limit
-    rows = rows[:limit]
+    rows = gifts_shown(rows[:limit])
     return StatementPage(rows, _cursor_encode(rows[-1], sort) if more and rows else None)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,9 +27,10 @@ from solidarity.apps.donations.models import (
     Donation,
     DonationPrivate,
     DonorKey,
+    PrivacyReference,
     Reversal,
 )
-from solidarity.apps.donations.search import search_body, search_rows_add
+from solidarity.apps.donations.search import search_body, search_rows_add, search_rows_replace
 from solidarity.apps.ledger.services import TransactionInput, totals_apply, transactions_post
 from solidarity.apps.transparency.services import (
     log_entries_append,
@@ -38,10 +41,12 @@ from solidarity.core import ledger as core_ledger
 from solidarity.core.errors import Refused
 from solidarity.core.money import Money
 from solidarity.core.privacy import (
+    ANONYMOUS,
     PrivacyChoice,
     commitment,
     donor_publish,
-    memo_mask,
+    memo_publish,
+    privacy_stricter,
     public_ref_derive,
 )
 from solidarity.core.tlog.entry import entry_encode
@@ -63,11 +68,15 @@ class GiftInput:
     source: str
     source_ref: str
     donor_name: str = ""
-    privacy: PrivacyChoice = "masked"
+    # The channel's own privacy choice; None: the default ("masked") unless a privacy
+    # reference the gift carries says otherwise. With both, the stricter wins.
+    privacy: PrivacyChoice | None = None
     memo: str = ""
     account: ReceivingAccount | None = None
     sender_account: str = ""
     bank_ref: str = ""
+    # A privacy reference the channel carries apart from the memo (a gateway's order id).
+    privacy_ref: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -134,10 +143,10 @@ def donations_prepare(*, campaign_slug: str, gifts: Sequence[GiftInput]) -> Prep
     `donations_record_many(prepared=...)`; a gift that is not booked after all only cost the
     work."""
     booked = _existing(gifts)
+    todo = [g for g in gifts if (g.source, g.source_ref) not in booked]
+    choices = privacy_references_find(gifts=todo)
     return {
-        (campaign_slug, g.source, g.source_ref): _prepare(campaign_slug, g)
-        for g in gifts
-        if (g.source, g.source_ref) not in booked
+        (campaign_slug, g.source, g.source_ref): _prepare(campaign_slug, g, choices) for g in todo
     }
 
 
@@ -164,16 +173,24 @@ def donations_record_many(
     # transaction re-checks, so a concurrent booker between here and there is still safe.
     seen_before = _existing(gifts)
     ahead = prepared or {}
-    ready = []
+    ready: list[_Prepared | None] = []
+    missing: list[GiftInput] = []
     for g in gifts:
         if (g.source, g.source_ref) in seen_before:
             continue
         done = ahead.get((campaign.slug, g.source, g.source_ref))
-        ready.append(done if done is not None and done.gift == g else _prepare(campaign.slug, g))
+        if done is None or done.gift != g:
+            missing.append(g)
+            done = None
+        ready.append(done)
+    if missing:
+        choices = privacy_references_find(gifts=missing)
+        fresh = iter([_prepare(campaign.slug, g, choices) for g in missing])
+        ready = [p if p is not None else next(fresh) for p in ready]
     if not ready:
         return [RecordResult(*seen_before[(g.source, g.source_ref)], created=False) for g in gifts]
     with transaction.atomic():
-        results = iter(_record_batch(campaign, ready))
+        results = iter(_record_batch(campaign, [p for p in ready if p is not None]))
     return [
         RecordResult(*found, created=False)
         if (found := seen_before.get((g.source, g.source_ref)))
@@ -184,7 +201,8 @@ def donations_record_many(
 
 @dataclass(frozen=True, slots=True)
 class PublishedGift:
-    """What the privacy policy lets the public see of a gift."""
+    """What the privacy policy lets the public see of a gift: all but `memo_shown` goes into
+    the log; `memo_shown` only to the pages (and the search index), until erased."""
 
     ref: str
     amount_minor: int
@@ -192,7 +210,7 @@ class PublishedGift:
     received_at: datetime
     channel: str
     display_name: str
-    memo_public: str
+    memo_shown: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,15 +230,90 @@ class _Prepared:
         return (self.gift.source, self.gift.source_ref)
 
 
-def _prepare(campaign_slug: str, g: GiftInput) -> _Prepared:
+# The references a donor's privacy choice is made under: intents (G…) and give-page
+# references (P…), ten Crockford base32 characters; found in a memo even run together.
+_PRIVACY_REF = re.compile(r"(?=([GP][0-9A-HJKMNP-TV-Z]{9}))")
+_REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def _privacy_refs(g: GiftInput) -> list[str]:
+    found = [m[1] for m in _PRIVACY_REF.finditer(g.memo.upper())] if g.memo else []
+    if g.privacy_ref:
+        found.append(g.privacy_ref.strip().upper())
+    return found
+
+
+def privacy_references_find(*, gifts: Sequence[GiftInput]) -> dict[str, PrivacyReference]:
+    """The privacy references the gifts carry (in their memo or as `privacy_ref`), by
+    reference: one query per 900 candidates."""
+    candidates = sorted({r for g in gifts for r in _privacy_refs(g)})
+    found: dict[str, PrivacyReference] = {}
+    for start in range(0, len(candidates), 900):
+        for choice in PrivacyReference.objects.filter(
+            reference__in=candidates[start : start + 900]
+        ):
+            found[choice.reference] = choice
+    return found
+
+
+def privacy_reference_create(
+    *, privacy: PrivacyChoice, donor_name: str = "", reference: str = "", prefix: str = "P"
+) -> PrivacyReference:
+    """Record a donor's privacy choice under `reference` (a fresh `prefix`+9 one if empty),
+    for the payment to carry. The same reference with another choice is refused."""
+    if privacy not in ("named", "masked", "anonymous"):
+        raise DonationRefused([f"privacy must be named, masked or anonymous, not {privacy!r}"])
+    if reference:
+        choice, _ = PrivacyReference.objects.get_or_create(
+            reference=reference, defaults={"privacy": privacy, "donor_name": donor_name[:120]}
+        )
+        if (choice.privacy, choice.donor_name) != (privacy, donor_name[:120]):
+            raise DonationRefused([f"reference {reference} already carries another choice"])
+        return choice
+    for _ in range(5):
+        ref = prefix + "".join(secrets.choice(_REF_ALPHABET) for _ in range(9))
+        try:
+            with transaction.atomic():
+                return PrivacyReference.objects.create(
+                    reference=ref, privacy=privacy, donor_name=donor_name[:120]
+                )
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not allocate a privacy reference")
+
+
+def _privacy_apply(
+    g: GiftInput, choices: Mapping[str, PrivacyReference]
+) -> tuple[PrivacyChoice, str, list[str]]:
+    """(privacy, name to publish, names to hide in the memo) for a gift: the strictest of the
+    channel's choice and every privacy reference it carries; a name the donor chose through
+    a reference is published in place of the sender's when the result is `named`."""
+    privacy: PrivacyChoice | None = g.privacy
+    name = g.donor_name
+    names = [g.donor_name] if g.donor_name else []
+    for ref in _privacy_refs(g):
+        if (choice := choices.get(ref)) is None:
+            continue
+        chosen: PrivacyChoice = choice.privacy  # type: ignore[assignment]
+        privacy = chosen if privacy is None else privacy_stricter(privacy, chosen)
+        if choice.donor_name:
+            name = choice.donor_name
+            names.append(choice.donor_name)
+    return privacy or "masked", name, names
+
+
+def _prepare(
+    campaign_slug: str, g: GiftInput, choices: Mapping[str, PrivacyReference]
+) -> _Prepared:
+    privacy, name, hide = _privacy_apply(g, choices)
     published = PublishedGift(
         ref=public_ref_derive(_secret("public_ref_key"), g.source, g.source_ref),
         amount_minor=g.amount_minor,
         currency=g.currency,
         received_at=g.received_at,
         channel=g.channel,
-        display_name=donor_publish(g.privacy, g.donor_name)[:120],
-        memo_public=memo_mask(g.memo)[:500],
+        display_name=donor_publish(privacy, name)[:120],
+        memo_shown=memo_publish(privacy, g.memo, hide, shown_name=name)[:500],
     )
     salt = secrets.token_bytes(16)
     private = {
@@ -233,7 +326,7 @@ def _prepare(campaign_slug: str, g: GiftInput) -> _Prepared:
     }
     digest = commitment(salt, private)
     entry = entry_encode(donation_entry(campaign_slug, published, digest))
-    search_text = search_body(published.display_name, published.memo_public, published.ref)
+    search_text = search_body(published.display_name, published.memo_shown, published.ref)
     return _Prepared(g, published, salt, digest, entry, _donor_key(g), search_text)
 
 
@@ -250,6 +343,31 @@ def _existing(gifts: Sequence[GiftInput]) -> dict[tuple[str, str], tuple[int, st
             ).values_list("source_ref", "id", "public_ref")
             for source_ref, pk, public_ref in rows:
                 found[(source, source_ref)] = (pk, public_ref)
+    unknown = [g for g in gifts if (g.source, g.source_ref) not in found]
+    if unknown and Donation.objects.filter(source=RECOVERED_SOURCE).exists():
+        found.update(_recovered(unknown))
+    return found
+
+
+RECOVERED_SOURCE = "log-recovered"
+"""The `source` of gifts booked from the published log (`recovery.log_recover`); their
+`source_ref` is the public reference, which `_existing` derives for the gifts it is asked
+about, so a recovered gift is recognised when its statement or notification comes again."""
+
+
+def _recovered(gifts: Sequence[GiftInput]) -> dict[tuple[str, str], tuple[int, str]]:
+    key = _secret("public_ref_key")
+    by_ref = {
+        public_ref_derive(key, g.source, g.source_ref): (g.source, g.source_ref) for g in gifts
+    }
+    refs = list(by_ref)
+    found: dict[tuple[str, str], tuple[int, str]] = {}
+    for start in range(0, len(refs), 900):
+        rows = Donation.objects.filter(
+            source=RECOVERED_SOURCE, source_ref__in=refs[start : start + 900]
+        ).values_list("source_ref", "id")
+        for ref, pk in rows:
+            found[by_ref[ref]] = (pk, ref)
     return found
 
 
@@ -342,7 +460,7 @@ def _insert(
                 db_datetime(p.gift.received_at),
                 p.gift.channel,
                 p.published.display_name,
-                p.published.memo_public,
+                "",  # memo_public: the shown memo lives in the erasable private record
                 p.gift.source,
                 p.gift.source_ref,
                 p.gift.bank_ref[:64],
@@ -354,7 +472,7 @@ def _insert(
     )
     rows_insert(
         DonationPrivate._meta.db_table,
-        ("donation_id", "donor_name", "sender_account", "memo", "salt", "commitment"),
+        ("donation_id", "donor_name", "sender_account", "memo", "salt", "commitment", "memo_shown"),
         [
             (
                 donation_id,
@@ -363,6 +481,7 @@ def _insert(
                 p.gift.memo,
                 p.salt,
                 p.digest,
+                p.published.memo_shown,
             )
             for donation_id, p in zip(donation_ids, items, strict=True)
         ],
@@ -389,7 +508,11 @@ def _insert(
 
 
 def donation_entry(campaign_slug: str, gift: PublishedGift, digest: str) -> dict[str, Any]:
-    """The log entry of a gift: exactly what the privacy policy publishes."""
+    """The log entry of a gift, the only builder of one: what may stay public forever.
+
+    The published donor name (chosen, masked or "anonymous") and the commitment to the
+    private details; never the memo or any other free text.
+    """
     return {
         "kind": "donation",
         "campaign": campaign_slug,
@@ -398,10 +521,31 @@ def donation_entry(campaign_slug: str, gift: PublishedGift, digest: str) -> dict
         "at": rfc3339(gift.received_at),
         "channel": gift.channel,
         "donor": gift.display_name,
-        "memo": gift.memo_public,
         "ref": gift.ref,
         "commit": digest,
     }
+
+
+_log = logging.getLogger("solidarity.privacy")
+
+
+@transaction.atomic
+def donation_erase(*, public_ref: str, by: str = "") -> bool:
+    """Erase a gift's private record (name, account, raw memo, salt, the shown memo).
+
+    The pages then show the gift as anonymous and without memo, and search finds it by its
+    reference only; the books, the totals and the log (which holds none of these) are
+    unchanged, so the log still verifies. False when the gift has no private record left.
+    Refused (DonationRefused) for an unknown reference. Logged on `solidarity.privacy`.
+    """
+    gift = Donation.objects.filter(public_ref=public_ref.strip().upper()).first()
+    if gift is None:
+        raise DonationRefused([f"no gift with reference {public_ref!r}"])
+    deleted, _ = DonationPrivate.objects.filter(donation=gift).delete()
+    search_rows_replace([(gift.pk, search_body(ANONYMOUS, gift.public_ref))])
+    if deleted:
+        _log.info("erased the private record of gift %s (by %s)", gift.public_ref, by or "-")
+    return bool(deleted)
 
 
 def _donor_keys_add(campaign: Campaign, donor_keys: Sequence[str]) -> int:

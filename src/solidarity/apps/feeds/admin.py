@@ -11,7 +11,7 @@ from django.http import HttpRequest
 
 from solidarity.apps.accounts.roles import ADMIN
 from solidarity.apps.accounts.services import user_has_role
-from solidarity.apps.feeds.models import ApiKey, Feed, Notification, Partner
+from solidarity.apps.feeds.models import ApiKey, Conflict, Feed, Notification, Partner
 from solidarity.apps.feeds.services import api_key_create, partner_revoke
 
 
@@ -45,6 +45,26 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # stored as received; replay it from /office/notifications/
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Conflict)
+class ConflictAdmin(admin.ModelAdmin):
+    """Read only: conflicts are recorded by the receivers and the partner API, and resolved
+    from the back office's notification log."""
+
+    list_display = ("id", "source", "provider_id", "differs", "received_at", "resolved_at")
+    list_filter = ("source",)
+    search_fields = ("provider_id",)
+    readonly_fields = tuple(f.name for f in Conflict._meta.fields)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -4,7 +4,13 @@ Authentication: `Authorization: Bearer sk_…` (a partner key; only its SHA-256 
 Scopes: `intents:write`, `gifts:write` (403 without). Rate limit: a fixed one-minute window
 per key (429 with Retry-After). `POST gifts` requires an `Idempotency-Key`: the same key with
 the same body returns the stored result again; with another body 422; while the first
-request still runs 409.
+request still runs 409 (a request that died, with no result after
+`services.IDEMPOTENCY_RUNNING_SECONDS`, runs again on the next try).
+
+A gift is booked once per partner and `id`: the answer always carries the gift as stored. An
+`id` booked before with another campaign, amount or currency is answered 409 with the stored
+gift and `conflict` naming what differs; the request is kept for the back office as a
+conflict and nothing is booked.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from solidarity.apps.feeds.services import (
     rate_hit,
     request_hash,
 )
+from solidarity.core.webhooks import Malformed, amount_check
 
 NO_NUL = r"^[^\x00]*$"
 
@@ -91,6 +98,11 @@ class GiftOut(Schema):
     currency: str
 
 
+class GiftConflict(GiftOut):
+    detail: str
+    conflict: list[str] = Field(description="what differs from the stored gift")
+
+
 def _problem(status: int, detail: str, **headers: str) -> JsonResponse:
     response = JsonResponse({"detail": detail}, status=status)
     for name, value in headers.items():
@@ -137,7 +149,10 @@ def intents_create(request: HttpRequest, payload: IntentIn) -> Any:
     return JsonResponse(body, status=201)
 
 
-@router.post("/gifts", response={200: GiftOut, 201: GiftOut, 409: Problem, 422: Problem, **ERRORS})
+@router.post(
+    "/gifts",
+    response={200: GiftOut, 201: GiftOut, 409: GiftConflict | Problem, 422: Problem, **ERRORS},
+)
 def gifts_record(
     request: HttpRequest,
     payload: GiftIn,
@@ -175,7 +190,11 @@ def _gift(partner: Any, payload: GiftIn) -> tuple[int, dict[str, Any]]:
     if not 2000 <= when.year <= 2100 or when > timezone.now() + timedelta(days=1):
         return 400, {"detail": "occurred_at is out of range"}
     try:
-        result = partner_gift_record(
+        amount_check(payload.amount, payload.currency or campaign.currency, "amount")
+    except Malformed as exc:
+        return 400, {"detail": str(exc)}
+    try:
+        gift = partner_gift_record(
             partner=partner,
             campaign=campaign,
             transaction_id=payload.id,
@@ -186,13 +205,18 @@ def _gift(partner: Any, payload: GiftIn) -> tuple[int, dict[str, Any]]:
             donor_name=payload.donor_name,
             privacy=payload.privacy,
             memo=payload.memo,
+            request=payload.model_dump_json(),
         )
     except DonationRefused as exc:
         return 400, {"detail": str(exc)}
-    return (201 if result.created else 200), {
-        "ref": result.public_ref,
-        "created": result.created,
-        "campaign": campaign.slug,
-        "amount": payload.amount,
-        "currency": payload.currency or campaign.currency,
+    body: dict[str, Any] = {
+        "ref": gift.ref,
+        "created": gift.created,
+        "campaign": gift.campaign,
+        "amount": gift.amount_minor,
+        "currency": gift.currency,
     }
+    if gift.differs:
+        detail = f"id {payload.id!r} is booked with another {', '.join(gift.differs)}"
+        return 409, {"detail": detail, "conflict": list(gift.differs), **body}
+    return (201 if gift.created else 200), body

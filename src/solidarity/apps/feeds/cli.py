@@ -97,10 +97,43 @@ def cmd_feeds_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _conflicts_list(args: argparse.Namespace) -> int:
+    from solidarity.apps.feeds.selectors import conflicts_list
+
+    rows = [
+        {
+            "id": c.pk,
+            "source": c.source,
+            "provider_id": c.provider_id,
+            "differs": c.differs,
+            "stored": c.stored,
+            "received": c.received,
+            "notification": c.notification_id,
+            "gift": c.donation.public_ref if c.donation else None,
+            "received_at": c.received_at.isoformat(),
+            "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None,
+            "resolved_by": c.resolved_by,
+        }
+        for c in conflicts_list(limit=args.limit)
+    ]
+    if args.json:
+        _print_json(rows)
+        return 0
+    for r in rows:
+        state = f"resolved by {r['resolved_by']}" if r["resolved_at"] else "OPEN"
+        stored = " ".join(f"{k}={v}" for k, v in r["stored"].items())
+        received = " ".join(f"{k}={v}" for k, v in r["received"].items())
+        print(f"{r['id']:>6} {r['source']:<20} {r['provider_id']:<24} {r['differs']:<24} {state}")
+        print(f"{'':>6} stored:   {stored}")
+        print(f"{'':>6} received: {received}")
+    return 0
+
+
 def cmd_notifications_list(args: argparse.Namespace) -> int:
     _django()
-    from solidarity.apps.feeds.selectors import notifications_list
-    from solidarity.apps.feeds.services import inbox_waiting
+    if args.status == "conflict":
+        return _conflicts_list(args)
+    from solidarity.apps.feeds.selectors import notifications_health, notifications_list
 
     rows = [
         {
@@ -122,8 +155,11 @@ def cmd_notifications_list(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(rows)
         return 0
-    if waiting := inbox_waiting():
-        print(f"{waiting} acknowledged, waiting in the receivers' inbox for the booker")
+    health = notifications_health()
+    if health.waiting:
+        print(f"{health.waiting} acknowledged, waiting for the booker")
+    if health.conflicts:
+        print(f"{health.conflicts} open conflicts: solidarity notifications list --status conflict")
     for r in rows:
         flag = " UNCONFIRMED" if r["flagged"] else ""
         print(
@@ -170,6 +206,23 @@ def cmd_notifications_process(args: argparse.Namespace) -> int:
             break
         if not booked:  # after a pass that booked, more has likely arrived meanwhile
             stop.wait(args.interval)
+    return 0
+
+
+def cmd_notifications_resolve(args: argparse.Namespace) -> int:
+    """Mark a conflict resolved (it stays listed, no longer counted as open)."""
+    _django()
+    import getpass
+
+    from solidarity.apps.feeds.models import Conflict
+    from solidarity.apps.feeds.services import conflict_resolve
+
+    try:
+        conflict = Conflict.objects.get(pk=args.id)
+    except Conflict.DoesNotExist:
+        raise CommandError(f"no conflict {args.id}") from None
+    conflict = conflict_resolve(conflict=conflict, by=args.by or getpass.getuser())
+    print(f"conflict {conflict.pk} resolved by {conflict.resolved_by}")
     return 0
 
 
@@ -265,8 +318,11 @@ def register(subparsers: Any) -> None:
     p = notes.add_parser("list")
     p.add_argument(
         "--status",
-        choices=["stored", "booked", "review", "confirmed", "other", "failed", "flagged"],
-    )
+        choices=[
+            "stored", "booked", "review", "confirmed", "other", "failed", "flagged", "conflict"
+        ],
+        help="conflict: ids received again with another amount, currency, account or campaign",
+    )  # fmt: skip
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_notifications_list)
@@ -276,6 +332,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--days", type=int, default=None)
     p.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_notifications_process)
+    p = notes.add_parser("resolve-conflict", help="mark a conflict resolved")
+    p.add_argument("id", type=int)
+    p.add_argument("--by", help="who resolved it (default: the system user)")
+    p.set_defaults(handler=cmd_notifications_resolve)
     p = notes.add_parser("flag-unconfirmed", help="flag feed gifts no statement confirmed")
     p.add_argument("--days", type=int, default=None, help="default SOLIDARITY_FEED_CONFIRM_DAYS")
     p.set_defaults(handler=cmd_notifications_flag)

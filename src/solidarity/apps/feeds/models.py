@@ -153,3 +153,45 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = (models.UniqueConstraint(fields=("partner", "key"), name="idempotency_once"),)
+
+
+class Conflict(models.Model):
+    """A notification or partner gift whose provider id is already stored with other terms
+    (amount, currency, account, campaign; `core.webhooks.TERMS`): both versions are kept
+    here, the later one is never booked, and accountants decide what happened (two
+    transfers under one id, a provider's error, a forgery).
+
+    One row per distinct later version (`version`, the digest of `received`): a provider
+    retrying the same conflicting notification does not add rows. Never edited except to
+    mark it resolved.
+    """
+
+    source = models.CharField(max_length=64, help_text="feed:<name> or partner:<name>")
+    provider_id = models.CharField(max_length=120)
+    differs = models.CharField(max_length=120, help_text="the terms that differ, comma-separated")
+    stored = models.JSONField(help_text="the terms stored first (booked, or to be booked)")
+    received = models.JSONField(help_text="the terms received later (not booked)")
+    body = models.TextField(blank=True, help_text="the later notification or request as received")
+    headers = models.JSONField(default=dict)
+    version = models.CharField(max_length=64)
+    notification = models.ForeignKey(
+        Notification, null=True, blank=True, on_delete=models.PROTECT, related_name="conflicts"
+    )
+    donation = models.ForeignKey(
+        "donations.Donation", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    received_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ("-id",)
+        constraints = (
+            models.UniqueConstraint(
+                fields=("source", "provider_id", "version"), name="conflict_once"
+            ),
+        )
+        indexes = (models.Index(fields=("resolved_at", "id")),)
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.provider_id} ({self.differs})"

@@ -1,15 +1,17 @@
-"""Reads for feeds: the notification log, and which published gifts are unconfirmed."""
+"""Reads for feeds: the notification log, conflicts, the booker's health, and which
+published gifts are unconfirmed."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import QuerySet
+from django.utils import timezone
 
-from solidarity.apps.feeds.models import Feed, Notification, Partner
-from solidarity.apps.feeds.services import inbox_oldest_received, inbox_waiting
+from solidarity.apps.feeds.models import Conflict, Feed, Notification, Partner
+from solidarity.apps.feeds.services import inbox_oldest, inbox_waiting
 
 
 def notifications_list(*, status: str | None = None, limit: int = 100) -> QuerySet[Notification]:
@@ -20,34 +22,6 @@ def notifications_list(*, status: str | None = None, limit: int = 100) -> QueryS
     elif status:
         rows = rows.filter(status=status)
     return rows[:limit]
-
-
-@dataclass(frozen=True)
-class Backlog:
-    """The booker's work: acknowledged notifications not booked yet (`waiting`: in the
-    receivers' inbox or stored), the oldest one's receipt time, and failed ones."""
-
-    waiting: int
-    failed: int
-    oldest_waiting_at: datetime | None
-
-
-def notifications_backlog() -> Backlog:
-    """What the booker has not done yet (two cheap queries and a look at the inbox)."""
-    stored = Notification.Status.STORED
-    counts = Notification.objects.filter(status__in=(stored, Notification.Status.FAILED)).aggregate(
-        stored=Count("pk", filter=Q(status=stored)),
-        failed=Count("pk", filter=Q(status=Notification.Status.FAILED)),
-    )
-    oldest = Notification.objects.filter(status=stored).aggregate(at=Min("received_at"))["at"]
-    inbox_oldest = inbox_oldest_received()
-    if inbox_oldest is not None and (oldest is None or inbox_oldest < oldest):
-        oldest = inbox_oldest
-    return Backlog(
-        waiting=counts["stored"] + inbox_waiting(),
-        failed=counts["failed"],
-        oldest_waiting_at=oldest,
-    )
 
 
 def feeds_list() -> QuerySet[Feed]:
@@ -68,4 +42,47 @@ def unconfirmed_refs(*, refs: Iterable[str]) -> set[str]:
         Notification.objects.filter(
             donation__public_ref__in=refs, flagged_at__isnull=False, confirmed_at__isnull=True
         ).values_list("donation__public_ref", flat=True)
+    )
+
+
+def conflicts_list(*, open_only: bool = False, limit: int = 100) -> QuerySet[Conflict]:
+    """Conflicts newest first; `open_only`: those not marked resolved."""
+    rows = Conflict.objects.select_related("notification", "donation").order_by("-id")
+    if open_only:
+        rows = rows.filter(resolved_at__isnull=True)
+    return rows[:limit]
+
+
+@dataclass(frozen=True)
+class NotificationsHealth:
+    """The booker's backlog: `waiting` acknowledged and not booked yet (in the database, or
+    in the receivers' inbox), `failed` that will not be booked without an operator,
+    `conflicts` open, and the age in seconds of the oldest waiting (0 when none waits)."""
+
+    waiting: int
+    failed: int
+    conflicts: int
+    oldest_waiting_seconds: float
+
+    def as_dict(self) -> dict[str, int | float]:
+        return asdict(self)
+
+
+def notifications_health(*, now: datetime | None = None) -> NotificationsHealth:
+    """Counts for readiness checks, metrics and operators; a few indexed queries."""
+    now = now or timezone.now()
+    stored = Notification.objects.filter(status=Notification.Status.STORED)
+    oldest = [
+        t
+        for t in (
+            stored.order_by("id").values_list("received_at", flat=True).first(),
+            inbox_oldest(),
+        )
+        if t is not None
+    ]
+    return NotificationsHealth(
+        waiting=stored.count() + inbox_waiting(),
+        failed=Notification.objects.filter(status=Notification.Status.FAILED).count(),
+        conflicts=Conflict.objects.filter(resolved_at__isnull=True).count(),
+        oldest_waiting_seconds=max(0.0, (now - min(oldest)).total_seconds()) if oldest else 0.0,
     )

@@ -38,7 +38,7 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from solidarity import config
@@ -49,9 +49,11 @@ from solidarity.apps.donations.services import (
     GiftInput,
     RecordResult,
     donations_record_many,
+    privacy_reference_create,
 )
 from solidarity.apps.feeds.models import (
     ApiKey,
+    Conflict,
     Feed,
     IdempotencyRecord,
     Intent,
@@ -261,9 +263,71 @@ def notification_store(
 
 def _notifications_insert(rows: list[Notification]) -> list[bool]:
     """Insert, in one transaction, the rows not stored yet; per row, whether it was new (a
-    provider id already stored, by anyone, or earlier in `rows`, is not)."""
+    provider id already stored, by anyone, or earlier in `rows`, is not). A row that is not
+    new and reports other terms than the stored one is recorded as a `Conflict` in the
+    same transaction (`_conflicts_record`): when this returns, the conflict is durable."""
     with transaction.atomic():
-        return objects_insert_new(rows, unique=("feed", "provider_id"))
+        new = objects_insert_new(rows, unique=("feed", "provider_id"))
+        _conflicts_record([row for row, is_new in zip(rows, new, strict=True) if not is_new])
+        return new
+
+
+def _terms(feed: Feed, n: Notification) -> dict[str, Any]:
+    """The notification's terms (`webhooks.transfer_terms`), or, for a body that does not
+    parse (stored by an older receiver), only its digest: {"body": sha256}."""
+    try:
+        return webhooks.transfer_terms(transfer_of(feed, n))
+    except webhooks.Malformed:
+        return {"body": hashlib.sha256(n.body.encode()).hexdigest()}
+
+
+def _conflicts_record(again: list[Notification]) -> None:
+    """For each of `again` (unsaved rows whose feed and provider id are stored): a Conflict
+    when its terms differ from the stored row's, once per distinct version. Runs inside the
+    caller's transaction."""
+    if not again:
+        return
+    feeds = Feed.objects.in_bulk({n.feed_id for n in again})
+    stored = {
+        (n.feed_id, n.provider_id): n
+        for n in Notification.objects.filter(
+            feed_id__in=feeds, provider_id__in={n.provider_id for n in again}
+        )
+    }
+    now = timezone.now()
+    conflicts = []
+    for n in again:
+        first = stored.get((n.feed_id, n.provider_id))
+        if first is None or n.body == first.body:
+            continue
+        feed = feeds[n.feed_id]
+        before, after = _terms(feed, first), _terms(feed, n)
+        differs = (
+            ["body"]
+            if "body" in before or "body" in after
+            else webhooks.terms_differ(before, after)
+        )
+        if not differs:
+            continue  # the same transfer sent again in other words (spacing, a memo edit)
+        log.warning(
+            "feed %s: %s received again with another %s; recorded as a conflict, not booked",
+            feed.name, n.provider_id, ", ".join(differs),
+        )  # fmt: skip
+        conflicts.append(
+            Conflict(
+                source=feed.source,
+                provider_id=n.provider_id,
+                differs=", ".join(differs)[:120],
+                stored=before,
+                received=after,
+                body=n.body,
+                headers=n.headers,
+                version=webhooks.terms_version(after),
+                notification=first,
+                received_at=n.received_at or now,
+            )
+        )
+    objects_insert_new(conflicts, unique=("source", "provider_id", "version"))
 
 
 _STORE_GROUP: GroupCommit[Notification, bool] = GroupCommit(_notifications_insert, max_batch=500)
@@ -292,12 +356,13 @@ def inbox_waiting() -> int:
     return inbox.count() if inbox is not None else 0
 
 
-def inbox_oldest_received() -> datetime | None:
+def inbox_oldest() -> datetime | None:
     """When the oldest notification waiting in the receivers' inbox was received (None when
-    the inbox is empty or absent)."""
+    none waits, or without an inbox)."""
     inbox = _inbox()
     taken = inbox.take(1) if inbox is not None else []
-    return datetime.fromisoformat(taken[0][2]["received_at"]) if taken else None
+    when = taken[0][2].get("received_at") if taken else None
+    return datetime.fromisoformat(when) if when else None
 
 
 _INBOX_FIELDS = (
@@ -308,10 +373,15 @@ _INBOX_TIMES = ("received_at", "occurred_at")  # ISO 8601 with offset in the rec
 
 
 def _inbox_record(row: Notification) -> tuple[str, dict[str, Any]]:
-    """An unsaved notification as the inbox keeps it: (key, JSON object); `_inbox_row` back."""
+    """An unsaved notification as the inbox keeps it: (key, JSON object); `_inbox_row` back.
+
+    The key is the feed, the provider id and a digest of the body: a provider's retry (the
+    same body) is kept once, while another notification under the same id waits beside the
+    first, so that moving it into the database finds the conflict (`_conflicts_record`)."""
     record = {f: getattr(row, f) for f in _INBOX_FIELDS}
     record |= {f: t.isoformat() if (t := getattr(row, f)) else None for f in _INBOX_TIMES}
-    return f"{row.feed_id}:{row.provider_id}", record
+    body = hashlib.sha256(row.body.encode()).hexdigest()[:32]
+    return f"{row.feed_id}:{row.provider_id}:{body}", record
 
 
 def _inbox_row(record: Mapping[str, Any]) -> Notification:
@@ -364,8 +434,11 @@ def inbox_drain() -> int:
     """Move what the receivers put in the inbox into the database (`Notification` rows, status
     stored, through `_notifications_insert`), oldest first, INBOX_TAKE per transaction; how
     many were new. A notification already in the database (a provider's retry, or a move
-    interrupted between its commit and the inbox's removal) is not stored twice. Nothing to
-    do without an inbox."""
+    interrupted between its commit and the inbox's removal) is not stored twice; one with
+    other terms is recorded as a conflict. A record the database refuses (a value it cannot
+    hold, kept by an older receiver) does not hold up the rest: it is stored failed, with the
+    reason, by `_inbox_row_refused`. A database busy or gone (OperationalError) moves
+    nothing: the inbox keeps it all for the next pass. Nothing to do without an inbox."""
     inbox = _inbox()
     if inbox is None:
         return 0
@@ -381,13 +454,61 @@ def inbox_drain() -> int:
                 rows.append(_inbox_row(r))
             else:
                 log.warning("inbox: feed %s is gone; %s dropped", r["feed_id"], r["provider_id"])
-        for row, new in zip(rows, _notifications_insert(rows), strict=True):
-            if new:
+        try:
+            new = _notifications_insert(rows)
+        except OperationalError:
+            raise
+        except Exception:  # one record the database refuses: each alone
+            log.warning("inbox: moving %d together failed; one by one", len(rows))
+            new = [_inbox_row_insert(row) for row in rows]
+        for row, is_new in zip(rows, new, strict=True):
+            if is_new:
                 moved += 1
             else:
                 log.info("feed %s: %s received again", row.feed_id, row.provider_id)
         inbox.remove([i for i, _, _ in taken])
     return moved
+
+
+def _inbox_row_insert(row: Notification) -> bool:
+    """`_notifications_insert` of one row; a row the database refuses is stored failed
+    (`_inbox_row_refused`) instead."""
+    try:
+        return _notifications_insert([row])[0]
+    except OperationalError:
+        raise
+    except Exception as exc:
+        return _inbox_row_refused(row, exc)
+
+
+def _inbox_row_refused(row: Notification, exc: Exception) -> bool:
+    """Store a notification whose values the database cannot hold as failed, its body and
+    headers as received, no amount, and the reason; it is never booked (booking it again
+    parses the body again and fails). A row refused even so is logged with its body and
+    dropped: it cannot be kept anywhere the booker could read it."""
+    reason = f"not stored as received: {type(exc).__name__}: {exc}"[:2000]
+    log.error("feed %s: notification %s %s", row.feed_id, row.provider_id, reason)
+    failed = Notification(
+        feed_id=row.feed_id,
+        provider_id=row.provider_id,
+        received_at=row.received_at,
+        headers=row.headers,
+        body=row.body,
+        bin=row.bin,
+        number=row.number[:40],
+        currency=row.currency[:3],
+        bank_ref=row.bank_ref[:64],
+        status=Notification.Status.FAILED,
+        attempts=1,
+        error=reason,
+    )
+    try:
+        return _notifications_insert([failed])[0]
+    except OperationalError:
+        raise
+    except Exception:
+        log.exception("feed %s: dropped %s: %s", row.feed_id, row.provider_id, row.body[:4000])
+        return False
 
 
 def transfer_of(feed: Feed, notification: Notification) -> webhooks.Transfer:
@@ -396,7 +517,7 @@ def transfer_of(feed: Feed, notification: Notification) -> webhooks.Transfer:
     if feed.kind == Feed.Kind.SEPAY:
         return webhooks.sepay_parse(body.encode())
     if feed.kind == Feed.Kind.CASSO:
-        return webhooks.casso_parse(json.loads(body))
+        return webhooks.casso_parse(webhooks.json_parse(body.encode()))
     if feed.kind == Feed.Kind.STANDARD:
         return webhooks.standard_parse(notification.headers, body.encode())
     return webhooks.vnpay_parse(dict(parse_qsl(body, keep_blank_values=True)))
@@ -413,12 +534,21 @@ class Outcome:
     confirmed_by: str = ""  # the statement identity that already holds this transfer
 
 
+BOOK_ATTEMPTS = 5
+"""Times the booker tries a notification the database refuses to book with an error that
+may pass (OperationalError: busy, timed out, cancelled) before it is marked failed with that
+error; a refusal (malformed, no receiving account, refused by the campaign's rules) or any
+other error fails it at the first try. Either way the notifications after it are booked."""
+
+
 def notification_book(*, notification: Notification) -> Notification:
     """Book a stored notification once; records the outcome on the row and returns it.
 
     Safe to call again and concurrently (a retry, the booker): the booking identity is
-    unique, so a second call finds the first one's gift. A database that is busy or gone
-    (OperationalError) records nothing: the error is raised and the row stays stored.
+    unique, so a second call finds the first one's gift. A database error that may pass
+    (OperationalError) counts one attempt and leaves the row stored for the next pass, or
+    failed after BOOK_ATTEMPTS (`_attempt_record`); when the database cannot even record
+    that (busy or gone), the error is raised and nothing is recorded.
     """
     if notification.status in (
         Notification.Status.BOOKED,
@@ -429,19 +559,48 @@ def notification_book(*, notification: Notification) -> Notification:
     feed = notification.feed
     try:
         if feed.kind in BANK_KINDS:
-            outcome = _bank_book(feed, notification)
-        else:
-            outcome = _gift_book(feed, transfer_of(feed, notification))
+            _bank_book(feed, notification)  # records its outcome in its own transaction
+            notification.refresh_from_db()
+            return notification
+        outcome = _gift_book(feed, transfer_of(feed, notification))
     except (BookingRefused, DonationRefused, webhooks.Malformed) as exc:
         outcome = Outcome(Notification.Status.FAILED, error=str(exc)[:2000])
-    except OperationalError:
-        raise  # the database was busy or gone: the row stays stored for the next pass
+    except OperationalError as exc:
+        if not _attempt_record(notification, exc):
+            raise
+        notification.refresh_from_db()
+        return notification
     except Exception as exc:
         log.exception("feed %s: booking notification %s failed", feed.name, notification.pk)
         outcome = Outcome(Notification.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
     _outcomes_record(feed, {notification.pk: (notification, outcome)})
     notification.refresh_from_db()
     return notification
+
+
+def _attempt_record(notification: Notification, exc: OperationalError) -> bool:
+    """Count one failed attempt to book a stored notification, with its error; the one
+    that makes BOOK_ATTEMPTS marks it failed. False when the database refuses this write too
+    (busy or gone: the attempt is not held against the notification)."""
+    reason = f"{type(exc).__name__}: {exc}"[:1900]
+    last = notification.attempts + 1 >= BOOK_ATTEMPTS
+    try:
+        with transaction.atomic():
+            waiting = Notification.objects.filter(
+                pk=notification.pk, status=Notification.Status.STORED
+            )
+            waiting.update(
+                attempts=F("attempts") + 1,
+                status=Notification.Status.FAILED if last else Notification.Status.STORED,
+                error=f"gave up after {BOOK_ATTEMPTS} attempts: {reason}" if last else reason,
+            )
+    except OperationalError:
+        return False
+    log.warning(
+        "feed %s: notification %s: attempt %d of %d failed: %s",
+        notification.feed.name, notification.pk, notification.attempts + 1, BOOK_ATTEMPTS, reason,
+    )  # fmt: skip
+    return True
 
 
 def _outcomes_record(feed: Feed, outcomes: Mapping[int, tuple[Notification, Outcome]]) -> None:
@@ -479,13 +638,15 @@ def _outcomes_record(feed: Feed, outcomes: Mapping[int, tuple[Notification, Outc
 
 
 def notifications_book_many(*, notifications: Sequence[Notification]) -> int:
-    """Book stored notifications together; how many ended other than failed.
+    """Book stored notifications together; how many ended other than failed or stored.
 
     The bank-feed ones of each feed go through one `bank_transactions_book` call (a few
     database transactions for hundreds of transfers, instead of one each), so a burst is
     booked at the rate of a statement import. Same outcomes as `notification_book` one by
-    one; if a batch is refused as a whole, its notifications are booked one by one, so one
-    bad notification fails alone.
+    one: a batch that fails as a whole (whatever the error) keeps nothing and is booked again
+    in halves (`_bank_book_halves`), so one bad notification fails alone (or, with an error
+    that may pass, waits for its next attempt) and the others are booked, at the cost of a
+    few batches more rather than one transaction per notification.
     """
     by_feed: dict[int, list[Notification]] = {}
     for n in notifications:
@@ -495,11 +656,30 @@ def notifications_book_many(*, notifications: Sequence[Notification]) -> int:
     for rows in by_feed.values():
         feed = rows[0].feed
         if feed.kind in BANK_KINDS:
-            outcomes = _bank_book_many(feed, rows)
+            outcomes = _bank_book_halves(feed, rows)
         else:
             outcomes = {n.pk: notification_book(notification=n).status for n in rows}
-        done += sum(status != Notification.Status.FAILED for status in outcomes.values())
+        done += sum(status not in _NOT_DONE for status in outcomes.values())
     return done
+
+
+def _bank_book_halves(feed: Feed, rows: list[Notification]) -> dict[int, str]:
+    """`_bank_book_many`; when it fails, each half again, down to `notification_book` of one
+    notification, which records its failure."""
+    try:
+        return _bank_book_many(feed, rows)
+    except Exception as exc:
+        if len(rows) == 1:
+            return {rows[0].pk: notification_book(notification=rows[0]).status}
+        log.warning(
+            "feed %s: booking %d together failed (%s: %s); in halves",
+            feed.name, len(rows), type(exc).__name__, exc,
+        )  # fmt: skip
+    middle = len(rows) // 2
+    return _bank_book_halves(feed, rows[:middle]) | _bank_book_halves(feed, rows[middle:])
+
+
+_NOT_DONE = (Notification.Status.FAILED, Notification.Status.STORED)
 
 
 @transaction.atomic
@@ -507,22 +687,13 @@ def _bank_book_many(feed: Feed, rows: list[Notification]) -> dict[int, str]:
     """One transaction: the statement side is looked at and the rest booked under the
     receiving account's lock (`receiving_accounts_lock`, taken by `_bank_prepare_many`), so a
     statement batch of the same account cannot book a transfer between the look and the
-    booking."""
+    booking. Raises, having written nothing, when any part fails."""
     resolver = _feed_resolver(feed)
     outcomes, to_book = _bank_prepare_many(feed, resolver, rows)
     if to_book:
-        try:
-            with transaction.atomic():  # a savepoint: after a failure the one-by-one can go on
-                bank_transactions_book(
-                    transactions=[tx for _, tx, _ in to_book],
-                    source_kind="feed",
-                    resolver=resolver,
-                )
-        except OperationalError:
-            raise  # the database was busy or gone: the rows stay stored for the next pass
-        except Exception:  # one bad transfer refuses its batch: each alone, failures recorded
-            log.warning("feed %s: booking %d together failed; one by one", feed.name, len(rows))
-            return {n.pk: notification_book(notification=n).status for n in rows}
+        bank_transactions_book(
+            transactions=[tx for _, tx, _ in to_book], source_kind="feed", resolver=resolver
+        )
         outcomes.update(_bank_outcomes(to_book))
     _outcomes_record(feed, {n.pk: (n, outcomes[n.pk]) for n in rows})
     return {pk: outcome.status for pk, outcome in outcomes.items()}
@@ -618,14 +789,17 @@ def _bank_outcomes(booked: list[tuple[int, BankTransaction, str]]) -> dict[int, 
     return outcomes
 
 
-@transaction.atomic  # as _bank_book_many: look and book under the account's lock
-def _bank_book(feed: Feed, n: Notification) -> Outcome:
+@transaction.atomic
+def _bank_book(feed: Feed, n: Notification) -> None:
+    """As `_bank_book_many` for one notification: look, book and record the outcome in one
+    transaction under the account's lock, so a statement batch waiting for that lock finds
+    the notification's gift once it gets it."""
     resolver = _feed_resolver(feed)
     outcomes, to_book = _bank_prepare_many(feed, resolver, [n])
-    if n.pk in outcomes:
-        return outcomes[n.pk]
-    bank_transactions_book(transactions=[to_book[0][1]], source_kind="feed", resolver=resolver)
-    return _bank_outcomes(to_book)[n.pk]
+    if to_book:
+        bank_transactions_book(transactions=[to_book[0][1]], source_kind="feed", resolver=resolver)
+        outcomes.update(_bank_outcomes(to_book))
+    _outcomes_record(feed, {n.pk: (n, outcomes[n.pk])})
 
 
 _PRIVACY = ("named", "masked", "anonymous")
@@ -643,7 +817,7 @@ def _gift_book(feed: Feed, t: webhooks.Transfer) -> Outcome:
             raise DonationRefused([f"no campaign {t.campaign!r}"])
     else:
         raise DonationRefused(["the payment names no campaign and no known intent reference"])
-    privacy = t.privacy or (intent.privacy if intent else "masked")
+    # The intent's privacy choice applies through its reference (the stricter one wins).
     gift = GiftInput(
         amount_minor=t.amount_minor,
         currency=t.currency,
@@ -651,10 +825,11 @@ def _gift_book(feed: Feed, t: webhooks.Transfer) -> Outcome:
         channel=Channel.CARD if feed.kind == Feed.Kind.VNPAY else Channel.WALLET,
         source=feed.source,
         source_ref=t.provider_id,
-        donor_name=t.donor_name or (intent.donor_name if intent else ""),
-        privacy=privacy if privacy in _PRIVACY else "masked",  # type: ignore[arg-type]
+        donor_name=t.donor_name,
+        privacy=t.privacy if t.privacy in _PRIVACY else None,  # type: ignore[arg-type]
         memo=t.memo,
         bank_ref=t.bank_ref,
+        privacy_ref=t.order_ref or "",
     )
     (result,) = donations_record_many(campaign=campaign, gifts=[gift])
     return Outcome(Notification.Status.BOOKED, donation_id=result.donation_id)
@@ -1021,6 +1196,13 @@ def intent_create(
                     donor_name=donor_name[:120],
                     privacy=privacy,
                 )
+                # Its privacy choice holds on every channel that carries the reference,
+                # a bank transfer with it in the memo included.
+                privacy_reference_create(
+                    reference=reference,
+                    privacy=privacy,  # type: ignore[arg-type]
+                    donor_name=donor_name,
+                )
             break
         except IntegrityError:
             continue
@@ -1054,15 +1236,43 @@ def request_hash(body: Any) -> str:
     ).hexdigest()
 
 
-def idempotency_begin(*, partner: Partner, key: str, digest: str) -> tuple[IdempotencyRecord, bool]:
-    """(record, fresh): fresh when this request owns the key and must run."""
+IDEMPOTENCY_RUNNING_SECONDS = 120
+"""How long an Idempotency-Key stays "still running" (409) without a result: far longer than
+a gift request takes (it books one gift: milliseconds, seconds under load). After it, the
+request is taken to have died (its process killed, its connection cut mid-way) and the next
+request with the key and the same body runs it again. Booking a gift is idempotent by the
+partner's transaction id, so even a request that was only slow cannot book twice."""
+
+
+def idempotency_begin(
+    *, partner: Partner, key: str, digest: str, now: datetime | None = None
+) -> tuple[IdempotencyRecord, bool]:
+    """(record, fresh): fresh when this request owns the key and must run: the key is new,
+    or its request died (no result after IDEMPOTENCY_RUNNING_SECONDS) and this request has
+    the same body. `record.created_at` is when the request owning the key started."""
+    now = now or timezone.now()
     try:
         with transaction.atomic():
             return IdempotencyRecord.objects.create(
                 partner=partner, key=key, request_hash=digest
             ), True
     except IntegrityError:
-        return IdempotencyRecord.objects.get(partner=partner, key=key), False
+        pass
+    record = IdempotencyRecord.objects.get(partner=partner, key=key)
+    died = now - timedelta(seconds=IDEMPOTENCY_RUNNING_SECONDS)
+    if record.done or record.request_hash != digest or record.created_at > died:
+        return record, False
+    # One taker among concurrent retries: the row moves only while it still looks dead.
+    taken = IdempotencyRecord.objects.filter(
+        pk=record.pk, done=False, request_hash=digest, created_at=record.created_at
+    ).update(created_at=now)
+    if taken:
+        log.warning("partner %s: Idempotency-Key %r of a request that died runs again",
+                    partner.name, key)  # fmt: skip
+        record.created_at = now
+        return record, True
+    record.refresh_from_db()
+    return record, False
 
 
 def idempotency_finish(*, record: IdempotencyRecord, status_code: int, response: Any) -> None:
@@ -1074,6 +1284,20 @@ def idempotency_finish(*, record: IdempotencyRecord, status_code: int, response:
 def idempotency_abandon(*, record: IdempotencyRecord) -> None:
     """Forget a key whose request failed unexpectedly, so a retry runs it again."""
     IdempotencyRecord.objects.filter(pk=record.pk, done=False).delete()
+
+
+@dataclass(frozen=True)
+class PartnerGift:
+    """What `partner_gift_record` did: the gift booked under the partner's transaction id,
+    as stored (never the request's terms), and, when the request named other terms than the
+    stored gift's, the names that differ (a `Conflict` was recorded and nothing booked)."""
+
+    ref: str
+    created: bool
+    campaign: str
+    amount_minor: int
+    currency: str
+    differs: tuple[str, ...] = ()
 
 
 def partner_gift_record(
@@ -1088,20 +1312,99 @@ def partner_gift_record(
     donor_name: str,
     privacy: str,
     memo: str,
-) -> RecordResult:
-    """Book a gift a partner confirms, identity (`partner:<name>`, its transaction id)."""
+    request: str = "",
+) -> PartnerGift:
+    """Book a gift a partner confirms, identity (`partner:<name>`, its transaction id).
+
+    A transaction id booked before is answered with the stored gift; when the request's
+    campaign, amount or currency differ from it, the request (`request`, its body) is kept
+    as a Conflict beside the stored gift and nothing is booked."""
     if channel not in (Channel.WALLET, Channel.CARD, Channel.QR, Channel.BANK_TRANSFER):
         raise DonationRefused(["channel must be wallet, card, qr or bank_transfer"])
-    gift = GiftInput(
-        amount_minor=amount_minor,
-        currency=currency,
-        received_at=received_at,
-        channel=channel,
-        source=f"partner:{partner.name}",
-        source_ref=transaction_id,
-        donor_name=donor_name,
-        privacy=privacy if privacy in _PRIVACY else "masked",  # type: ignore[arg-type]
-        memo=memo,
+    source = f"partner:{partner.name}"
+    terms = {"campaign": campaign.slug, "amount": amount_minor, "currency": currency}
+    stored = _partner_gift(source, transaction_id)
+    if stored is None:
+        gift = GiftInput(
+            amount_minor=amount_minor,
+            currency=currency,
+            received_at=received_at,
+            channel=channel,
+            source=source,
+            source_ref=transaction_id,
+            donor_name=donor_name,
+            privacy=privacy if privacy in _PRIVACY else "masked",  # type: ignore[arg-type]
+            memo=memo,
+        )
+        (result,) = donations_record_many(campaign=campaign, gifts=[gift])
+        if result.created:
+            return PartnerGift(result.public_ref, True, campaign.slug, amount_minor, currency)
+        stored = _partner_gift(source, transaction_id)  # a concurrent request booked it first
+        assert stored is not None
+    before = {
+        "campaign": stored.campaign.slug,
+        "amount": stored.amount_minor,
+        "currency": stored.currency,
+    }
+    differs = webhooks.terms_differ(before, terms)
+    if differs:
+        _partner_conflict_record(
+            source=source,
+            transaction_id=transaction_id,
+            stored=stored,
+            before=before,
+            after=terms,
+            differs=differs,
+            request=request,
+        )
+    return PartnerGift(
+        stored.public_ref, False, before["campaign"], stored.amount_minor, stored.currency,
+        tuple(differs),
+    )  # fmt: skip
+
+
+def _partner_gift(source: str, transaction_id: str) -> Donation | None:
+    return (
+        Donation.objects.select_related("campaign")
+        .filter(source=source, source_ref=transaction_id)
+        .first()
     )
-    (result,) = donations_record_many(campaign=campaign, gifts=[gift])
-    return result
+
+
+def _partner_conflict_record(
+    *,
+    source: str,
+    transaction_id: str,
+    stored: Donation,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    differs: list[str],
+    request: str,
+) -> None:
+    log.warning(
+        "%s: gift %s received again with another %s; recorded as a conflict, not booked",
+        source, transaction_id, ", ".join(differs),
+    )  # fmt: skip
+    conflict = Conflict(
+        source=source,
+        provider_id=transaction_id,
+        differs=", ".join(differs),
+        stored={**before, "ref": stored.public_ref},
+        received=after,
+        body=request,
+        version=webhooks.terms_version(after),
+        donation=stored,
+        received_at=timezone.now(),
+    )
+    with transaction.atomic():
+        objects_insert_new([conflict], unique=("source", "provider_id", "version"))
+
+
+def conflict_resolve(*, conflict: Conflict, by: str) -> Conflict:
+    """Mark a conflict resolved (an accountant has looked into it and acted through the usual
+    doors: a reversal, a manual gift); it stays listed, no longer counted as open."""
+    Conflict.objects.filter(pk=conflict.pk, resolved_at__isnull=True).update(
+        resolved_at=timezone.now(), resolved_by=by[:150]
+    )
+    conflict.refresh_from_db()
+    return conflict

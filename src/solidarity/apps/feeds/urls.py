@@ -12,4 +12,9 @@ urlpatterns = [
         views.notification_replay_view,
         name="notifications-office-replay",
     ),
+    path(
+        "office/notifications/conflicts/<int:pk>/resolve/",
+        views.conflict_resolve_view,
+        name="notifications-office-conflict-resolve",
+    ),
 ]

@@ -3,20 +3,30 @@ notification log at /office/notifications/.
 
 A receiver answers in its provider's protocol. Order of checks: unknown or revoked feed 404;
 body over MAX_BODY 413; authentication on the raw body 401 (bad signature, stale
-timestamp); malformed message 400. Only then is the notification stored (committed, in one
-transaction with those the process's other threads receive meanwhile) and acknowledged; the
-booker (`notifications_process`, run beside `solidarity serve` every
+timestamp); malformed message 400, which includes JSON nested deeper than
+`webhooks.MAX_JSON_DEPTH` (Casso's, parsed before its signature is checked, too) and an
+amount that cannot be a real transfer (`webhooks.amount_check`: zero, negative where the
+protocol has a direction of its own, beyond `webhooks.MAX_TRANSFER_MAJOR` or a 64-bit
+integer). Only then is the notification stored (committed, in one transaction with those the
+process's other threads receive meanwhile) and acknowledged; the booker
+(`notifications_process`, run beside `solidarity serve` every
 `solidarity.web.server.BOOKER_INTERVAL` seconds) books what was stored, hundreds at a time, and
 a failure there is left to the back office, never refused to the provider (it would only
-retry). The feed and its secrets are read at most once a second per process
-(`feed_receiving`).
-VNPay always gets HTTP 200 with its `RspCode` (97 bad signature, 01 order not found,
-04 invalid amount, 02 already confirmed, 00 confirmed), as its IPN protocol expects.
+retry).
+
+A notification with the id of a stored one and other terms (amount, currency, account,
+campaign) is a conflict: it is recorded durably beside the stored one before the
+acknowledgement (on SQLite it waits in the inbox under a key of its own and the booker records
+it when it moves it) and acknowledged with 200 like a retry, since any error would only make
+the provider send the same body again; it is never booked, and the back office lists it. The
+feed and its secrets are read at most once a second per process (`feed_receiving`).
+VNPay always gets HTTP 200 with its `RspCode` (97 bad signature, 99 malformed, 01 order not
+found, 04 invalid amount, also one that cannot be a real transfer, 02 already confirmed, 00
+confirmed), as its IPN protocol expects.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -24,16 +34,17 @@ from urllib.parse import parse_qsl
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from solidarity.apps.accounts.access import role_required
 from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN, AUDITOR
-from solidarity.apps.feeds.models import Feed, Intent, Notification
-from solidarity.apps.feeds.selectors import notifications_list
+from solidarity.apps.feeds.models import Conflict, Feed, Intent, Notification
+from solidarity.apps.feeds.selectors import conflicts_list, notifications_health, notifications_list
 from solidarity.apps.feeds.services import (
+    conflict_resolve,
     feed_receiving,
-    inbox_waiting,
     notification_book,
     notification_replay,
     notification_store,
@@ -80,7 +91,7 @@ def hook(request: HttpRequest, name: str) -> HttpResponse:
             webhooks.sepay_verify(headers, body, secrets, auth=feed.auth, now=now)
             transfer = webhooks.sepay_parse(body)
         elif feed.kind == Feed.Kind.CASSO:
-            data = json.loads(body)
+            data = webhooks.json_parse(body)
             webhooks.casso_verify(headers, data, secrets, now=now)
             transfer = webhooks.casso_parse(data)
         else:
@@ -92,6 +103,9 @@ def hook(request: HttpRequest, name: str) -> HttpResponse:
         return _reject(name, 400, f"malformed: {exc}")
     if not transfer.provider_id:
         return _reject(name, 400, "malformed: no transaction id")
+    # A notification under a stored id with other terms is a conflict: recorded (when the
+    # store returns, or when the booker moves the inbox) and acknowledged like a retry, since
+    # an error would only make the provider send it again; accountants see it.
     created = notification_store_grouped(
         feed=feed, transfer=transfer, headers=headers, body=body.decode()
     )
@@ -122,6 +136,8 @@ def _vnpay(request: HttpRequest, feed: Feed, secrets: list[str]) -> HttpResponse
         transfer = webhooks.vnpay_parse(params)
     except webhooks.Malformed as exc:
         log.warning("hooks/%s: malformed: %s", feed.name, exc)
+        if str(exc).startswith("vnp_Amount"):
+            return _vnpay_reply("04", "Invalid amount")
         return _vnpay_reply("99", "Invalid request")
     intent = Intent.objects.filter(reference=transfer.order_ref).first()
     if intent is None:
@@ -149,15 +165,20 @@ def _vnpay(request: HttpRequest, feed: Feed, secrets: list[str]) -> HttpResponse
 # --- back office ----------------------------------------------------------------------------
 
 
+CONFLICT = "conflict"
+"""The notification log's filter that lists conflicts (`Conflict` rows) instead."""
+
+
 @role_required(read=(AUDITOR,), write=(ACCOUNTANT, ADMIN))
 @require_http_methods(["GET"])
 def notifications_page(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     context: dict[str, Any] = {
-        "rows": notifications_list(status=status or None, limit=200),
+        "rows": [] if status == CONFLICT else notifications_list(status=status or None, limit=200),
+        "conflicts": conflicts_list(limit=200) if status == CONFLICT else [],
         "status": status,
-        "statuses": [*Notification.Status.values, "flagged"],
-        "waiting": inbox_waiting(),
+        "statuses": [*Notification.Status.values, "flagged", CONFLICT],
+        "health": notifications_health(),
     }
     return render(request, "feeds/notifications.html", context)
 
@@ -168,3 +189,10 @@ def notification_replay_view(request: HttpRequest, pk: int) -> HttpResponse:
     row = get_object_or_404(Notification.objects.select_related("feed"), pk=pk)
     notification_replay(notification=row)
     return redirect(f"{request.path.rsplit('/', 3)[0]}/?status={row.status}")
+
+
+@role_required(write=(ACCOUNTANT, ADMIN))
+@require_POST
+def conflict_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
+    conflict_resolve(conflict=get_object_or_404(Conflict, pk=pk), by=request.user.get_username())
+    return redirect(f"{reverse('notifications-office')}?status={CONFLICT}")

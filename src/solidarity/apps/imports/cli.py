@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from solidarity.cli import CommandError, _campaign, _django, _print_json
+
+logger = logging.getLogger(__name__)
 
 
 def _user(username: str) -> Any:
@@ -113,7 +118,34 @@ def cmd_import(args: argparse.Namespace) -> int:
     else:
         for report in reports:
             _print_report(report)
-    return 2 if any(r.refused for r in reports) else 0
+    if any(r.refused for r in reports):
+        return 2
+    return 1 if any(r.status == "failed" for r in reports) else 0
+
+
+def cmd_import_jobs_run(args: argparse.Namespace) -> int:
+    """Run the statements uploaded in the back office: once, or as the import worker."""
+    _django()
+    from solidarity.apps.imports.jobs import import_jobs_run
+
+    if not args.forever:
+        for report in import_jobs_run():
+            print(f"import {report.import_id} {report.file}: {report.status}")
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    parent = os.getppid()
+    while not stop.is_set():
+        ran = []
+        try:
+            ran = import_jobs_run(limit=1)
+        except Exception:
+            logger.exception("import worker pass failed; retrying")
+        if args.exit_with_parent and os.getppid() != parent:
+            break
+        if not ran:
+            stop.wait(args.interval)
+    return 0
 
 
 def _item(pk: int) -> Any:
@@ -227,6 +259,15 @@ def register(sub: Any) -> None:
         help="run at this much lower CPU priority than the web server (default 10; 0: same)",
     )
     p.set_defaults(handler=cmd_import)
+
+    jobs = sub.add_parser(
+        "import-jobs", help="statements uploaded in the back office"
+    ).add_subparsers(dest="action", required=True)
+    p = jobs.add_parser("run", help="parse and book the queued uploads (the import worker)")
+    p.add_argument("--forever", action="store_true", help="keep running, waiting for uploads")
+    p.add_argument("--interval", type=float, default=1.0, metavar="SECONDS")
+    p.add_argument("--exit-with-parent", action="store_true")
+    p.set_defaults(handler=cmd_import_jobs_run)
 
     review = sub.add_parser(
         "review", help="credits that matched no campaign or several"

@@ -17,6 +17,7 @@ class Import(models.Model):
     """One statement file handed to `statement_import`, with what became of it."""
 
     class Status(models.TextChoices):
+        QUEUED = "queued", "queued (waiting for the import worker)"
         RUNNING = "running"
         DONE = "done"
         REFUSED = "refused", "refused (nothing booked)"
@@ -48,12 +49,32 @@ class Import(models.Model):
     not_gifts = models.BigIntegerField(default=0)
     rejected = models.BigIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="first errors, file:line")
+    phase = models.CharField(max_length=8, blank=True, help_text="read or book, while running")
+    progress_done = models.BigIntegerField(default=0)
+    progress_total = models.BigIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="last sign of life of the worker running an upload"
+    )
 
     class Meta:
         ordering = ("-id",)
 
     def __str__(self) -> str:
         return f"import {self.pk} {self.file_name}"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.progress_total:
+            return 0
+        return min(100, self.progress_done * 100 // self.progress_total)
+
+
+class ImportUpload(models.Model):
+    """The bytes of a statement uploaded in the back office, kept in the database (every
+    node can read them) until the import worker has run its `Import`; then deleted."""
+
+    imported = models.OneToOneField(Import, on_delete=models.CASCADE, related_name="upload")
+    data = models.BinaryField()
 
 
 class ReviewItem(models.Model):

@@ -95,3 +95,7 @@ def review_open_counts() -> dict[int, int]:
 
 def imports_recent(*, limit: int = 20) -> list[Import]:
     return list(Import.objects.filter(~Q(status="")).select_related("campaign")[:limit])
+
+
+def import_get(*, pk: int) -> Import | None:
+    return Import.objects.select_related("campaign").filter(pk=pk).first()

@@ -23,15 +23,18 @@ from __future__ import annotations
 import functools
 import getpass
 import hashlib
+import logging
 import multiprocessing
 import pickle
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -67,14 +70,19 @@ from solidarity.core.matching import (
 )
 from solidarity.core.money import Money
 from solidarity.core.statements import (
+    ANY_DATE,
     BankTransaction,
+    DateWindow,
     Profile,
     StatementError,
     StatementRejected,
     statement_detect,
     statement_read,
 )
+from solidarity.core.statements.base import VIETNAM_TZ
 from solidarity.db import db_datetime, rows_insert
+
+logger = logging.getLogger(__name__)
 
 BATCH = 2000
 """Transactions booked per database transaction in pass 2."""
@@ -245,6 +253,10 @@ class AccountResolver:
         """Read the receiving accounts now, so resolving needs no database afterwards."""
         self._accounts()
 
+    def preload_accounts(self) -> list[ReceivingAccount]:
+        """The receiving accounts (with their campaigns) this resolver chooses among."""
+        return self._accounts()
+
     def _accounts(self) -> list[ReceivingAccount]:
         if self._all is None:
             rows = ReceivingAccount.objects.select_related("campaign")
@@ -395,8 +407,7 @@ def _gift(tx: BankTransaction, target: Target, campaign: Campaign) -> GiftInput:
         source=target.source,
         source_ref=tx.identity,
         donor_name=donor_name_extract(tx.memo, tx.counterparty_name) or "",
-        privacy="masked",
-        memo=tx.memo,
+        memo=tx.memo,  # a privacy reference in it decides; else "masked"
         account=target.rows[campaign.pk],
         sender_account=tx.counterparty_account or "",
         bank_ref=tx.bank_ref or "",
@@ -450,8 +461,9 @@ def bank_transactions_book(
       original reference) reverses it (`donation_reverse`, original found by bank reference
       on the same account) or waits as a `PendingReversal` until that gift is booked; any
       other movement is an `AccountMovement` posted against `asset:bank:<bin>:<number>`.
-      Each is unique on (source, source_ref): already booked transactions count as
-      `duplicates`.
+      Each is unique on (source, source_ref), and a transaction already stored under any
+      outcome (another format may have read a return as a plain debit, or the reverse)
+      counts as a duplicate, never as a second outcome.
     - Transactions are booked in batches of `batch_size`, one database transaction each;
       if the caller dies, whole batches stay booked and calling again books the rest.
       Safe to run concurrently with itself on the same transactions.
@@ -594,9 +606,10 @@ def _batch_book_once(
         else:
             movements.append((tx, target))
 
-    in_review = _existing_refs(
-        ReviewItem,
-        ((t.source, tx.identity) for t, txs in credits_by_target.values() for tx in txs),
+    credit_pairs = [(t.source, tx.identity) for t, txs in credits_by_target.values() for tx in txs]
+    # A credit another format flagged as a reversal was booked as a movement: same identity.
+    in_review = _existing_refs(ReviewItem, credit_pairs) | _existing_refs(
+        AccountMovement, credit_pairs
     )
     for target, txs in credits_by_target.values():
         elsewhere = webhook_bookings_find(target, txs)
@@ -755,7 +768,12 @@ def _returns_book(
     if not returns:
         return
     pairs = [(t.source, tx.identity) for tx, t, _ in returns]
-    done = _existing_refs(Reversal, pairs) | _existing_refs(PendingReversal, pairs)
+    # A format that did not recognise the return booked it as a movement: same identity.
+    done = (
+        _existing_refs(Reversal, pairs)
+        | _existing_refs(PendingReversal, pairs)
+        | _existing_refs(AccountMovement, pairs)
+    )
     for (tx, target, ref), pair in zip(returns, pairs, strict=True):
         if pair in done:
             report.duplicates += 1
@@ -933,7 +951,10 @@ def _movements_book(
     if not movements:
         return
     pairs = [(t.source, tx.identity) for tx, t in movements]
-    done = _existing_refs(AccountMovement, pairs)
+    # Another format may have recognised this transaction as a gift or a return.
+    done: set[tuple[str, str]] = set()
+    for model in (AccountMovement, Reversal, PendingReversal, Donation, ReviewItem):
+        done |= _existing_refs(model, pairs)
     by_campaign: dict[int, list[tuple[BankTransaction, Target, str]]] = defaultdict(list)
     campaigns: dict[int, Campaign] = {}
     for (tx, target), pair in zip(movements, pairs, strict=True):
@@ -1099,7 +1120,6 @@ def review_assign(*, item: ReviewItem, campaign: Campaign, by: User) -> RecordRe
         source=item.source,
         source_ref=item.source_ref,
         donor_name=donor_name_extract(item.memo, item.counterparty_name or None) or "",
-        privacy="masked",
         memo=item.memo,
         account=row,
         sender_account=item.counterparty_account,
@@ -1182,6 +1202,7 @@ def _parse_to_spool(
     resolver: AccountResolver,
     spool: IO[bytes],
     progress: Progress | None,
+    window: DateWindow,
 ) -> tuple[int, list[StatementError]]:
     """Pass 1: parse, resolve accounts, spool. (rows, errors); errors empty when accepted.
 
@@ -1193,7 +1214,7 @@ def _parse_to_spool(
     unresolved = 0
     chunk: list[BankTransaction] = []
     with open(path, "rb") as stream:
-        for tx in statement_read(stream, name=name, profile=profile):
+        for tx in statement_read(stream, name=name, profile=profile, window=window):
             rows += 1
             target = resolver.resolve(tx)
             if isinstance(target, str):
@@ -1217,6 +1238,21 @@ def _parse_to_spool(
     return rows, errors
 
 
+def import_window(*, resolver: AccountResolver) -> DateWindow:
+    """The dates a statement for these receiving accounts may hold: from the earliest
+    opening of their campaigns less `SOLIDARITY_IMPORT_DAYS_BEFORE_OPENING` days (history
+    of a shared account) to tomorrow in Vietnam (a bank day runs ahead of UTC)."""
+    margin = timedelta(days=int(getattr(settings, "SOLIDARITY_IMPORT_DAYS_BEFORE_OPENING", 366)))
+    openings = [a.campaign.opens_at for a in resolver.preload_accounts()]
+    if resolver.campaign is not None:
+        openings.append(resolver.campaign.opens_at)
+    not_before = ANY_DATE.not_before
+    if openings:
+        not_before = max(not_before, (min(openings) - margin).astimezone(VIETNAM_TZ).date())
+    tomorrow = timezone.now().astimezone(VIETNAM_TZ).date() + timedelta(days=1)
+    return DateWindow(not_before, min(tomorrow, ANY_DATE.not_after))
+
+
 def _pass1(
     path: Path,
     *,
@@ -1226,13 +1262,20 @@ def _pass1(
     resolver: AccountResolver,
     spool: IO[bytes],
     progress: Progress | None,
+    window: DateWindow,
 ) -> tuple[int, list[StatementError]] | StatementRejected:
     """Pass 1 with the `--account` fallback: a CSV/XLSX that states no account is read again
     as the named account's. Uses no database connection (the resolver is preloaded)."""
     try:
         try:
             return _parse_to_spool(
-                path, name=name, profile=profile, resolver=resolver, spool=spool, progress=progress
+                path,
+                name=name,
+                profile=profile,
+                resolver=resolver,
+                spool=spool,
+                progress=progress,
+                window=window,
             )
         except StatementRejected as exc:
             if account is None or not _needs_account(exc):
@@ -1246,6 +1289,7 @@ def _pass1(
                 resolver=resolver,
                 spool=spool,
                 progress=progress,
+                window=window,
             )
     except StatementRejected as exc:
         return exc
@@ -1297,6 +1341,7 @@ def statement_import(
     by: User | None = None,
     progress: Progress | None = None,
     isolate_parser: bool = False,
+    job: Import | None = None,
 ) -> FileReport:
     """Import one statement file: refused whole (nothing booked) or booked exactly once.
 
@@ -1306,6 +1351,9 @@ def statement_import(
     With `dry_run`, the file is parsed and checked and nothing is written, no Import row
     either; the report then counts the rows read only. `isolate_parser` runs pass 1 in a
     forked child process (the CLI does; keeps the booking process small for huge files).
+    `job` is the row of an uploaded file (`import_job_create`, claimed as running): it is
+    filled in instead of a new row, for a dry run too. Never raises for the file's content;
+    a run that breaks off ends failed with the reason.
     """
     name = name or path.name
     report = FileReport(file=name, dry_run=dry_run)
@@ -1313,8 +1361,10 @@ def statement_import(
     with open(path, "rb") as f:
         report.format = statement_detect(f.read(8192))
     who = by.get_username() if by is not None else f"cli:{_login()}"
-    record = None
-    if not dry_run:
+    record = job
+    if job is not None:
+        report.import_id = job.pk
+    elif not dry_run:
         record = Import.objects.create(
             file_name=name[:255],
             sha256=report.sha256,
@@ -1338,8 +1388,13 @@ def statement_import(
             resolver=resolver,
             spool=spool,
             progress=progress,
+            window=import_window(resolver=resolver),
         )
-        outcome = _in_child(pass1) if isolate_parser else pass1()
+        try:
+            outcome = _in_child(pass1) if isolate_parser else pass1()
+        except Exception as exc:  # a reader bug: the file is not booked, the reason kept
+            logger.exception("reading %s failed", name)
+            return _fail(report, record, f"the file could not be read: {exc}")
         if isinstance(outcome, StatementRejected):
             return _refuse(report, record, outcome.errors, rows=0)
         rows, errors = outcome
@@ -1348,6 +1403,8 @@ def statement_import(
         report.counts.rows_read = rows
         if dry_run:
             report.status = Import.Status.DONE
+            if record is not None:
+                _record_finish(record, report)
             return report
         assert record is not None
         batches = 0
@@ -1373,11 +1430,9 @@ def statement_import(
             swept = pending_reversals_sweep(targets=resolver.targets())
             counts.reversals += swept
             counts.reversals_pending -= min(swept, counts.reversals_pending)
-        except Exception:
-            Import.objects.filter(pk=record.pk).update(
-                status=Import.Status.FAILED, finished_at=timezone.now()
-            )
-            raise
+        except Exception as exc:
+            logger.exception("booking %s failed", name)
+            return _fail(report, record, f"booking stopped: {exc}; run the import again")
     report.counts = counts
     report.status = Import.Status.DONE
     _record_finish(record, report)
@@ -1410,6 +1465,19 @@ def _refuse(
     report.errors = [_error_dict(e) for e in errors[:MAX_REPORTED_ERRORS]]
     if record is not None:
         _record_finish(record, report)
+    return report
+
+
+def _fail(report: FileReport, record: Import | None, reason: str) -> FileReport:
+    """End an import that broke off for a reason other than the file's content: the record
+    says failed with the reason (whole batches booked before it stay booked; a new run
+    books the rest exactly once)."""
+    report.status = Import.Status.FAILED
+    report.errors = [{"file": report.file, "line": 0, "field": "import", "message": reason[:500]}]
+    if record is not None:
+        Import.objects.filter(pk=record.pk).update(
+            status=Import.Status.FAILED, finished_at=timezone.now(), errors=report.errors
+        )
     return report
 
 

@@ -7,7 +7,6 @@ request, calls one service or selector and renders.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +19,26 @@ from django.views.decorators.http import require_http_methods, require_POST
 from solidarity.apps.accounts.access import role_required
 from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN, AUDITOR
 from solidarity.apps.campaigns.models import Campaign
-from solidarity.apps.imports.models import PendingReversal, ReviewItem
-from solidarity.apps.imports.selectors import imports_recent, pending_returns, review_items
+from solidarity.apps.imports.jobs import import_job_create
+from solidarity.apps.imports.models import Import, PendingReversal, ReviewItem
+from solidarity.apps.imports.selectors import (
+    import_get,
+    imports_recent,
+    pending_returns,
+    review_items,
+)
 from solidarity.apps.imports.services import (
     AccountRef,
     ReviewRefused,
     pending_reversal_post,
     review_assign,
     review_reject,
-    statement_import,
 )
 
 MAX_UPLOAD_BYTES = int(getattr(settings, "SOLIDARITY_IMPORT_MAX_BYTES", 50 * 2**20))
 """Largest statement the upload page takes; bigger files go through `solidarity import`."""
+
+WAITING = (Import.Status.QUEUED, Import.Status.RUNNING)
 
 
 READ = (AUDITOR,)
@@ -42,13 +48,23 @@ WRITE = (ACCOUNTANT, ADMIN)
 @role_required(read=READ, write=WRITE)
 @require_http_methods(["GET", "POST"])
 def imports_page(request: HttpRequest) -> HttpResponse:
+    """The upload form, the job just uploaded (`?job=N`) with its progress or result, and
+    the recent imports. A POST stores the file and queues it (`import_job_create`); the
+    import worker parses and books it, never this web worker."""
     context: dict[str, Any] = {"max_mb": MAX_UPLOAD_BYTES // 2**20, "errors": []}
     status = 200
     if request.method == "POST":
-        report, errors, status = _upload(request)
-        context.update(report=report, errors=errors)
+        job, errors, status = _upload(request)
+        if job is not None:
+            response = redirect(f"{reverse('imports-office')}?job={job.pk}")
+            response.status_code = 303  # See Other: the page of the queued job, by GET
+            return response
+        context["errors"] = errors
+    elif (raw := request.GET.get("job", "")).isascii() and raw.isdigit() and len(raw) < 19:
+        context["job"] = import_get(pk=int(raw))
     context["campaigns"] = Campaign.objects.order_by("slug")
     context["imports"] = imports_recent()
+    context["waiting"] = any(i.status in WAITING for i in context["imports"])
     return render(request, "imports/imports.html", context, status=status)
 
 
@@ -71,23 +87,18 @@ def _upload(request: HttpRequest) -> tuple[Any, list[str], int]:
     if slug := request.POST.get("campaign", "").strip():
         campaign = Campaign.objects.filter(slug=slug).first()
         if campaign is None:
-            errors.append(f"no campaign {slug!r}")
+            errors.append(f"no campaign {slug[:50]!r}")
     if errors:
         return None, errors, 400
-    with tempfile.TemporaryDirectory(prefix="solidarity-upload-") as tmp:
-        path = Path(tmp) / "statement"
-        with open(path, "wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        report = statement_import(
-            path=path,
-            name=Path(upload.name or "statement").name,
-            account=account,
-            campaign=campaign,
-            dry_run=bool(request.POST.get("dry_run")),
-            by=request.user,  # type: ignore[arg-type]
-        )
-    return report, [], 422 if report.refused else 200
+    job = import_job_create(
+        stream=upload,
+        name=Path(upload.name or "statement").name,
+        account=account,
+        campaign=campaign,
+        dry_run=bool(request.POST.get("dry_run")),
+        by=request.user,  # type: ignore[arg-type]
+    )
+    return job, [], 303
 
 
 @role_required(read=READ, write=WRITE)

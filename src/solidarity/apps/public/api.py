@@ -8,11 +8,12 @@ from typing import Final
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from ninja import Router
 
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.campaigns.selectors import campaign_get, campaign_totals
-from solidarity.apps.donations.selectors import SearchError, donation_search
+from solidarity.apps.donations.selectors import PAGE_MAX, SearchError, donation_search
 from solidarity.apps.public.views import public_row, statement_query
 
 router = Router(tags=["public"])
@@ -67,8 +68,10 @@ def donations(request: HttpRequest, slug: str) -> HttpResponse:
     if campaign is None:
         return _not_found()
     query, errors = statement_query(request.GET, campaign, minor_units=True)
-    raw_limit = request.GET.get("limit", "50")
-    limit = int(raw_limit) if raw_limit.isdigit() else 50
+    raw_limit = request.GET.get("limit") or "50"
+    limit = int(raw_limit) if raw_limit.isascii() and raw_limit.isdigit() else 0
+    if not 1 <= limit <= PAGE_MAX or len(raw_limit) > 6:
+        errors.append(_("limit: a whole number from 1 to %(max)s.") % {"max": PAGE_MAX})
     if not errors:
         try:
             page = donation_search(

@@ -15,7 +15,7 @@ from django.db import connection
 
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.donations.models import Donation
-from solidarity.apps.donations.selectors import PUBLIC_FIELDS
+from solidarity.apps.donations.selectors import PUBLIC_FIELDS, gifts_shown
 from solidarity.apps.public.caching import cached
 from solidarity.apps.transparency.models import LogEntry
 from solidarity.apps.transparency.selectors import log_published_size
@@ -73,10 +73,12 @@ def campaign_accounts(*, campaign: Campaign) -> list[AccountView]:
 
 
 def latest_gifts(*, campaign: Campaign, limit: int = 10) -> list[dict[str, Any]]:
-    return list(
-        Donation.objects.filter(campaign=campaign)
-        .order_by("-received_at", "-id")
-        .values(*PUBLIC_FIELDS)[:limit]
+    return gifts_shown(
+        list(
+            Donation.objects.filter(campaign=campaign)
+            .order_by("-received_at", "-id")
+            .values(*PUBLIC_FIELDS)[:limit]
+        )
     )
 
 

@@ -39,6 +39,7 @@ from solidarity.apps.donations.selectors import (
     donation_search,
     donation_stream,
 )
+from solidarity.apps.donations.services import privacy_reference_create
 from solidarity.apps.public import charts, formatting
 from solidarity.apps.public.caching import cached
 from solidarity.apps.public.selectors import (
@@ -51,8 +52,15 @@ from solidarity.apps.public.selectors import (
     log_witnesses,
 )
 from solidarity.apps.transparency.services import rfc3339
-from solidarity.core.money import Money, MoneyError, currency_exponent, money_parse
+from solidarity.core.money import (
+    Money,
+    MoneyError,
+    currency_exponent,
+    money_parse,
+    transfer_max_minor,
+)
 from solidarity.core.qrimage import qr_png, qr_svg
+from solidarity.core.statements import ANY_DATE
 from solidarity.core.vietqr import PURPOSE_MAX, VietQRError, vietqr_build, vietqr_payload
 
 TRANCHE_TEMPLATE: Final = "disbursements/_where_the_money_went.html"
@@ -71,6 +79,13 @@ def _campaign(slug: str) -> Campaign:
 def healthz(request: HttpRequest) -> HttpResponse:
     """A static answer, the baseline of the load benchmarks."""
     return HttpResponse(b"ok", content_type="text/plain")
+
+
+def privacy_page(request: HttpRequest) -> HttpResponse:
+    """The privacy policy: what of a gift is published where (solidarity.core.privacy)."""
+    response = render(request, "public/privacy.html")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -244,6 +259,9 @@ class GiveError(ValueError):
     pass
 
 
+_GIVE_PRIVACY: Final = ("masked", "anonymous", "named")
+
+
 def _give_memo(campaign: Campaign, ref: str) -> str:
     ref = " ".join(ref.split())
     room = PURPOSE_MAX - len(campaign.code) - 1
@@ -265,12 +283,22 @@ def _give_amount(campaign: Campaign, minor: int | None) -> int | None:
             _("The smallest gift this campaign takes is %(amount)s.")
             % {"amount": formatting.amount(campaign.min_gift_minor, cur)}
         )
-    if campaign.max_gift_minor is not None and minor > campaign.max_gift_minor:
+    largest = transfer_max_minor(cur)
+    if campaign.max_gift_minor is not None:
+        largest = min(largest, campaign.max_gift_minor)
+    if minor > largest:
         raise GiveError(
             _("The largest gift this campaign takes is %(amount)s.")
-            % {"amount": formatting.amount(campaign.max_gift_minor, cur)}
+            % {"amount": formatting.amount(largest, cur)}
         )
     return minor
+
+
+def _whole_number(text: str) -> int:
+    """A whole number of minor units typed in a query; GiveError otherwise."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 20:
+        raise GiveError(_("The amount must be a whole number of dong."))
+    return int(text)
 
 
 def _give_payload(campaign: Campaign, account: AccountView, amount: int | None, ref: str) -> str:
@@ -305,9 +333,7 @@ def give_qr(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
     try:
         _accounts, account = _account_pick(campaign, request.GET.get("account"))
         raw = request.GET.get("amount", "").strip()
-        if raw and not raw.isdigit():
-            raise GiveError(_("The amount must be a whole number of dong."))
-        amount = _give_amount(campaign, int(raw) if raw else None)
+        amount = _give_amount(campaign, _whole_number(raw) if raw else None)
         payload = _give_payload(campaign, account, amount, request.GET.get("ref", ""))
     except GiveError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
@@ -339,20 +365,28 @@ def give_page(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         if own:
             try:
-                chosen = money_parse(own, campaign.currency, formatting.locale()).minor
+                chosen = money_parse(own[:60], campaign.currency, formatting.locale()).minor
             except MoneyError:
                 raise GiveError(_("“%(text)s” is not an amount.") % {"text": own[:30]}) from None
         elif preset:
-            if not preset.isdigit():
-                raise GiveError(_("The amount must be a whole number of dong."))
-            chosen = int(preset)
+            chosen = _whole_number(preset)
         chosen = _give_amount(campaign, chosen)
     except GiveError as exc:
         errors.append(str(exc))
         chosen = None
+    privacy = request.GET.get("privacy", "masked")
+    shown_name = " ".join(request.GET.get("name", "").split())[:60]
+    if privacy not in _GIVE_PRIVACY:
+        errors.append(_("Choose how your gift appears from the list."))
+        privacy = "masked"
     memo = campaign.code
     try:
         memo = _give_memo(campaign, ref)
+        if privacy != "masked" and not errors:
+            # The choice travels as a reference in the memo: it holds on every channel.
+            choice = privacy_reference_create(privacy=privacy, donor_name=shown_name)
+            ref = f"{choice.reference} {' '.join(ref.split())}".strip()
+            memo = _give_memo(campaign, ref)
     except GiveError as exc:
         errors.append(str(exc))
         ref = ""
@@ -380,6 +414,8 @@ def give_page(request: HttpRequest, slug: str) -> HttpResponse:
             "own": own,
             "ref": " ".join(ref.split()),
             "ref_room": PURPOSE_MAX - len(campaign.code) - 1,
+            "privacy": privacy,
+            "shown_name": shown_name,
             "memo": memo,
             "errors": errors,
             "vnd": campaign.currency == "VND",
@@ -400,7 +436,7 @@ def _day(text: str, field: str) -> datetime:
         d = datetime.strptime(text, "%Y-%m-%d")  # noqa: DTZ007 (a local day, zone set below)
     except ValueError:
         raise QueryError(_("%(field)s: use a date like 2025-08-25.") % {"field": field}) from None
-    return d.replace(tzinfo=ZoneInfo(settings.TIME_ZONE))
+    return _in_range(d.replace(tzinfo=ZoneInfo(settings.TIME_ZONE)), field)
 
 
 def _moment(text: str, field: str) -> datetime:
@@ -410,7 +446,21 @@ def _moment(text: str, field: str) -> datetime:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise QueryError(_("%(field)s: use a date like 2025-08-25.") % {"field": field}) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return _in_range(moment if moment.tzinfo else moment.replace(tzinfo=UTC), field)
+
+
+def _in_range(moment: datetime, field: str) -> datetime:
+    """`moment` when it lies where records can (`ANY_DATE`), else QueryError."""
+    if ANY_DATE.problem(moment.date()) is None:
+        return moment
+    raise QueryError(
+        _("%(field)s: use a date between %(first)s and %(last)s.")
+        % {
+            "field": field,
+            "first": ANY_DATE.not_before.isoformat(),
+            "last": ANY_DATE.not_after.isoformat(),
+        }
+    )
 
 
 def statement_query(
@@ -429,13 +479,24 @@ def statement_query(
             continue
         try:
             if minor_units:
-                if not raw.isdigit():
+                if not (raw.isascii() and raw.isdigit()) or len(raw) > 30:
                     raise MoneyError(raw)
-                amounts[name] = int(raw)
+                value = int(raw)
             else:
-                amounts[name] = money_parse(raw, campaign.currency, formatting.locale()).minor
+                value = money_parse(raw[:60], campaign.currency, formatting.locale()).minor
         except MoneyError:
             errors.append(_("“%(text)s” is not an amount.") % {"text": raw[:30]})
+            continue
+        if value < 0 or value > transfer_max_minor(campaign.currency):
+            errors.append(_("“%(text)s” is larger than any gift.") % {"text": raw[:30]})
+            continue
+        amounts[name] = value
+    if (
+        amounts["min"] is not None
+        and amounts["max"] is not None
+        and amounts["min"] > amounts["max"]
+    ):
+        errors.append(_("The smallest amount is larger than the largest."))
     since = until = None
     try:
         if raw := (params.get("from") or "").strip():
@@ -446,6 +507,8 @@ def statement_query(
                 until += timedelta(days=1)
     except QueryError as exc:
         errors.append(str(exc))
+    if since is not None and until is not None and until <= since:
+        errors.append(_("The end date is before the start date."))
     sort = params.get("sort") or "-time"
     if sort not in SORTS:
         errors.append(_("Sort by one of: %(sorts)s.") % {"sorts": ", ".join(SORTS)})

@@ -76,20 +76,38 @@ def cmd_log_sequence(args: argparse.Namespace) -> int:
 
 def cmd_log_status(args: argparse.Namespace) -> int:
     _django()
+    from solidarity.apps.transparency.logfiles import LogKeyError
     from solidarity.apps.transparency.models import LogHead, LogState
+    from solidarity.apps.transparency.sequencer import (
+        SequencerError,
+        log_divergence,
+        log_published_open,
+    )
+    from solidarity.core.tlog.tiles import TileError
 
-    sizes = dict(LogHead.objects.values_list("campaign_id", "size"))
     rows = []
-    for state in LogState.objects.select_related("campaign").order_by("campaign__slug"):
-        size = sizes.get(state.campaign_id, 0)
+    for row in LogState.objects.select_related("campaign").order_by("campaign__slug"):
+        problem = None
+        state = row
+        try:
+            state, store, current = log_published_open(row.campaign)
+            if current is not None:
+                found = log_divergence(state.campaign, state, store, current)
+                problem = found.describe(state.campaign.slug) if found else None
+                state.refresh_from_db(fields=["published_size", "published_at"])
+        except (SequencerError, LogKeyError, TileError, OSError) as e:
+            problem = str(e)
+        size = LogHead.objects.filter(campaign=state.campaign).values_list("size", flat=True)
+        entries = int(size.first() or 0)
         rows.append(
             {
                 "campaign": state.campaign.slug,
                 "origin": state.origin,
-                "entries": size,
+                "entries": entries,
                 "published": state.published_size,
-                "queued": max(0, size - state.published_size),
+                "queued": max(0, entries - state.published_size),
                 "published_at": state.published_at,
+                "problem": problem,
             }
         )
     if args.json:
@@ -100,6 +118,50 @@ def cmd_log_status(args: argparse.Namespace) -> int:
                 f"{r['campaign']:<24} published {r['published']:>12,}  "
                 f"queued {r['queued']:>8,}  {r['origin']}"
             )
+            if r["problem"]:
+                print(f"  REFUSED {r['problem']}", file=sys.stderr)
+    return 1 if any(r["problem"] for r in rows) else 0
+
+
+def cmd_log_rotate_key(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.transparency.logfiles import LogKeyError
+    from solidarity.apps.transparency.rotation import log_key_rotate
+    from solidarity.apps.transparency.sequencer import SequencerError
+
+    campaign = _campaign(args.slug)
+    try:
+        old, new, index = log_key_rotate(campaign=campaign)
+    except (SequencerError, LogKeyError, OSError) as e:
+        raise CommandError(str(e)) from None
+    print(f"log {args.slug}: now signed by {new}")
+    print(f"  announced at entry {index} under {old}; the link is in keys.json")
+    return 0
+
+
+def cmd_log_recover(args: argparse.Namespace) -> int:
+    _django()
+    from solidarity.apps.donations.recovery import RecoveryRefused, log_recover
+    from solidarity.apps.transparency.logfiles import LogKeyError
+    from solidarity.apps.transparency.sequencer import SequencerError
+
+    campaign = _campaign(args.slug)
+    try:
+        report = log_recover(campaign=campaign)
+    except RecoveryRefused as e:
+        for error in e.errors:
+            print(f"solidarity: {error}", file=sys.stderr)
+        return 2
+    except (SequencerError, LogKeyError) as e:
+        raise CommandError(str(e)) from None
+    if not report.entries:
+        print(f"log {report.slug}: the database holds every published entry ({report.size:,})")
+        return 0
+    print(
+        f"log {report.slug}: recovered {report.entries:,} entries of {report.size:,} "
+        f"({report.gifts:,} gifts, {report.reversals:,} reversals, "
+        f"{report.raised_minor:+,} raised), marked as recovered"
+    )
     return 0
 
 
@@ -145,6 +207,8 @@ def cmd_log_export(args: argparse.Namespace) -> int:
             continue
         _copy(path, target)
         copied += 1
+    if (src / "keys.json").exists():  # key rotations: written before any checkpoint needing them
+        _copy(src / "keys.json", dest / "keys.json")
     (dest / "vkey").write_text(info["vkey"] + "\n")
     tmp = dest / ".checkpoint.part"
     tmp.write_bytes(checkpoint)
@@ -318,6 +382,12 @@ def register(sub: Any) -> None:
     p = log.add_parser("status", help="published and queued entries of every log")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_log_status)
+    p = log.add_parser("recover", help="book the published entries a restored database is missing")
+    p.add_argument("slug")
+    p.set_defaults(handler=cmd_log_recover)
+    p = log.add_parser("rotate-key", help="sign with a new key, announced under the old one")
+    p.add_argument("slug")
+    p.set_defaults(handler=cmd_log_rotate_key)
     p = log.add_parser("vkey", help="print the log's verifier key (signed-note vkey)")
     p.add_argument("slug")
     p.set_defaults(handler=cmd_log_vkey)

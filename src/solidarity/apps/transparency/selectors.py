@@ -23,6 +23,7 @@ from solidarity.core.tlog.checkpoint import Checkpoint, CheckpointError, checkpo
 from solidarity.core.tlog.cosignature import cosigner_parse, note_cosignatures
 from solidarity.core.tlog.entry import TotalsCounter, entry_decode
 from solidarity.core.tlog.hashing import HASH_SIZE, tree_root
+from solidarity.core.tlog.keys import KEYS_PATH, keys_parse
 from solidarity.core.tlog.note import NoteError, Verifier, verifier_parse
 from solidarity.core.tlog.proof import ProofError, consistency_proof, inclusion_proof
 from solidarity.core.tlog.receipt import Receipt, ReceiptError, receipt_build
@@ -283,11 +284,12 @@ def log_info(*, slug: str) -> dict[str, Any]:
 
 
 def log_file_read(*, slug: str, path: str) -> bytes | None:
-    """A published file ("checkpoint" or a canonical tile path) as stored; None if absent.
+    """A published file ("checkpoint", "keys.json" or a canonical tile path) as stored;
+    None if absent.
 
     Any other path, including any attempt to leave the log's directory, is None.
     """
-    if path != CHECKPOINT_PATH:
+    if path not in (CHECKPOINT_PATH, KEYS_PATH):
         try:
             tile_parse(path)
         except ValueError:
@@ -381,6 +383,8 @@ class ReceiptLookup:
             "origin": self.origin,
             "vkey": self.vkey,
             **self.receipt.as_dict(),
+            # The rotations from the log's first key to the one that signed the checkpoint.
+            "keys": keys_parse(log_file_read(slug=self.campaign.slug, path=KEYS_PATH)),
         }
 
 

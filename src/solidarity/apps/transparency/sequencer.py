@@ -32,6 +32,14 @@ checkpoint is only ever replaced by a larger one; every committed entry is publi
 its index. A checkpoint larger than S (files of another database) or signed by another key is
 refused, never overwritten: the sequencer stops that log and says why.
 
+Before publishing, the entries the database holds below C must hash to the published tree
+(`log_divergence`: roots and leaf hashes, not counts). A restored database that is behind the
+published log, or that booked other entries at published indexes, is refused with the
+indexes that are missing or different. When entries are only missing, the sequencer raises
+LogHead to C (`log_head_reserve`, its one write besides LogState) so that new bookings take
+indexes after the published log instead of forking it; `solidarity log recover` then writes
+the missing entries from the published bundles.
+
 The lock: `pg_try_advisory_lock` on PostgreSQL (safe with many web and sequencer processes on
 many hosts; a standby takes over when the holder dies), an exclusive `fcntl.flock` on a file
 under SOLIDARITY_HOME on SQLite. A sequencer that finds the lock taken skips that log.
@@ -67,10 +75,18 @@ from solidarity.apps.transparency.logfiles import (
 from solidarity.apps.transparency.models import LogHead, LogState
 from solidarity.apps.transparency.witnesses import CheckpointCosigning
 from solidarity.core.tlog.checkpoint import Checkpoint, CheckpointError, checkpoint_sign
-from solidarity.core.tlog.hashing import TreeHead
-from solidarity.core.tlog.note import NoteError, Signer
+from solidarity.core.tlog.hashing import HASH_SIZE, TreeHead, leaf_hash, leaf_row, tree_root
+from solidarity.core.tlog.keys import KEYS_PATH, KeyChainError, keys_follow, keys_parse
+from solidarity.core.tlog.note import NoteError, Signer, verifier_parse
 from solidarity.core.tlog.sequencer import CHECKPOINT_PATH, checkpoint_current
-from solidarity.core.tlog.tiles import TileError, TileStore, TileWriter
+from solidarity.core.tlog.tiles import (
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    TileError,
+    TileHashReader,
+    TileStore,
+    TileWriter,
+)
 
 logger = logging.getLogger("solidarity.log")
 
@@ -149,6 +165,9 @@ def _state_and_signer(campaign: Campaign) -> tuple[LogState, Signer]:
                 f"keys/{campaign.slug}.key from a backup (a new key would orphan the log)"
             )
         signer = found
+    if signer.verifier.vkey != state.vkey and _announced(campaign, state, signer):
+        LogState.objects.filter(pk=campaign.pk).update(vkey=signer.verifier.vkey)
+        state.vkey = signer.verifier.vkey
     if signer.verifier.vkey != state.vkey:
         raise LogKeyError(
             f"log {state.origin}: the key file holds {signer.verifier.vkey}, "
@@ -157,11 +176,33 @@ def _state_and_signer(campaign: Campaign) -> tuple[LogState, Signer]:
     return state, signer
 
 
+def _announced(campaign: Campaign, state: LogState, signer: Signer) -> bool:
+    """Whether the published keys.json proves a rotation from the log's recorded key to the
+    key file's (a rotation cut off before it recorded its key, or one a restored database
+    predates)."""
+    try:
+        links = keys_parse(log_store(campaign.slug).read(KEYS_PATH))
+        keys = keys_follow(verifier_parse(state.vkey), links, state.origin)
+    except (KeyChainError, NoteError, OSError):
+        return False
+    return any(v.vkey == signer.verifier.vkey for v, _ in keys[1:])
+
+
 def _published(store: TileStore, signer: Signer, origin: str) -> Checkpoint | None:
     try:
         return checkpoint_current(store, signer, origin)
     except (NoteError, CheckpointError) as e:
         raise SequencerError(f"log {origin}: the published checkpoint is not ours: {e}") from None
+
+
+def log_published_open(
+    campaign: Campaign, *, durable: bool = True
+) -> tuple[LogState, TileStore, Checkpoint | None]:
+    """The log's state, its tile store and its published checkpoint (verified with the log's
+    key; None before the first). Raises LogKeyError or SequencerError as a pass would."""
+    state, signer = _state_and_signer(campaign)
+    store = log_store(campaign.slug, durable=durable)
+    return state, store, _published(store, signer, state.origin)
 
 
 _BODIES_SQL = (
@@ -218,6 +259,137 @@ class _Publisher:
         return head
 
 
+def _ranges(indexes: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted indexes as inclusive (first, last) runs."""
+    runs: list[tuple[int, int]] = []
+    for i in indexes:
+        if runs and runs[-1][1] == i - 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
+def _ranges_text(indexes: Sequence[int], limit: int = 8) -> str:
+    runs = _ranges(indexes)
+    parts = [f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:limit]]
+    if len(runs) > limit:
+        parts.append(f"and {len(runs) - limit} more runs")
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """How the database's entries below the published size differ from the published log.
+
+    `missing`: published indexes the database holds no entry for (a restored database that
+    is behind); `different`: indexes where the database holds another entry than the one
+    published (a database that booked on top of an older state). Empty: they agree.
+    """
+
+    size: int
+    missing: tuple[int, ...] = ()
+    different: tuple[int, ...] = ()
+    tiles_bad: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.different or self.tiles_bad)
+
+    def describe(self, slug: str) -> str:
+        parts = []
+        if self.tiles_bad:
+            parts.append(self.tiles_bad)
+        if self.different:
+            parts.append(
+                f"{len(self.different):,} published entries differ from the database's at "
+                f"indexes {_ranges_text(self.different)}"
+            )
+        if self.missing:
+            parts.append(
+                f"{len(self.missing):,} published entries are missing from the database: "
+                f"indexes {_ranges_text(self.missing)}"
+            )
+        advice = (
+            f"run `solidarity log recover {slug}`"
+            if self.missing and not self.different and not self.tiles_bad
+            else 'see README, "Backup, restore and recovery"'
+        )
+        return (
+            f"the database does not hold the published log of {self.size:,} entries: "
+            + "; ".join(parts)
+            + f"; refusing to publish ({advice})"
+        )
+
+
+_ROWS_SQL = (
+    'SELECT "index", body FROM transparency_logentry WHERE campaign_id = %s AND "index" >= %s'
+    ' AND "index" < %s ORDER BY "index"'
+)
+
+
+def log_divergence(
+    campaign: Campaign, state: LogState, store: TileStore, current: Checkpoint
+) -> Divergence:
+    """Compare the database's first `current.size` entries with the published tree.
+
+    Compares roots, not counts: the published tiles must hash to the checkpoint's root, the
+    prefix the database recorded as published (LogState.published_size/root) must be the
+    published tree's prefix of that size, and every entry after it, up to the checkpoint,
+    must have the leaf hash the published level-0 tiles hold. Costs nothing when LogState
+    already records this checkpoint (the steady state), else reads only the entries after
+    the recorded prefix. On agreement, records the checkpoint in LogState.
+    """
+    size = current.size
+    recorded, recorded_root = int(state.published_size), bytes(state.root)
+    if size == 0 or (recorded == size and recorded_root == current.root):
+        return Divergence(size)
+    hashes = TileHashReader(store, size)
+    try:
+        if tree_root(size, hashes) != current.root:
+            return Divergence(size, tiles_bad="the published tiles do not hash to the checkpoint")
+        start = recorded if 0 < recorded <= size else 0
+        if start and tree_root(start, hashes) != recorded_root:
+            start = 0  # the recorded prefix is not the published one: compare every entry
+        missing: list[int] = []
+        different: list[int] = []
+        for lo in range(start, size, CATCH_UP_CHUNK):
+            hi = min(size, lo + CATCH_UP_CHUNK)
+            with connection.cursor() as cur:
+                cur.execute(_ROWS_SQL, [campaign.pk, lo, hi])
+                rows = {int(i): b if type(b) is bytes else bytes(b) for i, b in cur.fetchall()}
+            for t in range(lo >> TILE_HEIGHT, ((hi - 1) >> TILE_HEIGHT) + 1):
+                tile = hashes.tile(0, t)
+                first = max(lo, t << TILE_HEIGHT)
+                last = min(hi, (t + 1) << TILE_HEIGHT)
+                held = [b for i in range(first, last) if (b := rows.get(i)) is not None]
+                off = (first & (TILE_WIDTH - 1)) * HASH_SIZE
+                if len(held) == last - first and (
+                    leaf_row(held) == tile[off : off + len(held) * HASH_SIZE]
+                ):
+                    continue  # the usual case: one comparison per tile
+                for i in range(first, last):
+                    body = rows.get(i)
+                    if body is None:
+                        missing.append(i)
+                        continue
+                    off = (i & (TILE_WIDTH - 1)) * HASH_SIZE
+                    if leaf_hash(body) != tile[off : off + HASH_SIZE]:
+                        different.append(i)
+    except TileError as e:
+        return Divergence(size, tiles_bad=f"the published tiles are incomplete: {e}")
+    found = Divergence(size, tuple(missing), tuple(different))
+    if not found:
+        _record(campaign, TreeHead(size, current.root))
+    return found
+
+
+def log_head_reserve(campaign: Campaign, size: int) -> None:
+    """Raise the log's head to `size` (never lower it), so bookings take indexes after a
+    published log the database is missing entries of; `log recover` fills the gap."""
+    LogHead.objects.get_or_create(campaign=campaign)
+    LogHead.objects.filter(campaign=campaign, size__lt=size).update(size=size)
+
+
 def _record(campaign: Campaign, head: TreeHead) -> None:
     LogState.objects.filter(pk=campaign.pk, published_size__lt=head.size).update(
         published_size=head.size, root=head.root, published_at=timezone.now()
@@ -246,6 +418,12 @@ def log_sequence_campaign(
         state, signer = _state_and_signer(campaign)
         store = store if store is not None else log_store(campaign.slug, durable=durable)
         current = _published(store, signer, state.origin)
+        if current is not None:
+            divergence = log_divergence(campaign, state, store, current)
+            if divergence.missing and not divergence.different:
+                log_head_reserve(campaign, current.size)
+            if divergence:
+                raise SequencerError(f"log {state.origin}: {divergence.describe(campaign.slug)}")
         cosigning = CheckpointCosigning(campaign)
         publisher = _Publisher(state, store, signer, current.size if current else 0, cosigning)
         read = publisher.size  # entries read so far, published or handed to the writer

@@ -75,3 +75,21 @@ def log_head_advance(campaign: Campaign, count: int) -> int:
             row = cur.fetchone()
     assert row is not None
     return int(row[0]) - count
+
+
+def log_entries_restore(
+    *, campaign: Campaign, entries: Iterable[tuple[int, str, str, bytes]]
+) -> None:
+    """Write `(index, kind, ref, body)` entries at indexes the log already published.
+
+    For `log recover` only: each index must be below the log's head (raised with
+    `log_head_reserve`) and hold no entry yet, and each body must be the published entry's
+    exact bytes; the unique (campaign, index) constraint refuses a second entry at an index.
+    Must run inside the transaction that books what the entries describe.
+    """
+    now = db_datetime(timezone.now())
+    rows_insert(
+        LogEntry._meta.db_table,
+        ("campaign_id", "kind", "ref", "body", "index", "created_at"),
+        [(campaign.pk, kind, ref, body, index, now) for index, kind, ref, body in entries],
+    )

@@ -23,6 +23,7 @@ from solidarity.apps.transparency.selectors import (
 )
 from solidarity.core.money import LANGUAGE_LOCALES, Money, MoneyError, money_format
 from solidarity.core.qrimage import qr_svg
+from solidarity.core.tlog.keys import KEYS_PATH
 from solidarity.core.tlog.sequencer import CHECKPOINT_PATH
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -40,6 +41,9 @@ def log_file(request: HttpRequest, slug: str, path: str) -> HttpResponse:
         raise Http404("no such log file")
     if path == CHECKPOINT_PATH:
         response = HttpResponse(data, content_type="text/plain; charset=utf-8")
+        response["Cache-Control"] = "no-cache"
+    elif path == KEYS_PATH:  # grows with each key rotation
+        response = HttpResponse(data, content_type="application/json")
         response["Cache-Control"] = "no-cache"
     else:
         response = HttpResponse(data, content_type="application/octet-stream")

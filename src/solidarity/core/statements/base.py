@@ -10,13 +10,16 @@ The identity rule is documented in IDENTITY.md beside this module.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 from functools import lru_cache
 from typing import Literal
 
 from babel.numbers import get_currency_precision, list_currencies
+
+from solidarity.core.money import INT64_MAX, transfer_implausible
 
 Direction = Literal["credit", "debit"]
 
@@ -121,32 +124,113 @@ def currency_exponent(currency: str) -> int:
     return int(get_currency_precision(currency))
 
 
+_INT64_DIGITS = len(str(INT64_MAX))
+
+
 def decimal_to_minor(amount: Decimal, currency: str) -> int:
     """Exact conversion to minor units; ValueError when the amount has more decimals than
-    the currency allows, is not finite, or is negative."""
+    the currency allows, is not finite, is negative, or cannot be one real transfer
+    (`transfer_implausible`). Never builds an integer longer than int64, whatever the
+    exponent written in the file."""
     if not amount.is_finite():
         raise ValueError(f"amount {amount} is not a number")
     if amount < 0:
         raise ValueError(f"amount {amount} is negative")
-    scaled = amount.scaleb(currency_exponent(currency))
-    if scaled != scaled.to_integral_value():
+    exponent = currency_exponent(currency)
+    if amount and amount.adjusted() + exponent >= _INT64_DIGITS:
+        raise ValueError(f"amount {amount:.6} has too many digits for any real transfer")
+    try:
+        scaled = amount.scaleb(exponent)
+        exact = scaled == scaled.to_integral_value()
+    except DecimalException:
+        exact = False
+    if not exact:
         raise ValueError(f"amount {amount} has more decimals than {currency} allows")
-    return int(scaled)
+    minor = int(scaled)
+    if problem := transfer_implausible(minor, currency):
+        raise ValueError(f"{problem}: {amount}")
+    return minor
 
 
 def parse_decimal(text: str) -> Decimal:
     """Parse a plain decimal number ('123.45'); ValueError otherwise."""
+    if len(text) > 64:
+        raise ValueError(f"{text[:30]!r}... is not a number ({len(text)} characters)")
     try:
         return Decimal(text)
-    except InvalidOperation:
+    except DecimalException:
         raise ValueError(f"{text!r} is not a number") from None
+
+
+# --- plausibility --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DateWindow:
+    """The booking and value dates a statement may hold, both ends included. Callers that
+    know the campaigns narrow it (opening minus a margin, to tomorrow)."""
+
+    not_before: date
+    not_after: date
+
+    def problem(self, day: date) -> str | None:
+        if day < self.not_before:
+            return f"date {day.isoformat()} is before {self.not_before.isoformat()}"
+        if day > self.not_after:
+            return f"date {day.isoformat()} is after {self.not_after.isoformat()}"
+        return None
+
+
+ANY_DATE = DateWindow(date(1970, 1, 1), date(2199, 12, 31))
+"""Dates no bank statement can fall outside of; the window when the caller gives none."""
+
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def control_character(text: str) -> str | None:
+    """A description of the first control character in `text` (C0/C1 controls other than
+    tab and line breaks, and bidirectional overrides that disguise text), or None."""
+    if text.isprintable():
+        return None
+    for i, ch in enumerate(text):
+        if ch in _ALLOWED_CONTROLS:
+            continue
+        if ch in _BIDI_CONTROLS or unicodedata.category(ch) == "Cc":
+            return f"control character U+{ord(ch):04X} at position {i + 1}"
+    return None
+
+
+_TEXT_FIELDS = ("account", "bank_ref", "memo", "counterparty_name", "counterparty_account")
+
+
+def transaction_problems(tx: BankTransaction, window: DateWindow) -> list[tuple[str, str]]:
+    """(field, message) for every value of `tx` that no real transfer has: an amount past
+    the currency's plausible range, a date outside `window`, a control character.
+    Field names are the normalized ones; readers map them to the format's own."""
+    problems: list[tuple[str, str]] = []
+    if tx.amount_minor <= 0:
+        problems.append(("amount", f"amount {tx.amount_minor} is not positive"))
+    elif problem := transfer_implausible(tx.amount_minor, tx.currency):
+        problems.append(("amount", problem))
+    if problem := window.problem(tx.booked_at.date()):
+        problems.append(("date", f"implausible booking {problem}"))
+    if tx.value_date is not None and (problem := window.problem(tx.value_date)):
+        problems.append(("value_date", f"implausible value {problem}"))
+    for name in _TEXT_FIELDS:
+        value = getattr(tx, name)
+        if value and (problem := control_character(value)):
+            problems.append((name, problem))
+    return problems
 
 
 class IdentityCounter:
     """Assigns `BankTransaction.identity` for one file (rule: IDENTITY.md).
 
-    Occurrence counters are kept per (account, booking date); a file must deliver whole
-    days for transactions whose identity key repeats within a day.
+    The key never holds the account as the file spells it: the receiving account it resolves
+    to is the other half of the stored identity (`source`). Occurrence counters are kept per
+    (stated account, booking date); a file must deliver whole days for transactions whose
+    key repeats within a day.
     """
 
     __slots__ = ("_seen",)
@@ -172,8 +256,11 @@ class IdentityCounter:
         currency: str,
         day: date,
     ) -> str:
-        """Identity for a transaction whose bank reference the format declares unique."""
-        base = f"{account}|ref|{ref}|{direction}|{amount_minor}{currency}|{day.isoformat()}"
+        """Key of a transaction that carries the bank's reference; `account` (as stated)
+        only scopes the occurrence counter."""
+        base = ref_key(
+            ref=ref, direction=direction, amount_minor=amount_minor, currency=currency, day=day
+        )
         n = self._occurrence(account, day, base)
         return base if n == 1 else f"{base}#{n}"
 
@@ -188,18 +275,36 @@ class IdentityCounter:
         day: date,
         normalized_memo: str,
     ) -> str:
-        """Identity from the content of a transaction plus its occurrence within the day."""
-        material = "\x1f".join(
-            (
-                account,
-                day.isoformat(),
-                direction,
-                str(amount_minor),
-                currency,
-                ref or "",
-                normalized_memo,
-            )
+        """Key from the content of a transaction plus its occurrence within the day;
+        `account` (as stated) only scopes the occurrence counter."""
+        digest = content_digest(
+            ref=ref,
+            direction=direction,
+            amount_minor=amount_minor,
+            currency=currency,
+            day=day,
+            normalized_memo=normalized_memo,
         )
-        digest = hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
         n = self._occurrence(account, day, digest)
-        return f"{account}|h|{digest}|{n}"
+        return f"h|{digest}|{n}"
+
+
+def ref_key(*, ref: str, direction: str, amount_minor: int, currency: str, day: date) -> str:
+    """The reference-scheme key before its occurrence suffix (IDENTITY.md)."""
+    return f"ref|{ref}|{direction}|{amount_minor}{currency}|{day.isoformat()}"
+
+
+def content_digest(
+    *,
+    ref: str | None,
+    direction: str,
+    amount_minor: int,
+    currency: str,
+    day: date,
+    normalized_memo: str,
+) -> str:
+    """The content-scheme digest (IDENTITY.md): blake2b-128 over the unit-separated fields."""
+    material = "\x1f".join(
+        (day.isoformat(), direction, str(amount_minor), currency, ref or "", normalized_memo)
+    )
+    return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()

@@ -309,11 +309,14 @@ class _CamtTarget:
             "RltdPties", f"{party}Acct", "Id", "Othr", "Id"
         )
         tx_ref = tx.get("Refs", "AcctSvcrRef")
-        bank_ref = tx_ref or entry_ref or tx.get("Refs", "TxId")
+        tx_id = tx.get("Refs", "TxId")
+        bank_ref = tx_ref or entry_ref or tx_id
         reverses = reversal_ref_extract(memo) if memo else None
         day = booked.date()
-        unique_ref = tx_ref or (
-            entry_ref if not index else f"{entry_ref}#tx{index}" if entry_ref else None
+        unique_ref = (
+            tx_ref
+            or (entry_ref if not index else f"{entry_ref}#tx{index}" if entry_ref else None)
+            or tx_id
         )
         if unique_ref:
             identity = self.ids.by_ref(
@@ -327,7 +330,7 @@ class _CamtTarget:
         else:
             identity = self.ids.by_content(
                 account=account,
-                ref=bank_ref or tx.get("Refs", "EndToEndId"),
+                ref=tx.get("Refs", "EndToEndId"),
                 direction=direction,
                 amount_minor=minor,
                 currency=ccy,
@@ -388,6 +391,8 @@ def camt_read(
     except ParseError as e:
         line = e.position[0] if getattr(e, "position", None) else target._line()
         raise log.fatal(line, "xml", f"not well-formed XML: {e}") from None
+    except LookupError as e:  # the XML declaration names an encoding Python does not know
+        raise log.fatal(target._line() or 1, "xml", f"unknown encoding: {e}") from None
     if target.kind is None:
         raise log.fatal(1, "Document", "no camt document element")
     yield from target.out

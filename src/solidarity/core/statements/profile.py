@@ -58,7 +58,9 @@ class Profile:
     date_format: str | None = None
     header_row: int | None = None
     sheet: str | None = None
-    unique_ref: bool = False
+    unique_ref: bool | None = None
+    """None or True: a reference column is the bank's reference (IDENTITY.md); False: it is
+    not, and the content scheme is used."""
     columns: tuple[tuple[str, Column], ...] = ()
 
     def column(self, field_name: str) -> Column | None:

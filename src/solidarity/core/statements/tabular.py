@@ -17,12 +17,14 @@ the delimiter (`,` `;` tab) is sniffed from the header.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import re
 import shutil
 import tempfile
 import warnings
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -30,12 +32,14 @@ from decimal import Decimal
 from typing import IO, Any
 
 from solidarity.core.matching import memo_normalize, reversal_ref_extract, text_fold
+from solidarity.core.money import transfer_implausible
 from solidarity.core.statements.base import (
     VIETNAM_TZ,
     BankTransaction,
     Direction,
     ErrorLog,
     IdentityCounter,
+    StatementRejected,
     currency_exponent,
     decimal_to_minor,
 )
@@ -43,6 +47,28 @@ from solidarity.core.statements.profile import FIELDS, Profile
 
 HEADER_SCAN_ROWS = 60
 """The header must be among the first rows of the file."""
+
+AMOUNT_MAX_CHARS = 40
+"""Longest amount text read (signs, separators and decimals included)."""
+
+XLSX_MAX_UNCOMPRESSED = 256 * 2**20
+"""Zip-bomb defence: the parts of an XLSX may expand to at most this many bytes in all."""
+
+XLSX_MAX_RATIO = 100
+"""...and no part larger than `XLSX_RATIO_FLOOR` may expand more than this many times."""
+
+XLSX_RATIO_FLOOR = 2**20
+
+XLSX_MAX_PARTS = 10_000
+
+XLSX_MAX_ROWS = 1_048_576
+"""Rows read from a sheet (Excel's own limit); a sheet claiming more is refused."""
+
+XLSX_MAX_COLUMNS = 64
+"""Columns read per row; cells to the right of this are ignored (a statement has ~10)."""
+
+XLSX_MAX_CELLS = 20_000_000
+"""Non-empty cells read from a sheet in all."""
 
 _SYNONYMS: dict[str, frozenset[str]] = {
     "date": frozenset(
@@ -229,12 +255,29 @@ class _AmountReader:
         return None
 
     def parse(self, raw: str) -> tuple[int, bool] | str:
-        """(minor units, negative) or an error message. Empty input is (0, False)."""
-        if raw.isdigit():
+        """(minor units, negative) or an error message; also refuses an amount past the
+        currency's plausible range (`transfer_implausible`)."""
+        result = self._parse(raw)
+        if isinstance(result, tuple) and (
+            problem := transfer_implausible(result[0], self.currency)
+        ):
+            return f"impossible amount {raw.strip()[:40]!r}: {problem}"
+        return result
+
+    def _parse(self, raw: str) -> tuple[int, bool] | str:
+        """(minor units, negative) or an error message. Empty input is (0, False).
+
+        Only ASCII digits count; an amount longer than `AMOUNT_MAX_CHARS` is refused before
+        any conversion (no real transfer has that many digits)."""
+        if raw.isascii() and raw.isdigit() and len(raw) <= AMOUNT_MAX_CHARS:
             return int(raw) * self.scale, False
         body = raw.strip()
         if not body:
             return 0, False
+        if len(body) > AMOUNT_MAX_CHARS:
+            return f"impossible amount {body[:30]!r}...: {len(body)} characters"
+        if not body.isascii():
+            return f"impossible amount {raw!r}: not ASCII digits"
         negative = False
         if body[0] in "+-":
             negative = body[0] == "-"
@@ -320,7 +363,7 @@ class _RowReader:
         self.bin = bin_
         self.amounts = _AmountReader(currency, profile)
         self.date_format = profile.date_format if profile else None
-        self.unique_ref = bool(profile and profile.unique_ref)
+        self.unique_ref = profile is None or profile.unique_ref is not False
         self.log = log
         self.source_format = source_format
         self.ids = IdentityCounter()
@@ -493,7 +536,14 @@ class _RowReader:
             return None
         self.pending = None
         memo = (p.memo[0] if len(p.memo) == 1 else " ".join(p.memo)) if p.memo else ""
-        if "  " in memo or "\n" in memo or memo[:1].isspace() or memo[-1:].isspace():
+        if (
+            "  " in memo
+            or "\n" in memo
+            or "\r" in memo
+            or "\t" in memo
+            or memo[:1].isspace()
+            or memo[-1:].isspace()
+        ):
             memo = " ".join(memo.split())
         normalized = memo_normalize(memo)
         reverses = (
@@ -676,7 +726,7 @@ def csv_read(
     delimiters = (profile.delimiter,) if profile and profile.delimiter else (",", ";", "\t")
     best: tuple[str, int, _Layout, list[list[str]]] | None = None
     for delim in delimiters:
-        rows = list(csv.reader(first, delimiter=delim))
+        rows = _rows_until_error(first, delim)
         found = _find_header(rows, profile)
         if found is None:
             continue
@@ -694,9 +744,12 @@ def csv_read(
     reader = csv.reader(_chain(first, lines), delimiter=delim)
     prev = 0
     rows_iter = iter(reader)
-    for _ in range(header_at + 1):
-        next(rows_iter)
-        prev = reader.line_num
+    try:
+        for _ in range(header_at + 1):
+            next(rows_iter)
+            prev = reader.line_num
+    except csv.Error as e:  # pragma: no cover - the same rows parsed while sniffing
+        raise log.fatal(prev + 1, "csv", f"malformed CSV: {e}") from None
     proc = _start(
         head_rows=head_rows,
         header_at=header_at,
@@ -719,6 +772,16 @@ def csv_read(
     tx = proc._flush()
     if tx is not None:
         yield tx
+
+
+def _rows_until_error(lines: list[str], delimiter: str) -> list[list[str]]:
+    """The rows of `lines` read with `delimiter`, up to the first the csv module refuses
+    (a delimiter that is not the file's can make a quoted line break look unquoted)."""
+    rows: list[list[str]] = []
+    reader = csv.reader(lines, delimiter=delimiter)
+    with contextlib.suppress(csv.Error):
+        rows.extend(reader)
+    return rows
 
 
 def _chain(first: list[str], rest: Iterator[str]) -> Iterator[str]:
@@ -750,54 +813,138 @@ def xlsx_read(
         source.write(head)
         shutil.copyfileobj(stream, source)
         source.seek(0)
+    _xlsx_check_zip(source, log)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             book = openpyxl.load_workbook(source, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, ValueError, OSError) as e:
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
         raise log.fatal(1, "xlsx", f"not a readable XLSX workbook: {e}") from None
+    except Exception as e:  # openpyxl raises many kinds (TypeError, XML errors) for odd parts
+        raise log.fatal(
+            1, "xlsx", f"not a readable XLSX workbook ({type(e).__name__}: {e})"
+        ) from None
+    rows = _XlsxRows(log)
     try:
-        if profile is not None and profile.sheet:
-            if profile.sheet not in book.sheetnames:
-                raise log.fatal(1, "sheet", f"no sheet named {profile.sheet!r}")
-            sheet = book[profile.sheet]
-        else:
-            sheet = book.worksheets[0]
-        rows_iter = sheet.iter_rows(values_only=True)
-        first: list[list[object]] = []
-        for values in rows_iter:
-            first.append([_xlsx_cell(v) for v in values])
-            if len(first) >= HEADER_SCAN_ROWS:
-                break
-        text_rows = [["" if c is None else str(c) for c in row] for row in first]
-        found = _find_header(text_rows, profile)
-        if found is None:
-            raise log.fatal(
-                1,
-                "header",
-                "not a bank statement: no header row with date and amount columns "
-                f"in the first {HEADER_SCAN_ROWS} rows",
-            )
-        header_at, layout = found
-        proc = _start(
-            head_rows=text_rows,
-            header_at=header_at,
-            layout=layout,
-            header_line=header_at + 1,
-            profile=profile,
-            log=log,
-            source_format="xlsx",
-        )
-        line = header_at + 1
-        for cells in first[header_at + 1 :]:
-            line += 1
-            if (tx := proc.row(cells, line)) is not None:
-                yield tx
-        for values in rows_iter:
-            line += 1
-            if (tx := proc.row([_xlsx_cell(v) for v in values], line)) is not None:
-                yield tx
-        if (tx := proc._flush()) is not None:
-            yield tx
+        yield from _xlsx_transactions(book, rows, log=log, profile=profile)
+    except StatementRejected:
+        raise
+    except Exception as e:  # a broken part met while streaming rows (bad XML, CRC error)
+        raise log.fatal(
+            rows.line + 1, "xlsx", f"unreadable sheet content ({type(e).__name__}: {e})"
+        ) from None
     finally:
         book.close()
+
+
+def _xlsx_check_zip(source: IO[bytes], log: ErrorLog) -> None:
+    """Refuse a ZIP whose parts would expand past the limits, before openpyxl reads it.
+
+    The sizes checked are the central directory's; Python's zipfile never inflates a part
+    past its declared size (the CRC check fails instead), so the check bounds the work."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise log.fatal(1, "xlsx", f"not a readable XLSX workbook: {e}") from None
+    finally:
+        source.seek(0)
+    if len(parts) > XLSX_MAX_PARTS:
+        raise log.fatal(
+            1, "xlsx", f"{len(parts):,} parts in the workbook (at most {XLSX_MAX_PARTS:,})"
+        )
+    total = 0
+    for part in parts:
+        total += part.file_size
+        ratio = part.file_size // max(part.compress_size, 1)
+        if part.file_size > XLSX_RATIO_FLOOR and ratio > XLSX_MAX_RATIO:
+            raise log.fatal(
+                1,
+                "xlsx",
+                f"part {part.filename[:80]!r} expands {ratio:,} times (at most "
+                f"{XLSX_MAX_RATIO}): refused as a decompression bomb",
+            )
+    if total > XLSX_MAX_UNCOMPRESSED:
+        raise log.fatal(
+            1,
+            "xlsx",
+            f"the workbook expands to {total:,} bytes (at most {XLSX_MAX_UNCOMPRESSED:,}): "
+            "refused as a decompression bomb",
+        )
+
+
+class _XlsxRows:
+    """Rows of one sheet within `XLSX_MAX_ROWS` / `XLSX_MAX_COLUMNS` / `XLSX_MAX_CELLS`;
+    `line` is the 1-based number of the last row read."""
+
+    __slots__ = ("cells", "line", "log")
+
+    def __init__(self, log: ErrorLog) -> None:
+        self.log = log
+        self.line = 0
+        self.cells = 0
+
+    def read(self, sheet: Any) -> Iterator[list[object]]:
+        for values in sheet.iter_rows(
+            values_only=True, max_row=XLSX_MAX_ROWS + 1, max_col=XLSX_MAX_COLUMNS
+        ):
+            self.line += 1
+            if self.line > XLSX_MAX_ROWS:
+                raise self.log.fatal(
+                    self.line, "xlsx", f"the sheet has more than {XLSX_MAX_ROWS:,} rows"
+                )
+            row = [_xlsx_cell(v) for v in values]
+            self.cells += sum(1 for v in row if v is not None)
+            if self.cells > XLSX_MAX_CELLS:
+                raise self.log.fatal(
+                    self.line, "xlsx", f"the sheet has more than {XLSX_MAX_CELLS:,} cells"
+                )
+            yield row
+
+
+def _xlsx_transactions(
+    book: Any, rows: _XlsxRows, *, log: ErrorLog, profile: Profile | None
+) -> Iterator[BankTransaction]:
+    if profile is not None and profile.sheet:
+        if profile.sheet not in book.sheetnames:
+            raise log.fatal(1, "sheet", f"no sheet named {profile.sheet!r}")
+        sheet = book[profile.sheet]
+    else:
+        sheet = book.worksheets[0]
+    sheet.reset_dimensions()  # a stated dimension would pad every row to its width
+    rows_iter = rows.read(sheet)
+    first: list[list[object]] = []
+    for values in rows_iter:
+        first.append(values)
+        if len(first) >= HEADER_SCAN_ROWS:
+            break
+    text_rows = [["" if c is None else str(c) for c in row] for row in first]
+    found = _find_header(text_rows, profile)
+    if found is None:
+        raise log.fatal(
+            1,
+            "header",
+            "not a bank statement: no header row with date and amount columns "
+            f"in the first {HEADER_SCAN_ROWS} rows",
+        )
+    header_at, layout = found
+    proc = _start(
+        head_rows=text_rows,
+        header_at=header_at,
+        layout=layout,
+        header_line=header_at + 1,
+        profile=profile,
+        log=log,
+        source_format="xlsx",
+    )
+    line = header_at + 1
+    for cells in first[header_at + 1 :]:
+        line += 1
+        if (tx := proc.row(cells, line)) is not None:
+            yield tx
+    for values in rows_iter:
+        line += 1
+        if (tx := proc.row(values, line)) is not None:
+            yield tx
+    if (tx := proc._flush()) is not None:
+        yield tx

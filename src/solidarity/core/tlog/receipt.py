@@ -15,6 +15,7 @@ from solidarity.core.tlog.checkpoint import CheckpointError, checkpoint_open
 from solidarity.core.tlog.cosignature import checkpoint_quorum_check, cosigner_parse
 from solidarity.core.tlog.entry import EntryError, entry_decode
 from solidarity.core.tlog.hashing import leaf_hash
+from solidarity.core.tlog.keys import KeyChainError, checkpoint_open_any, keys_follow
 from solidarity.core.tlog.note import NoteError, Verifier, verifier_parse
 from solidarity.core.tlog.proof import ProofError, inclusion_proof_from_tiles, inclusion_verify
 from solidarity.core.tlog.sequencer import CHECKPOINT_PATH
@@ -130,11 +131,18 @@ def receipt_check(
     quorum: int | None = None,
 ) -> ReceiptCheck:
     """Check a receipt's checkpoint signature, its quorum of cosignatures, inclusion proof
-    and form. witnesses and quorum default to those the receipt carries."""
+    and form. witnesses and quorum default to those the receipt carries.
+
+    The checkpoint may be signed by a later key of the log when the receipt's "keys" links
+    prove each rotation from `vkey` (`keys.keys_follow`)."""
     r = receipt if isinstance(receipt, Receipt) else Receipt.from_dict(receipt)
+    links = [] if isinstance(receipt, Receipt) else receipt.get("keys") or []
     try:
         verifier = vkey if isinstance(vkey, Verifier) else verifier_parse(vkey)
-        cp = checkpoint_open(r.checkpoint, verifier, origin)
+        keys = keys_follow(verifier, links, origin) if isinstance(links, list) else []
+        cp = checkpoint_open_any(r.checkpoint, keys or [(verifier, None)], origin)
+    except KeyChainError as e:
+        raise ReceiptError(f"key rotation: {e}") from None
     except (NoteError, CheckpointError) as e:
         raise ReceiptError(f"checkpoint: {e}") from None
     need = r.quorum if quorum is None else quorum

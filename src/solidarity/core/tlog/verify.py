@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from solidarity.core.tlog.checkpoint import CheckpointError, checkpoint_open
+from solidarity.core.tlog.checkpoint import CheckpointError
 from solidarity.core.tlog.cosignature import (
     WitnessPolicy,
     checkpoint_quorum_check,
@@ -28,6 +28,13 @@ from solidarity.core.tlog.cosignature import (
 )
 from solidarity.core.tlog.entry import EntryError, TotalsCounter, entries_decode, entry_decode
 from solidarity.core.tlog.hashing import HASH_SIZE, leaf_row, row_root, tree_root
+from solidarity.core.tlog.keys import (
+    KEYS_PATH,
+    KeyChainError,
+    checkpoint_open_any,
+    keys_follow,
+    keys_parse,
+)
 from solidarity.core.tlog.note import NoteError, Verifier, verifier_parse
 from solidarity.core.tlog.proof import ProofError, consistency_proof, consistency_verify
 from solidarity.core.tlog.sequencer import CHECKPOINT_PATH
@@ -222,7 +229,11 @@ def log_verify(
     if note is None:
         raise LogVerifyError(CHECKPOINT_PATH, "missing")
     try:
-        cp = checkpoint_open(note, verifier, origin)
+        keys = keys_follow(verifier, keys_parse(reader.read(KEYS_PATH)), origin)
+    except KeyChainError as e:
+        raise LogVerifyError(KEYS_PATH, str(e)) from None
+    try:
+        cp = checkpoint_open_any(note, keys, origin)
     except (NoteError, CheckpointError) as e:
         raise LogVerifyError(f"{CHECKPOINT_PATH} signature", str(e)) from None
     size = cp.size
@@ -269,6 +280,18 @@ def log_verify(
         raise LogVerifyError("tiles", str(e)) from None
     if root != cp.root:
         raise LogVerifyError(CHECKPOINT_PATH, "root does not match the root of the tiles")
+    for n, (_, link_cp) in enumerate(keys[1:]):
+        # Each rotation's checkpoint must be a prefix of this tree: no key forks the log.
+        try:
+            ok = (
+                link_cp is not None
+                and link_cp.size <= size
+                and (tree_root(link_cp.size, TileHashReader(reader, size, fetched)) == link_cp.root)
+            )
+        except (TileError, ValueError):
+            ok = False
+        if not ok:
+            raise LogVerifyError(KEYS_PATH, f"key link {n}: its checkpoint is not part of the log")
 
     policy = WitnessPolicy.empty()
     for index, data in sorted(e for r in results for e in r.witness_entries):
@@ -297,7 +320,7 @@ def log_verify(
     since_size = since_root = None
     if since_checkpoint is not None:
         try:
-            old = checkpoint_open(since_checkpoint, verifier, origin)
+            old = checkpoint_open_any(since_checkpoint, keys, origin)
         except (NoteError, CheckpointError) as e:
             raise LogVerifyError("since checkpoint signature", str(e)) from None
         if old.size > size:

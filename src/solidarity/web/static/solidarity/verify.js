@@ -4,7 +4,10 @@
 // - the entry's RFC 9162 leaf hash (SHA-256(0x00 || entry)) leads through the inclusion proof
 //   to the checkpoint's root (RFC 9162 §2.1.3.2);
 // - the latest published checkpoint is consistent with the receipt's and with the last one this
-//   browser saw (RFC 9162 §2.1.4.2), so the log has only grown.
+//   browser saw (RFC 9162 §2.1.4.2), so the log has only grown;
+// - after a key rotation, a checkpoint signed by a later key is accepted only through the
+//   links (the receipt's "keys", or the log's keys.json): each a `key` entry naming the next
+//   key, proven included in a checkpoint signed by the key before it.
 // Plain JavaScript and WebCrypto (SHA-256, Ed25519); no build step, no library.
 (function () {
   "use strict";
@@ -92,7 +95,7 @@
     } catch (e) {
       fail("key", "this browser cannot check Ed25519 signatures (" + e.name + ")");
     }
-    return { name: parts[0], id: id, key: key };
+    return { name: parts[0], id: id, key: key, text: t };
   }
 
   // Returns the note's text once a signature line by `vkey` verifies over it.
@@ -161,6 +164,61 @@
       }
     }
     return names;
+  }
+
+  // The given key, then each key announced after it by a proven link, oldest first.
+  async function followKeys(first, links) {
+    var keys = [first], start = 0, n;
+    for (n = 0; n < links.length; n++) {
+      if (links[n] && typeof links[n].entry === "string" && links[n].entry.indexOf(first.text) >= 0) start = n + 1;
+    }
+    for (n = start; n < links.length; n++) {
+      var link = links[n], current = keys[keys.length - 1];
+      if (!link || typeof link.entry !== "string" || !Number.isInteger(link.index) ||
+          !Array.isArray(link.proof) || typeof link.checkpoint !== "string") {
+        fail("rotation", "a key link lacks entry, index, proof or checkpoint");
+      }
+      var lcp = parseCheckpoint(await openNote(link.checkpoint, current, "rotation"), "rotation");
+      if (lcp.origin !== origin) fail("rotation", "a key link is for another log");
+      var leaf = await sha256(concat(new Uint8Array([0]), enc.encode(link.entry)));
+      var proof = link.proof.map(function (h) { return b64(h, "rotation", "proof"); });
+      if (!equal(await inclusionRoot(leaf, BigInt(link.index), lcp.size, proof), lcp.root)) {
+        fail("rotation", "a key announcement is not in the checkpoint of the key before it");
+      }
+      var e;
+      try { e = JSON.parse(link.entry); } catch (err) { fail("rotation", "a key entry is not JSON"); }
+      if (e.kind !== "key" || typeof e.vkey !== "string") fail("rotation", "a key link names no key entry");
+      var next = await parseVkey(e.vkey);
+      if (next.name !== current.name) fail("rotation", "a key link announces a key of another log");
+      keys.push(next);
+    }
+    return keys;
+  }
+
+  // The note's text once a signature by one of `keys` (the newest first) verifies over it.
+  async function openAny(note, keys, check) {
+    var first = null;
+    for (var i = keys.length - 1; i >= 0; i--) {
+      try {
+        return await openNote(note, keys[i], check);
+      } catch (e) {
+        if (!(e instanceof Failure)) throw e;
+        first = first || e;
+      }
+    }
+    throw first;
+  }
+
+  async function publishedLinks() {
+    try {
+      var url = root.getAttribute("data-checkpoint-url").replace(/checkpoint$/, "keys.json");
+      var r = await fetch(url, { cache: "no-store" });
+      if (!r.ok) return [];
+      var links = await r.json();
+      return Array.isArray(links) ? links : [];
+    } catch (e) {
+      return [];
+    }
   }
 
   function parseCheckpoint(text, check) {
@@ -260,8 +318,13 @@
     // The key shown on the page (or typed by the visitor) wins over one the receipt carries.
     var vkey = await parseVkey(vkeyText || receipt.vkey || "");
     ok("key");
+    var links = Array.isArray(receipt.keys) ? receipt.keys : [];
+    var published = await publishedLinks();
+    if (published.length > links.length) links = published;
+    var keys = await followKeys(vkey, links);
+    if (keys.length > 1) ok("rotation", String(keys.length - 1));
 
-    var cpText = await openNote(receipt.checkpoint, vkey, "signature");
+    var cpText = await openAny(receipt.checkpoint, keys, "signature");
     var cp = parseCheckpoint(cpText, "signature");
     ok("signature");
     if (cp.origin !== origin) fail("origin", "the checkpoint is for " + cp.origin + ", not " + origin);
@@ -316,7 +379,7 @@
     } catch (e) { cpResponse = null; }
     if (cpResponse && cpResponse.ok) {
       var note = await cpResponse.text();
-      latest = parseCheckpoint(await openNote(note, vkey, "latest"), "latest");
+      latest = parseCheckpoint(await openAny(note, keys, "latest"), "latest");
       if (latest.origin !== origin) fail("latest", "the published checkpoint is for another log");
       var p1 = latest.size > cp.size ? await fetchConsistency(cp, latest, "latest") : [];
       await consistent(cp, latest, p1, "latest");
