@@ -518,8 +518,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_donor_erase)
 
-    for module in EXTENSION_MODULES:
-        importlib.import_module(module).register(sub)
+    for name in EXTENSION_MODULES:
+        module = importlib.import_module(name)
+        module.register(sub)
+        # A module may also add `solidarity campaign <action>` subcommands.
+        if hasattr(module, "register_campaign"):
+            module.register_campaign(camp)
     return parser
 
 
@@ -531,6 +535,8 @@ EXTENSION_MODULES: list[str] = [
     "solidarity.apps.transparency.cli",
     "solidarity.apps.feeds.cli",
     "solidarity.backup",
+    "solidarity.apps.transparency.witness_cli",
+    "solidarity.witness.cli",
 ]
 
 
@@ -542,6 +548,7 @@ AUDITED_COMMANDS = frozenset(
         ("campaign", "open"),
         ("campaign", "close"),
         ("campaign", "close-due"),
+        ("campaign", "witness"),
         ("demo", None),
         ("user", "add"),
         ("user", "totp"),
@@ -609,6 +616,11 @@ def _audit(args: argparse.Namespace, argv: Sequence[str], code: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["witness"]:
+        # A witness operator may have installed only what the witness needs: no Django.
+        from solidarity.witness.cli import main as witness_main
+
+        return witness_main(argv[1:])
     args = _parser().parse_args(argv)
     handler: Handler = args.handler
     try:

@@ -236,6 +236,40 @@ def test_a_receipt_is_verified_in_the_browser_and_the_log_only_grows(site, brows
     context.close()
 
 
+def test_a_receipt_without_its_quorum_of_cosignatures_is_not_verified(site, browser):
+    from solidarity.core.tlog.checkpoint import checkpoint_parse
+    from solidarity.core.tlog.cosignature import cosigner_key_generate, cosigner_signer_parse
+
+    ref = _first_ref(site)
+    _status, receipt = _get_json(f"{site['base']}/c/{SLUG}/receipt/{ref}.json")
+    skey, vkey = cosigner_key_generate("witness.example.org", b"\x33" * 32)
+    # Given a receipt whose log requires one witness, and a checkpoint nobody cosigned
+    receipt["witnesses"], receipt["quorum"] = [vkey], 1
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{site['base']}/en/c/{SLUG}/verify/")
+    page.locator("summary").click()
+    page.get_by_label("Receipt (JSON), if you saved one").fill(json.dumps(receipt))
+    page.get_by_role("button", name="Verify", exact=True).click()
+    verdict = page.locator("#verdict[data-verified]")
+    verdict.wait_for(timeout=10_000)
+    # Then the browser says it is not verified, and why
+    assert verdict.get_attribute("data-verified") == "false"
+    assert "Not verified" in verdict.inner_text()
+    assert "0 of the 1 witness cosignatures required" in verdict.inner_text()
+    _shots(page, "verify-no-quorum")
+
+    # When the witness's cosignature is added, the same receipt verifies and names it
+    text = receipt["checkpoint"][: receipt["checkpoint"].index("\n\n") + 1]
+    checkpoint_parse(text)
+    receipt["checkpoint"] += cosigner_signer_parse(skey).cosign(text, 1_767_000_000)
+    page.get_by_label("Receipt (JSON), if you saved one").fill(json.dumps(receipt))
+    page.get_by_role("button", name="Verify", exact=True).click()
+    page.wait_for_function("document.querySelector('#verdict').dataset.verified === 'true'")
+    checks = page.locator("#checks li").all_inner_texts()
+    assert any("witness.example.org (1/1)" in c for c in checks), checks
+    page.close()
+
+
 def test_receipts_verify_with_the_first_key_after_a_key_rotation(site, browser):
     # Given a donor who kept a receipt and the log's key as first published
     ref = _first_ref(site)

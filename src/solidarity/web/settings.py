@@ -22,6 +22,10 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 # The public log's origin is `<LOG_HOST>/<campaign-slug>` (C2SP tlog-checkpoint).
 SOLIDARITY_LOG_HOST = os.environ.get("SOLIDARITY_LOG_HOST", "solidarity.localhost")
+# How long the sequencer waits for its witnesses' cosignatures per checkpoint, and how many
+# times it retries a witness it cannot reach within that time.
+SOLIDARITY_WITNESS_TIMEOUT = float(os.environ.get("SOLIDARITY_WITNESS_TIMEOUT", "5"))
+SOLIDARITY_WITNESS_RETRIES = int(os.environ.get("SOLIDARITY_WITNESS_RETRIES", "2"))
 
 INSTALLED_APPS = [
     "solidarity.apps.accounts.apps.SolidarityAdminConfig",  # django.contrib.admin, our site

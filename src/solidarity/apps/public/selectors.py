@@ -100,6 +100,13 @@ def log_vkey(*, campaign: Campaign) -> str | None:
     return str(vkey) if vkey else None
 
 
+def log_witnesses(*, campaign: Campaign) -> dict[str, Any]:
+    """The log's witnesses, quorum and latest size cosigned with the quorum."""
+    from solidarity.apps.transparency.witnesses import log_witness_summary  # noqa: PLC0415
+
+    return log_witness_summary(campaign)
+
+
 def log_origin(*, campaign: Campaign) -> str:
     from django.conf import settings  # noqa: PLC0415 (settings are read at call time)
 

@@ -53,6 +53,7 @@ from solidarity.apps.public.selectors import (
     latest_gifts,
     log_origin,
     log_vkey,
+    log_witnesses,
 )
 from solidarity.apps.transparency.services import rfc3339
 from solidarity.core.money import (
@@ -251,6 +252,7 @@ def _campaign_render(request: HttpRequest, campaign: Campaign) -> HttpResponse:
             "accounts": campaign_accounts(campaign=campaign),
             "vkey": log_vkey(campaign=campaign),
             "origin": log_origin(campaign=campaign),
+            "witnessing": log_witnesses(campaign=campaign),
             "tranche_template": _tranche_template(),
             "charts": _charts(campaign, raised),
             "channels": _channel_names(),
@@ -726,6 +728,7 @@ def _json_chunks(rows: Iterator[dict[str, Any]], slug: str) -> Iterator[bytes]:
 def verify_page(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = _campaign(slug)
     ref = (request.GET.get("ref") or "").strip().upper()[:32]
+    witnessing = log_witnesses(campaign=campaign)
     return render(
         request,
         "public/verify.html",
@@ -734,6 +737,8 @@ def verify_page(request: HttpRequest, slug: str) -> HttpResponse:
             "ref": ref,
             "vkey": log_vkey(campaign=campaign) or "",
             "origin": log_origin(campaign=campaign),
+            "witness_vkeys": json.dumps([w["vkey"] for w in witnessing["witnesses"]]),
+            "witness_quorum": witnessing["quorum"],
         },
     )
 

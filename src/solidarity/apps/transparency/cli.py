@@ -280,6 +280,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
             since,
             origin=args.origin,
             workers=args.workers,
+            witnesses=[_vkey_arg(w) for w in args.witness] if args.witness else None,
+            quorum=args.quorum,
         )
     except LogVerifyError as e:
         if args.json:
@@ -310,12 +312,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"  entries by kind: {kinds or '-'}")
     if report.since_size is not None:
         print(f"  consistent with the older checkpoint of size {report.since_size:,}")
+    if report.quorum or report.cosigned_by:
+        print(
+            f"  cosigned by {len(report.cosigned_by)} of {len(report.witnesses)} witnesses "
+            f"({', '.join(report.cosigned_by) or '-'}); {report.quorum} required"
+        )
     print("verified: checkpoint signature, every tile and bundle, every entry, the totals")
     return 0
 
 
 def cmd_verify_receipt(args: argparse.Namespace) -> int:
-    from solidarity.core.tlog.receipt import ReceiptError, receipt_verify
+    from solidarity.core.tlog.receipt import ReceiptError, receipt_check
 
     try:
         data = json.loads(Path(args.file).read_text(encoding="utf-8"))
@@ -325,19 +332,36 @@ def cmd_verify_receipt(args: argparse.Namespace) -> int:
     if not isinstance(data, dict):
         print("verify-receipt: FAILED the receipt is not a JSON object", file=sys.stderr)
         return 1
+    witnesses = [_vkey_arg(w) for w in args.witness] if args.witness else None
     try:
-        entry = receipt_verify(data, _vkey_arg(args.vkey), args.origin)
+        check = receipt_check(
+            data, _vkey_arg(args.vkey), args.origin, witnesses=witnesses, quorum=args.quorum
+        )
     except ReceiptError as e:
         print(f"verify-receipt: FAILED {e}", file=sys.stderr)
         return 1
+    entry = check.entry
     if args.json:
-        _print_json({"ok": True, "index": data["index"], "entry": entry})
+        _print_json(
+            {
+                "ok": True,
+                "index": data["index"],
+                "entry": entry,
+                "quorum": check.quorum,
+                "cosigned_by": list(check.cosigned_by),
+            }
+        )
         return 0
     amount = f"{entry['amount']:,} {entry['currency']}" if "amount" in entry else ""
     print(
         f"verified: entry {data['index']} ({entry['kind']} {entry.get('ref', '')} {amount}) "
         "is in the log signed by this key"
     )
+    if check.quorum or check.cosigned_by:
+        print(
+            f"  cosigned by {len(check.cosigned_by)} witnesses "
+            f"({', '.join(check.cosigned_by) or '-'}); {check.quorum} required"
+        )
     return 0
 
 
@@ -393,6 +417,14 @@ def register(sub: Any) -> None:
     p.add_argument("--origin", help="the log's origin (default: the key's name)")
     p.add_argument("--since", help="an older checkpoint file: prove the log only grew since")
     p.add_argument("--workers", type=int, default=1, help="processes checking the bundles")
+    p.add_argument(
+        "--witness",
+        action="append",
+        help="a witness's verifier key (type 0x04) to require instead of those the log announced",
+    )
+    p.add_argument(
+        "--quorum", type=int, help="cosignatures required (default: as the log announced)"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_verify)
 
@@ -400,5 +432,13 @@ def register(sub: Any) -> None:
     p.add_argument("file")
     p.add_argument("--vkey", required=True, help="the log's verifier key, or a file holding it")
     p.add_argument("--origin", help="the log's origin (default: the key's name)")
+    p.add_argument(
+        "--witness",
+        action="append",
+        help="a witness's verifier key (type 0x04) to require instead of the receipt's own",
+    )
+    p.add_argument(
+        "--quorum", type=int, help="cosignatures required (default: the receipt's; 0: none)"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_verify_receipt)

@@ -57,3 +57,54 @@ class LogState(models.Model):
     published_size = models.BigIntegerField(default=0)
     root = models.BinaryField(max_length=32, default=b"")
     published_at = models.DateTimeField(null=True, blank=True)
+
+
+class LogWitness(models.Model):
+    """A witness (c2sp.org/tlog-witness) the campaign's log asks to cosign its checkpoints.
+
+    Added and removed only by the witness services, which announce each change in the log.
+    A removed witness keeps its row (removed_at set); adding it again makes a new row.
+    `known_size`, `cosigned_size` and `last_error` are what the sequencer last heard from it
+    (informational).
+    """
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.PROTECT, related_name="log_witnesses"
+    )
+    name = models.CharField(max_length=200)
+    vkey = models.CharField(max_length=300)
+    url = models.URLField(max_length=500)
+    added_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    known_size = models.BigIntegerField(default=0)
+    cosigned_size = models.BigIntegerField(default=0)
+    cosigned_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(
+                fields=("campaign", "name"),
+                condition=models.Q(removed_at__isnull=True),
+                name="log_witness_active_once",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LogWitnessPolicy(models.Model):
+    """How many cosignatures a checkpoint of the campaign's log needs (0: no witnesses).
+
+    `cosigned_size` is the largest checkpoint the sequencer published with the quorum."""
+
+    campaign = models.OneToOneField(
+        "campaigns.Campaign",
+        on_delete=models.PROTECT,
+        primary_key=True,
+        related_name="log_witness_policy",
+    )
+    quorum = models.PositiveSmallIntegerField(default=0)
+    cosigned_size = models.BigIntegerField(default=0)
+    cosigned_at = models.DateTimeField(null=True, blank=True)

@@ -18,7 +18,9 @@ from typing import Any
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.transparency.logfiles import log_dir, signer_load
 from solidarity.apps.transparency.models import LogEntry, LogHead, LogState
+from solidarity.apps.transparency.witnesses import log_witness_quorum, log_witnesses_active
 from solidarity.core.tlog.checkpoint import Checkpoint, CheckpointError, checkpoint_open
+from solidarity.core.tlog.cosignature import cosigner_parse, note_cosignatures
 from solidarity.core.tlog.entry import TotalsCounter, entry_decode
 from solidarity.core.tlog.hashing import HASH_SIZE, tree_root
 from solidarity.core.tlog.keys import KEYS_PATH, keys_parse
@@ -258,8 +260,15 @@ def log_published(*, slug: str) -> PublishedLog:
 
 
 def log_info(*, slug: str) -> dict[str, Any]:
-    """Origin, key, size and root of the published log, and the signed checkpoint itself."""
+    """Origin, key, size and root of the published log, the signed checkpoint itself, and
+    which of the log's witnesses cosigned it against the quorum."""
     log = log_published(slug=slug)
+    campaign = Campaign.objects.filter(slug=slug).first()
+    witnesses = log_witnesses_active(campaign) if campaign is not None else []
+    try:
+        cosigned = note_cosignatures(log.note_text, [cosigner_parse(w.vkey) for w in witnesses])
+    except NoteError:
+        cosigned = []
     return {
         "campaign": slug,
         "origin": log.origin,
@@ -268,6 +277,9 @@ def log_info(*, slug: str) -> dict[str, Any]:
         "root": log.root_b64,
         "checkpoint": log.note_text,
         "files": f"/log/{slug}/",
+        "witnesses": [w.vkey for w in witnesses],
+        "quorum": log_witness_quorum(campaign) if campaign is not None else 0,
+        "cosigned_by": [c.name for c in cosigned],
     }
 
 
@@ -407,7 +419,13 @@ def receipt_get(*, slug: str, ref: str) -> ReceiptLookup:
         origin, vkey = log.origin, log.vkey
         if main.index < log.checkpoint.size:
             try:
-                receipt = receipt_build(log.files, main.index, log.verifier)
+                receipt = receipt_build(
+                    log.files,
+                    main.index,
+                    log.verifier,
+                    [w.vkey for w in log_witnesses_active(main.campaign)],
+                    log_witness_quorum(main.campaign),
+                )
             except (ReceiptError, TileError):
                 receipt = None
     return ReceiptLookup(

@@ -18,6 +18,10 @@ Contract (crash ordering), per log, while holding the log's single-writer lock:
    atomically published, then recorded in LogState.published_size/root (informational).
 3. S is read again; the pass ends when no entry was added meanwhile.
 
+Witnesses (c2sp.org/tlog-witness): each checkpoint of step 2 is first offered to the log's
+witnesses, after its tiles are durable and before it is published; it is published once, with
+the cosignatures they gave within SOLIDARITY_WITNESS_TIMEOUT (see witnesses.CheckpointCosigning).
+
 Reading batch k+1 from the database overlaps writing batch k's files in a writer thread;
 checkpoints are still published in order, one at a time, and a failed write stops the pass
 before any later batch is published.
@@ -69,6 +73,7 @@ from solidarity.apps.transparency.logfiles import (
     signer_load,
 )
 from solidarity.apps.transparency.models import LogHead, LogState
+from solidarity.apps.transparency.witnesses import CheckpointCosigning
 from solidarity.core.tlog.checkpoint import Checkpoint, CheckpointError, checkpoint_sign
 from solidarity.core.tlog.hashing import HASH_SIZE, TreeHead, leaf_hash, leaf_row, tree_root
 from solidarity.core.tlog.keys import KEYS_PATH, KeyChainError, keys_follow, keys_parse
@@ -222,12 +227,20 @@ def _bodies(campaign: Campaign, lo: int, hi: int) -> list[bytes]:
 class _Publisher:
     """Writes tiles and signs checkpoints for one pass, from the published size upwards."""
 
-    def __init__(self, state: LogState, store: TileStore, signer: Signer, size: int) -> None:
+    def __init__(
+        self,
+        state: LogState,
+        store: TileStore,
+        signer: Signer,
+        size: int,
+        cosigning: CheckpointCosigning | None = None,
+    ) -> None:
         self.origin = state.origin
         self.store = store
         self.signer = signer
         self.writer = TileWriter(store, size)
         self.initial = size
+        self.cosigning = cosigning
 
     @property
     def size(self) -> int:
@@ -237,7 +250,12 @@ class _Publisher:
         head = self.writer.append(entries)
         # The tiles of head.size are durable: only now may a checkpoint cover them.
         cp = Checkpoint(self.origin, head.size, head.root)
-        self.store.replace(CHECKPOINT_PATH, checkpoint_sign(cp, self.signer))
+        note = checkpoint_sign(cp, self.signer)
+        if self.cosigning:
+            # Witnesses check consistency against tiles already durable; the checkpoint is
+            # published once, with the cosignatures gathered within the witnesses' timeout.
+            note = self.cosigning.cosign(note, self.store)
+        self.store.replace(CHECKPOINT_PATH, note)
         return head
 
 
@@ -406,7 +424,8 @@ def log_sequence_campaign(
                 log_head_reserve(campaign, current.size)
             if divergence:
                 raise SequencerError(f"log {state.origin}: {divergence.describe(campaign.slug)}")
-        publisher = _Publisher(state, store, signer, current.size if current else 0)
+        cosigning = CheckpointCosigning(campaign)
+        publisher = _Publisher(state, store, signer, current.size if current else 0, cosigning)
         read = publisher.size  # entries read so far, published or handed to the writer
         target = _head_size(campaign)
         if read > target:
@@ -423,12 +442,14 @@ def log_sequence_campaign(
                     bodies = _bodies(campaign, read, hi)
                     if pending is not None:
                         _record(campaign, pending.result())
+                        cosigning.flush()
                     pending = pool.submit(publisher.publish, bodies)
                     read = hi
                     if read == target:
                         target = _head_size(campaign)
                 if pending is not None:
                     _record(campaign, pending.result())
+                    cosigning.flush()
                     pending = None
             finally:
                 if pending is not None and not pending.cancel():

@@ -172,12 +172,9 @@ def note_sign(text: str, signers: Iterable[Signer]) -> str:
     return text + "\n" + "".join(lines)
 
 
-def note_open(msg: bytes | str, verifiers: Iterable[Verifier]) -> Note:
-    """Open a signed note, verifying the signatures of known keys.
-
-    Signatures by unknown keys are returned unverified. Raises NoteError when the note is
-    malformed, a known key's signature is invalid, or no known key signed it.
-    """
+def note_split(msg: bytes | str) -> tuple[str, list[tuple[Signature, bytes]]]:
+    """The text of a signed note and its signature lines, each with its raw bytes
+    (key ID || signature), in order; nothing is verified. Raises NoteError when malformed."""
     try:
         text_all = msg.decode("utf-8") if isinstance(msg, bytes) else msg
     except UnicodeDecodeError:
@@ -189,14 +186,10 @@ def note_open(msg: bytes | str, verifiers: Iterable[Verifier]) -> Note:
     text, block = text_all[: split + 1], text_all[split + 2 :]
     if not block.endswith("\n"):
         raise NoteError("signature block must end in a newline")
-    known = {(v.name, v.key_id): v for v in verifiers}
-    message = text.encode()
-    sigs: list[Signature] = []
-    unverified: list[Signature] = []
-    seen: set[tuple[str, int]] = set()
     lines = block[:-1].split("\n")
     if len(lines) > MAX_SIGNATURES:
         raise NoteError("too many signatures")
+    out: list[tuple[Signature, bytes]] = []
     for line in lines:
         if not line.startswith(SIG_PREFIX):
             raise NoteError(f"malformed signature line {line!r}")
@@ -204,8 +197,24 @@ def note_open(msg: bytes | str, verifiers: Iterable[Verifier]) -> Note:
         raw = _b64decode(b64) if b64 else b""
         if not _valid_name(name) or len(raw) < 5:
             raise NoteError(f"malformed signature line {line!r}")
-        kid = int.from_bytes(raw[:4], "big")
-        sig = Signature(name, kid, b64)
+        out.append((Signature(name, int.from_bytes(raw[:4], "big"), b64), raw))
+    return text, out
+
+
+def note_open(msg: bytes | str, verifiers: Iterable[Verifier]) -> Note:
+    """Open a signed note, verifying the signatures of known keys.
+
+    Signatures by unknown keys are returned unverified. Raises NoteError when the note is
+    malformed, a known key's signature is invalid, or no known key signed it.
+    """
+    text, lines = note_split(msg)
+    known = {(v.name, v.key_id): v for v in verifiers}
+    message = text.encode()
+    sigs: list[Signature] = []
+    unverified: list[Signature] = []
+    seen: set[tuple[str, int]] = set()
+    for sig, raw in lines:
+        name, kid = sig.name, sig.key_id
         v = known.get((name, kid))
         if v is None:
             if sig not in unverified:

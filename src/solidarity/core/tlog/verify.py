@@ -4,7 +4,8 @@ Checks, per c2sp.org/tlog-tiles, tlog-checkpoint and signed-note: the checkpoint
 origin; every entry bundle against the level-0 hash tiles (RFC 9162 §2.1.1 leaf hashes); every
 hash tile level against the level below; the root against the checkpoint; each entry's canonical
 form and schema; and, given an older checkpoint, an RFC 9162 §2.1.4 consistency proof from the
-new tiles. Needs no database; the files come from a directory or an http(s) base URL.
+new tiles; and the quorum of witness cosignatures (c2sp.org/tlog-cosignature) the log's own
+announcements require. Needs no database; the files come from a directory or an http(s) base URL.
 """
 
 from __future__ import annotations
@@ -13,13 +14,19 @@ import base64
 import multiprocessing
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from solidarity.core.tlog.checkpoint import CheckpointError
-from solidarity.core.tlog.entry import EntryError, TotalsCounter, entries_decode
+from solidarity.core.tlog.cosignature import (
+    WitnessPolicy,
+    checkpoint_quorum_check,
+    cosigner_parse,
+)
+from solidarity.core.tlog.entry import EntryError, TotalsCounter, entries_decode, entry_decode
 from solidarity.core.tlog.hashing import HASH_SIZE, leaf_row, row_root, tree_root
 from solidarity.core.tlog.keys import (
     KEYS_PATH,
@@ -44,6 +51,9 @@ from solidarity.core.tlog.tiles import (
     bundles_for_size,
     tiles_for_size,
 )
+
+WITNESS_MARK = b'"kind":"witness'
+"""In the canonical JSON of every `witness` and `witness_quorum` entry (and of no other kind)."""
 
 
 class LogVerifyError(Exception):
@@ -114,6 +124,9 @@ class VerifyReport:
     totals: dict[str, dict[str, int]] = field(default_factory=dict)
     since_size: int | None = None
     since_root: str | None = None
+    quorum: int = 0
+    cosigned_by: list[str] = field(default_factory=list)
+    witnesses: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,6 +138,7 @@ class _ChunkResult:
     sums: dict[tuple[str, str], int] = field(default_factory=dict)
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
     error: tuple[str, str] | None = None
+    witness_entries: list[tuple[int, bytes]] = field(default_factory=list)
 
 
 def _fetch(reader: TileReader, tile: Tile) -> bytes:
@@ -162,6 +176,10 @@ def _verify_chunk(reader: TileReader, tiles: list[Tile], check_entries: bool) ->
                 )
             if bt.width == TILE_WIDTH:
                 roots.append(row_root(hashes))
+            if WITNESS_MARK in bundle:
+                res.witness_entries += [
+                    (bt.start + i, e) for i, e in enumerate(entries) if WITNESS_MARK in e
+                ]
             if check_entries:
                 try:
                     entries_decode(entries, counter)
@@ -191,11 +209,16 @@ def log_verify(
     origin: str | None = None,
     check_entries: bool = True,
     workers: int = 1,
+    witnesses: Sequence[str] | None = None,
+    quorum: int | None = None,
 ) -> VerifyReport:
     """Verify a whole log; raise LogVerifyError naming the first failure found.
 
     origin defaults to the key name. With workers > 1 the bundles are checked in that many
     processes (spawned, so this is safe inside servers); source must then be picklable.
+    The checkpoint must carry `quorum` valid cosignatures (c2sp.org/tlog-cosignature) by
+    `witnesses` (verifier keys); both default to what the log's own `witness` and
+    `witness_quorum` entries announced.
     """
     reader: TileReader = source_open(source) if isinstance(source, str | Path) else source
     try:
@@ -270,6 +293,23 @@ def log_verify(
         if not ok:
             raise LogVerifyError(KEYS_PATH, f"key link {n}: its checkpoint is not part of the log")
 
+    policy = WitnessPolicy.empty()
+    for index, data in sorted(e for r in results for e in r.witness_entries):
+        try:
+            policy.apply(entry_decode(data))
+        except (EntryError, NoteError) as e:
+            raise LogVerifyError(f"entry {index}", f"witness announcement: {e}") from None
+    try:
+        cosigners = (
+            list(policy.cosigners.values())
+            if witnesses is None
+            else [cosigner_parse(w) for w in witnesses]
+        )
+        need = policy.quorum if quorum is None else quorum
+        cosigned = checkpoint_quorum_check(note, cosigners, need)
+    except NoteError as e:
+        raise LogVerifyError(f"{CHECKPOINT_PATH} cosignatures", str(e)) from None
+
     counter = TotalsCounter()
     for r in results:
         part = TotalsCounter()
@@ -308,4 +348,7 @@ def log_verify(
         },
         since_size=since_size,
         since_root=since_root,
+        quorum=need,
+        cosigned_by=[c.name for c in cosigned],
+        witnesses=[c.vkey for c in cosigners],
     )

@@ -124,6 +124,51 @@
     fail(check, "no signature by " + vkey.name + " on the checkpoint");
   }
 
+  // A witness's cosigner key (c2sp.org/tlog-cosignature): signature type 0x04.
+  async function parseCosigner(text) {
+    var t = String(text).trim(), a = t.indexOf("+"), b = a < 0 ? -1 : t.indexOf("+", a + 1);
+    if (b < 0 || a === 0) fail("witnesses", "a witness key reads <name>+<id>+<key>");
+    var name = t.slice(0, a), hex = t.slice(a + 1, b);
+    var raw = b64(t.slice(b + 1), "witnesses", "witness key");
+    if (raw.length !== 33 || raw[0] !== 4) fail("witnesses", "not a witness cosignature key (type 0x04): " + name);
+    var id = (await sha256(concat(enc.encode(name + "\n"), raw))).slice(0, 4);
+    if (hex !== Array.from(id, function (x) { return x.toString(16).padStart(2, "0"); }).join("")) {
+      fail("witnesses", "the key ID of witness " + name + " does not match its key");
+    }
+    var key;
+    try {
+      key = await crypto.subtle.importKey("raw", raw.slice(1), { name: "Ed25519" }, false, ["verify"]);
+    } catch (e) {
+      fail("witnesses", "this browser cannot check Ed25519 signatures (" + e.name + ")");
+    }
+    return { name: name, id: id, key: key };
+  }
+
+  // The names of the witnesses whose cosignature/v1 on the note verifies; fails on a bad one.
+  async function cosignedBy(note, cosigners) {
+    var split = note.lastIndexOf("\n\n");
+    var text = note.slice(0, split + 1);
+    var lines = note.slice(split + 2, -1).split("\n");
+    var names = [];
+    for (var i = 0; i < lines.length; i++) {
+      var fields = lines[i].slice(2).split(" ");
+      for (var j = 0; j < cosigners.length; j++) {
+        var c = cosigners[j];
+        if (fields[0] !== c.name || names.indexOf(c.name) >= 0) continue;
+        var sig = b64(fields[1] || "", "witnesses", "cosignature");
+        if (sig.length !== 76 || !equal(sig.slice(0, 4), c.id)) continue;
+        var ts = 0n;
+        for (var k = 4; k < 12; k++) ts = (ts << 8n) | BigInt(sig[k]);
+        var signed = enc.encode("cosignature/v1\ntime " + ts.toString() + "\n" + text);
+        if (!(await crypto.subtle.verify({ name: "Ed25519" }, c.key, sig.slice(12), signed))) {
+          fail("witnesses", "the cosignature of " + c.name + " does not verify");
+        }
+        names.push(c.name);
+      }
+    }
+    return names;
+  }
+
   // The given key, then each key announced after it by a proven link, oldest first.
   async function followKeys(first, links) {
     var keys = [first], start = 0, n;
@@ -294,6 +339,25 @@
     if (cp.origin !== origin) fail("origin", "the checkpoint is for " + cp.origin + ", not " + origin);
     ok("origin");
 
+    // The witnesses and quorum shown on the page win over those the receipt carries.
+    var pageWitnesses = JSON.parse(root.getAttribute("data-witnesses") || "[]");
+    var pageQuorum = Number(root.getAttribute("data-quorum") || "0");
+    var useReceipt = pageWitnesses.length === 0;
+    var witnessKeys = useReceipt ? (Array.isArray(receipt.witnesses) ? receipt.witnesses : []) : pageWitnesses;
+    var quorum = Math.max(pageQuorum, useReceipt && Number.isInteger(receipt.quorum) ? receipt.quorum : 0);
+    if (witnessKeys.length || quorum) {
+      var cosigners = [];
+      for (var w = 0; w < witnessKeys.length; w++) cosigners.push(await parseCosigner(witnessKeys[w]));
+      var names = await cosignedBy(receipt.checkpoint, cosigners);
+      if (names.length < quorum) {
+        fail("witnesses", names.length + " of the " + quorum + " witness cosignatures required" +
+          (names.length ? " (" + names.join(", ") + ")" : ""));
+      }
+      ok("witnesses", names.join(", ") + " (" + names.length + "/" + quorum + ")");
+    } else {
+      skip("witnesses", "this log has no witnesses");
+    }
+
     var entryBytes = enc.encode(receipt.entry);
     var leaf = await sha256(concat(new Uint8Array([0]), entryBytes));
     var proof = receipt.proof.map(function (h) {
@@ -376,7 +440,9 @@
     entryBox.textContent = "";
     result.hidden = false;
     (report ? report.checks : []).forEach(function (c) {
-      li((c.ok === null ? "– " : "✓ ") + msg(c.k) + (c.ok === null ? " (" + msg("skipped") + ")" : ""),
+      // Who cosigned is part of the answer: the witnesses check shows its names.
+      var who = c.k === "witnesses" && c.ok ? ": " + c.detail : "";
+      li((c.ok === null ? "– " : "✓ ") + msg(c.k) + who + (c.ok === null ? " (" + msg("skipped") + ")" : ""),
          c.ok === null ? "skip" : "pass");
     });
     if (failure) {
