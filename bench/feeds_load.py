@@ -16,14 +16,18 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from solidarity.core.webhooks import sepay_sign
 
-# Opened yesterday, so every notification sent now falls inside the campaign's 65 days (a
-# transfer after a campaign's closing time goes to review, not into the books).
-OPENS = (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="minutes")
+# Opened when the generated statements begin (bench.gen_statement: 14 August 2025) and open
+# until a week from now, so both the statements imported beside the notifications and every
+# notification sent now fall inside the campaign's time (a transfer after a campaign's closing
+# time goes to review, and a statement date long before its opening is refused).
+OPENED = datetime(2025, 8, 13, 17, 0, tzinfo=UTC)  # 14 August 2025, 00:00 in Vietnam
+OPENS = OPENED.isoformat(timespec="minutes")
+DAYS = str((datetime.now(UTC) - OPENED).days + 7)
 
 SECRET = "bench-sepay-secret"
 ACCOUNT = ("970436", "0011001932418")
@@ -65,7 +69,7 @@ class Install:
         self.sol("init")
         self.sol(
             "campaign", "create", "--slug", "cuba", "--code", "CUBA", "--name", "Cuba",
-            "--goal", "1000000000000", "--days", "65", "--opens", OPENS,
+            "--goal", "1000000000000", "--days", DAYS, "--opens", OPENS,
             "--account", f"{ACCOUNT[0]}:{ACCOUNT[1]}",
         )  # fmt: skip
         self.sol("campaign", "open", "cuba")

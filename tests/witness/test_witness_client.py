@@ -120,13 +120,19 @@ def test_parallel_requests_from_two_threads_never_roll_a_witness_back(witnesses,
         logs.append(log.checkpoint())
     sizes = [int(n.split(b"\n")[1]) for n in logs]
 
+    cosigned: list[int] = []
+
     def run(notes):
         for note in notes:
-            cosignatures_gather(note, [ep], proof_source(log))
+            if cosignatures_gather(note, [ep], proof_source(log)).cosignatures:
+                cosigned.append(int(note.split(b"\n")[1]))
 
     threads = [threading.Thread(target=run, args=(logs[i::2],)) for i in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert witnesses[0].store.latest(log.signer.name).size == max(sizes)
+    # (a request may lose its race and be refused as older than the witness's latest, or run
+    # out of retries on a loaded machine; whichever were cosigned, the latest is their largest)
+    assert cosigned and max(cosigned) in sizes
+    assert witnesses[0].store.latest(log.signer.name).size == max(cosigned)
