@@ -88,6 +88,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     finally:
         server.terminate()
         server.wait(10)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -346,7 +347,6 @@ def test_a_tampered_receipt_is_rejected_and_says_why(site, browser):
         " && document.querySelector('#verdict').textContent.includes('signature')"
     )
     page.close()
-    shutil.rmtree(site["home"], ignore_errors=True)
 
 
 def test_the_downloaded_verifier_checks_a_real_receipt_offline_from_a_file(site, browser, tmp_path):
