@@ -70,7 +70,7 @@ def query(url: str, sql: str) -> list[tuple]:
 
 
 SLUG = "cuba"
-BURST = int(os.environ.get("CLUSTER_BURST", "600"))
+BURST = int(os.environ.get("CLUSTER_BURST", "1000"))
 FAILOVER_LIMIT = 10.0
 
 
@@ -202,7 +202,7 @@ def main() -> int:
         primary.start()
         as_postgres(PG_BIN / "createdb", "-h", "127.0.0.1", "-p", str(primary.port), "solidarity")
         as_postgres(PG_BIN / "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U",
-                    "postgres", "-D", replica.dir, "-R", "-X", "stream")  # fmt: skip
+                    "postgres", "-D", replica.dir, "-R", "-X", "stream", "-c", "fast")  # fmt: skip
         with open(replica.dir / "postgresql.conf", "a") as f:
             f.write(f"port = {replica.port}\nunix_socket_directories = '{replica.dir}'\n")
         replica.start()
@@ -223,7 +223,7 @@ def main() -> int:
         first.sol("feeds", "add", "vcb", "--kind", "sepay", "--account", ":".join(ACCOUNT),
                   "--secret", SECRET)  # fmt: skip
         for node in nodes:
-            node.sol("init", "--no-static")
+            node.sol("init")  # each node collects its own static files
             node.start()
         for node in nodes:
             node.wait_up()
