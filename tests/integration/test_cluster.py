@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -228,3 +229,18 @@ def test_two_sequencers_started_at_once_never_publish_two_checkpoints_of_one_siz
     final = DatabaseTileStore("race").read("checkpoint")
     assert final is not None and int(final.split(b"\n")[1]) == 202
     assert max(writes, key=lambda w: w["size"])["text"].encode() == final
+
+
+@pytest.mark.django_db
+def test_a_lease_of_a_dead_process_of_this_host_is_taken_at_once():
+    # Given a lease held for a long time by a process of this host that has since exited
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead = f"{socket.gethostname()}:{gone.stdout.strip()}:sequencer:0"
+    assert lease_take(name="dead", holder=dead, seconds=3600)
+    # When a new keeper asks, it takes the lease without waiting for the expiry
+    keeper = LeaseKeeper("dead", seconds=3600)
+    assert keeper.try_once()
+    assert lease_holder(name="dead") == keeper.holder
+    # Then a live holder's lease is never taken that way
+    assert not LeaseKeeper("dead", seconds=3600).try_once()

@@ -95,6 +95,32 @@ def lease_take(*, name: str, holder: str, seconds: float | None = None) -> bool:
     return done == 1
 
 
+def _dead_here(holder: str) -> bool:
+    """Whether `holder` names a process of this host that no longer exists."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def lease_take_over_dead(*, name: str, holder: str, seconds: float | None = None) -> bool:
+    """Take the lease at once when its holder is a dead process of this host (a restarted
+    sequencer need not wait for its predecessor's lease to expire); whether it is now held."""
+    current = Lease.objects.filter(name=name).values_list("holder", flat=True).first()
+    if not current or current == holder or not _dead_here(current):
+        return False
+    with transaction.atomic():
+        Lease.objects.filter(name=name, holder=current).update(holder="", expires_at=_now())
+    return lease_take(name=name, holder=holder, seconds=seconds)
+
+
 def lease_release(*, name: str, holder: str) -> None:
     """Give the lease up at once, if `holder` still holds it."""
     with transaction.atomic():
@@ -135,7 +161,9 @@ class LeaseKeeper:
         """One take or renewal, now, from the calling thread."""
         started = time.monotonic()
         try:
-            got = lease_take(name=self.name, holder=self.holder, seconds=self.seconds)
+            got = lease_take(
+                name=self.name, holder=self.holder, seconds=self.seconds
+            ) or lease_take_over_dead(name=self.name, holder=self.holder, seconds=self.seconds)
         except DatabaseError as exc:
             log.warning("lease %s: %s", self.name, exc)
             connection.close()
