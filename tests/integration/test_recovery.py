@@ -25,7 +25,7 @@ def test_a_recovered_gift_is_recognised_when_it_arrives_again():
     campaign = campaign_factory(slug="again")
     original = gift(campaign, 123_456, source="feed:sepay:acct", source_ref="tx-42")
     # Given the gift's public entry, as a mirror of the log holds it, booked by recovery
-    prepared = _prepare(campaign.slug, original)
+    prepared = _prepare(campaign.slug, original, {})  # no privacy reference applies
     entry = entry_decode(prepared.entry)
     assert entry == donation_entry(campaign.slug, prepared.published, prepared.digest)
     with transaction.atomic():
