@@ -43,9 +43,10 @@ types: install ## mypy, strict on solidarity.core
 test-sqlite: install
 	SOLIDARITY_HOME=$(CURDIR)/var/test SOLIDARITY_TESTING=1 $(PY) -m pytest -q -n 2 -m "not postgres and not browser" tests
 
-test-postgres: install ## the integration tests again on PostgreSQL (required when CI=true)
+test-postgres: install ## the integration tests again on PostgreSQL, and the functional tests that need it (required when CI=true)
 	@if $(PY) -c 'import sys, psycopg; psycopg.connect(sys.argv[1], dbname="postgres", connect_timeout=3).close()' '$(PG_URL)' 2>/dev/null; then \
-		SOLIDARITY_HOME=$(CURDIR)/var/test SOLIDARITY_TESTING=1 DATABASE_URL='$(PG_URL)' $(PY) -m pytest -q -p no:randomly -m "not browser" tests/integration; \
+		SOLIDARITY_HOME=$(CURDIR)/var/test SOLIDARITY_TESTING=1 DATABASE_URL='$(PG_URL)' $(PY) -m pytest -q -p no:randomly -m "not browser" tests/integration && \
+		SOLIDARITY_HOME=$(CURDIR)/var/test SOLIDARITY_TESTING=1 DATABASE_URL='$(PG_URL)' $(PY) -m pytest -q -p no:randomly -m "postgres and not browser" tests/functional; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL is required in CI but $(PG_URL) is not reachable" >&2; exit 1; \
 	else \

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from pathlib import Path
 
 
@@ -65,6 +66,12 @@ def secret_file(name: str, nbytes: int = 50) -> str:
     if not path.exists():
         private_file_create(path, secrets.token_urlsafe(nbytes))
     return path.read_text().strip()
+
+
+def node_name() -> str:
+    """This node's name in heartbeats and readiness: SOLIDARITY_NODE_NAME, else the host name.
+    Nodes sharing one host (a test, or containers with the host's name) need their own."""
+    return os.environ.get("SOLIDARITY_NODE_NAME", "").strip() or socket.gethostname()
 
 
 def env_flag(name: str, default: bool = False) -> bool:

@@ -32,6 +32,8 @@ import psycopg  # noqa: E402 - imports after the bench path, kept together
 
 from feeds_load import (  # noqa: E402 - bench/ is not a package
     ACCOUNT,
+    DAYS,
+    OPENS,
     SECRET,
     free_port,
     get,
@@ -113,7 +115,8 @@ class Node:
         self.n = n
         self.port = free_port()
         self.home = root / f"node{n}"
-        self.env = {**env, "SOLIDARITY_HOME": str(self.home)}
+        # nodes share this host: each reports its workers under its own name
+        self.env = {**env, "SOLIDARITY_HOME": str(self.home), "SOLIDARITY_NODE_NAME": f"node{n}"}
         self.proc: subprocess.Popen[bytes] | None = None
 
     def sol(self, *args: str, check: bool = True) -> str:
@@ -217,8 +220,8 @@ def main() -> int:
         first = nodes[0]
         first.sol("init", "--no-static")
         first.sol("campaign", "create", "--slug", SLUG, "--code", "CUBA", "--name", "Cuba",
-                  "--goal", "1000000000000", "--days", "65", "--opens",
-                  "2025-08-14T00:00+07:00", "--account", ":".join(ACCOUNT))  # fmt: skip
+                  "--goal", "1000000000000", "--days", DAYS, "--opens", OPENS,
+                  "--account", ":".join(ACCOUNT))  # fmt: skip
         first.sol("campaign", "open", SLUG)
         first.sol("feeds", "add", "vcb", "--kind", "sepay", "--account", ":".join(ACCOUNT),
                   "--secret", SECRET)  # fmt: skip
@@ -269,6 +272,8 @@ def main() -> int:
         statement = root / "statement.csv"
         statement_total = statement_write(statement)
         while checkpoint_size(hport) < 20:
+            if time.monotonic() > deadline:
+                raise SystemExit("FAILED: the log never reached 20 entries before the kill")
             time.sleep(0.5)
         before = get(hport, f"/log/{SLUG}/checkpoint")[1]
         (root / "before-checkpoint").write_bytes(before)
