@@ -8,7 +8,7 @@ export SOLIDARITY_HOME ?= $(CURDIR)/var
 PG_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/postgres)
 GIFTS ?= 350000
 
-.PHONY: help install demo serve test lint types test-sqlite test-postgres test-browser bench lock clean
+.PHONY: help install demo serve test lint types test-sqlite test-postgres test-browser bench lock clean cluster-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -43,9 +43,10 @@ types: install ## mypy, strict on solidarity.core
 test-sqlite: install
 	SOLIDARITY_HOME=$(CURDIR)/var/test SOLIDARITY_TESTING=1 $(PY) -m pytest -q -n 2 -m "not postgres and not browser" tests
 
-test-postgres: install ## the integration tests again on PostgreSQL (required when CI=true)
+test-postgres: install ## the integration tests again on PostgreSQL, and the functional tests that need it (required when CI=true)
 	@if $(PY) -c 'import sys, psycopg; psycopg.connect(sys.argv[1], dbname="postgres", connect_timeout=3).close()' '$(PG_URL)' 2>/dev/null; then \
-		SOLIDARITY_HOME=$(CURDIR)/var/test SOLIDARITY_TESTING=1 DATABASE_URL='$(PG_URL)' $(PY) -m pytest -q -p no:randomly -m "not browser" tests/integration; \
+		SOLIDARITY_HOME=$(CURDIR)/var/test SOLIDARITY_TESTING=1 DATABASE_URL='$(PG_URL)' $(PY) -m pytest -q -p no:randomly -m "not browser" tests/integration && \
+		SOLIDARITY_HOME=$(CURDIR)/var/test SOLIDARITY_TESTING=1 DATABASE_URL='$(PG_URL)' $(PY) -m pytest -q -p no:randomly -m "postgres and not browser" tests/functional; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL is required in CI but $(PG_URL) is not reachable" >&2; exit 1; \
 	else \
@@ -60,7 +61,15 @@ test-browser: install ## browser tests in Chromium (installed with apt-get when 
 	if ls tests/browser/test_*.py >/dev/null 2>&1; then \
 		SOLIDARITY_HOME=$(CURDIR)/var/test SOLIDARITY_TESTING=1 $(PY) -m pytest -q -m browser tests/browser; fi
 
+cluster-test: install ## three nodes, haproxy, PostgreSQL primary + replica; kills a node and the replica under load
+	@if ! command -v haproxy >/dev/null; then \
+		if [ "$$CI" = "true" ]; then apt-get update -qq && apt-get install -y -qq haproxy >/dev/null; \
+		else echo "*** SKIPPED: cluster test (no haproxy; apt-get install haproxy) ***"; exit 0; fi; \
+	fi; \
+	$(PY) tests/cluster/run_cluster.py
+
 test: lint types test-sqlite test-postgres test-browser ## every check: lint, types, tests on SQLite, PostgreSQL and in a browser
+	@if [ "$$CI" = "true" ]; then $(MAKE) cluster-test; fi
 
 bench: install ## run the benchmarks; JSON lands in bench/results/
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

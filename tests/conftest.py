@@ -25,7 +25,10 @@ def pytest_configure(config: object) -> None:
 
 @pytest.fixture
 def log_home(settings: object, tmp_path: Path) -> Path:
-    """Log files, signing keys and sequencer locks in the test's own directory."""
+    """Log files, signing keys and sequencer locks in the test's own directory (published
+    files in the directory store, whatever the database; tests of the database store ask for
+    it with SOLIDARITY_LOG_STORE)."""
+    settings.SOLIDARITY_LOG_STORE = "files"  # type: ignore[attr-defined]
     settings.SOLIDARITY_LOG_DIR = str(tmp_path / "log")  # type: ignore[attr-defined]
     settings.SOLIDARITY_KEY_DIR = str(tmp_path / "keys")  # type: ignore[attr-defined]
     settings.SOLIDARITY_LOCK_DIR = str(tmp_path / "locks")  # type: ignore[attr-defined]

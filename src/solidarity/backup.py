@@ -30,6 +30,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,9 +65,12 @@ def _sqlite_copy(src: Path, dst: Path) -> None:
         source.close()
 
 
-def _copy_tree(src: Path, dst: Path, *, private: bool = False) -> None:
-    """Copy the finished files under src (no temporary ones); private ones get mode 0600."""
+def _copy_tree(src: Path, dst: Path, *, private: bool = False, skip: Path | None = None) -> None:
+    """Copy the finished files under src (no temporary ones, nothing under `skip`); private
+    ones get mode 0600."""
     for path in sorted(src.rglob("*")):
+        if skip is not None and skip in path.parents:
+            continue
         if path.is_file() and ".tmp-" not in path.name and not path.name.endswith(".part"):
             target = dst / path.relative_to(src)
             target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -97,7 +101,7 @@ def backup_take(dest: Path) -> dict[str, Any]:
     from django.db import connection
 
     from solidarity import config
-    from solidarity.apps.transparency.logfiles import key_root, log_root
+    from solidarity.apps.transparency.logfiles import key_root
     from solidarity.apps.transparency.models import LogState
 
     if dest.exists() and any(dest.iterdir()):
@@ -107,19 +111,13 @@ def backup_take(dest: Path) -> dict[str, Any]:
     # Log files first (each checkpoint before its tiles), the database last.
     for state in LogState.objects.select_related("campaign"):
         slug = state.campaign.slug
-        src = log_root() / slug
-        note = (src / "checkpoint").read_bytes() if (src / "checkpoint").exists() else None
+        note = _log_copy_out(slug, dest / "log" / slug)
         if note is None:
             continue
-        _copy_tree(src / "tile", dest / "log" / slug / "tile")
-        if (src / KEYS_PATH).exists():  # written before any checkpoint that needs it
-            shutil.copyfile(src / KEYS_PATH, dest / "log" / slug / KEYS_PATH)
-        (dest / "log" / slug / "checkpoint").write_bytes(note)
         lines = note.decode().split("\n")
         logs[slug] = {"origin": lines[0], "size": int(lines[1]), "root": lines[2]}
     _copy_tree(key_root(), dest / "keys", private=True)
-    if (config.home() / "secrets").is_dir():
-        _copy_tree(config.home() / "secrets", dest / "secrets", private=True)
+    _copy_tree(config.secrets_dir(), dest / "secrets", private=True, skip=key_root())
     settings = _database()
     if connection.vendor == "sqlite":
         name = Path(str(settings["NAME"]))
@@ -249,11 +247,43 @@ def _links(data: bytes | None) -> int:
         return -1
 
 
-def _log_restore(src: Path, dst: Path) -> str:
-    """Merge a backed-up log directory into the live one without moving it backwards."""
-    from solidarity.core.tlog.tiles import DirectoryTileStore, TileConflictError
+def _log_copy_out(slug: str, dest: Path) -> bytes | None:
+    """Copy a log's published files (from its directory or the database) into `dest`, the
+    checkpoint read first and written last; the checkpoint, or None before the first."""
+    from solidarity.apps.transparency.logfiles import log_root, log_store, log_store_in_database
 
-    store = DirectoryTileStore(dst)
+    if not log_store_in_database():
+        src = log_root() / slug
+        note = (src / "checkpoint").read_bytes() if (src / "checkpoint").exists() else None
+        if note is None:
+            return None
+        _copy_tree(src / "tile", dest / "tile")
+        if (src / KEYS_PATH).exists():  # written before any checkpoint that needs it
+            shutil.copyfile(src / KEYS_PATH, dest / KEYS_PATH)
+        (dest / "checkpoint").write_bytes(note)
+        return note
+    from solidarity.apps.transparency.tilestore import DatabaseTileStore
+
+    store = log_store(slug)
+    assert isinstance(store, DatabaseTileStore)
+    note = store.read("checkpoint")
+    if note is None:
+        return None
+    for path in store.paths():
+        data = store.read(path)
+        if path != "checkpoint" and data is not None:
+            (dest / path).parent.mkdir(parents=True, exist_ok=True)
+            (dest / path).write_bytes(data)
+    (dest / "checkpoint").write_bytes(note)
+    return note
+
+
+def _log_restore(src: Path, slug: str) -> str:
+    """Merge a backed-up log directory into the live log without moving it backwards."""
+    from solidarity.apps.transparency.logfiles import log_store
+    from solidarity.core.tlog.tiles import TileConflictError
+
+    store = log_store(slug)
     items = [
         (str(p.relative_to(src)), p.read_bytes())
         for p in sorted((src / "tile").rglob("*"))
@@ -281,7 +311,8 @@ def backup_restore(src: Path, *, force: bool) -> list[str]:
     from django.db import connection
 
     from solidarity import config
-    from solidarity.apps.transparency.logfiles import key_root, log_root
+    from solidarity.apps.transparency.logfiles import key_root, log_store_in_database
+    from solidarity.apps.transparency.models import LogState
 
     manifest = _manifest_check(src)
     vendor = manifest["database"]["vendor"]
@@ -301,9 +332,17 @@ def backup_restore(src: Path, *, force: bool) -> list[str]:
     # Secrets belong to the database they are restored with (public references are derived
     # with them); a signing key present is never replaced: keys change only by rotation,
     # and a rotation the backup predates is found in the published keys.json.
-    _private_restore(src / "secrets", config.home() / "secrets", replace=True)
+    _private_restore(src / "secrets", config.secrets_dir(), replace=True)
     kept = _private_restore(src / "keys", key_root(), replace=False)
     lines = [f"kept the live signing key {name}, not the backup's" for name in kept]
+    # Published files kept in the database are replaced with it: the live ones are set
+    # aside first and merged back, so the log never moves backwards.
+    live = Path(tempfile.mkdtemp(prefix="solidarity-live-log-"))
+    live_slugs: list[str] = []
+    if log_store_in_database() and vendor != "sqlite" and not _pg_empty():
+        for row in LogState.objects.select_related("campaign"):
+            if _log_copy_out(row.campaign.slug, live / row.campaign.slug) is not None:
+                live_slugs.append(row.campaign.slug)
     connection.close()
     if vendor == "sqlite":
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -324,8 +363,11 @@ def backup_restore(src: Path, *, force: bool) -> list[str]:
         if result.returncode:
             raise CommandError(f"pg_restore failed: {result.stderr.strip()[-2000:]}")
         lines.append(f"database restored into {settings['NAME']}")
+    for slug in live_slugs:
+        lines.append(f"log {slug}: live files: " + _log_restore(live / slug, slug))
+    shutil.rmtree(live, ignore_errors=True)
     for slug in sorted(manifest.get("logs", {})):
-        lines.append(f"log {slug}: " + _log_restore(src / "log" / slug, log_root() / slug))
+        lines.append(f"log {slug}: " + _log_restore(src / "log" / slug, slug))
     lines.extend(_logs_compare())
     return lines
 

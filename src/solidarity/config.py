@@ -1,13 +1,15 @@
 """Installation configuration read from the environment, shared by the web app and the CLI.
 
-SOLIDARITY_HOME (default ./var) holds the SQLite database, generated secrets, signing keys
-and published files, so two installations never share state.
+SOLIDARITY_HOME (default ./var) holds the SQLite database and published files, and
+SOLIDARITY_SECRETS_DIR (default SOLIDARITY_HOME/secrets) the generated secrets and signing
+keys, so two installations never share state.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import socket
 from pathlib import Path
 
 
@@ -40,14 +42,36 @@ def private_file_create(path: Path, text: str) -> bool:
         tmp.unlink(missing_ok=True)
 
 
+def secrets_configured() -> bool:
+    """Whether SOLIDARITY_SECRETS_DIR names the secrets directory explicitly."""
+    return bool(os.environ.get("SOLIDARITY_SECRETS_DIR"))
+
+
+def secrets_dir() -> Path:
+    """The installation's secrets (signing keys, generated secrets, feed secrets), created
+    (mode 0700) on first use: SOLIDARITY_SECRETS_DIR, default `home()/secrets`.
+
+    Every node of one installation mounts the same directory; nothing else of a node's own
+    disk is needed on PostgreSQL.
+    """
+    configured = os.environ.get("SOLIDARITY_SECRETS_DIR")
+    path = Path(configured).resolve() if configured else home() / "secrets"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
 def secret_file(name: str, nbytes: int = 50) -> str:
-    """Read a generated secret from `home()/secrets/name`, creating it (mode 0600) once."""
-    folder = home() / "secrets"
-    folder.mkdir(exist_ok=True, mode=0o700)
-    path = folder / name
+    """Read a generated secret from `secrets_dir()/name`, creating it (mode 0600) once."""
+    path = secrets_dir() / name
     if not path.exists():
         private_file_create(path, secrets.token_urlsafe(nbytes))
     return path.read_text().strip()
+
+
+def node_name() -> str:
+    """This node's name in heartbeats and readiness: SOLIDARITY_NODE_NAME, else the host name.
+    Nodes sharing one host (a test, or containers with the host's name) need their own."""
+    return os.environ.get("SOLIDARITY_NODE_NAME", "").strip() or socket.gethostname()
 
 
 def env_flag(name: str, default: bool = False) -> bool:

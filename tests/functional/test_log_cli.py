@@ -69,7 +69,7 @@ def auditor(home: Path, *args: str, code: int = 0) -> str:
 def exported(home: Path) -> tuple[Path, str, str]:
     # Given the demo campaign with a few thousand gifts and one reversal, sequenced
     run(home, "init", "--no-static")
-    assert (home / "home" / "keys").stat().st_mode & 0o777 == 0o700
+    assert (home / "home" / "secrets" / "keys").stat().st_mode & 0o777 == 0o700
     out = run(home, "demo", "--gifts", "3000")
     # 3,000 gifts, the account announced, and the demo's tranches and goods
     found = re.search(r"log cuba-2025: ([0-9,]+) entries", out)
@@ -204,7 +204,7 @@ def test_a_rotated_key_is_announced_and_verified_with_the_first_key(home, export
 def test_a_lost_signing_key_comes_back_from_a_backup(home, exported, tmp_path):
     # Given a backup, then the key file lost with the machine's disk
     run(home, "backup", str(tmp_path / "b"))
-    key = home / "home" / "keys" / "cuba-2025.key"
+    key = home / "home" / "secrets" / "keys" / "cuba-2025.key"
     saved = key.read_bytes()
     key.unlink()
     assert "restore keys/cuba-2025.key" in run(home, "log", "sequence", "--once", code=1)

@@ -72,16 +72,20 @@ class Installation:
 
     @property
     def log(self) -> Path:
-        return self.home / "home" / "log" / "cuba"
+        """The published files as any mirror holds them (exported from the installation)."""
+        out = self.home / "mirror"
+        self("log", "export", "cuba", str(out))
+        return out
 
     def published(self) -> list[dict]:
         """Every published entry, read from the bundles (what any mirror holds)."""
-        size = int((self.log / "checkpoint").read_text().split("\n")[1])
+        log = self.log
+        size = int((log / "checkpoint").read_text().split("\n")[1])
         out = []
         for t in range(-(-size // 256)):
             width = min(256, size - 256 * t)
             name = f"{t:03d}" + ("" if width == 256 else f".p/{width}")
-            data = (self.log / "tile" / "entries" / name).read_bytes()
+            data = (log / "tile" / "entries" / name).read_bytes()
             pos = 0
             while pos < len(data):
                 n = int.from_bytes(data[pos : pos + 2], "big")

@@ -21,7 +21,7 @@ from solidarity.apps.disbursements.services import (
     EvidenceInput,
     GoodsImportRefused,
     TrancheRefused,
-    evidence_path,
+    evidence_read,
     in_kind_gift_record,
     in_kind_gifts_import,
 )
@@ -108,7 +108,7 @@ def test_evidence_is_stored_hashed_and_named_in_the_log_entry(who):
         ],
     )
     (evidence,) = Evidence.objects.filter(gift=gift)
-    assert evidence_path(evidence.sha256).read_bytes() == b"%PDF-1.4 delivery note"
+    assert evidence_read(evidence.sha256) == b"%PDF-1.4 delivery note"
     (body,) = [b for b in log_bodies(campaign) if b["kind"] == "in_kind"]
     assert body["evidence"] == [
         {"kind": "delivery_note", "sha256": evidence.sha256, "type": "application/pdf", "size": 22}

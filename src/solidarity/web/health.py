@@ -12,7 +12,6 @@ Adding a check is one line in CHECKS: a function taking the thresholds and retur
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +23,7 @@ from solidarity.apps.feeds.selectors import notifications_health
 from solidarity.apps.transparency.selectors import log_backlog
 from solidarity.apps.workers.models import WorkerBeat
 from solidarity.apps.workers.selectors import worker_last_beats
+from solidarity.config import node_name
 from solidarity.web.lifeline import process_alive
 
 log = logging.getLogger("solidarity.health")
@@ -55,7 +55,7 @@ def workers_check(limits: Thresholds) -> Check:
     `heartbeat_seconds`, and when it comes from this host its process still exists (a
     killed worker is seen at once, not only once its heartbeat is stale)."""
     now = timezone.now()
-    here = socket.gethostname()
+    here = node_name()
     check = Check("workers")
     beats = worker_last_beats()
     for role in WorkerBeat.Role:

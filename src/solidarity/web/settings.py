@@ -53,6 +53,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "solidarity.web.replica.PublicReadMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -127,6 +128,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
+# Public reads may go to a streaming replica, bypassed when it is down or lags (web/replica.py).
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"], conn_max_age=60
+    )
+    DATABASES["replica"]["OPTIONS"] = {"connect_timeout": 1}
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["solidarity.web.replica.ReplicaRouter"]
+SOLIDARITY_REPLICA_MAX_LAG = float(os.environ.get("SOLIDARITY_REPLICA_MAX_LAG", "5"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -146,9 +156,23 @@ STATIC_ROOT = HOME / "static"
 STATICFILES_DIRS = [BASE_DIR / "web" / "static"]
 STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
+    # Evidence files; SOLIDARITY_S3_BUCKET puts them in object storage every node reads
+    # (django-storages with boto3, installed with `pip install solidarity[s3]`).
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+if os.environ.get("SOLIDARITY_S3_BUCKET"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["SOLIDARITY_S3_BUCKET"],
+            "endpoint_url": os.environ.get("SOLIDARITY_S3_ENDPOINT") or None,
+            "location": os.environ.get("SOLIDARITY_S3_PREFIX", ""),
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": False,
+        },
+    }
 if DEBUG or config.env_flag("SOLIDARITY_TESTING"):  # no manifest needed to run
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 WHITENOISE_USE_FINDERS = True

@@ -3,6 +3,7 @@ a CSV file, and their evidence files. One service call per request."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -26,7 +27,7 @@ from solidarity.apps.disbursements.services import (
     EvidenceInput,
     GoodsImportRefused,
     TrancheRefused,
-    evidence_path,
+    evidence_read,
     in_kind_gift_record,
     in_kind_gifts_import,
 )
@@ -143,12 +144,12 @@ def office_goods_import(request: HttpRequest) -> HttpResponse:
 def office_goods_evidence(request: HttpRequest, pk: int, sha256: str) -> FileResponse:
     """An evidence file of goods received, for people with a back-office role."""
     evidence = Evidence.objects.filter(gift_id=pk, sha256=sha256).first()
-    path = evidence_path(sha256)
-    if evidence is None or not path.is_file():
+    data = evidence_read(sha256) if evidence is not None else None
+    if evidence is None or data is None:
         raise Http404("no such file")
     inline = evidence.content_type != "application/octet-stream"
     response = FileResponse(
-        path.open("rb"),
+        io.BytesIO(data),
         as_attachment=not inline,
         filename=evidence.name,
         content_type=evidence.content_type,

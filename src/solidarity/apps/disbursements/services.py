@@ -10,8 +10,6 @@ writers). Handing over books the ledger and appends the log entry in one transac
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -19,8 +17,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -96,8 +95,21 @@ def evidence_type(data: bytes) -> str:
     return "application/octet-stream"
 
 
-def evidence_path(sha256: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / "evidence" / sha256
+def evidence_name(sha256: str) -> str:
+    """The name of an evidence file in the default storage (Django's STORAGES["default"]:
+    MEDIA_ROOT on one machine, object storage shared by every node when configured)."""
+    return f"evidence/{sha256}"
+
+
+def evidence_read(sha256: str) -> bytes | None:
+    """The stored bytes of an evidence file, or None when absent or not what its name says."""
+    name = evidence_name(sha256)
+    try:
+        with default_storage.open(name, "rb") as fh:
+            data = fh.read()
+    except (FileNotFoundError, OSError):
+        return None
+    return data if hashlib.sha256(data).hexdigest() == sha256 else None
 
 
 def _evidence_errors(files: Sequence[EvidenceInput]) -> list[str]:
@@ -115,26 +127,21 @@ def _evidence_errors(files: Sequence[EvidenceInput]) -> list[str]:
 
 
 def _evidence_store(data: bytes) -> str:
-    """Write `data` under its SHA-256 name; returns the hash. Idempotent.
+    """Store `data` under its SHA-256 name; returns the hash. Idempotent.
 
-    The file is complete (written, fsynced, renamed) before the row naming it commits; a
-    crash in between leaves an unreferenced file, never a row without its file.
+    The file is complete before the row naming it commits: a stored file is used only when
+    its bytes hash to its name (a write cut short is replaced), so a crash leaves at worst an
+    unreferenced file, never a row without its file.
     """
     digest = hashlib.sha256(data).hexdigest()
-    path = evidence_path(digest)
-    if path.exists():
+    if evidence_read(digest) is not None:
         return digest
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    name = evidence_name(digest)
+    if default_storage.exists(name):
+        default_storage.delete(name)  # incomplete: its bytes do not hash to its name
+    saved = default_storage.save(name, ContentFile(data))
+    if saved != name:  # written meanwhile by another request: keep one copy
+        default_storage.delete(saved)
     return digest
 
 

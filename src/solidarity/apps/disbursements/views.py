@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 from django.core.paginator import Paginator
@@ -39,7 +40,7 @@ from solidarity.apps.disbursements.selectors import (
     tranche_list,
     tranches_public,
 )
-from solidarity.apps.disbursements.services import EvidenceInput, TrancheRefused, evidence_path
+from solidarity.apps.disbursements.services import EvidenceInput, TrancheRefused, evidence_read
 from solidarity.core.statements import ANY_DATE
 
 INLINE_TYPES = frozenset(services.SAFE_TYPES.values())
@@ -77,12 +78,12 @@ def evidence_file(request: HttpRequest, slug: str, sha256: str) -> FileResponse:
     """A handed-over tranche's evidence. Only PDF, PNG and JPEG are shown inline."""
     campaign = _public_campaign(slug)
     evidence = evidence_for(campaign=campaign, sha256=sha256)
-    path = evidence_path(sha256)
-    if evidence is None or not path.is_file():
+    data = evidence_read(sha256) if evidence is not None else None
+    if evidence is None or data is None:
         raise Http404("no such file")
     inline = evidence.content_type in INLINE_TYPES
     response = FileResponse(
-        path.open("rb"),
+        io.BytesIO(data),
         as_attachment=not inline,
         filename=evidence.name,
         content_type=evidence.content_type if inline else "application/octet-stream",
@@ -99,12 +100,12 @@ def office_evidence(request: HttpRequest, pk: int, sha256: str) -> FileResponse:
     """A tranche's evidence for the office, whatever the tranche's status; served like the
     public file (PDF, PNG and JPEG inline, anything else as a download)."""
     evidence = Evidence.objects.filter(tranche_id=pk, sha256=sha256).order_by("id").first()
-    path = evidence_path(sha256)
-    if evidence is None or not path.is_file():
+    data = evidence_read(sha256) if evidence is not None else None
+    if evidence is None or data is None:
         raise Http404("no such file")
     inline = evidence.content_type in INLINE_TYPES
     response = FileResponse(
-        path.open("rb"),
+        io.BytesIO(data),
         as_attachment=not inline,
         filename=evidence.name,
         content_type=evidence.content_type if inline else "application/octet-stream",

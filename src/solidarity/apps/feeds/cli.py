@@ -187,14 +187,30 @@ def cmd_notifications_process(args: argparse.Namespace) -> int:
         booked, flagged = _process_once(args.days)
         print(f"booked {booked}, flagged {flagged} unconfirmed")
         return 0
+    from solidarity.apps.workers.leases import LeaseKeeper
     from solidarity.apps.workers.services import heartbeat_start
 
     stop = stop_event(signal.SIGTERM)
     parent = os.getppid()
     heartbeat_start("booker")
+    # One booker at a time across every node: passes run only under the "booker" lease.
+    role = LeaseKeeper("booker").start()
+    try:
+        _process_forever(args, stop, parent, role)
+    finally:
+        role.stop()
+    return 0
+
+
+def _process_forever(args: argparse.Namespace, stop: Any, parent: int, role: Any) -> None:
     flagged_at = 0.0
     while not stop.is_set():
         booked = 0
+        if not role.held:
+            if args.exit_with_parent and os.getppid() != parent:
+                break
+            stop.wait(min(args.interval, 1.0))
+            continue
         try:
             flag = time.monotonic() - flagged_at >= FLAG_EVERY
             booked, _ = _process_once(args.days, flag=flag)
@@ -206,7 +222,6 @@ def cmd_notifications_process(args: argparse.Namespace) -> int:
             break
         if not booked:  # after a pass that booked, more has likely arrived meanwhile
             stop.wait(args.interval)
-    return 0
 
 
 def cmd_notifications_resolve(args: argparse.Namespace) -> int:

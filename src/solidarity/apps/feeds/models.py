@@ -1,7 +1,7 @@
 """Real-time intake: provider feeds and their stored notifications, partners and their keys.
 
 Secrets never enter the database: a feed holds only the ids of its secrets, whose values are
-files under `SOLIDARITY_HOME/secrets/feeds/` (mode 0600); a partner key is stored as its
+files under `SOLIDARITY_SECRETS_DIR/feeds/` (mode 0600); a partner key is stored as its
 SHA-256.
 """
 

@@ -104,11 +104,11 @@ def confirm_days() -> int:
     return int(value if value is not None else os.environ.get("SOLIDARITY_FEED_CONFIRM_DAYS", "3"))
 
 
-# --- secrets: files under SOLIDARITY_HOME/secrets/feeds/<feed>/<id>, mode 0600 -------------
+# --- secrets: files under SOLIDARITY_SECRETS_DIR/feeds/<feed>/<id>, mode 0600 ------------
 
 
 def _secret_dir(feed_name: str) -> Path:
-    folder = config.home() / "secrets" / "feeds" / feed_name
+    folder = config.secrets_dir() / "feeds" / feed_name
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     return folder
 

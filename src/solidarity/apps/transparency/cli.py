@@ -187,7 +187,7 @@ def _copy(src: Path, dst: Path) -> None:
 
 def cmd_log_export(args: argparse.Namespace) -> int:
     _django()
-    from solidarity.apps.transparency.logfiles import log_dir
+    from solidarity.apps.transparency.logfiles import log_dir, log_store, log_store_in_database
     from solidarity.apps.transparency.selectors import LogNotFound, log_info
 
     try:
@@ -198,7 +198,21 @@ def cmd_log_export(args: argparse.Namespace) -> int:
     # The checkpoint read above is written last: every tile it covers exists before it.
     checkpoint = info["checkpoint"].encode()
     copied = skipped = 0
-    for path in sorted((src / "tile").rglob("*")):
+    if log_store_in_database():
+        store = log_store(args.slug)
+        for name in store.paths():  # type: ignore[attr-defined]
+            target = dest / name
+            if name == "checkpoint" or (name != "keys.json" and target.exists()):
+                skipped += name != "checkpoint"  # tiles are immutable: same path, same bytes
+                continue
+            data = store.read(name)
+            if data is not None:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f".{target.name}.part")
+                tmp.write_bytes(data)
+                os.replace(tmp, target)
+                copied += 1
+    for path in [] if log_store_in_database() else sorted((src / "tile").rglob("*")):
         if not path.is_file() or ".tmp-" in path.name:
             continue
         target = dest / path.relative_to(src)

@@ -1,10 +1,17 @@
-"""Where a campaign's public log lives on disk: its published files, signing key and lock.
+"""Where a campaign's public log lives: its published files, signing key and lock.
 
-Under SOLIDARITY_HOME (settings SOLIDARITY_LOG_DIR / SOLIDARITY_KEY_DIR override, for tests):
+Settings SOLIDARITY_LOG_DIR / SOLIDARITY_KEY_DIR override, for tests:
 
-    log/<slug>/             the published files (c2sp.org/tlog-tiles), served at /log/<slug>/
-    keys/<slug>.key         the log's Ed25519 signer key (c2sp.org/signed-note text), mode 0600
-    locks/log-<slug>.lock   the single-writer lock of SQLite installations (fcntl.flock)
+    SOLIDARITY_SECRETS_DIR/keys/<slug>.key   the log's Ed25519 signer key (signed-note text),
+                                             mode 0600 (SOLIDARITY_HOME/keys where an older
+                                             installation keeps it)
+    SOLIDARITY_HOME/log/<slug>/              the published files (c2sp.org/tlog-tiles) of a
+                                             SQLite installation, served at /log/<slug>/
+    SOLIDARITY_HOME/locks/log-<slug>.lock    the single-writer lock of SQLite installations
+
+On PostgreSQL the published files are rows of the database (`DatabaseTileStore`), so that
+every node of the installation serves the same bytes; SOLIDARITY_LOG_STORE=files|database
+overrides the choice.
 
 Each log has its own key, named by the log's origin `<SOLIDARITY_LOG_HOST>/<slug>` as
 tlog-checkpoint clients expect. The private key never enters the database or the published
@@ -16,12 +23,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection
 
 from solidarity import config
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.transparency.models import LogState
+from solidarity.apps.transparency.tilestore import DatabaseTileStore
 from solidarity.core.tlog.note import NoteError, Signer, key_generate, signer_parse
-from solidarity.core.tlog.tiles import DirectoryTileStore
+from solidarity.core.tlog.tiles import DirectoryTileStore, TileStore
 
 
 class LogKeyError(RuntimeError):
@@ -41,8 +50,19 @@ def log_root() -> Path:
 
 
 def key_root() -> Path:
-    """The private directory (0700) of the logs' signing keys."""
-    path = _dir("SOLIDARITY_KEY_DIR", "keys")
+    """The private directory (0700) of the logs' signing keys: SOLIDARITY_SECRETS_DIR/keys,
+    or SOLIDARITY_HOME/keys where an installation made before the secrets directory has it."""
+    configured = getattr(settings, "SOLIDARITY_KEY_DIR", None)
+    if configured:
+        path = Path(configured)
+    else:
+        legacy = config.home() / "keys"
+        path = (
+            legacy
+            if legacy.is_dir() and not config.secrets_configured()
+            else (config.secrets_dir() / "keys")
+        )
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.chmod(0o700)
     return path
 
@@ -56,8 +76,19 @@ def log_dir(slug: str) -> Path:
     return log_root() / slug
 
 
-def log_store(slug: str, *, durable: bool = True) -> DirectoryTileStore:
-    """The tile store of a campaign's log; durable stores fsync every file they write."""
+def log_store_in_database() -> bool:
+    """Whether published files live in the database (PostgreSQL, unless configured otherwise)."""
+    choice = getattr(settings, "SOLIDARITY_LOG_STORE", "auto")
+    if choice in ("database", "files"):
+        return choice == "database"
+    return connection.vendor == "postgresql"
+
+
+def log_store(slug: str, *, durable: bool = True) -> TileStore:
+    """The tile store of a campaign's log: its rows in the database (see log_store_in_database)
+    or its directory; durable directory stores fsync every file they write."""
+    if log_store_in_database():
+        return DatabaseTileStore(slug)
     return DirectoryTileStore(log_dir(slug), durable=durable)
 
 

@@ -108,3 +108,19 @@ class LogWitnessPolicy(models.Model):
     quorum = models.PositiveSmallIntegerField(default=0)
     cosigned_size = models.BigIntegerField(default=0)
     cosigned_at = models.DateTimeField(null=True, blank=True)
+
+
+class LogFile(models.Model):
+    """One published file of a campaign's log (c2sp.org/tlog-tiles path → bytes), where every
+    node of a PostgreSQL installation reads it.
+
+    Tiles, bundles and keys.json rows are inserted once and never changed; the checkpoint row
+    changes only by compare-and-set on the bytes it replaces (`DatabaseTileStore.replace_if`).
+    """
+
+    log = models.CharField(max_length=100)
+    path = models.CharField(max_length=64)
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=("log", "path"), name="logfile_once"),)

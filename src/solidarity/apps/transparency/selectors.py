@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from solidarity.apps.campaigns.models import Campaign
-from solidarity.apps.transparency.logfiles import log_dir, signer_load
+from solidarity.apps.transparency.logfiles import (
+    log_dir,
+    log_store,
+    log_store_in_database,
+    signer_load,
+)
 from solidarity.apps.transparency.models import LogEntry, LogHead, LogState
 from solidarity.apps.transparency.witnesses import log_witness_quorum, log_witnesses_active
 from solidarity.core.tlog.checkpoint import Checkpoint, CheckpointError, checkpoint_open
@@ -31,9 +36,11 @@ from solidarity.core.tlog.sequencer import CHECKPOINT_PATH
 from solidarity.core.tlog.tiles import (
     ENTRIES,
     TILE_WIDTH,
+    DirectoryTileStore,
     TileCache,
     TileError,
     TileHashReader,
+    TileStore,
     tile_parse,
     tile_path,
 )
@@ -80,42 +87,31 @@ class ProofRequestError(ValueError):
 
 
 class LogFiles:
-    """A TileReader over a log's directory that also answers for older tree sizes.
+    """A TileReader over a log's store that also answers for older tree sizes.
 
     A partial hash tile of an older size may never have been written (a batch can jump past
     it); its hashes are the prefix of the full tile or of any wider partial tile
     (c2sp.org/tlog-tiles, "Partial tiles"), so the reader serves that prefix instead.
     """
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def _file(self, path: str) -> Path:
-        if path != CHECKPOINT_PATH:
-            tile_parse(path)  # ValueError for anything that is not a canonical tile path
-        return self.root / path
+    def __init__(self, store: DirectoryTileStore | TileStore) -> None:
+        self.store = store
 
     def read(self, path: str) -> bytes | None:
-        try:
-            return self._file(path).read_bytes()
-        except FileNotFoundError:
-            pass
-        if path == CHECKPOINT_PATH:
-            return None
+        if path != CHECKPOINT_PATH:
+            tile_parse(path)  # ValueError for anything that is not a canonical tile path
+        found = self.store.read(path)
+        if found is not None or path == CHECKPOINT_PATH:
+            return found
         tile = tile_parse(path)
         if tile.level == ENTRIES or tile.width == TILE_WIDTH:
             return None
-        full = self.root / tile_path(tile.level, tile.index)
-        candidates = [full]
-        partial_dir = full.parent / f"{full.name}.p"
-        if partial_dir.is_dir():
-            widths = sorted(int(p.name) for p in partial_dir.iterdir() if p.name.isdigit())
-            candidates += [partial_dir / str(w) for w in widths if w > tile.width]
-        for candidate in candidates:
-            try:
-                return candidate.read_bytes()[: tile.width * HASH_SIZE]
-            except FileNotFoundError:
-                continue
+        full = tile_path(tile.level, tile.index)
+        widths = self.store.partial_widths(full)  # type: ignore[union-attr]
+        for candidate in [full, *(f"{full}.p/{w}" for w in widths if w > tile.width)]:
+            data = self.store.read(candidate)
+            if data is not None:
+                return data[: tile.width * HASH_SIZE]
         return None
 
 
@@ -150,10 +146,10 @@ class _CachedLog:
     origin: str
     vkey: str
     verifier: Verifier
-    root: Path
+    root: Path | str
     tiles: TileCache
     fetched: float
-    stamp: tuple[int, int, int] | None = None
+    stamp: tuple[int, int, int] | bytes | None = None
     published: PublishedLog | None = None
 
 
@@ -165,7 +161,7 @@ def _stamp(st: os.stat_result) -> tuple[int, int, int]:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def _log_state(slug: str, root: Path, *, fresh: bool) -> _CachedLog:
+def _log_state(slug: str, root: Path | str, *, fresh: bool) -> _CachedLog:
     """The log's fixed facts: from the process cache, or one indexed read of LogState."""
     entry = _cache.get(slug)
     if fresh or entry is None or entry.root != root or time.monotonic() - entry.fetched > STATE_TTL:
@@ -215,27 +211,38 @@ def log_published_size(*, campaign: Campaign) -> int:
 def log_published(*, slug: str) -> PublishedLog:
     """The campaign's log at its current checkpoint; LogNotFound before the first one.
 
-    The checkpoint file is stat'ed on every call and re-read and re-verified whenever it
-    changed, so the answer never names a size other than the published checkpoint's.
+    The checkpoint is looked at on every call (the file stat'ed, or the row read, on a store
+    in the database) and re-read and re-verified whenever it changed, so the answer never
+    names a size other than the published checkpoint's.
     """
-    root = log_dir(slug)
+    in_database = log_store_in_database()
+    root: Path | str = f"database:{slug}" if in_database else log_dir(slug)
     fresh = False
     while True:
         entry = _log_state(slug, root, fresh=fresh)
-        path = root / CHECKPOINT_PATH
-        try:
-            stamp = _stamp(os.stat(path))
-        except FileNotFoundError:
-            raise LogNotFound(f"the log of {slug!r} has no published checkpoint yet") from None
-        cached = entry.published
-        if cached is not None and entry.stamp == stamp:
-            return cached
-        try:
-            with open(path, "rb") as fh:
-                stamp = _stamp(os.fstat(fh.fileno()))
-                note = fh.read()
-        except FileNotFoundError:
-            raise LogNotFound(f"the log of {slug!r} has no published checkpoint yet") from None
+        if in_database:
+            note_or_none = log_store(slug).read(CHECKPOINT_PATH)
+            if note_or_none is None:
+                raise LogNotFound(f"the log of {slug!r} has no published checkpoint yet")
+            note: bytes = note_or_none
+            stamp: tuple[int, int, int] | bytes = note
+            if entry.published is not None and entry.stamp == stamp:
+                return entry.published
+        else:
+            path = Path(root) / CHECKPOINT_PATH
+            try:
+                stamp = _stamp(os.stat(path))
+            except FileNotFoundError:
+                raise LogNotFound(f"the log of {slug!r} has no published checkpoint yet") from None
+            cached = entry.published
+            if cached is not None and entry.stamp == stamp:
+                return cached
+            try:
+                with open(path, "rb") as fh:
+                    stamp = _stamp(os.fstat(fh.fileno()))
+                    note = fh.read()
+            except FileNotFoundError:
+                raise LogNotFound(f"the log of {slug!r} has no published checkpoint yet") from None
         try:
             cp = checkpoint_open(note, entry.verifier, entry.origin)
         except (NoteError, CheckpointError) as e:
@@ -250,7 +257,7 @@ def log_published(*, slug: str) -> PublishedLog:
             entry.verifier,
             note,
             cp,
-            LogFiles(root),
+            LogFiles(log_store(slug) if in_database else DirectoryTileStore(root)),
             entry.tiles,
             note.decode(),
             _b64(cp.root),
@@ -294,6 +301,8 @@ def log_file_read(*, slug: str, path: str) -> bytes | None:
             tile_parse(path)
         except ValueError:
             return None
+    if log_store_in_database():
+        return log_store(slug).read(path)
     try:
         return (log_dir(slug) / path).read_bytes()
     except (FileNotFoundError, NotADirectoryError):

@@ -40,15 +40,18 @@ LogHead to C (`log_head_reserve`, its one write besides LogState) so that new bo
 indexes after the published log instead of forking it; `solidarity log recover` then writes
 the missing entries from the published bundles.
 
-The lock: `pg_try_advisory_lock` on PostgreSQL (safe with many web and sequencer processes on
-many hosts; a standby takes over when the holder dies), an exclusive `fcntl.flock` on a file
-under SOLIDARITY_HOME on SQLite. A sequencer that finds the lock taken skips that log.
+The lock: a lease in the database on PostgreSQL (`log_lock`; no session-level lock, so it works
+through PgBouncer's transaction pooling, and a standby takes over when the holder dies), an
+exclusive `fcntl.flock` on a file under SOLIDARITY_HOME on SQLite. A sequencer that finds the
+lock taken skips that log. The lock is not what keeps the log from forking: each checkpoint
+replaces the one its pass read by compare-and-set (`TileStore.replace_if`), so a writer who
+lost its lease without knowing fails with TileConflictError instead of publishing a second
+tree of the same size.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import logging
 import os
 import threading
@@ -73,8 +76,15 @@ from solidarity.apps.transparency.logfiles import (
     signer_load,
 )
 from solidarity.apps.transparency.models import LogHead, LogState
+from solidarity.apps.transparency.tilestore import DatabaseTileStore
 from solidarity.apps.transparency.witnesses import CheckpointCosigning
-from solidarity.core.tlog.checkpoint import Checkpoint, CheckpointError, checkpoint_sign
+from solidarity.apps.workers.leases import LeaseKeeper
+from solidarity.core.tlog.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    checkpoint_open,
+    checkpoint_sign,
+)
 from solidarity.core.tlog.hashing import HASH_SIZE, TreeHead, leaf_hash, leaf_row, tree_root
 from solidarity.core.tlog.keys import KEYS_PATH, KeyChainError, keys_follow, keys_parse
 from solidarity.core.tlog.note import NoteError, Signer, verifier_parse
@@ -111,29 +121,30 @@ class SequenceResult:
     error: str | None = None
 
 
-def _lock_key(slug: str) -> int:
-    digest = hashlib.sha256(b"solidarity-log\x00" + slug.encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+LOG_LEASE = "log:{slug}"
+"""The lease name of one log's single writer (databases shared by many hosts)."""
+ROLE_LEASE = "sequencer"
+"""The lease of the sequencer daemon: one node's daemon runs passes at a time."""
 
 
 @contextmanager
 def log_lock(slug: str) -> Iterator[bool]:
-    """Try to take the log's single-writer lock without waiting; yields whether it was taken."""
+    """Try to take the log's single-writer lock without waiting; yields whether it was taken.
+
+    On a database shared by many hosts (PostgreSQL) the lock is the lease LOG_LEASE, renewed
+    from a thread while held and released on exit; a holder that dies loses it when it
+    expires. On SQLite it is an exclusive `fcntl.flock` on a file under SOLIDARITY_HOME.
+    """
     if connection.vendor == "postgresql":
-        key = _lock_key(slug)
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_try_advisory_lock(%s)", [key])
-            row = cur.fetchone()
-        got = bool(row and row[0])
+        keeper = LeaseKeeper(LOG_LEASE.format(slug=slug))
+        if not keeper.try_once():
+            yield False
+            return
+        keeper.start()
         try:
-            yield got
+            yield True
         finally:
-            if got:
-                try:
-                    with connection.cursor() as cur:
-                        cur.execute("SELECT pg_advisory_unlock(%s)", [key])
-                except DatabaseError:
-                    connection.close()  # ends the session, which releases the lock
+            keeper.stop()
         return
     fd = os.open(lock_file(slug), os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -195,6 +206,13 @@ def _published(store: TileStore, signer: Signer, origin: str) -> Checkpoint | No
         raise SequencerError(f"log {origin}: the published checkpoint is not ours: {e}") from None
 
 
+def _opened(note: bytes | None, signer: Signer, origin: str) -> Checkpoint | None:
+    try:
+        return None if note is None else checkpoint_open(note, signer.verifier, origin)
+    except (NoteError, CheckpointError) as e:
+        raise SequencerError(f"log {origin}: the published checkpoint is not ours: {e}") from None
+
+
 def log_published_open(
     campaign: Campaign, *, durable: bool = True
 ) -> tuple[LogState, TileStore, Checkpoint | None]:
@@ -233,6 +251,8 @@ class _Publisher:
         store: TileStore,
         signer: Signer,
         size: int,
+        note: bytes | None,
+        *,
         cosigning: CheckpointCosigning | None = None,
     ) -> None:
         self.origin = state.origin
@@ -241,6 +261,7 @@ class _Publisher:
         self.writer = TileWriter(store, size)
         self.initial = size
         self.cosigning = cosigning
+        self.note = note  # the checkpoint this publisher's next one must replace
 
     @property
     def size(self) -> int:
@@ -255,7 +276,10 @@ class _Publisher:
             # Witnesses check consistency against tiles already durable; the checkpoint is
             # published once, with the cosignatures gathered within the witnesses' timeout.
             note = self.cosigning.cosign(note, self.store)
-        self.store.replace(CHECKPOINT_PATH, note)
+        # Compare-and-set: published only on top of the checkpoint this pass started from
+        # (or its own last), so a second writer can never publish another tree of this size.
+        self.store.replace_if(CHECKPOINT_PATH, note, self.note)
+        self.note = note
         return head
 
 
@@ -417,7 +441,8 @@ def log_sequence_campaign(
             return SequenceResult(campaign.slug, busy=True)
         state, signer = _state_and_signer(campaign)
         store = store if store is not None else log_store(campaign.slug, durable=durable)
-        current = _published(store, signer, state.origin)
+        note = store.read(CHECKPOINT_PATH)
+        current = _opened(note, signer, state.origin)
         if current is not None:
             divergence = log_divergence(campaign, state, store, current)
             if divergence.missing and not divergence.different:
@@ -425,7 +450,9 @@ def log_sequence_campaign(
             if divergence:
                 raise SequencerError(f"log {state.origin}: {divergence.describe(campaign.slug)}")
         cosigning = CheckpointCosigning(campaign)
-        publisher = _Publisher(state, store, signer, current.size if current else 0, cosigning)
+        publisher = _Publisher(
+            state, store, signer, current.size if current else 0, note, cosigning=cosigning
+        )
         read = publisher.size  # entries read so far, published or handed to the writer
         target = _head_size(campaign)
         if read > target:
@@ -433,7 +460,10 @@ def log_sequence_campaign(
                 f"log {state.origin}: the published checkpoint holds {read} entries but the "
                 f"database only {target}; refusing to go back (files of another database?)"
             )
-        with ThreadPoolExecutor(1, thread_name_prefix=f"log-{campaign.slug}") as pool:
+        # A database store is written from this thread (its connection and transaction);
+        # a directory store's files are written by a writer thread while the next batch is read.
+        pool = _Inline() if isinstance(store, DatabaseTileStore) else ThreadPoolExecutor(1)
+        with pool:
             pending: Future[TreeHead] | None = None
             try:
                 while read < target:
@@ -455,6 +485,24 @@ def log_sequence_campaign(
                 if pending is not None and not pending.cancel():
                     pending.exception()  # a pass that fails stops its writer before leaving
         return SequenceResult(campaign.slug, size=read, appended=read - publisher.initial)
+
+
+class _Inline:
+    """An executor that runs each task at once, in the calling thread."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, fn: Callable[..., TreeHead], *args: object) -> Future[TreeHead]:
+        done: Future[TreeHead] = Future()
+        try:
+            done.set_result(fn(*args))
+        except BaseException as e:
+            done.set_exception(e)
+        return done
 
 
 def _pending_campaigns(slugs: Sequence[str] | None) -> list[Campaign]:
@@ -505,21 +553,49 @@ def log_sequence_forever(
 ) -> None:
     """Run passes every `interval` seconds, or sooner when `batch` entries wait, until `stop`.
 
-    Errors are logged and retried on the next pass; with exit_with_parent the loop ends when
-    the process that started it is gone. report, if given, gets each pass's results.
+    Passes run only while this process holds the ROLE_LEASE, so one daemon of the
+    installation sequences at a time and another takes over within a lease's time when it
+    dies. Errors are logged and retried on the next pass; with exit_with_parent the loop ends
+    when the process that started it is gone. report, if given, gets each pass's results.
     """
     stop = stop or threading.Event()
     parent = os.getppid()
+    role = LeaseKeeper(ROLE_LEASE).start()
+    try:
+        _forever(
+            role,
+            interval=interval,
+            batch=batch,
+            stop=stop,
+            parent=parent,
+            exit_with_parent=exit_with_parent,
+            report=report,
+        )
+    finally:
+        role.stop()
+
+
+def _forever(
+    role: LeaseKeeper,
+    *,
+    interval: float,
+    batch: int,
+    stop: threading.Event,
+    parent: int,
+    exit_with_parent: bool,
+    report: Callable[[list[SequenceResult]], None] | None,
+) -> None:
     while not stop.is_set():
         started = time.monotonic()
-        try:
-            close_old_connections()
-            results = log_sequence_once(batch=batch)
-            if report is not None:
-                report(results)
-        except Exception:
-            logger.exception("sequencer pass failed; retrying")
-            connection.close()
+        if role.held:
+            try:
+                close_old_connections()
+                results = log_sequence_once(batch=batch)
+                if report is not None:
+                    report(results)
+            except Exception:
+                logger.exception("sequencer pass failed; retrying")
+                connection.close()
         deadline = started + interval
         while not stop.is_set():
             if exit_with_parent and os.getppid() != parent:
@@ -529,7 +605,7 @@ def log_sequence_forever(
                 break
             stop.wait(min(left, max(interval / 10, 0.05)))
             try:
-                if _queue_full(batch):
+                if role.held and _queue_full(batch):
                     break
             except DatabaseError:
                 connection.close()

@@ -1,7 +1,9 @@
 """The published log files, verifier key and donors' receipts over HTTP.
 
 Log files follow c2sp.org/tlog-tiles: tiles and bundles never change once written and are
-cached for a year as immutable; the checkpoint changes with every batch and is never cached.
+cached for a year as immutable; the checkpoint changes with every batch and may be cached
+for CHECKPOINT_MAX_AGE seconds (a CDN in front of many nodes then asks once per interval).
+Every node serves the same bytes: on PostgreSQL they are read from the database.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from solidarity.core.tlog.keys import KEYS_PATH
 from solidarity.core.tlog.sequencer import CHECKPOINT_PATH
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+CHECKPOINT_MAX_AGE = 2
+"""Seconds a cache may serve a checkpoint: about the sequencer's interval."""
+CHECKPOINT_CACHE = f"public, max-age={CHECKPOINT_MAX_AGE}"
 
 
 def _public(response: HttpResponse) -> HttpResponse:
@@ -45,7 +50,7 @@ def log_file(request: HttpRequest, slug: str, path: str) -> HttpResponse:
         raise Http404("no such log file")
     if path == CHECKPOINT_PATH:
         response = HttpResponse(data, content_type="text/plain; charset=utf-8")
-        response["Cache-Control"] = "no-cache"
+        response["Cache-Control"] = CHECKPOINT_CACHE
     elif path == KEYS_PATH:  # grows with each key rotation
         response = HttpResponse(data, content_type="application/json")
         response["Cache-Control"] = "no-cache"

@@ -24,3 +24,18 @@ class WorkerBeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}@{self.host}:{self.pid}"
+
+
+class Lease(models.Model):
+    """Who holds a role of which one runs at a time across every node (the sequencer of a
+    log, the booker), and until when. Taken and renewed only by one conditional UPDATE in a
+    short transaction against the database's clock (`leases.lease_take`), never by a
+    session-level lock, so it works behind a transaction-pooling PgBouncer."""
+
+    name = models.CharField(max_length=120, primary_key=True)
+    holder = models.CharField(max_length=200, default="")
+    expires_at = models.DateTimeField()
+    taken_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder or '-'} until {self.expires_at}"

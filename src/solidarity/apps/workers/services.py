@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 from datetime import datetime
 
@@ -19,6 +18,7 @@ from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from solidarity.apps.workers.models import WorkerBeat
+from solidarity.config import node_name
 
 log = logging.getLogger("solidarity.workers")
 
@@ -27,11 +27,11 @@ BEAT_SECONDS = 5.0
 
 
 def worker_beat(*, role: str, started_at: datetime, host: str = "", pid: int = 0) -> None:
-    """Record that `role` on `host` (default this host) is alive now (one row per role and
-    host, overwritten)."""
+    """Record that `role` on `host` (default this node, `config.node_name`) is alive now (one
+    row per role and node, overwritten)."""
     WorkerBeat.objects.update_or_create(
         role=role,
-        host=host or socket.gethostname(),
+        host=host or node_name(),
         defaults={"pid": pid or os.getpid(), "started_at": started_at, "beat_at": timezone.now()},
     )
 

@@ -179,6 +179,13 @@ class TileStore(TileReader, Protocol):
         """Atomically store data at path (the checkpoint), durable on return."""
         ...
 
+    def replace_if(self, path: str, data: bytes, expected: bytes | None) -> None:
+        """replace, only if path holds exactly `expected` (None: is absent); else
+        TileConflictError and nothing changes. The compare-and-set that keeps two writers
+        who both believe they hold the log's lock from publishing two checkpoints of one size.
+        """
+        ...
+
 
 class MemoryTileStore:
     """A TileStore in a dict, for tests and for building a log to export."""
@@ -202,6 +209,11 @@ class MemoryTileStore:
 
     def replace(self, path: str, data: bytes) -> None:
         self.files[path] = bytes(data)
+
+    def replace_if(self, path: str, data: bytes, expected: bytes | None) -> None:
+        if self.files.get(path) != expected:
+            raise TileConflictError(f"{path}: changed by another writer; not replaced")
+        self.replace(path, data)
 
 
 class DirectoryTileStore:
@@ -279,6 +291,20 @@ class DirectoryTileStore:
         os.replace(tmp, target)
         if self.durable:
             self._fsync_dirs({target.parent})
+
+    def replace_if(self, path: str, data: bytes, expected: bytes | None) -> None:
+        """Compare, then replace: atomic only among writers holding the log's file lock
+        (one host); stores shared by many hosts compare and set in one statement."""
+        if self.read(path) != expected:
+            raise TileConflictError(f"{path}: changed by another writer; not replaced")
+        self.replace(path, data)
+
+    def partial_widths(self, path: str) -> list[int]:
+        """The widths of the partial tiles stored beside the full tile at `path`, ascending."""
+        folder = self._file(path).parent / f"{path.rsplit('/', 1)[-1]}.p"
+        if not folder.is_dir():
+            return []
+        return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit())
 
     def _check_same(self, path: str, target: Path, data: bytes) -> None:
         if target.read_bytes() != data:
