@@ -200,7 +200,10 @@ def _leaks(published: dict[str, bytes]) -> list[str]:
         unescaped = text.encode().decode("unicode_escape", "replace") if "\\u" in text else text
         for haystack in {text, unescaped}:
             found += [f"{url}: {s!r}" for s in secrets if s in haystack and s not in url]
-            words = set(re.findall(r"[a-z]+", text_fold(haystack)))
+            # base64 hashes, signatures and keys can hold any short word ("+Hua/"): words
+            # are sought outside runs of 24 or more base64 or hex characters
+            prose = re.sub(r"[A-Za-z0-9+/=_-]{24,}", " ", haystack)
+            words = set(re.findall(r"[a-z]+", text_fold(prose)))
             found += [f"{url}: word {w!r}" for w in (HIDDEN_WORDS - asked) & words]
     return found
 
