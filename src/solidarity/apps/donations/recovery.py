@@ -32,7 +32,11 @@ from django.db import transaction
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.donations.models import Channel, Donation, Reversal
 from solidarity.apps.donations.search import search_body, search_rows_add
-from solidarity.apps.donations.services import RECOVERED_SOURCE, goal_reached_update
+from solidarity.apps.donations.services import (
+    RECOVERED_SOURCE,
+    goal_reached_update,
+    reversal_postings,
+)
 from solidarity.apps.ledger.services import TransactionInput, totals_apply, transactions_post
 from solidarity.apps.transparency.sequencer import (
     log_divergence,
@@ -218,18 +222,7 @@ def _reversal_book(campaign: Campaign, index: int, obj: dict[str, Any]) -> int:
         items=[
             TransactionInput(
                 kind="reversal",
-                postings=tuple(
-                    core_ledger.Posting(p.account, -p.amount)
-                    for p in core_ledger.gift_postings(
-                        source_account=(
-                            gift.account.ledger_code
-                            if gift.account
-                            else f"asset:clearing:{gift.channel}"
-                        ),
-                        campaign=campaign.slug,
-                        amount=Money(gift.amount_minor, gift.currency),
-                    )
-                ),
+                postings=reversal_postings(gift),
                 occurred_at=at,
                 memo=f"recovered from log entry {index}",
                 reverses_id=gift.txn_id,

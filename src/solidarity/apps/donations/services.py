@@ -605,6 +605,22 @@ def goal_reached_update(*, campaign: Campaign) -> None:
     campaign.refresh_from_db(fields=["goal_reached_at"])
 
 
+def reversal_postings(donation: Donation) -> tuple[core_ledger.Posting, ...]:
+    """The postings that undo `donation`'s booking: its gift postings, each negated."""
+    return tuple(
+        core_ledger.Posting(p.account, -p.amount)
+        for p in core_ledger.gift_postings(
+            source_account=(
+                donation.account.ledger_code
+                if donation.account
+                else f"asset:clearing:{donation.channel}"
+            ),
+            campaign=donation.campaign.slug,
+            amount=Money(donation.amount_minor, donation.currency),
+        )
+    )
+
+
 def donation_reverse(
     *,
     donation: Donation,
@@ -625,18 +641,7 @@ def donation_reverse(
                 items=[
                     TransactionInput(
                         kind="reversal",
-                        postings=tuple(
-                            core_ledger.Posting(p.account, -p.amount)
-                            for p in core_ledger.gift_postings(
-                                source_account=(
-                                    donation.account.ledger_code
-                                    if donation.account
-                                    else f"asset:clearing:{donation.channel}"
-                                ),
-                                campaign=campaign.slug,
-                                amount=Money(donation.amount_minor, donation.currency),
-                            )
-                        ),
+                        postings=reversal_postings(donation),
                         occurred_at=reversed_at,
                         memo=reason,
                         reverses_id=donation.txn_id,
