@@ -20,7 +20,7 @@ into the same database, so they are part of the load). The counters are read bef
 window and SETTLE seconds after its end, once every server process has reported its
 statistics (PostgreSQL 15 holds an idle backend's counts for up to 10 s): pg_stat_wal
 (wal_records, wal_fpi, wal_bytes), pg_stat_database of the bench's database (xact_commit,
-tup_inserted/updated/deleted, blks_read), pg_stat_bgwriter (buffers written by the
+tup_inserted/updated/deleted, blks_read; pg_database_size), pg_stat_bgwriter (buffers written by the
 checkpointer, the background writer and backends, checkpoints), and the commits of every
 other database. Reported per window: WAL bytes/s, commits/s, rows/s, gifts/s, and per gift
 WAL bytes, WAL records, full-page images, commits and rows, raw and net of the idle window's
@@ -82,13 +82,15 @@ SELECT w.wal_records, w.wal_fpi, w.wal_bytes::bigint,
        d.xact_commit, d.xact_rollback, d.tup_inserted, d.tup_updated, d.tup_deleted,
        d.blks_read, b.buffers_checkpoint, b.buffers_clean, b.buffers_backend,
        b.checkpoints_timed + b.checkpoints_req,
-       (SELECT sum(xact_commit) FROM pg_stat_database WHERE datname IS DISTINCT FROM %s)::bigint
+       (SELECT sum(xact_commit) FROM pg_stat_database WHERE datname IS DISTINCT FROM %s)::bigint,
+       pg_database_size(%s)
 FROM pg_stat_wal w, pg_stat_bgwriter b, pg_stat_database d WHERE d.datname = %s
 """
 _SERVER_FIELDS = (
     "wal_records", "wal_fpi", "wal_bytes", "wal_lsn", "xact_commit", "xact_rollback",
     "tup_inserted", "tup_updated", "tup_deleted", "blks_read", "buffers_checkpoint",
     "buffers_clean", "buffers_backend", "checkpoints", "other_databases_commits",
+    "database_bytes",
 )  # fmt: skip
 SETTINGS = (
     "shared_buffers", "wal_level", "synchronous_commit", "full_page_writes", "wal_compression",
@@ -110,7 +112,7 @@ class Counters:
 
     def server(self) -> dict[str, int]:
         self.admin.execute("SELECT pg_stat_clear_snapshot()")
-        row = self.admin.execute(_SERVER_SQL, (self.name, self.name)).fetchone()
+        row = self.admin.execute(_SERVER_SQL, (self.name,) * 3).fetchone()
         assert row is not None, f"no pg_stat_database row for {self.name}"
         return dict(zip(_SERVER_FIELDS, (int(v or 0) for v in row), strict=True))
 
@@ -223,6 +225,8 @@ def window(
         "buffers_written": written,
         "checkpoints": d["checkpoints"],
         "other_databases_commits": d["other_databases_commits"],
+        "database_bytes_grown": d["database_bytes"],
+        "database_bytes_after": after["database_bytes"],
         # rates over the load time (the settling adds only the idle background, see idle);
         # with nothing booked, over the whole interval
         "wal_bytes_per_s": round(d["wal_bytes"] / (seconds if gifts else span)),
@@ -238,6 +242,7 @@ def window(
             "wal_fpi": d["wal_fpi"],
             "commits": d["xact_commit"],
             "rows": rows,
+            "database_bytes": d["database_bytes"],
         }
         out["per_gift"] = {k: round(v / gifts, 2) for k, v in per.items()}
         if idle:
@@ -251,6 +256,7 @@ def window(
             "wal_fpi": round(d["wal_fpi"] / span, 2),
             "commits": round(d["xact_commit"] / span, 2),
             "rows": round(rows / span, 2),
+            "database_bytes": round(d["database_bytes"] / span, 1),
         }
     print(json.dumps({k: v for k, v in out.items() if k != "feed"}), file=sys.stderr, flush=True)
     return out
