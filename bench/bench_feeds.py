@@ -14,6 +14,15 @@ same account) is imported by `solidarity import` (its default --nice) while the 
 each step says whether the import was still running at its end, the import's own time is
 reported, and the result goes to bench/results/feeds_during_import.json. The checkpoint then
 also grows with the import's gifts, so acknowledgement-to-checkpoint is not measured.
+
+With --postgres URL the installation's database is that PostgreSQL database (the bench's own:
+dropped and created first, dropped at the end) instead of a SQLite file, and the results go
+to bench/results/feeds_postgres.json (feeds_during_import_postgres.json):
+
+    .venv/bin/python bench/bench_feeds.py --rates 200,400,800,1000 --seconds 5 \
+        --postgres postgres://postgres@127.0.0.1:5432/bench_feeds
+
+os.getloadavg() is recorded before and after every step.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.feeds_load import SECRET, Install, get, notification
 
+from bench_import import load_average, pg_database_reset
 from gen_statement import statement_write
 from scratch import scratch_tree
 from solidarity.core.webhooks import sepay_sign
@@ -189,12 +199,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--threads", type=int, default=16, help="threads per worker")
     parser.add_argument("--during-import", type=int, default=0, metavar="ROWS")
+    parser.add_argument("--postgres", metavar="URL", help="the bench's own PostgreSQL database")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
     importing: subprocess.Popen[str] | None = None
     import_report: dict[str, object] = {}
+    load_start = load_average()
+    if args.postgres:
+        pg_database_reset(args.postgres, create=True)
     with scratch_tree("bench-feeds-") as tmp:
-        site = Install(Path(tmp) / "home").setup()
+        site = Install(Path(tmp) / "home", database_url=args.postgres).setup()
         if args.during_import:
             statement = Path(tmp) / "statement.csv"
             statement_write(statement, rows=args.during_import)
@@ -225,6 +239,7 @@ def main() -> None:
                         time.sleep(0.02)
 
                 watcher = threading.Thread(target=watch)
+                load_before = load_average()
                 watcher.start()
                 feed = run(site.port, rate, args.seconds, first, health=False)
                 acked = feed.pop("acked_at")
@@ -263,6 +278,7 @@ def main() -> None:
                     "exactly_once": booked == sent_total and feed["errors"] == 0,
                     "ack_to_checkpoint_p99_s": None if importing else round(pct(covered, 0.99), 3),
                     "ack_to_checkpoint_covered": None if importing else len(covered),
+                    "load_average": {"before": load_before, "after": load_average()},
                 }
                 steps.append(step)
                 print(json.dumps({k: v for k, v in step.items() if k != "healthz"}), flush=True)
@@ -280,6 +296,8 @@ def main() -> None:
             if importing is not None and importing.poll() is None:
                 importing.kill()
             site.stop()
+            if args.postgres:
+                pg_database_reset(args.postgres, create=False)
     held = None  # the highest rate that held, every lower rate of the run holding too
     for step in sorted(steps, key=lambda s: s["rate"]):
         if not (step["exactly_once"] and step["feed"]["p99_ms"] < 100):
@@ -289,7 +307,9 @@ def main() -> None:
         "benchmark": "feeds",
         "what": "signed SePay notifications, acknowledgement latency and booking, vs /healthz",
         "server": f"solidarity serve, {args.workers} Granian workers x "
-        f"{args.threads} threads, SQLite",
+        f"{args.threads} threads, " + ("PostgreSQL" if args.postgres else "SQLite"),
+        "command": " ".join(sys.argv[1:]) or "(defaults)",
+        "load_average": {"start": load_start, "end": load_average()},
         "seconds_per_rate": args.seconds,
         "steps": steps,
         "highest_sustained_rate_p99_under_100ms": held,
@@ -298,6 +318,8 @@ def main() -> None:
     if import_report:
         result["during_import"] = import_report
     path = RESULTS_DURING_IMPORT if args.during_import else RESULTS
+    if args.postgres:
+        path = path.with_name(f"{path.stem}_postgres.json")
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {path}")

@@ -11,6 +11,16 @@ Writes bench/results/log_sequencer.json. Measures, in one run on a fresh SQLite 
 The machine's load average is recorded before and after: other processes may be running.
 
     .venv/bin/python bench/bench_log_sequencer.py [--entries N] [--proof-size N] [--calls N]
+
+With --postgres URL (the bench's own database: dropped and created first, dropped at the end)
+the installation is on PostgreSQL and only the sequencer is measured, twice over the same N
+entries of two campaigns in the same run: publishing into files (SOLIDARITY_LOG_STORE=files)
+and into the database's LogFile rows with the checkpoint written by compare-and-set (the
+store of a cluster, SOLIDARITY_LOG_STORE=database), each verified afterwards; the ratio of the
+two is the figure. Result: bench/results/log_sequencer_postgres.json.
+
+    .venv/bin/python bench/bench_log_sequencer.py --entries 200000 \
+        --postgres postgres://postgres@127.0.0.1:5432/bench_log_sequencer
 """
 
 # Django and the apps are imported inside functions, after _setup points them at a scratch
@@ -32,16 +42,20 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench_import import pg_database_reset
 from scratch import file_create_ms, scratch_dir
 
 RESULTS = Path(__file__).resolve().parent / "results" / "log_sequencer.json"
+RESULTS_POSTGRES = RESULTS.with_name("log_sequencer_postgres.json")
 
 
-def _setup(home: Path) -> None:
+def _setup(home: Path, database_url: str | None = None) -> None:
     os.environ["SOLIDARITY_HOME"] = str(home)
     os.environ["SOLIDARITY_TESTING"] = "1"
     os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
     os.environ.pop("DATABASE_URL", None)
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "solidarity.web.settings"
     import django
     from django.core.management import call_command
@@ -50,12 +64,12 @@ def _setup(home: Path) -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
-def _campaign(slug: str):  # type: ignore[no-untyped-def]
+def _campaign(slug: str, code: str = "BENCH"):  # type: ignore[no-untyped-def]
     from solidarity.apps.campaigns.services import campaign_create, campaign_open
 
     c = campaign_create(
         slug=slug,
-        code="BENCH",
+        code=code,
         names={"vi": slug},
         goal_minor=10**15,
         currency="VND",
@@ -129,6 +143,78 @@ def bench_sequencer(n: int) -> dict[str, object]:
         "entries_per_s": round(n / seq),
         "core_entries_per_s": round(n / core),
         "bare_entries_per_s": round(n / base),
+    }
+    print(json.dumps(out, indent=2), flush=True)
+    return out
+
+
+def bench_sequencer_stores(n: int) -> dict[str, object]:
+    """The sequencer over the same n entries into files and into the database (PostgreSQL)."""
+    from django.db import connection, transaction
+    from django.test import override_settings
+
+    from bench_tlog import bare_loop, make_entries
+    from solidarity.apps.transparency.logfiles import log_dir, log_store
+    from solidarity.apps.transparency.models import LogState
+    from solidarity.apps.transparency.sequencer import BATCH, CATCH_UP_CHUNK, log_sequence_once
+    from solidarity.apps.transparency.services import log_entries_append_encoded
+    from solidarity.core.tlog.verify import log_verify
+
+    stores = ("files", "database")
+    entries = make_entries(n)
+    for k, store in enumerate(stores):
+        campaign = _campaign(f"bench-seq-{store}", code=f"BENCH{k}")
+        with transaction.atomic():
+            log_entries_append_encoded(
+                campaign=campaign, entries=[("donation", f"r{i}", e) for i, e in enumerate(entries)]
+            )
+    base = bare_loop(entries)
+    del entries
+    legs: dict[str, dict[str, object]] = {}
+    for store in stores:
+        slug = f"bench-seq-{store}"
+        with override_settings(SOLIDARITY_LOG_STORE=store):
+            if store == "files":
+                log_dir(slug).parent.mkdir(parents=True, exist_ok=True)
+            load = os.getloadavg()[0]
+            t = time.perf_counter()
+            (result,) = log_sequence_once(batch=BATCH, slugs=[slug])
+            seq = time.perf_counter() - t
+            assert result.error is None, result
+            assert result.size == n, result
+            state = LogState.objects.get(campaign__slug=slug)
+            files = store == "files"
+            source = log_dir(slug) if files else log_store(slug)
+            t = time.perf_counter()
+            report = log_verify(source, state.vkey, workers=2 if files else 1)
+            verify = time.perf_counter() - t
+            assert report.size == n
+        legs[store] = {
+            "loadavg_1m_at_start": round(load, 2),
+            "sequencer_s": round(seq, 3),
+            "entries_per_s": round(n / seq),
+            "ratio_to_bare": round(seq / base, 2),
+            "verify_s": round(verify, 2),
+        }
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*), sum(length(data)) FROM transparency_logfile WHERE log = %s",
+            ["bench-seq-database"],
+        )
+        rows, stored = cur.fetchone()
+    out: dict[str, object] = {
+        "entries": n,
+        "batch": BATCH,
+        "catch_up_chunk": CATCH_UP_CHUNK,
+        "durable_fsync": True,
+        "database": "postgresql",
+        "bare_sha256_loop_s": round(base, 3),
+        "files": legs["files"],
+        "database_store": {**legs["database"], "logfile_rows": rows, "logfile_bytes": stored},
+        "database_store_ratio_to_files": round(
+            float(legs["database"]["sequencer_s"]) / float(legs["files"]["sequencer_s"]),  # type: ignore[arg-type]
+            2,
+        ),
     }
     print(json.dumps(out, indent=2), flush=True)
     return out
@@ -236,24 +322,37 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=200_000)
     parser.add_argument("--proof-size", type=int, default=10_000_000)
     parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--postgres", metavar="URL", help="the bench's own PostgreSQL database")
     args = parser.parse_args()
     home = scratch_dir("bench-log-seq-")
+    machine = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+    if args.postgres:
+        pg_database_reset(args.postgres, create=True)
     try:
-        _setup(home)
-        results = {
-            "machine": {
-                "python": platform.python_version(),
-                "cpus": os.cpu_count(),
-                "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-            },
-            "sequencer": bench_sequencer(args.entries),
-            "inclusion_proof_api": bench_proof(args.proof_size, args.calls),
-        }
+        _setup(home, args.postgres)
+        if args.postgres:
+            results = {"machine": machine, "sequencer": bench_sequencer_stores(args.entries)}
+        else:
+            results = {
+                "machine": machine,
+                "sequencer": bench_sequencer(args.entries),
+                "inclusion_proof_api": bench_proof(args.proof_size, args.calls),
+            }
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]  # type: ignore[index]
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        if args.postgres:
+            from django.db import connections
+
+            connections.close_all()
+            pg_database_reset(args.postgres, create=False)
+    machine["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    path = RESULTS_POSTGRES if args.postgres else RESULTS
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
 

@@ -2,7 +2,9 @@
 
 `Install` makes its own SOLIDARITY_HOME (init, one open campaign with one account, one SePay
 HMAC feed) and starts/stops `solidarity serve` on a free 127.0.0.1 port in its own process
-group, so SIGKILL takes the master, its workers, the sequencer and the sweeper at once.
+group, so SIGKILL takes the master, its workers, the sequencer and the sweeper at once. Its
+database is a SQLite file under that home, or the PostgreSQL database at `database_url`
+(which must exist and be empty).
 """
 
 from __future__ import annotations
@@ -44,11 +46,14 @@ class Install:
     home: Path
     port: int = field(default_factory=free_port)
     server: subprocess.Popen[bytes] | None = None
+    database_url: str | None = None
 
     @property
     def env(self) -> dict[str, str]:
         env = {**os.environ, "SOLIDARITY_HOME": str(self.home), "SOLIDARITY_HTTPS": "false"}
         env.pop("DATABASE_URL", None)
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
         env.pop("SOLIDARITY_TESTING", None)
         return env
 

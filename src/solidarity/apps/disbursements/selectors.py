@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -78,16 +79,7 @@ def tranche_detail(tranche: Tranche) -> dict[str, Any]:
             if tranche.rate
             else None
         ),
-        "items": [
-            {
-                "item": line.item,
-                "quantity": decimal_text(line.quantity),
-                "unit": line.unit,
-                "unit_value_minor": line.unit_value_minor,
-                "total_minor": line.total_minor,
-            }
-            for line in tranche.lines.all()
-        ],
+        "items": _lines_json(tranche.lines.all()),
         "evidence": [
             {
                 "kind": e.kind,
@@ -109,7 +101,7 @@ def tranche_detail(tranche: Tranche) -> dict[str, Any]:
             {
                 "kind": entry.kind,
                 "ref": entry.ref,
-                "index": entry.index if entry.index < published else None,
+                "index": _published_index(entry, published),
             }
             if entry is not None
             else None
@@ -121,6 +113,40 @@ def _fmt(minor: int | None, currency: str, locale: str) -> str:
     if minor is None or not currency:
         return ""
     return money_format(Money(minor, currency), locale)
+
+
+def _lines_shown(lines: Iterable[Any], currency: str, locale: str) -> list[dict[str, str]]:
+    """Goods lines as pages show them: quantities and amounts written for `locale`."""
+    return [
+        {
+            "item": line.item,
+            "quantity": quantity_format(line.quantity, locale),
+            "unit": line.unit,
+            "unit_value": _fmt(line.unit_value_minor, currency, locale),
+            "total": _fmt(line.total_minor, currency, locale),
+        }
+        for line in lines
+    ]
+
+
+def _lines_json(lines: Iterable[Any]) -> list[dict[str, Any]]:
+    """Goods lines JSON-ready: exact quantities, amounts in minor units."""
+    return [
+        {
+            "item": line.item,
+            "quantity": decimal_text(line.quantity),
+            "unit": line.unit,
+            "unit_value_minor": line.unit_value_minor,
+            "total_minor": line.total_minor,
+        }
+        for line in lines
+    ]
+
+
+def _published_index(entry: LogEntry | None, published: int) -> int | None:
+    """The log index of `entry` once a published checkpoint (of `published` entries) covers
+    it; None before, and without an entry."""
+    return entry.index if entry is not None and entry.index < published else None
 
 
 def tranches_public(campaign: Campaign, language: str = "vi") -> dict[str, Any]:
@@ -160,16 +186,7 @@ def tranches_public(campaign: Campaign, language: str = "vi") -> dict[str, Any]:
                 "rate_pair": f"{cur}/{t.rate_base}" if t.rate else "",
                 "rate_source": t.rate_source,
                 "rate_date": t.rate_date,
-                "items": [
-                    {
-                        "item": line.item,
-                        "quantity": quantity_format(line.quantity, locale),
-                        "unit": line.unit,
-                        "unit_value": _fmt(line.unit_value_minor, cur, locale),
-                        "total": _fmt(line.total_minor, cur, locale),
-                    }
-                    for line in t.lines.all()
-                ],
+                "items": _lines_shown(t.lines.all(), cur, locale),
                 "evidence": [
                     {
                         "kind": e.get_kind_display(),
@@ -181,7 +198,7 @@ def tranches_public(campaign: Campaign, language: str = "vi") -> dict[str, Any]:
                     for e in t.evidence.all()
                 ],
                 "log_ref": entry.ref if entry else "",
-                "log_index": entry.index if entry and entry.index < published else None,
+                "log_index": _published_index(entry, published),
                 "log_body": bytes(entry.body).decode() if entry else "",
                 "handed_over_at": t.handed_over_at,
             }
@@ -228,16 +245,7 @@ def goods_received_public(
                 "date": g.received_on,
                 "total": _fmt(g.total_minor, cur, locale),
                 "total_minor": g.total_minor,
-                "items": [
-                    {
-                        "item": line.item,
-                        "quantity": quantity_format(line.quantity, locale),
-                        "unit": line.unit,
-                        "unit_value": _fmt(line.unit_value_minor, cur, locale),
-                        "total": _fmt(line.total_minor, cur, locale),
-                    }
-                    for line in g.lines.all()
-                ],
+                "items": _lines_shown(g.lines.all(), cur, locale),
                 "evidence": [
                     {
                         "kind": e.get_kind_display(),
@@ -249,7 +257,7 @@ def goods_received_public(
                     for e in g.evidence.all()
                 ],
                 "log_ref": entry.ref if entry else "",
-                "log_index": entry.index if entry and entry.index < published else None,
+                "log_index": _published_index(entry, published),
             }
         )
     return rows
@@ -282,16 +290,7 @@ def in_kind_gift_detail(gift: InKindGift) -> dict[str, Any]:
         "note": gift.note,
         "recorded_by": gift.recorded_by.get_username(),
         "recorded_at": rfc3339(gift.recorded_at),
-        "items": [
-            {
-                "item": line.item,
-                "quantity": decimal_text(line.quantity),
-                "unit": line.unit,
-                "unit_value_minor": line.unit_value_minor,
-                "total_minor": line.total_minor,
-            }
-            for line in gift.lines.all()
-        ],
+        "items": _lines_json(gift.lines.all()),
         "evidence": [
             {"kind": e.kind, "name": e.name, "sha256": e.sha256, "size": e.size}
             for e in gift.evidence.all()
@@ -299,7 +298,7 @@ def in_kind_gift_detail(gift: InKindGift) -> dict[str, Any]:
         "log": {
             "kind": entry.kind if entry else "",
             "ref": gift.log_ref,
-            "index": entry.index if entry and entry.index < published else None,
+            "index": _published_index(entry, published),
         },
     }
 
@@ -594,16 +593,7 @@ def in_kind_goods_office(gifts: Any, locale: str) -> list[dict[str, Any]]:
                 "donor_name": g.donor_name,
                 "donor_kind": g.donor_kind,
                 "total": _fmt(g.total_minor, cur, locale),
-                "items": [
-                    {
-                        "item": line.item,
-                        "quantity": quantity_format(line.quantity, locale),
-                        "unit": line.unit,
-                        "unit_value": _fmt(line.unit_value_minor, cur, locale),
-                        "total": _fmt(line.total_minor, cur, locale),
-                    }
-                    for line in g.lines.all()
-                ],
+                "items": _lines_shown(g.lines.all(), cur, locale),
                 "evidence": [
                     {"name": e.name, "sha256": e.sha256, "kind": e.get_kind_display()}
                     for e in g.evidence.all()
@@ -611,9 +601,7 @@ def in_kind_goods_office(gifts: Any, locale: str) -> list[dict[str, Any]]:
                 "note": g.note,
                 "recorded_by": g.recorded_by.get_username(),
                 "log_ref": g.log_ref,
-                "log_index": (
-                    entry.index if entry and entry.index < published[g.campaign_id] else None
-                ),
+                "log_index": _published_index(entry, published[g.campaign_id]),
             }
         )
     return rows

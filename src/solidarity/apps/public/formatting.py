@@ -53,9 +53,13 @@ def _when(moment: datetime, fmt: str, babel_locale: str) -> str:
     )
 
 
+def local_time(moment: datetime) -> datetime:
+    """`moment` in the campaigns' time zone (settings.TIME_ZONE: Vietnam time)."""
+    return moment.astimezone(ZoneInfo(settings.TIME_ZONE))
+
+
 def day(moment: datetime) -> str:
-    local = moment.astimezone(ZoneInfo(settings.TIME_ZONE))
-    return str(dates.format_date(local, "medium", locale=locale()))
+    return str(dates.format_date(local_time(moment), "medium", locale=locale()))
 
 
 def duration(delta: timedelta) -> str:

@@ -10,10 +10,8 @@ import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import template
-from django.conf import settings
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -53,6 +51,10 @@ def quantity(value: Any) -> str:
     return formatting.number(normal, digits)
 
 
+MINUTE = "%d/%m/%Y %H:%M"
+DAY = "%d/%m/%Y"
+
+
 def _moment(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
@@ -64,45 +66,52 @@ def _moment(value: Any) -> datetime | None:
     return None
 
 
+def _vietnam(value: Any, fmt: str) -> str | None:
+    """`value` (a datetime or RFC 3339 text) in Vietnam time, as `fmt`; None for anything
+    else."""
+    moment = _moment(value)
+    return None if moment is None else formatting.local_time(moment).strftime(fmt)
+
+
 @register.filter
 def local(value: Any) -> str:
     """A UTC time (datetime or RFC 3339 text) as dd/mm/yyyy HH:MM in Vietnam time."""
-    moment = _moment(value)
-    if moment is None:
-        return str(value or "")
-    return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%d/%m/%Y %H:%M")
+    shown = _vietnam(value, MINUTE)
+    return str(value or "") if shown is None else shown
 
 
 @register.filter
 def localday(value: Any) -> str:
     """A date or time as dd/mm/yyyy (Vietnam time for a datetime)."""
-    moment = _moment(value)
-    if moment is not None:
-        return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%d/%m/%Y")
-    if isinstance(value, str) and (day := parse_date(value)) is not None:
-        return day.strftime("%d/%m/%Y")
-    if hasattr(value, "strftime"):
-        return str(value.strftime("%d/%m/%Y"))
-    return str(value or "")
+    shown = _vietnam(value, DAY)
+    if shown is not None:
+        return shown
+    day = parse_date(value) if isinstance(value, str) else value
+    return str(day.strftime(DAY)) if hasattr(day, "strftime") else str(value or "")
+
+
+def _list_address(context: dict[str, Any], key: str, value: str, *, drop: str | None = None) -> str:
+    """The current list address with `key` set to `value` (and `drop` left out), its other
+    filters kept."""
+    query = context["request"].GET.copy()
+    query[key] = value
+    if drop is not None:
+        query.pop(drop, None)
+    return "?" + query.urlencode()
 
 
 @register.simple_tag(takes_context=True)
 def sort_link(context: dict[str, Any], field: str) -> str:
-    """The current list address sorted by `field` (descending when it already is ascending)."""
-    request = context["request"]
-    query = request.GET.copy()
-    current = query.get("sort", "")
-    query["sort"] = f"-{field}" if current == field else field
-    query.pop("page", None)
-    return "?" + query.urlencode()
+    """The current list address sorted by `field` (descending when it already is ascending),
+    from its first page."""
+    current = context["request"].GET.get("sort", "")
+    return _list_address(context, "sort", f"-{field}" if current == field else field, drop="page")
 
 
 @register.simple_tag(takes_context=True)
 def page_link(context: dict[str, Any], number: int) -> str:
     """The current list address at page `number`, its filters and sorting kept."""
-    query = context["request"].GET.copy()
-    query["page"] = str(number)
-    return "?" + query.urlencode()
+    return _list_address(context, "page", str(number))
 
 
 _REASONS: list[tuple[re.Pattern[str], Any]] = [
