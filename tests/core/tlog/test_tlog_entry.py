@@ -234,7 +234,7 @@ def _verdicts(datas: list[bytes]) -> tuple[str, int] | list[dict[str, Any]]:
 
 def _one_by_one(datas: list[bytes]) -> tuple[str, int] | list[dict[str, Any]]:
     try:
-        return entry_module._entries_decode_each(datas, set())
+        return entry_module._entries_decode_each(datas)
     except EntryError as e:
         return (str(e), e.index)
 
@@ -250,7 +250,7 @@ def test_batch_path_agrees_with_one_by_one_among_good_entries(data: bytes) -> No
 def test_batch_path_refuses_entries_whose_boundaries_shift_inside_a_string() -> None:
     # Given two entries that, joined by a comma, parse as two objects though neither is one
     datas = [b'{"amount":1,"at":"', b'","campaign":"c","currency":"VND","kind":"donation"}']
-    assert entry_module._batch_decode(datas, set()) is None
+    assert entry_module._batch_decode(datas) is None
     with pytest.raises(EntryError) as info:
         entries_decode(datas)
     assert info.value.index == 0
@@ -263,7 +263,7 @@ def test_batch_path_takes_a_bundle_of_gifts_and_counts_it() -> None:
         for d in (1, 30)
     ]
     datas = [entry_encode(o) for o in objs]
-    assert entry_module._batch_decode(datas, set()) == objs
+    assert entry_module._batch_decode(datas) == objs
     counter = TotalsCounter()
     assert entries_decode(datas, counter) == objs
     assert counter.totals() == totals_compute(objs)

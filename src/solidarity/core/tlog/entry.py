@@ -137,7 +137,7 @@ _MONEY_FIELDS_GET = operator.itemgetter("amount", "kind", "currency", "at", "cam
 _SORTED = orjson.OPT_SORT_KEYS
 
 
-def _batch_decode(datas: Sequence[bytes], good_days: set[str]) -> list[dict[str, Any]] | None:
+def _batch_decode(datas: Sequence[bytes]) -> list[dict[str, Any]] | None:
     """All entries decoded with one orjson parse and checks over whole columns, when every
     entry passes the fast path's checks (entries_decode); None when any does not.
 
@@ -177,7 +177,6 @@ def _batch_decode(datas: Sequence[bytes], good_days: set[str]) -> list[dict[str,
         return None
     if not all(map(_day_ok, days)):
         return None
-    good_days.update(days)
     return objs  # type: ignore[no-any-return]
 
 
@@ -196,18 +195,18 @@ def entries_decode(
     together (_batch_decode), then one by one. Anything else (escapes, nesting, kinds without
     money, any doubt) takes the full path of entry_decode.
     """
-    good_days: set[str] = set()  # "YYYY-MM-DD" seen valid
-    out = _batch_decode(datas, good_days) if len(datas) > 1 else None
+    out = _batch_decode(datas) if len(datas) > 1 else None
     if out is None:
-        out = _entries_decode_each(datas, good_days)
+        out = _entries_decode_each(datas)
     if counter is not None:
         counter.add_entries(out)
     return out
 
 
-def _entries_decode_each(datas: Sequence[bytes], good_days: set[str]) -> list[dict[str, Any]]:
+def _entries_decode_each(datas: Sequence[bytes]) -> list[dict[str, Any]]:
     """entries_decode one entry at a time."""
     loads, dumps, flat_types, times = _fast_loads, _fast_dumps, _FLAT_TYPES, _valid_times()
+    good_days: set[str] = set()  # "YYYY-MM-DD" seen valid
     good_heads: set[tuple[str, str, str]] = set()  # (kind, currency, campaign) seen valid
     good_keys: set[tuple[str, ...]] = set()  # key sequences seen sorted
     out: list[dict[str, Any]] = []
@@ -263,7 +262,7 @@ def _keys_ok(keys: tuple[str, ...], seen: set[tuple[str, ...]]) -> bool:
 
 
 def _at_ok(at: str, days: set[str]) -> bool:
-    """_valid_at, remembering the valid day (valid with any time of _VALID_TIMES)."""
+    """_valid_at, remembering the valid day (valid with any time of _valid_times())."""
     if not _valid_at(at):
         return False
     days.add(at[:10])
