@@ -8,7 +8,7 @@ export SOLIDARITY_HOME ?= $(CURDIR)/var
 PG_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/postgres)
 GIFTS ?= 350000
 
-.PHONY: help install demo serve test lint types test-sqlite test-postgres test-browser bench lock clean cluster-test
+.PHONY: help install demo serve test lint types test-sqlite test-postgres test-browser bench bench-witnessed lock clean cluster-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -73,6 +73,11 @@ test: lint types test-sqlite test-postgres test-browser ## every check: lint, ty
 
 bench: install ## run the benchmarks; JSON lands in bench/results/
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+bench-witnessed: install ## witnessing: add-checkpoint, webhook to cosigned checkpoint (vs none), verify vs Go
+	$(PY) bench/bench_witness.py
+	$(PY) bench/bench_feeds.py --seconds 5 --baseline
+	$(PY) bench/bench_verify_go.py
 
 lock: ## re-pin every dependency into requirements.lock
 	$(PY) -m piptools compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links --extra dev --output-file requirements.lock pyproject.toml

@@ -6,7 +6,15 @@ time from acknowledgement to the signed checkpoint that covers the gift (p99; th
 acknowledged gift is taken as covered once the checkpoint's size reaches base + k, which
 holds because gifts are sequenced in booking order). Result: bench/results/feeds.json.
 
+With --witnesses N (default 3) the campaign's log has N witnesses, each a real `solidarity
+witness serve` process on loopback, and a quorum of --quorum (default 2): a checkpoint then
+counts as covering a gift only once it carries the quorum of valid cosignatures, so the time
+measured is from acknowledgement to a checkpoint cosigned by the quorum. --witnesses 0 measures
+the log's own signature alone. With --baseline the same steps then run on a fresh
+installation without witnesses (`without_witnesses` in the JSON, with the ratio per rate).
+
     .venv/bin/python bench/bench_feeds.py [--rates 200,400,800,1000,1200] [--seconds 3]
+    .venv/bin/python bench/bench_feeds.py --seconds 5 --baseline      # about 4 minutes
     .venv/bin/python bench/bench_feeds.py --rates 200,500,1000 --during-import 400000
 
 With --during-import ROWS a generated statement of that many rows (bench/gen_statement.py, the
@@ -36,15 +44,17 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.feeds_load import SECRET, Install, get, notification
+from bench.feeds_load import SECRET, Install, free_port, get, notification
 
 from bench_import import load_average, pg_database_reset
 from gen_statement import statement_write
 from scratch import scratch_tree
+from solidarity.core.tlog.cosignature import Cosigner, cosigner_parse, note_cosignatures
 from solidarity.core.webhooks import sepay_sign
 
 RESULTS = Path(__file__).parent / "results" / "feeds.json"
@@ -58,11 +68,61 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
 
-def checkpoint_size(port: int) -> int:
+def checkpoint_size(port: int, cosigners: Sequence[Cosigner] = (), quorum: int = 0) -> int | None:
+    """The size of the checkpoint served; None while it lacks `quorum` valid cosignatures by
+    `cosigners`."""
     status, body = get(port, "/log/cuba/checkpoint")
     if status != 200:
         return 0
+    if quorum and len(note_cosignatures(body, cosigners)) < quorum:
+        return None
     return int(body.decode().splitlines()[1])
+
+
+class Witnesses:
+    """N `solidarity witness serve` processes on loopback for the campaign's log."""
+
+    def __init__(self, root: Path, site: Install, n: int) -> None:
+        self.root, self.site, self.n = root, site, n
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.cosigners: list[Cosigner] = []
+
+    def start(self, log_vkey: str, quorum: int) -> None:
+        for i in range(self.n):
+            d = self.root / f"w{i}"
+            vkey = self.site.sol("witness", "init", f"w{i}.bench.example", "--dir", str(d))
+            vkey = vkey.strip().splitlines()[-1]
+            port = free_port()
+            cmd = [sys.executable, "-m", "solidarity.cli", "witness", "serve", "--dir", str(d),
+                   "--port", str(port), "--log", log_vkey]  # fmt: skip
+            self.procs.append(
+                subprocess.Popen(
+                    cmd, env=self.site.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
+            )
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"witness {i} did not start") from None
+                    time.sleep(0.1)
+            self.site.sol("campaign", "witness", "add", "cuba", "--vkey", vkey,
+                          "--url", f"http://127.0.0.1:{port}/")  # fmt: skip
+            self.cosigners.append(cosigner_parse(vkey))
+        self.site.sol("campaign", "witness", "quorum", "cuba", str(quorum))
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 CONNECTIONS = 64
@@ -192,19 +252,11 @@ def booked_count(site: Install) -> int:
     return sum(1 for r in rows if r["status"] == "booked")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rates", default="200,400,800,1000,1200")
-    parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
-    parser.add_argument("--threads", type=int, default=16, help="threads per worker")
-    parser.add_argument("--during-import", type=int, default=0, metavar="ROWS")
-    parser.add_argument("--postgres", metavar="URL", help="the bench's own PostgreSQL database")
-    args = parser.parse_args()
+def measure(args: argparse.Namespace, n_witnesses: int, quorum: int) -> tuple[list, dict]:
+    """Every rate's step on a fresh installation whose log has n_witnesses witnesses."""
     rates = [int(r) for r in args.rates.split(",")]
     importing: subprocess.Popen[str] | None = None
     import_report: dict[str, object] = {}
-    load_start = load_average()
     if args.postgres:
         pg_database_reset(args.postgres, create=True)
     with scratch_tree("bench-feeds-") as tmp:
@@ -213,8 +265,21 @@ def main() -> None:
             statement = Path(tmp) / "statement.csv"
             statement_write(statement, rows=args.during_import)
         site.start(workers=args.workers, threads=args.threads)
+        witnesses = Witnesses(Path(tmp) / "witnesses", site, n_witnesses)
         steps = []
         try:
+            if n_witnesses:
+                deadline = time.monotonic() + 30
+                while (vkey := get(site.port, "/log/cuba/vkey"))[0] != 200:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the log has no key")
+                    time.sleep(0.2)
+                witnesses.start(vkey[1].decode().strip(), quorum)
+                deadline = time.monotonic() + 60
+                while checkpoint_size(site.port, witnesses.cosigners, quorum) is None:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("no checkpoint cosigned by the quorum")
+                    time.sleep(0.2)
             # warm-up, not reported: every worker imports and connects before the first step
             run(site.port, 100, 2.0, 0, health=True)
             first = 1 + run(site.port, 100, 2.0, 1, health=False)["sent"]
@@ -228,14 +293,19 @@ def main() -> None:
                     text=True,
                 )
                 time.sleep(3.0)  # past parsing: booking, which holds the database's write lock
+            cosigners = witnesses.cosigners
             for rate in rates:
-                base = checkpoint_size(site.port)
+                base = None
+                while base is None:  # the last checkpoint cosigned by the quorum
+                    base = checkpoint_size(site.port, cosigners, quorum)
                 samples: list[tuple[float, int]] = []  # (when, checkpoint size), while sending
                 done = threading.Event()
 
                 def watch(base: int = base, samples: list = samples, done=done) -> None:
                     while not done.is_set():
-                        samples.append((time.perf_counter(), checkpoint_size(site.port) - base))
+                        size = checkpoint_size(site.port, cosigners, quorum)
+                        if size is not None:  # served, and cosigned by the quorum
+                            samples.append((time.perf_counter(), size - base))
                         time.sleep(0.02)
 
                 watcher = threading.Thread(target=watch)
@@ -296,8 +366,34 @@ def main() -> None:
             if importing is not None and importing.poll() is None:
                 importing.kill()
             site.stop()
+            witnesses.stop()
             if args.postgres:
                 pg_database_reset(args.postgres, create=False)
+    return steps, import_report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rates", default="200,400,800,1000,1200")
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--threads", type=int, default=16, help="threads per worker")
+    parser.add_argument("--during-import", type=int, default=0, metavar="ROWS")
+    parser.add_argument("--witnesses", type=int, default=3, help="witness processes (0: none)")
+    parser.add_argument("--quorum", type=int, default=2, help="cosignatures a checkpoint needs")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="then the same steps on a fresh installation without witnesses, for a ratio",
+    )
+    parser.add_argument("--postgres", metavar="URL", help="the bench's own PostgreSQL database")
+    args = parser.parse_args()
+    load_start = load_average()
+    quorum = min(args.quorum, args.witnesses)
+    steps, import_report = measure(args, args.witnesses, quorum)
+    baseline: list = []
+    if args.baseline and args.witnesses:
+        baseline, _ = measure(args, 0, 0)
     held = None  # the highest rate that held, every lower rate of the run holding too
     for step in sorted(steps, key=lambda s: s["rate"]):
         if not (step["exactly_once"] and step["feed"]["p99_ms"] < 100):
@@ -311,10 +407,29 @@ def main() -> None:
         "command": " ".join(sys.argv[1:]) or "(defaults)",
         "load_average": {"start": load_start, "end": load_average()},
         "seconds_per_rate": args.seconds,
+        "witnesses": args.witnesses,
+        "quorum": quorum,
+        "ack_to_checkpoint": (
+            f"acknowledgement to the first served checkpoint covering the gift and cosigned by "
+            f"{quorum} of {args.witnesses} `solidarity witness serve` processes on loopback"
+            if args.witnesses
+            else "acknowledgement to the first signed checkpoint covering the gift"
+        ),
         "steps": steps,
         "highest_sustained_rate_p99_under_100ms": held,
         "note": "latency measured from send; sender and server share one host",
     }
+    if baseline:
+        result["without_witnesses"] = {
+            "steps": baseline,
+            "ack_to_checkpoint_p99_ratio": {
+                str(w["rate"]): round(
+                    w["ack_to_checkpoint_p99_s"] / b["ack_to_checkpoint_p99_s"], 2
+                )
+                for w, b in zip(steps, baseline, strict=True)
+                if w["ack_to_checkpoint_p99_s"] and b["ack_to_checkpoint_p99_s"]
+            },
+        }
     if import_report:
         result["during_import"] = import_report
     path = RESULTS_DURING_IMPORT if args.during_import else RESULTS

@@ -7,7 +7,9 @@ sumdb/tlog) from Debian's golang-go and golang-golang-x-mod-dev offline (a GOPAT
 GO111MODULE=off GOPATH=/usr/share/gocode), then runs, `--runs` times in turn, the Go verifier,
 `solidarity verify` in one process and in `--workers` processes. Both check the checkpoint
 signature and the quorum of cosignatures, every entry against the level-0 tiles, every tile
-level, the root and the totals of every entry.
+level, the root and the totals of every entry. Each run records wall seconds, CPU seconds
+(user + system) and their quotient, the cores each verifier kept busy; `cpu_ratio_*` compares
+the work done, which a loaded machine does not distort as it does wall time.
 
     apt-get install golang-go golang-golang-x-mod-dev
     .venv/bin/python bench/bench_verify_go.py [--entries N] [--runs R] [--workers W]
@@ -19,7 +21,9 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -80,13 +84,17 @@ def build_log(root: Path, n: int) -> tuple[str, list[str]]:
     return vkey, [w[1] for w in witnesses]
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (user + system, the process and its children) and stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     took = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if out.returncode != 0:
         raise SystemExit(f"{cmd[0]} failed: {out.stdout}{out.stderr}")
-    return took, out.stdout
+    return took, cpu, out.stdout
 
 
 def main() -> None:
@@ -122,10 +130,11 @@ def main() -> None:
             vkey,
         ]
         runs = []
+        load_before = os.getloadavg()
         for _ in range(args.runs):
-            go_s, go_out = timed(go_cmd)
-            py1_s, py_out = timed(py_cmd)
-            pyw_s, _ = timed([*py_cmd, "--workers", str(args.workers)])
+            go_s, go_cpu, go_out = timed(go_cmd)
+            py1_s, py1_cpu, py_out = timed(py_cmd)
+            pyw_s, pyw_cpu, _ = timed([*py_cmd, "--workers", str(args.workers)])
             runs.append(
                 {
                     "go_s": round(go_s, 3),
@@ -133,6 +142,16 @@ def main() -> None:
                     f"python_{args.workers}_s": round(pyw_s, 3),
                     "ratio_1": round(py1_s / go_s, 2),
                     f"ratio_{args.workers}": round(pyw_s / go_s, 2),
+                    # CPU seconds over wall seconds: how many cores each kept busy on average
+                    "go_cores": round(go_cpu / go_s, 2),
+                    "python_1_cores": round(py1_cpu / py1_s, 2),
+                    f"python_{args.workers}_cores": round(pyw_cpu / pyw_s, 2),
+                    # CPU seconds against CPU seconds: the work done, whatever the load
+                    "cpu_ratio_1": round(py1_cpu / go_cpu, 2),
+                    f"cpu_ratio_{args.workers}": round(pyw_cpu / go_cpu, 2),
+                    "go_cpu_s": round(go_cpu, 3),
+                    "python_1_cpu_s": round(py1_cpu, 3),
+                    f"python_{args.workers}_cpu_s": round(pyw_cpu, 3),
                 }
             )
             print(json.dumps(runs[-1]), flush=True)
@@ -147,7 +166,24 @@ def main() -> None:
                 ["go", "version"], capture_output=True, text=True, check=False
             ).stdout.strip(),
             "cpus": os.cpu_count(),
+            "load_avg_before": load_before,
             "load_avg": os.getloadavg(),
+        },
+        "cores": {
+            "go": "the Go verifier is one process; its runtime may use every core (GOMAXPROCS "
+            "defaults to the CPU count), its verification loop runs on one goroutine",
+            "python_1": "solidarity verify: one process, one core",
+            f"python_{args.workers}": f"solidarity verify --workers {args.workers}: bundles "
+            f"checked in {args.workers} spawned processes",
+        },
+        **{
+            f"median_{key}": round(statistics.median(r[key] for r in runs), 2)
+            for key in (
+                "ratio_1",
+                f"ratio_{args.workers}",
+                "cpu_ratio_1",
+                f"cpu_ratio_{args.workers}",
+            )
         },
         "entries": args.entries + 4,
         "build_log_s": round(build_s, 1),

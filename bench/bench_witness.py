@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import http.client
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -124,7 +125,11 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
     result = {
-        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_avg": os.getloadavg(),
+        },
         "entries": args.entries,
         "step": args.step,
         "requests": args.requests,

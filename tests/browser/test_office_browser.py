@@ -8,7 +8,8 @@ with the office's own switch. Screenshots land in tests/browser/artifacts/.
 - accountant: imports a statement, books one transfer to a campaign and marks the other as
   not a gift, until the review queue is empty;
 - approver: approves a tranche of USD 75,843.76 and sees that amount, not minor units;
-- admin: creates a campaign (goal in major units), opens it and closes it.
+- admin: creates a campaign (goal in major units), opens it, adds a witness (after a refused
+  key) and a quorum, and closes it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from solidarity.core.tlog.cosignature import cosigner_key_generate
 from tests.browser.test_public_browser import (  # the same server and browser set-up
     ARGS,
     ARTIFACTS,
@@ -231,8 +233,27 @@ def test_admin_creates_and_closes_a_campaign(office, browser, language):
     assert "65.000.000.000 ₫" in body and "01/09/2026 08:00" in body
     page.locator("form[action$='/open/'] button").click()
     page.wait_for_load_state()
+    # The witnesses: a bad key is a form error; a good one is listed, then a quorum of 1
+    page.locator(f"a[href$='/office/campaigns/{slug}/witnesses/']").click()
+    page.wait_for_url(f"**/office/campaigns/{slug}/witnesses/")
+    page.fill("[name=vkey]", "not-a-witness-key")
+    page.fill("[name=url]", "https://witness.example.org/")
+    page.locator("form[action$='/witnesses/add/'] button").click()
+    page.wait_for_load_state()
+    assert page.locator(".errorlist").count() > 0
+    name = f"w-{language}.example.org"
+    page.fill("[name=vkey]", cosigner_key_generate(name, language.encode() * 16)[1])
+    page.locator("form[action$='/witnesses/add/'] button").click()
+    page.wait_for_url("**/witnesses/?done=add")
+    assert name in main_text(page)
+    page.fill("[name=quorum]", "1")
+    page.locator("form[action$='/witnesses/quorum/'] button").click()
+    page.wait_for_url("**/witnesses/?done=quorum")
+    assert page.inner_text("#witness-quorum").strip() == "1"
+    shot(page, f"admin-{language}-2-witnesses")
+    page.goto(f"{office['base']}/office/campaigns/{slug}/")
     page.locator("form[action$='/close/'] button").click()
     page.wait_for_load_state()
     assert TEXT[language]["closed"] in page.inner_text("h1").lower()
-    shot(page, f"admin-{language}-2-closed")
+    shot(page, f"admin-{language}-3-closed")
     context.close()

@@ -130,6 +130,14 @@ URLS: dict[str, tuple[str, Any]] = {
         "/office/campaigns/{slug}/edit/",
         Roles(ONLY_ADMIN, ONLY_ADMIN),
     ),
+    "office/campaigns/<slug:slug>/witnesses/": (
+        "/office/campaigns/{slug}/witnesses/",
+        Roles(STAFF, ONLY_ADMIN),
+    ),
+    "office/campaigns/<slug:slug>/witnesses/<str:action>/": (
+        "/office/campaigns/{slug}/witnesses/quorum/",
+        Roles(ONLY_ADMIN, ONLY_ADMIN),
+    ),
     "office/campaigns/<slug:slug>/<str:action>/": (
         "/office/campaigns/{slug}/open/",
         Roles(ONLY_ADMIN, ONLY_ADMIN),

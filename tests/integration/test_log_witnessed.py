@@ -103,7 +103,10 @@ def test_two_of_three_cosign_when_one_is_down(witnesses, settings):
     down = LogWitness.objects.get(name="down.example.org")
     assert "timed out" in down.last_error
     assert down.cosigned_size == 0
-    assert LogWitness.objects.get(name="w0.example.org").cosigned_size == cp.size
+    assert down.answered_at is None  # never answered: no last contact
+    w0 = LogWitness.objects.get(name="w0.example.org")
+    assert w0.cosigned_size == cp.size
+    assert w0.answered_at is not None and w0.answered_at == w0.cosigned_at
 
 
 def test_a_witness_behind_is_caught_up_and_all_passes_stay_consistent(witnesses, settings):

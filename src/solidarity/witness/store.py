@@ -5,15 +5,23 @@ Layout of a witness directory:
     witness.key            the cosigner's private key (PRIVATE+KEY+..., type 0x04), mode 0600
     witness.vkey           its verifier key
     witness.lock           held (flock) by the one process serving this directory
-    logs/<sha256(origin)>  JSON: the latest checkpoint cosigned for that origin, as submitted
+    logs/<sha256(origin)>.jsonl  the checkpoints cosigned for that origin, as submitted, one
+                           JSON record a line followed by a tab and its SHA-256; the last
+                           line is the latest
     evidence/<ns>-<hash>   JSON: a signed checkpoint refused as a fork, beside the one cosigned
 
-Crash contract: the record of the latest cosigned checkpoint is written to a temporary file,
-fsynced, renamed over the old one and the directory fsynced before any cosignature for it
-leaves the process. A crash at any instant therefore leaves either the old or the new record,
-and the witness never cosigns two checkpoints of the same size with different roots, nor a
-size below one it cosigned. Checking the old size and persisting the new record happen under
-one lock (the spec's rollback race).
+Crash contract: the record of the latest cosigned checkpoint is appended to its origin's
+journal and the journal fdatasynced before any cosignature for it leaves the process (one
+flush per cosigned checkpoint). A crash at any instant leaves the journal's earlier lines whole
+and at most its last line torn; a torn last line (bad checksum) was never acknowledged, so it
+is dropped on opening. Opening rewrites each journal to its latest record (temporary file,
+fsync, rename, directory fsync) before anything is appended, and a failed append makes the next
+record rewrite the journal the same way, so a torn line is never followed by another: a bad
+line anywhere but last means the state is damaged and the witness refuses to start. So the
+witness never cosigns two checkpoints of the same size with different roots, nor a size below
+one it cosigned. Checking the old size and persisting the new record happen under one lock
+(the spec's rollback race). Records of the earlier layout (`logs/<sha256(origin)>`, one JSON
+object) are read and moved into journals on opening.
 """
 
 from __future__ import annotations
@@ -48,6 +56,9 @@ VKEY_FILE = "witness.vkey"
 LOCK_FILE = "witness.lock"
 LOGS_DIR = "logs"
 EVIDENCE_DIR = "evidence"
+JOURNAL_SUFFIX = ".jsonl"
+JOURNAL_COMPACT_BYTES = 1 << 20
+"""A journal longer than this is rewritten to its latest record at the next append."""
 MAX_PROOF_LINES = 63
 SIZE_CONTENT_TYPE = "text/x.tlog.size"
 
@@ -104,6 +115,51 @@ def _write_durably(path: Path, data: bytes) -> None:
         os.close(fd)
     os.replace(tmp, path)
     _fsync_dir(path.parent)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _journal_line(latest: Latest) -> bytes:
+    """One journal line: the record's JSON, a tab, the hex SHA-256 of that JSON, a newline."""
+    record = json.dumps(
+        {
+            "origin": latest.origin,
+            "size": latest.size,
+            "root": base64.b64encode(latest.root).decode(),
+            "note": latest.note,
+        },
+        sort_keys=True,
+    ).encode()
+    return record + b"\t" + hashlib.sha256(record).hexdigest().encode() + b"\n"
+
+
+def _latest_parse(data: bytes) -> Latest:
+    d = json.loads(data)
+    return Latest(d["origin"], int(d["size"]), base64.b64decode(d["root"]), d["note"])
+
+
+def _journal_read(path: Path) -> Latest | None:
+    """The latest record of a journal (None if it holds none); WitnessError if damaged."""
+    lines = path.read_bytes().split(b"\n")
+    if not lines[-1]:
+        lines.pop()  # the journal ends with a newline
+    found: list[Latest | None] = []
+    for line in lines:
+        record, _, digest = line.partition(b"\t")
+        latest = None
+        if hashlib.sha256(record).hexdigest().encode() == digest:
+            with contextlib.suppress(ValueError, KeyError, TypeError, binascii.Error):
+                latest = _latest_parse(record)
+        found.append(latest)
+    if found and found[-1] is None:
+        found.pop()  # a torn last append: never acknowledged
+    if None in found:
+        raise WitnessError(f"{path}: damaged witness journal (a bad line before the last)")
+    return found[-1] if found else None
 
 
 def witness_init(directory: Path, name: str) -> str:
@@ -169,16 +225,36 @@ class WitnessStore:
         self._lockfile: IO[bytes] | None = None
         self._acquire()
         self._latest: dict[str, Latest] = {}
+        self._journals: dict[str, tuple[int, int]] = {}  # origin -> (append fd, bytes written)
         try:
-            for path in (directory / LOGS_DIR).iterdir():
-                if path.name.endswith(".tmp"):
-                    path.unlink()
-                    continue
-                latest = self._record_load(path)
-                self._latest[latest.origin] = latest
+            self._open_records()
         except BaseException:
             self.close()
             raise
+
+    def _open_records(self) -> None:
+        """Read every record, then rewrite each origin's journal to its latest record."""
+        folder = self.directory / LOGS_DIR
+        legacy = []
+        for path in sorted(folder.iterdir(), key=lambda p: p.name.endswith(JOURNAL_SUFFIX)):
+            if path.name.endswith(".tmp"):
+                path.unlink()
+            elif path.name.endswith(JOURNAL_SUFFIX):
+                latest = _journal_read(path)
+                if latest is not None:
+                    if path.name != _origin_file(latest.origin) + JOURNAL_SUFFIX:
+                        raise WitnessError(
+                            f"{path}: journal of origin {latest.origin!r} under another name"
+                        )
+                    self._latest[latest.origin] = latest  # a journal is newer than a record
+            else:
+                latest = self._record_load(path)
+                self._latest.setdefault(latest.origin, latest)
+                legacy.append(path)
+        for latest in self._latest.values():
+            self._journal_rewrite(latest)
+        for path in legacy:
+            path.unlink()
 
     def _record_load(self, path: Path) -> Latest:
         try:
@@ -201,6 +277,9 @@ class WitnessStore:
         self._lockfile = f
 
     def close(self) -> None:
+        for fd, _ in self._journals.values():
+            os.close(fd)
+        self._journals.clear()
         if self._lockfile is not None:
             self._lockfile.close()
             self._lockfile = None
@@ -208,15 +287,33 @@ class WitnessStore:
     def latest(self, origin: str) -> Latest | None:
         return self._latest.get(origin)
 
+    def _journal_rewrite(self, latest: Latest) -> None:
+        """Replace the origin's journal by one holding only `latest`, durably; keep it open."""
+        old = self._journals.pop(latest.origin, None)
+        if old is not None:
+            os.close(old[0])
+        path = self.directory / LOGS_DIR / (_origin_file(latest.origin) + JOURNAL_SUFFIX)
+        line = _journal_line(latest)
+        _write_durably(path, line)
+        self._journals[latest.origin] = (os.open(path, os.O_WRONLY | os.O_APPEND), len(line))
+
     def _persist(self, latest: Latest) -> None:
-        record = {
-            "origin": latest.origin,
-            "size": latest.size,
-            "root": base64.b64encode(latest.root).decode(),
-            "note": latest.note,
-        }
-        data = json.dumps(record, sort_keys=True).encode()
-        _write_durably(self.directory / LOGS_DIR / _origin_file(latest.origin), data)
+        """Make `latest` the origin's durable latest record (must hold self._lock)."""
+        journal = self._journals.get(latest.origin)
+        line = _journal_line(latest)
+        if journal is None or journal[1] + len(line) > JOURNAL_COMPACT_BYTES:
+            self._journal_rewrite(latest)
+        else:
+            fd, written = journal
+            try:
+                _write_all(fd, line)
+                os.fdatasync(fd)
+            except OSError:
+                # Maybe a torn line at the end: the next record rewrites the journal whole.
+                del self._journals[latest.origin]
+                os.close(fd)
+                raise
+            self._journals[latest.origin] = (fd, written + len(line))
         self._latest[latest.origin] = latest
 
     def _evidence_keep(self, latest: Latest, note: str, reason: str, proof: list[bytes]) -> None:

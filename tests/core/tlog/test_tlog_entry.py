@@ -218,3 +218,77 @@ def test_fast_path_agrees_on_generated_entries(
     data = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     variants = [data, data.replace(b":", b": ", 1), json.dumps(obj).encode(), data + b" "]
     assert _batch_verdict(variants[cut]) == _full_verdict(variants[cut])
+
+
+# --- a whole bundle at once: the batch path gives the one-by-one verdict ----------------------
+
+GOOD = b'{"amount":1,' + VALID
+
+
+def _verdicts(datas: list[bytes]) -> tuple[str, int] | list[dict[str, Any]]:
+    try:
+        return entries_decode(datas)
+    except EntryError as e:
+        return (str(e), e.index)
+
+
+def _one_by_one(datas: list[bytes]) -> tuple[str, int] | list[dict[str, Any]]:
+    try:
+        return entry_module._entries_decode_each(datas)
+    except EntryError as e:
+        return (str(e), e.index)
+
+
+@pytest.mark.parametrize("data", TRICKY)
+def test_batch_path_agrees_with_one_by_one_among_good_entries(data: bytes) -> None:
+    # Given a bundle of good entries with one tricky entry in the middle
+    datas = [GOOD, GOOD.replace(b"08:15:30", b"23:59:59"), data, GOOD]
+    # Then the batch verdict is the one-by-one verdict, the failing index included
+    assert _verdicts(datas) == _one_by_one(datas)
+
+
+def test_batch_path_refuses_entries_whose_boundaries_shift_inside_a_string() -> None:
+    # Given two entries that, joined by a comma, parse as two objects though neither is one
+    datas = [b'{"amount":1,"at":"', b'","campaign":"c","currency":"VND","kind":"donation"}']
+    assert entry_module._batch_decode(datas) is None
+    with pytest.raises(EntryError) as info:
+        entries_decode(datas)
+    assert info.value.index == 0
+
+
+def test_batch_path_takes_a_bundle_of_gifts_and_counts_it() -> None:
+    objs = [
+        {**GIFT, "amount": n, "at": f"2024-09-{d:02d}T0{n}:15:30Z"}
+        for n in range(1, 9)
+        for d in (1, 30)
+    ]
+    datas = [entry_encode(o) for o in objs]
+    assert entry_module._batch_decode(datas) == objs
+    counter = TotalsCounter()
+    assert entries_decode(datas, counter) == objs
+    assert counter.totals() == totals_compute(objs)
+    assert counter.kinds() == {"donation": len(objs)}
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "kind": st.sampled_from(["donation", "reversal", "in_kind", "account"]),
+                "campaign": st.sampled_from(["c", "d"]),
+                "amount": st.integers(min_value=1, max_value=10**12),
+                "currency": st.sampled_from(["VND", "USD"]),
+                "at": st.sampled_from(["2024-09-12T08:15:30Z", "2024-02-29T23:59:59Z"]),
+                "direction": st.sampled_from(["in", "out"]),
+            }
+        ),
+        min_size=2,
+        max_size=20,
+    )
+)
+@settings(max_examples=50, deadline=None)
+def test_batch_counts_like_totals_compute(objs: list[dict[str, Any]]) -> None:
+    datas = [entry_encode(o) for o in objs]
+    counter = TotalsCounter()
+    assert entries_decode(datas, counter) == objs
+    assert counter.totals() == totals_compute(objs)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from solidarity.apps.campaigns.models import LANGUAGES
 from solidarity.core.money import Money, MoneyError, money_format_number, money_parse
+from solidarity.core.tlog.cosignature import cosigner_parse
+from solidarity.core.tlog.note import NoteError
 
 DATETIME_FORMATS = ["%d/%m/%Y %H:%M", "%d/%m/%Y", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 RESERVED_SLUGS = frozenset({"new", "close-due"})
@@ -142,4 +145,39 @@ class UpdateForm(forms.Form):
     photo = forms.FileField(label=_("Photo (JPEG, PNG or WebP)"), required=False)
     tranche = forms.TypedChoiceField(
         label=_("About the tranche"), coerce=int, required=False, empty_value=None
+    )
+
+
+class WitnessForm(forms.Form):
+    """A witness to add: its verifier key (as `solidarity witness init` prints it) and URL."""
+
+    vkey = forms.CharField(
+        label=_("Verifier key of the witness"),
+        max_length=300,
+        widget=forms.TextInput(attrs={"size": 80, "spellcheck": "false", "autocomplete": "off"}),
+    )
+    url = forms.URLField(
+        label=_("Address of the witness (http or https)"),
+        max_length=500,
+        assume_scheme="https",
+        validators=[URLValidator(schemes=["http", "https"])],
+    )
+
+    def clean_vkey(self) -> str:
+        text = str(self.cleaned_data["vkey"]).strip()
+        try:
+            return cosigner_parse(text).vkey
+        except NoteError:
+            raise forms.ValidationError(
+                _(
+                    "This is not the verifier key of a witness: it reads name+hash+key, the key "
+                    "being a witness's Ed25519 key (type 0x04), as the last line `solidarity "
+                    "witness init` prints."
+                )
+            ) from None
+
+
+class QuorumForm(forms.Form):
+    quorum = forms.IntegerField(
+        label=_("Cosignatures a checkpoint needs"), min_value=0, max_value=99
     )

@@ -3,7 +3,7 @@ the `django_language` cookie by /i18n/setlang/). Included once from solidarity.w
 
 from django.urls import path
 
-from solidarity.apps.office import views
+from solidarity.apps.office import views, witnesses
 
 urlpatterns = [
     path("office/", views.home, name="office-home"),
@@ -17,6 +17,16 @@ urlpatterns = [
     path("office/campaigns/<slug:slug>/", views.campaign_detail, name="office-campaign"),
     path(
         "office/campaigns/<slug:slug>/edit/", views.campaign_edit_page, name="office-campaign-edit"
+    ),
+    path(
+        "office/campaigns/<slug:slug>/witnesses/",
+        witnesses.campaign_witnesses,
+        name="office-campaign-witnesses",
+    ),
+    path(
+        "office/campaigns/<slug:slug>/witnesses/<str:action>/",
+        witnesses.campaign_witness_action,
+        name="office-campaign-witness-action",
     ),
     path(
         "office/campaigns/<slug:slug>/<str:action>/",

@@ -64,8 +64,8 @@ class LogWitness(models.Model):
 
     Added and removed only by the witness services, which announce each change in the log.
     A removed witness keeps its row (removed_at set); adding it again makes a new row.
-    `known_size`, `cosigned_size` and `last_error` are what the sequencer last heard from it
-    (informational).
+    `known_size`, `cosigned_size`, `answered_at` (its last answer of any kind) and `last_error`
+    are what the sequencer last heard from it (informational).
     """
 
     campaign = models.ForeignKey(
@@ -79,6 +79,7 @@ class LogWitness(models.Model):
     known_size = models.BigIntegerField(default=0)
     cosigned_size = models.BigIntegerField(default=0)
     cosigned_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
 
     class Meta:

@@ -157,6 +157,7 @@ def log_witness_summary(campaign: Campaign) -> dict[str, Any]:
                 "url": w.url,
                 "cosigned_size": w.cosigned_size,
                 "cosigned_at": w.cosigned_at,
+                "answered_at": w.answered_at,
                 "last_error": w.last_error,
             }
             for w in log_witnesses_active(campaign)
@@ -165,6 +166,11 @@ def log_witness_summary(campaign: Campaign) -> dict[str, Any]:
 
 
 # --- the sequencer's side ------------------------------------------------------------------
+
+
+def _unreachable(error: str | None) -> bool:
+    """Whether a witness's outcome means it never answered (no connection, or too late)."""
+    return bool(error) and (str(error).startswith("unreachable") or error == "timed out")
 
 
 class CheckpointCosigning:
@@ -208,7 +214,7 @@ class CheckpointCosigning:
         for o in gathered.outcomes:
             if o.known_size is not None:
                 self.known[o.name] = o.known_size
-            if o.error and (o.error.startswith("unreachable") or o.error == "timed out"):
+            if _unreachable(o.error):
                 self.unreachable.add(o.name)
             if o.error:
                 logger.warning(
@@ -230,6 +236,8 @@ class CheckpointCosigning:
                 }
                 if o.cosignature is not None:
                     fields |= {"cosigned_size": size, "cosigned_at": now}
+                if not _unreachable(o.error):
+                    fields["answered_at"] = now
                 LogWitness.objects.filter(pk=row.pk).update(**fields)
             if self.quorum and len(gathered.cosignatures) >= self.quorum:
                 LogWitnessPolicy.objects.filter(

@@ -117,6 +117,24 @@ def page_link(context: dict[str, Any], number: int) -> str:
 _REASONS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(p), message)
     for p, message in (
+        # a log's witnesses
+        (
+            r"^(?P<c>\S+) is already a witness of \S+$",
+            _("%(c)s is already a witness of this campaign"),
+        ),
+        (
+            r"^'(?P<c>.*)' is not an active witness of \S+$",
+            _("%(c)s is not an active witness of this campaign"),
+        ),
+        (
+            r"^removing (?P<c>\S+) would leave (?P<n>\d+) witnesses for a quorum of (?P<q>\d+)$",
+            _("removing %(c)s would leave %(n)s witnesses for a quorum of %(q)s"),
+        ),
+        (r"^lower the quorum first$", _("lower the quorum first")),
+        (
+            r"^quorum (?P<q>-?\d+): must be between 0 and the (?P<n>\d+) active witnesses$",
+            _("quorum %(q)s: must be between 0 and the %(n)s active witnesses"),
+        ),
         # the review queue
         (r"^no campaign code or keyword in memo$", _("no campaign code or keyword in memo")),
         (r"^memo names several campaigns$", _("the memo names several campaigns")),
