@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django import template
 from django.conf import settings
-from django.urls import translate_url
+from django.urls import get_urlconf, translate_url
 from django.utils import translation
+from django.utils.encoding import escape_uri_path, iri_to_uri
 from django.utils.safestring import SafeString, mark_safe
 
 from solidarity.apps.public import formatting
@@ -37,17 +39,24 @@ def when(moment: datetime | None) -> str:
 def language_links(context: dict[str, Any]) -> list[dict[str, Any]]:
     """This page in every language: [{code, name, url, active}]."""
     request = context.get("request")
-    path = request.get_full_path() if request is not None else "/"
+    path = escape_uri_path(request.path) if request is not None else "/"
+    query = request.META.get("QUERY_STRING", "") if request is not None else ""
     current = translation.get_language()
     return [
         {
             "code": code,
             "name": name,
-            "url": translate_url(path, code),
+            "url": _path_in(path, code, get_urlconf()) + ("?" + iri_to_uri(query) if query else ""),
             "active": code == current,
         }
         for code, name in settings.LANGUAGES
     ]
+
+
+@lru_cache(maxsize=4096)
+def _path_in(path: str, code: str, urlconf: str | None) -> str:
+    """`path` in language `code` (a URL resolve and reverse, the same for every request)."""
+    return translate_url(path, code)
 
 
 @register.filter
