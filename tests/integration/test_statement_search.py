@@ -209,10 +209,14 @@ def test_an_installation_upgraded_across_the_walk_and_word_index_migrations_stil
     [(3000, 20_000), (10, 200), (10, 40), (0, 60), (0, 0)],
     ids=["all-walked", "long-walk", "short-walks", "one-walk", "index"],
 )
-def test_every_count_path_gives_the_brute_force_count_and_sum(walk, count_walk, monkeypatch):
+@pytest.mark.parametrize("range_max", [20_000, -1])
+def test_every_count_path_gives_the_brute_force_count_and_sum(
+    walk, count_walk, range_max, monkeypatch
+):
     # Given: 240 gifts with repeated names, amounts and minutes, and walks shorter than that.
     monkeypatch.setattr(selectors, "WALK_BUDGET", walk)
     monkeypatch.setattr(selectors, "COUNT_WALK", count_walk)
+    monkeypatch.setattr(selectors, "RANGE_MAX", range_max)
     c = campaign_factory()
     gifts = [
         _named(c, NAMES[i % 5], 10_000 * (1 + (i * 7) % 13), minutes=(i * 11) % 97)
@@ -232,8 +236,11 @@ def test_every_count_path_gives_the_brute_force_count_and_sum(walk, count_walk, 
     for kw in cases:
         matched = [r["amount_minor"] for r in every if _plain_match(r, kw)]
         for cap in (5, 30, 1000):
-            # When: the matches are counted with this cap.
+            # When: the matches are counted with this cap, by donation_count and by a first
+            # page read that sees every match (None when it does not).
             got = selectors.donation_count(campaign=c, query=StatementQuery(**kw), cap=cap)
+            page = donation_search(campaign=c, query=StatementQuery(**kw), limit=7, count_cap=cap)
+            assert page.count is None or page.count == got, (kw, cap)
             # Then: exactly the brute-force count and sum, or "more than the cap".
             if len(matched) > cap:
                 assert (got.count, got.sum_minor, got.exact) == (cap, None, False), (kw, cap)

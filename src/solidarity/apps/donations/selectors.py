@@ -93,6 +93,9 @@ class StatementPage:
     rows: list[dict[str, Any]]
     next_cursor: str | None
     prev_cursor: str | None = None
+    # Every match counted on the way, when donation_search was asked to (`count_cap`) and
+    # its read saw them all anyway; else None (donation_count answers).
+    count: StatementCount | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +240,7 @@ def donation_search(
     cursor: str | None = None,
     limit: int = 50,
     before: str | None = None,
+    count_cap: int | None = None,
 ) -> StatementPage:
     """One page of the public statement in `query.sort` order, after `cursor` (keyset), or
     the page that ends just before `before` (the previous page).
@@ -257,14 +261,25 @@ def donation_search(
             _cursor_encode(rows[-1], query.sort) if rows else None,
             _cursor_encode(rows[0], query.sort) if rows and back.next_cursor else None,
         )
-    page = _search(campaign=campaign, query=query, cursor=cursor, limit=limit)
+    page = _search(
+        campaign=campaign,
+        query=query,
+        cursor=cursor,
+        limit=limit,
+        count_cap=None if cursor else count_cap,
+    )
     if cursor and page.rows:
         return replace(page, prev_cursor=_cursor_encode(page.rows[0], query.sort))
     return page
 
 
 def _search(
-    *, campaign: Campaign, query: StatementQuery, cursor: str | None, limit: int
+    *,
+    campaign: Campaign,
+    query: StatementQuery,
+    cursor: str | None,
+    limit: int,
+    count_cap: int | None = None,
 ) -> StatementPage:
     limit = max(1, min(limit, PAGE_MAX))
     descending = query.sort.startswith("-")
@@ -310,8 +325,8 @@ def _search(
             qs = qs.filter(id__in=_bank_ids(campaign, query.bank))
         return qs
 
-    def page(qs: QuerySet[Donation]) -> list[dict[str, Any]]:
-        return list(qs.order_by(*order).values(*PUBLIC_FIELDS)[: limit + 1])
+    def page(qs: QuerySet[Donation], n: int = limit + 1) -> list[dict[str, Any]]:
+        return list(qs.order_by(*order).values(*PUBLIC_FIELDS)[:n])
 
     # When: nothing filters beyond the sort column's index, or a reference names the gift.
     if ref or query.bank or not (has_other or words):
@@ -329,13 +344,24 @@ def _search(
         Donation.objects.filter(campaign=campaign), other_field, *other, high_inclusive=by_time
     )
     if has_other and in_range.values("id")[: RANGE_MAX + 1].count() <= RANGE_MAX:
-        found = others(ordered.filter(id__in=in_range.values("id")), with_range=False)
-        rows = page(_words_each(found, words))
+        found = _words_each(
+            others(ordered.filter(id__in=in_range.values("id")), with_range=False), words
+        )
     elif words:
-        rows = page(_words_indexed(others(ordered), words))
+        found = _words_indexed(others(ordered), words)
     else:
-        rows = page(others(ordered))
-    return _page_end(rows, limit, query.sort)
+        found = others(ordered)
+    if count_cap is None:
+        return _page_end(page(found), limit, query.sort)
+    # Asked for the count on a first page: this read holds every match (its sort costs the
+    # same), so up to count_cap + 1 of them give the count and the page at once.
+    rows = page(found, count_cap + 1)
+    counted = (
+        StatementCount(len(rows), sum(r["amount_minor"] for r in rows), exact=True)
+        if len(rows) <= count_cap
+        else StatementCount(count_cap, None, exact=False)
+    )
+    return replace(_page_end(rows[: limit + 1], limit, query.sort), count=counted)
 
 
 def donation_count(
