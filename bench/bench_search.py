@@ -37,6 +37,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -190,8 +192,11 @@ def _timed(fn: Any, values: list[Any]) -> dict[str, Any]:
     }
 
 
-def search_child(vendor: str, gifts: int, rows_path: Path, pg_url: str, repeat: int) -> dict:
-    home = scratch_dir(f"bench-search-{vendor}-")
+def install(vendor: str, rows_path: Path, pg_url: str, home: Path) -> tuple[Any, dict[str, Any]]:
+    """In this (child) process: Django set up on a new installation at `home` (for
+    PostgreSQL, the empty database at `pg_url`), migrated, one campaign, every gift of
+    `rows_path` bulk-loaded, the campaign's totals set. Returns the campaign and how the load
+    went. Shared by bench_search_http.py."""
     os.environ["SOLIDARITY_HOME"] = str(home)
     os.environ["SOLIDARITY_TESTING"] = "1"
     if vendor == "postgresql":
@@ -206,13 +211,6 @@ def search_child(vendor: str, gifts: int, rows_path: Path, pg_url: str, repeat: 
     from django.db import connection
     from tests.factories import campaign_factory
 
-    from solidarity.apps.donations.models import Donation
-    from solidarity.apps.donations.search import query_words
-    from solidarity.apps.donations.selectors import (
-        StatementQuery,
-        _words_indexed,
-        donation_search,
-    )
     from solidarity.apps.ledger.models import CampaignTotals
 
     call_command("migrate", verbosity=0)
@@ -233,8 +231,26 @@ def search_child(vendor: str, gifts: int, rows_path: Path, pg_url: str, repeat: 
     CampaignTotals.objects.filter(campaign=campaign).update(
         raised_minor=raised, donation_count=count
     )
-    load_seconds = time.perf_counter() - t0
-    assert count == gifts, (count, gifts)
+    return campaign, {
+        "gifts": count,
+        "bulk_load_seconds": round(time.perf_counter() - t0, 1),
+        "bulk_load_loadavg": [load_before, _load()],
+    }
+
+
+def search_child(vendor: str, gifts: int, rows_path: Path, pg_url: str, repeat: int) -> dict:
+    home = scratch_dir(f"bench-search-{vendor}-")
+    campaign, loaded = install(vendor, rows_path, pg_url, home)
+    assert loaded["gifts"] == gifts, (loaded["gifts"], gifts)
+    from django.db import connection
+
+    from solidarity.apps.donations.models import Donation
+    from solidarity.apps.donations.search import query_words
+    from solidarity.apps.donations.selectors import (
+        StatementQuery,
+        _words_indexed,
+        donation_search,
+    )
 
     rng = random.Random(11)
     refs: list[str] = []
@@ -345,9 +361,7 @@ def search_child(vendor: str, gifts: int, rows_path: Path, pg_url: str, repeat: 
     }
     shutil.rmtree(home, ignore_errors=True)
     return {
-        "gifts": gifts,
-        "bulk_load_seconds": round(load_seconds, 1),
-        "bulk_load_loadavg": [load_before, _load()],
+        **loaded,
         "word_matches": matches,
         "queries": results,
         "last_gift_at": last_at.isoformat(),
@@ -363,6 +377,67 @@ def _pg_admin(url: str, sql: str) -> None:
     admin = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
         conn.execute(sql)
+
+
+class PgUnreachableError(RuntimeError):
+    pass
+
+
+@contextmanager
+def pg_database(url: str, *, enabled: bool = True) -> Iterator[None]:
+    """The database named in `url` new and empty for the block, dropped after it."""
+    if not enabled:
+        yield
+        return
+    dbname = url.rsplit("/", 1)[1]
+    try:
+        _pg_admin(url, f'DROP DATABASE IF EXISTS "{dbname}"')
+        _pg_admin(url, f'CREATE DATABASE "{dbname}"')
+    except Exception as exc:
+        raise PgUnreachableError(str(exc)) from exc
+    try:
+        yield
+    finally:
+        _pg_admin(url, f'DROP DATABASE IF EXISTS "{dbname}"')
+
+
+def child_run(script: str, vendor: str, argv: list[str], env: dict[str, str] | None = None) -> Any:
+    """Run `script --child VENDOR ARGV...` (one database per process, Django set up there)
+    and return the JSON its last line of output holds."""
+    child = subprocess.run(
+        [sys.executable, script, "--child", vendor, *argv],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={
+            **(env or os.environ),
+            "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}:{ROOT / 'bench'}",
+        },
+    )
+    if child.returncode != 0:
+        sys.stderr.write(child.stderr)
+        raise SystemExit(f"{vendor} child failed")
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def rows_ready(rows_path: Path, gifts: int, out: dict[str, Any]) -> None:
+    """Generate the rows TSV unless it is there (`--rows` keeps it for the next run)."""
+    if rows_path.exists():
+        return
+    before = _load()
+    seconds = rows_write(rows_path, gifts)
+    out["generate_seconds"] = round(seconds, 1)
+    out["generate_loadavg"] = [before, _load()]
+    print(f"generated {gifts} rows in {seconds:.1f}s", flush=True)
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
 
 
 def main() -> None:
@@ -381,62 +456,27 @@ def main() -> None:
     tmp = scratch_dir("bench-search-rows-")
     rows_path = args.rows or tmp / "gifts.tsv"
     out: dict[str, Any] = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version,
-        },
+        "machine": machine(),
         "gifts": args.gifts,
         "repeat": args.repeat,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     try:
-        if not rows_path.exists():
-            before = _load()
-            seconds = rows_write(rows_path, args.gifts)
-            out["generate_seconds"] = round(seconds, 1)
-            out["generate_loadavg"] = [before, _load()]
-            print(f"generated {args.gifts} rows in {seconds:.1f}s", flush=True)
+        rows_ready(rows_path, args.gifts, out)
         out["search"] = {}
         for vendor in args.vendors.split(","):
-            if vendor == "postgresql":
-                dbname = args.pg.rsplit("/", 1)[1]
-                try:
-                    _pg_admin(args.pg, f'DROP DATABASE IF EXISTS "{dbname}"')
-                    _pg_admin(args.pg, f'CREATE DATABASE "{dbname}"')
-                except Exception as exc:
-                    out["search"][vendor] = {"skipped": f"PostgreSQL not reachable: {exc}"}
-                    continue
             try:
-                child = subprocess.run(
-                    [
-                        sys.executable,
+                with pg_database(args.pg, enabled=vendor == "postgresql"):
+                    out["search"][vendor] = child_run(
                         __file__,
-                        "--child",
                         vendor,
-                        "--gifts",
-                        str(args.gifts),
-                        "--rows",
-                        str(rows_path),
-                        "--pg",
-                        args.pg,
-                        "--repeat",
-                        str(args.repeat),
-                    ],
-                    check=False,
-                    capture_output=True,
-                    text=True,
-                    cwd=ROOT,
-                    env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"},
-                )
-                if child.returncode != 0:
-                    sys.stderr.write(child.stderr)
-                    raise SystemExit(f"{vendor} child failed")
-                out["search"][vendor] = json.loads(child.stdout.strip().splitlines()[-1])
-                print(vendor, json.dumps(out["search"][vendor], indent=2), flush=True)
-            finally:
-                if vendor == "postgresql":
-                    _pg_admin(args.pg, f'DROP DATABASE IF EXISTS "{dbname}"')
+                        ["--gifts", str(args.gifts), "--rows", str(rows_path), "--pg", args.pg,
+                         "--repeat", str(args.repeat)],
+                    )  # fmt: skip
+            except PgUnreachableError as exc:
+                out["search"][vendor] = {"skipped": f"PostgreSQL not reachable: {exc}"}
+                continue
+            print(vendor, json.dumps(out["search"][vendor], indent=2), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     RESULTS.parent.mkdir(exist_ok=True)

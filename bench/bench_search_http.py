@@ -32,12 +32,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import re
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -48,16 +46,16 @@ from pathlib import Path
 from typing import Any
 
 from bench_search import (
-    GOAL,
     OPENS,
     SLUG,
-    _bulk_postgresql,
-    _bulk_sqlite,
     _load,
-    _pg_admin,
     _tsv,
     bank_code,
-    rows_write,
+    child_run,
+    install,
+    machine,
+    pg_database,
+    rows_ready,
 )
 from scratch import scratch_dir
 
@@ -79,45 +77,14 @@ FULL_NAMES = [
 
 def child_load(vendor: str, gifts: int, rows: Path, pg: str, home: Path) -> dict[str, Any]:
     """Load the gifts into the installation at `home`; sample values for the queries."""
-    os.environ["SOLIDARITY_HOME"] = str(home)
-    os.environ["SOLIDARITY_TESTING"] = "1"
-    if vendor == "postgresql":
-        os.environ["DATABASE_URL"] = pg
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "solidarity.web.settings"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-    from tests.factories import campaign_factory
-
+    campaign, loaded = install(vendor, rows, pg, home)
+    assert loaded["gifts"] == gifts, (loaded["gifts"], gifts)
     from solidarity.apps.donations.selectors import (
         StatementQuery,
         donation_search,
         statement_query_read,
     )
-    from solidarity.apps.ledger.models import CampaignTotals
 
-    call_command("migrate", verbosity=0)
-    campaign = campaign_factory(slug=SLUG, goal=GOAL, opens_at=OPENS)
-    t0 = time.perf_counter()
-    if vendor == "sqlite":
-        _bulk_sqlite(connection, campaign.pk, rows)
-    else:
-        _bulk_postgresql(connection, campaign.pk, rows)
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT COUNT(*), COALESCE(SUM(amount_minor), 0) FROM donations_donation"
-            " WHERE campaign_id = %s",
-            [campaign.pk],
-        )
-        count, raised = cur.fetchone()
-    CampaignTotals.objects.filter(campaign=campaign).update(
-        raised_minor=raised, donation_count=count
-    )
-    load_seconds = time.perf_counter() - t0
     rng = random.Random(7)
     picks = set(rng.sample(range(1, gifts + 1), min(gifts, 2000)))
     refs, amounts = [], []
@@ -140,7 +107,7 @@ def child_load(vendor: str, gifts: int, rows: Path, pg: str, home: Path) -> dict
         return round(samples[len(samples) // 2], 3)
 
     return {
-        "load_seconds": round(load_seconds, 1),
+        **loaded,
         "refs": refs,
         "codes": codes,
         "amounts": amounts,
@@ -234,21 +201,15 @@ def run_vendor(vendor: str, args: argparse.Namespace, rows: Path) -> dict[str, A
     env.update(SOLIDARITY_HOME=str(home), SOLIDARITY_TESTING="1", SOLIDARITY_HTTPS="false")
     if vendor == "postgresql":
         env["DATABASE_URL"] = args.pg
-        dbname = args.pg.rsplit("/", 1)[1]
-        _pg_admin(args.pg, f'DROP DATABASE IF EXISTS "{dbname}"')
-        _pg_admin(args.pg, f'CREATE DATABASE "{dbname}"')
     server = None
     try:
-        child = subprocess.run(
-            [sys.executable, __file__, "--child", vendor, "--gifts", str(args.gifts),
-             "--rows", str(rows), "--pg", args.pg, "--home", str(home)],
-            check=False, capture_output=True, text=True, cwd=ROOT,
-            env={**env, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}:{ROOT / 'bench'}"},
+        sample = child_run(
+            __file__,
+            vendor,
+            ["--gifts", str(args.gifts), "--rows", str(rows), "--pg", args.pg,
+             "--home", str(home)],
+            env,
         )  # fmt: skip
-        if child.returncode != 0:
-            sys.stderr.write(child.stderr)
-            raise SystemExit(f"{vendor} child failed")
-        sample = json.loads(child.stdout.strip().splitlines()[-1])
         workers, threads = args.config.split("x")
         port = _free_port()
         server = subprocess.Popen(
@@ -280,8 +241,9 @@ def run_vendor(vendor: str, args: argparse.Namespace, rows: Path) -> dict[str, A
         for r in results.values():
             r["ratio_to_campaign_page"] = round(r["rps"] / page_rps, 3)
         return {
-            "gifts": args.gifts,
-            "load_seconds": sample["load_seconds"],
+            "gifts": sample["gifts"],
+            "bulk_load_seconds": sample["bulk_load_seconds"],
+            "bulk_load_loadavg": sample["bulk_load_loadavg"],
             "server_side_p50_ms": sample["server_side_p50_ms"],
             "http": results,
         }
@@ -289,8 +251,6 @@ def run_vendor(vendor: str, args: argparse.Namespace, rows: Path) -> dict[str, A
         if server is not None:
             server.terminate()
             server.wait(20)
-        if vendor == "postgresql":
-            _pg_admin(args.pg, f'DROP DATABASE IF EXISTS "{dbname}"')
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -314,11 +274,7 @@ def main() -> None:
     tmp = scratch_dir("bench-search-http-rows-")
     rows = args.rows or tmp / "gifts.tsv"
     out: dict[str, Any] = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version,
-        },
+        "machine": machine(),
         "gifts": args.gifts,
         "connections": args.connections,
         "server": args.config,
@@ -327,12 +283,10 @@ def main() -> None:
         "search": {},
     }
     try:
-        if not rows.exists():
-            t = time.perf_counter()
-            rows_write(rows, args.gifts)
-            out["generate_seconds"] = round(time.perf_counter() - t, 1)
+        rows_ready(rows, args.gifts, out)
         for vendor in args.vendors.split(","):
-            out["search"][vendor] = run_vendor(vendor, args, rows)
+            with pg_database(args.pg, enabled=vendor == "postgresql"):
+                out["search"][vendor] = run_vendor(vendor, args, rows)
             print(vendor, json.dumps(out["search"][vendor], indent=2), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -242,3 +242,29 @@ def test_the_give_page_takes_the_amount_its_help_shows_in_every_language(client,
     # the help text's own example is an amount the form takes
     example = re.search(r'id="own-help">[^<]*?([0-9][0-9.,]*[0-9])', html).group(1)
     assert client.get(f"/{lang}/c/cuba/give/", {"own": example}).status_code == 200
+
+
+def test_statement_rows_escape_every_value_and_mark_unconfirmed_gifts():
+    from datetime import UTC, datetime
+
+    from django.utils import translation
+
+    from solidarity.apps.public.templatetags.public import statement_rows
+
+    row = {
+        "public_ref": "ABC123",
+        "received_at": datetime(2025, 8, 25, 8, 30, tzinfo=UTC),
+        "display_name": "<b>X</b> & Y",
+        "amount_minor": 150_000,
+        "currency": "VND",
+        "memo_public": '"><script>',
+        "channel_name": "QR <1>",
+    }
+    with translation.override("en"):
+        html = statement_rows([row, {**row, "public_ref": "DEF456"}], {"DEF456"}, "cuba")
+    first, second = html.split("</tr>")[:2]
+    assert "&lt;b&gt;X&lt;/b&gt; &amp; Y" in first and "<b>" not in html
+    assert "&quot;&gt;&lt;script&gt;" in first and "QR &lt;1&gt;" in first
+    assert '<a href="/c/cuba/receipt/ABC123/"><code>ABC123</code></a>' in first
+    assert "badge" not in first and 'class="badge"' in second and "unconfirmed" in second
+    assert "150,000" in first and "3:30" in first  # amount and Vietnam time as before

@@ -202,3 +202,51 @@ def test_an_installation_upgraded_across_the_walk_and_word_index_migrations_stil
     with connection.cursor() as cur:
         indexes = connection.introspection.get_constraints(cur, "donations_donation")
     assert {"donation_time_walk", "donation_amount_walk"} <= set(indexes)
+
+
+@pytest.mark.parametrize(
+    ("walk", "count_walk"),
+    [(3000, 20_000), (10, 200), (10, 40), (0, 60), (0, 0)],
+    ids=["all-walked", "long-walk", "short-walks", "one-walk", "index"],
+)
+@pytest.mark.parametrize("range_max", [20_000, -1])
+def test_every_count_path_gives_the_brute_force_count_and_sum(
+    walk, count_walk, range_max, monkeypatch
+):
+    # Given: 240 gifts with repeated names, amounts and minutes, and walks shorter than that.
+    monkeypatch.setattr(selectors, "WALK_BUDGET", walk)
+    monkeypatch.setattr(selectors, "COUNT_WALK", count_walk)
+    monkeypatch.setattr(selectors, "RANGE_MAX", range_max)
+    c = campaign_factory()
+    gifts = [
+        _named(c, NAMES[i % 5], 10_000 * (1 + (i * 7) % 13), minutes=(i * 11) % 97)
+        for i in range(240)
+    ]
+    donations_record_many(campaign=c, gifts=gifts)
+    every = list(donation_stream(campaign=c, query=StatementQuery(), chunk=200))
+    cases = [
+        {"q": "nguyen"},
+        {"q": "van an"},
+        {"q": "huong", "min_minor": 50_000, "max_minor": 90_000},
+        {"q": "le", "max_minor": 20_000},
+        {"q": "van", "since": OPENS + timedelta(minutes=50), "max_minor": 60_000},
+        {"q": "nobody"},
+        {"min_minor": 120_000},
+    ]
+    for kw in cases:
+        matched = [r["amount_minor"] for r in every if _plain_match(r, kw)]
+        for cap in (5, 30, 1000):
+            # When: the matches are counted with this cap, by donation_count and by a first
+            # page read that sees every match (None when it does not).
+            got = selectors.donation_count(campaign=c, query=StatementQuery(**kw), cap=cap)
+            page = donation_search(campaign=c, query=StatementQuery(**kw), limit=7, count_cap=cap)
+            assert page.count is None or page.count == got, (kw, cap)
+            # Then: exactly the brute-force count and sum, or "more than the cap".
+            if len(matched) > cap:
+                assert (got.count, got.sum_minor, got.exact) == (cap, None, False), (kw, cap)
+            else:
+                assert (got.count, got.sum_minor, got.exact) == (
+                    len(matched),
+                    sum(matched),
+                    True,
+                ), (kw, cap)

@@ -32,8 +32,13 @@ def _amount(minor: int, currency: str, babel_locale: str) -> str:
 
 
 def number(value: int | float | Decimal, digits: int = 0) -> str:
+    return _number(value, digits, locale())
+
+
+@lru_cache(maxsize=8192)
+def _number(value: int | float | Decimal, digits: int, babel_locale: str) -> str:
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return str(numbers.format_decimal(value, format=pattern, locale=locale()))
+    return str(numbers.format_decimal(value, format=pattern, locale=babel_locale))
 
 
 def percent(value: float) -> str:

@@ -34,6 +34,7 @@ from django.views.decorators.http import require_GET
 from solidarity.apps.campaigns.models import Campaign, CampaignPhoto, CampaignUpdate
 from solidarity.apps.campaigns.selectors import campaign_public_get, campaign_totals
 from solidarity.apps.donations.selectors import (
+    COUNT_CAP,
     SORTS,
     SearchError,
     StatementCount,
@@ -564,11 +565,14 @@ def statement_page(request: HttpRequest, slug: str) -> HttpResponse:
                 query=query,
                 cursor=request.GET.get("after") or None,
                 before=request.GET.get("before") or None,
+                count_cap=COUNT_CAP,
             )
         except SearchError as exc:
             errors.append(str(exc))
         if page is not None and _filtered(query):
-            if (
+            if page.count is not None and not request.GET.get("before"):
+                count = page.count
+            elif (
                 page.next_cursor is None
                 and not request.GET.get("after")
                 and not (request.GET.get("before"))

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django import template
 from django.conf import settings
-from django.urls import translate_url
+from django.urls import get_urlconf, translate_url
 from django.utils import translation
+from django.utils.encoding import escape_uri_path, iri_to_uri
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from solidarity.apps.public import formatting
 from solidarity.apps.public.markdown import markdown_html
@@ -37,20 +41,56 @@ def when(moment: datetime | None) -> str:
 def language_links(context: dict[str, Any]) -> list[dict[str, Any]]:
     """This page in every language: [{code, name, url, active}]."""
     request = context.get("request")
-    path = request.get_full_path() if request is not None else "/"
+    path = escape_uri_path(request.path) if request is not None else "/"
+    query = request.META.get("QUERY_STRING", "") if request is not None else ""
     current = translation.get_language()
     return [
         {
             "code": code,
             "name": name,
-            "url": translate_url(path, code),
+            "url": _path_in(path, code, get_urlconf()) + ("?" + iri_to_uri(query) if query else ""),
             "active": code == current,
         }
         for code, name in settings.LANGUAGES
     ]
 
 
+@lru_cache(maxsize=4096)
+def _path_in(path: str, code: str, urlconf: str | None) -> str:
+    """`path` in language `code` (a URL resolve and reverse, the same for every request)."""
+    return translate_url(path, code)
+
+
 @register.filter
 def markdown(text: str) -> SafeString:
     """`{{ campaign.description|markdown }}`: Markdown with raw HTML disabled (see markdown.py)."""
     return mark_safe(markdown_html(str(text or "")))  # noqa: S308 - markdown-it escapes HTML
+
+
+@register.simple_tag
+def statement_rows(rows: list[dict[str, Any]], unconfirmed: set[str], slug: str) -> SafeString:
+    """The statement's table rows, one `<tr>` per gift: the markup the row template had,
+    built in one pass (a page of 200 gifts through the template engine cost more than its
+    search). Every value is escaped."""
+    badge = format_html(
+        ' <span class="badge" title="{}">{}</span>',
+        _("Reported by a bank feed and not yet confirmed by the bank statement"),
+        _("unconfirmed"),
+    )
+    receipt = f"/c/{escape(slug)}/receipt/"
+    out = []
+    for g in rows:
+        ref = escape(g["public_ref"])
+        moment = g["received_at"]
+        out.append(
+            f'<tr>\n  <td class="time">{escape(formatting.when(moment) if moment else "")}</td>\n'
+            f'  <td class="donor">{escape(g["display_name"])}'
+            f"{badge if g['public_ref'] in unconfirmed else ''}</td>\n"
+            f'  <td class="num">{escape(formatting.amount(g["amount_minor"], g["currency"]))}'
+            "</td>\n"
+            f'  <td class="memo">{escape(g["memo_public"])}</td>\n'
+            f'  <td class="channel">{escape(g["channel_name"])}</td>\n'
+            f'  <td class="receipt"><a href="{receipt}{ref}/"><code>{ref}</code></a></td>\n'
+            "</tr>"
+        )
+    return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
