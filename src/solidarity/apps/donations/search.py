@@ -90,7 +90,7 @@ def search_rows_replace(rows: Sequence[tuple[int, str]]) -> None:
     search_rows_add(rows)
 
 
-WINDOW = 50_000
+WINDOW = 20_000
 """Gift ids below the highest indexed one that a catch-up still looks at: on PostgreSQL a
 booking transaction may commit after a later one (ids are drawn before commit); more than
 this many ids apart never happens with batches of thousands. `search_index_catch_up(full=
@@ -110,7 +110,8 @@ def _floor(full: bool) -> int:
     if full:
         return 0
     with connection.cursor() as cur:
-        cur.execute(f"SELECT MAX({_key()}) FROM {TABLE}")  # noqa: S608 (constants)
+        # ORDER BY ... LIMIT 1: an FTS5 table walks its rowids backwards; MAX() scans them all.
+        cur.execute(f"SELECT {_key()} FROM {TABLE} ORDER BY {_key()} DESC LIMIT 1")  # noqa: S608 (constants)
         (top,) = cur.fetchone() or (None,)
     return max(0, int(top or 0) - WINDOW)
 
