@@ -15,7 +15,9 @@ pass 1 streams the file through the parser, resolves every transaction's receivi
 and spools the parsed rows to an anonymous temporary file; a file with any error is refused
 there, before anything is booked. Pass 2 books the spooled rows in batches, each batch one
 short transaction. A run killed during pass 2 leaves whole batches booked; running it again
-books the rest, because every outcome is unique on the transaction's identity.
+books the rest, because every outcome is unique on the transaction's identity. During pass 2
+a forked process prepares the next batch's gifts while this one writes (`pipeline`); it
+writes nothing, so none of the above depends on it.
 """
 
 from __future__ import annotations
