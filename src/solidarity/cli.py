@@ -532,6 +532,7 @@ def _parser() -> argparse.ArgumentParser:
 EXTENSION_MODULES: list[str] = [
     "solidarity.apps.disbursements.cli",
     "solidarity.apps.imports.cli",
+    "solidarity.apps.donations.cli",
     "solidarity.apps.transparency.cli",
     "solidarity.apps.feeds.cli",
     "solidarity.backup",

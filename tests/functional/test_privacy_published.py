@@ -18,6 +18,7 @@ from django.test import Client
 
 from solidarity.apps.campaigns.services import AccountInput
 from solidarity.apps.donations.models import Donation, DonationPrivate
+from solidarity.apps.donations.search import search_index_catch_up
 from solidarity.apps.feeds.services import partner_add
 from solidarity.apps.imports.services import statement_import
 from solidarity.apps.ledger.selectors import ledger_check
@@ -137,6 +138,7 @@ def booked(client, tmp_path):
         ]
     report = statement_import(path=_statement(tmp_path / "s.csv", rows))
     assert report.counts.booked == len(rows)
+    search_index_catch_up()  # as the indexer under `serve` does within seconds
     for i, number in enumerate(NUMBERS):
         _partner_gift(
             key,

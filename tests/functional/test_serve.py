@@ -53,6 +53,7 @@ def test_helpers_start_with_the_server_and_end_with_it(tmp_path: Path):
         assert any("log sequence" in c for c in helpers.values())
         assert any("notifications process --forever" in c for c in helpers.values())
         assert any("import-jobs run --forever" in c for c in helpers.values())
+        assert any("search index --forever" in c for c in helpers.values())
         (granian,) = [p for p, c in children(site.server.pid).items() if "granian" in c]
         workers = set(children(granian))
         assert len(workers) == 2

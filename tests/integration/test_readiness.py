@@ -79,7 +79,7 @@ def test_healthz_stays_a_static_answer_while_readyz_says_why_not(client):
     status, body = readyz(client)
     # Then the node is ready, with every check's values
     assert (status, body["reasons"]) == (200, [])
-    assert set(body["checks"]) == {"workers", "sequencer", "booker"}
+    assert set(body["checks"]) == {"workers", "sequencer", "booker", "search"}
     assert body["checks"]["booker"]["waiting_notifications"] == 0
 
 
@@ -289,3 +289,34 @@ def test_status_prints_the_same_and_exits_1_when_not_ready():
     assert code == 0
     assert text.startswith("ready\n")
     assert "  waiting_notifications" in text
+
+
+def test_search_lag_of_imported_gifts_is_shown_and_goes_when_the_indexer_catches_up(
+    client, settings
+):
+    from solidarity.apps.donations.search import search_index_catch_up
+    from solidarity.apps.ledger.models import JournalTransaction
+
+    _both_alive()
+    campaign = campaign_factory()
+    # Given two gifts booked as an import books them (search rows left to the indexer), and
+    # a limit they are past (journal rows are append-only: the limit moves, not their age)
+    donations_record_many(
+        campaign=campaign, gifts=[gift(campaign), gift(campaign)], deposit=True, search_later=True
+    )
+    assert JournalTransaction.objects.filter(kind="deposit").count() == 1
+    settings.SOLIDARITY_READY = {**settings.SOLIDARITY_READY, "unindexed_seconds": -1}
+    # Then /readyz, /metrics and `solidarity status` show the lag
+    status, body = readyz(client)
+    assert status == 503
+    assert body["checks"]["search"]["unindexed_gifts"] == 2
+    assert body["reasons"][0].startswith("search indexer lagging: 2 gifts not searchable")
+    auth = {"Authorization": f"Bearer {metrics_token()}"}
+    text = client.get("/metrics", headers=auth).content.decode()
+    assert _sample(text, "solidarity_search_unindexed_gifts") == 2.0
+    assert "search indexer lagging" in _status()[1]
+    # When the indexer catches up
+    assert search_index_catch_up() == 2
+    # Then nothing is left and the installation is ready again
+    status, body = readyz(client)
+    assert (status, body["checks"]["search"]["unindexed_gifts"]) == (200, 0)

@@ -19,6 +19,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from solidarity.apps.donations.search import search_backlog
 from solidarity.apps.feeds.selectors import notifications_health
 from solidarity.apps.transparency.selectors import log_backlog
 from solidarity.apps.workers.models import WorkerBeat
@@ -131,10 +132,26 @@ def booker_check(limits: Thresholds) -> Check:
     return check
 
 
+def search_check(limits: Thresholds) -> Check:
+    """Booked gifts the public search does not find yet (statement imports are indexed after
+    their booking transactions by the indexer), and the oldest one's age."""
+    backlog = search_backlog()
+    age = _age(backlog.oldest_booked_at, timezone.now())
+    check = Check("search", {"unindexed_gifts": backlog.waiting, "lag_seconds": age})
+    limit = limits.get("unindexed_seconds", 120)
+    if backlog.waiting and age > limit:
+        check.reasons.append(
+            f"search indexer lagging: {backlog.waiting} gifts not searchable, the oldest booked "
+            f"{age:.0f}s ago (limit {limit:g}s)"
+        )
+    return check
+
+
 CHECKS: list[Callable[[Thresholds], Check]] = [
     workers_check,
     sequencer_check,
     booker_check,
+    search_check,
 ]
 
 

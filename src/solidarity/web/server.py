@@ -138,6 +138,11 @@ def _helpers(env: dict[str, str]) -> list[Child]:
     # web worker ever reads a file (solidarity.apps.imports.jobs).
     importer = [*cli, "import-jobs", "run", "--forever", "--exit-with-parent"]
     children.append(Child("importer", importer, env))
+    # The search indexer: makes imported gifts searchable within seconds of their booking
+    # (solidarity.apps.donations.search).
+    children.append(
+        Child("indexer", [*cli, "search", "index", "--forever", "--exit-with-parent"], env)
+    )
     return children
 
 

@@ -220,6 +220,8 @@ SOLIDARITY_READY = {
     "waiting_seconds": _env_number("SOLIDARITY_READY_WAITING_SECONDS", 120),
     "failed_notifications": _env_number("SOLIDARITY_READY_FAILED_NOTIFICATIONS", 100),
     "conflicts": _env_number("SOLIDARITY_READY_CONFLICTS", 100),
+    # search indexer: booked gifts not searchable yet, and how long ago the oldest was booked
+    "unindexed_seconds": _env_number("SOLIDARITY_READY_UNINDEXED_SECONDS", 120),
 }
 
 LOGGING = {

@@ -25,7 +25,12 @@ class Donation(models.Model):
 
     # Indexed through the (campaign, received_at) index below.
     campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT, db_index=False)
-    txn = models.OneToOneField("ledger.JournalTransaction", on_delete=models.PROTECT)
+    # The gift's journal transaction: its own ("donation"), or the deposit ("deposit") that
+    # books a statement batch's gifts to this campaign through one account, whose lines the
+    # gifts are (`ledger check` proves they sum to its postings).
+    txn = models.ForeignKey(
+        "ledger.JournalTransaction", on_delete=models.PROTECT, related_name="gifts"
+    )
     public_ref = models.CharField(max_length=16, unique=True)
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)

@@ -36,6 +36,7 @@ from solidarity.apps.donations.services import (
     RECOVERED_SOURCE,
     goal_reached_update,
     reversal_postings,
+    reversed_txn_id,
 )
 from solidarity.apps.ledger.services import TransactionInput, totals_apply, transactions_post
 from solidarity.apps.transparency.sequencer import (
@@ -225,7 +226,7 @@ def _reversal_book(campaign: Campaign, index: int, obj: dict[str, Any]) -> int:
                 postings=reversal_postings(gift),
                 occurred_at=at,
                 memo=f"recovered from log entry {index}",
-                reverses_id=gift.txn_id,
+                reverses_id=reversed_txn_id(gift),
             )
         ],
     )

@@ -9,8 +9,11 @@ Storage depends on the database (migration 0002_search):
 - SQLite: an FTS5 table `donations_search(body)` whose rowid is the donation's id.
 - PostgreSQL: a table `donations_search(donation_id, body)` with a GIN index on
   `to_tsvector('simple', body)` (migration 0004; its lexemes are exactly the folded words).
-Rows are written by `search_rows_add` inside the booking transaction, so a gift is searchable
-exactly when it is booked.
+Rows are written by `search_rows_add` inside the booking transaction (one gift, a feed's,
+the give page's: searchable exactly when booked), or, for statement imports, after it by
+`search_index_catch_up` (the indexer worker under `serve`, `solidarity search index`), within
+seconds of the commit; `search_backlog` measures how far behind it is (/readyz, `solidarity
+status`, /metrics).
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db import connection
+from django.db import connection, transaction
 
 from solidarity.core.matching import text_fold
+from solidarity.core.privacy import ANONYMOUS
 from solidarity.db import rows_insert
 
 TABLE = "donations_search"
@@ -83,3 +88,92 @@ def search_rows_replace(rows: Sequence[tuple[int, str]]) -> None:
         for donation_id, _ in rows:
             cur.execute(f"DELETE FROM {TABLE} WHERE {column} = %s", [donation_id])  # noqa: S608 (constant)
     search_rows_add(rows)
+
+
+WINDOW = 20_000
+"""Gift ids below the highest indexed one that a catch-up still looks at: on PostgreSQL a
+booking transaction may commit after a later one (ids are drawn before commit); more than
+this many ids apart never happens with batches of thousands. `search_index_catch_up(full=
+True)` (the indexer's first pass) looks at every gift."""
+
+_MISSING = (
+    "FROM donations_donation d WHERE d.id > %s AND NOT EXISTS "
+    "(SELECT 1 FROM donations_search s WHERE s.{key} = d.id)"
+)
+
+
+def _key() -> str:
+    return "rowid" if connection.vendor == "sqlite" else "donation_id"
+
+
+def _floor(full: bool) -> int:
+    if full:
+        return 0
+    with connection.cursor() as cur:
+        # ORDER BY ... LIMIT 1: an FTS5 table walks its rowids backwards; MAX() scans them all.
+        cur.execute(f"SELECT {_key()} FROM {TABLE} ORDER BY {_key()} DESC LIMIT 1")  # noqa: S608 (constants)
+        (top,) = cur.fetchone() or (None,)
+    return max(0, int(top or 0) - WINDOW)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchBacklog:
+    waiting: int
+    oldest_booked_at: datetime | None
+
+
+def search_backlog() -> SearchBacklog:
+    """Booked gifts not in the index yet (within WINDOW of the newest indexed), and when the
+    oldest of them was booked."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT COUNT(*), MIN(t.booked_at) "
+            + _MISSING.format(key=_key()).replace(
+                "FROM donations_donation d",
+                "FROM donations_donation d JOIN ledger_journaltransaction t ON t.id = d.txn_id",
+            ),
+            [_floor(False)],
+        )
+        n, oldest = cur.fetchone() or (0, None)
+    if isinstance(oldest, str):  # SQLite returns UTC text from a raw query
+        oldest = datetime.fromisoformat(oldest + "+00:00")
+    return SearchBacklog(int(n or 0), oldest)
+
+
+def search_index_catch_up(*, limit: int = 5000, full: bool = False) -> int:
+    """Index up to `limit` booked gifts that have no search row; how many were indexed.
+
+    Reads what the public may see (published name, shown memo, reference; the reference only
+    for an erased gift) and writes in one transaction. An erasure that commits in between
+    wins: on SQLite the transaction holds the write lock from its start (IMMEDIATE), so the
+    two run one after the other; on PostgreSQL the erasure's row stands (ON CONFLICT DO
+    NOTHING). Safe to run in several processes at once.
+    """
+    key = _key()
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT d.id, d.display_name, d.public_ref, p.memo_shown, p.id "
+                + _MISSING.format(key=key).replace(
+                    "FROM donations_donation d",
+                    "FROM donations_donation d "
+                    "LEFT JOIN donations_donationprivate p ON p.donation_id = d.id",
+                )
+                + " ORDER BY d.id LIMIT %s",
+                [_floor(full), limit],
+            )
+            found = cur.fetchall()
+        rows = [
+            (pk, search_body(name, shown or "", ref) if private else search_body(ANONYMOUS, ref))
+            for pk, name, ref, shown, private in found
+        ]
+        if connection.vendor == "postgresql" and rows:
+            with connection.cursor() as cur:
+                cur.executemany(
+                    f"INSERT INTO {TABLE} (donation_id, body) VALUES (%s, %s) "  # noqa: S608
+                    "ON CONFLICT (donation_id) DO NOTHING",
+                    rows,
+                )
+        else:
+            search_rows_add(rows)
+    return len(rows)

@@ -13,10 +13,12 @@ import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
@@ -150,13 +152,68 @@ def donations_prepare(*, campaign_slug: str, gifts: Sequence[GiftInput]) -> Prep
     }
 
 
+PreparedParts = tuple[str, str, str, str, bytes, str, bytes, str | None, str]
+"""What preparing a gift computed, as plain values another process can send cheaply:
+(donor name, public ref, display name, shown memo, salt, commitment, log entry, donor key,
+search text)."""
+
+
+def prepared_parts(p: _Prepared) -> PreparedParts:
+    """`p` as plain values (`prepared_from_parts` takes them back)."""
+    pub = p.published
+    return (
+        p.gift.donor_name,
+        pub.ref,
+        pub.display_name,
+        pub.memo_shown,
+        p.salt,
+        p.digest,
+        p.entry,
+        p.donor_key,
+        p.search_text,
+    )
+
+
+def prepared_from_parts(gift: GiftInput, parts: PreparedParts) -> _Prepared:
+    """The preparation of `gift` from `prepared_parts` of the same gift's preparation."""
+    _, ref, display_name, memo_shown, salt, digest, entry, donor_key, search_text = parts
+    published = PublishedGift(
+        ref,
+        gift.amount_minor,
+        gift.currency,
+        gift.received_at,
+        gift.channel,
+        display_name,
+        memo_shown,
+    )
+    return _Prepared(gift, published, salt, digest, entry, donor_key, search_text)
+
+
+def donations_prepare_offline(*, campaign_slug: str, gifts: Sequence[GiftInput]) -> PreparedGifts:
+    """`donations_prepare` without the database, for a process that has no connection (an
+    import's preparing process): gifts that carry a privacy reference are left out (the
+    booking prepares them with the choice the reference holds), and gifts booked already
+    are prepared too (the booking skips them)."""
+    return {
+        (campaign_slug, g.source, g.source_ref): _prepare(campaign_slug, g, {})
+        for g in gifts
+        if not _privacy_refs(g)
+    }
+
+
 def donations_record_many(
     *,
     campaign: Campaign,
     gifts: Sequence[GiftInput],
     prepared: Mapping[tuple[str, str, str], _Prepared] | None = None,
+    deposit: bool = False,
+    search_later: bool = False,
 ) -> list[RecordResult]:
     """Book gifts all or nothing, in order; already-booked ones come back `created=False`.
+
+    With `deposit`, the gifts are lines of deposit transactions (one per source account and
+    day, see `_gift_transactions`) instead of one journal transaction each. With
+    `search_later`, their search rows are left to `search_index_catch_up` (bulk imports).
 
     Safe against concurrent bookers of the same gifts: the unique constraint decides and
     the loser re-reads the winner's row. The per-gift work (masking, commitments, log
@@ -190,7 +247,14 @@ def donations_record_many(
     if not ready:
         return [RecordResult(*seen_before[(g.source, g.source_ref)], created=False) for g in gifts]
     with transaction.atomic():
-        results = iter(_record_batch(campaign, [p for p in ready if p is not None]))
+        results = iter(
+            _record_batch(
+                campaign,
+                [p for p in ready if p is not None],
+                deposit=deposit,
+                search_later=search_later,
+            )
+        )
     return [
         RecordResult(*found, created=False)
         if (found := seen_before.get((g.source, g.source_ref)))
@@ -343,13 +407,19 @@ def _existing(gifts: Sequence[GiftInput]) -> dict[tuple[str, str], tuple[int, st
     by_source: dict[str, list[str]] = {}
     for g in gifts:
         by_source.setdefault(g.source, []).append(g.source_ref)
-    for source, refs in by_source.items():
-        for start in range(0, len(refs), 900):
-            rows = Donation.objects.filter(
-                source=source, source_ref__in=refs[start : start + 900]
-            ).values_list("source_ref", "id", "public_ref")
-            for source_ref, pk, public_ref in rows:
-                found[(source, source_ref)] = (pk, public_ref)
+    with connection.cursor() as cur:
+        for source, refs in by_source.items():
+            for start in range(0, len(refs), 900):
+                chunk = refs[start : start + 900]
+                # Plain SQL: the ORM spent more building these queries than running them.
+                marks = ", ".join(["%s"] * len(chunk))
+                cur.execute(
+                    "SELECT source_ref, id, public_ref FROM donations_donation "  # noqa: S608 (placeholders only)
+                    f"WHERE source = %s AND source_ref IN ({marks})",
+                    [source, *chunk],
+                )
+                for source_ref, pk, public_ref in cur.fetchall():
+                    found[(source, source_ref)] = (pk, public_ref)
     unknown = [g for g in gifts if (g.source, g.source_ref) not in found]
     if unknown and Donation.objects.filter(source=RECOVERED_SOURCE).exists():
         found.update(_recovered(unknown))
@@ -378,7 +448,13 @@ def _recovered(gifts: Sequence[GiftInput]) -> dict[tuple[str, str], tuple[int, s
     return found
 
 
-def _record_batch(campaign: Campaign, items: Sequence[_Prepared]) -> list[RecordResult]:
+def _record_batch(
+    campaign: Campaign,
+    items: Sequence[_Prepared],
+    *,
+    deposit: bool = False,
+    search_later: bool = False,
+) -> list[RecordResult]:
     existing = _existing([p.gift for p in items])
     fresh: dict[tuple[str, str], _Prepared] = {}
     for p in items:
@@ -388,7 +464,9 @@ def _record_batch(campaign: Campaign, items: Sequence[_Prepared]) -> list[Record
     if fresh:
         try:
             with transaction.atomic():
-                created = _insert(campaign, list(fresh.values()))
+                created = _insert(
+                    campaign, list(fresh.values()), deposit=deposit, search_later=search_later
+                )
         except IntegrityError:
             # Another booker won some of these: book the rest one at a time.
             for p in fresh.values():
@@ -432,28 +510,73 @@ _DONATION_COLUMNS = (
 )
 
 
+def _deposit_key(gift: GiftInput, zone: ZoneInfo) -> tuple[str, date]:
+    return (_source_account(gift), gift.received_at.astimezone(zone).date())
+
+
+def _gift_transactions(
+    campaign: Campaign, items: Sequence[_Prepared], *, deposit: bool
+) -> list[int]:
+    """Post the journal transactions of `items`; each gift's transaction id, in order.
+
+    Without `deposit`, one "donation" transaction per gift. With it, one "deposit" per
+    source account and day (settings.TIME_ZONE, the day the statements report) for the
+    sum of its gifts, dated at the latest of them: the gifts are its lines (`ledger check`
+    proves they sum to its postings), so daily figures from postings stay exact.
+    """
+    if not deposit:
+        return transactions_post(
+            campaign=campaign,
+            items=[
+                TransactionInput(
+                    kind="donation",
+                    postings=core_ledger.gift_postings(
+                        source_account=_source_account(p.gift),
+                        campaign=campaign.slug,
+                        amount=Money(p.gift.amount_minor, p.gift.currency),
+                    ),
+                    occurred_at=p.gift.received_at,
+                )
+                for p in items
+            ],
+        )
+    zone = ZoneInfo(settings.TIME_ZONE)
+    keys = [_deposit_key(p.gift, zone) for p in items]
+    groups: dict[tuple[str, date], list[GiftInput]] = {}
+    for key, p in zip(keys, items, strict=True):
+        groups.setdefault(key, []).append(p.gift)
+    txn_ids = transactions_post(
+        campaign=campaign,
+        items=[
+            TransactionInput(
+                kind="deposit",
+                postings=core_ledger.gift_postings(
+                    source_account=source,
+                    campaign=campaign.slug,
+                    amount=Money(sum(g.amount_minor for g in gifts), campaign.currency),
+                ),
+                occurred_at=max(g.received_at for g in gifts),
+                memo=f"{len(gifts)} gifts",
+            )
+            for (source, _), gifts in groups.items()
+        ],
+    )
+    by_key = dict(zip(groups, txn_ids, strict=True))
+    return [by_key[key] for key in keys]
+
+
 def _insert(
-    campaign: Campaign, items: Sequence[_Prepared]
+    campaign: Campaign,
+    items: Sequence[_Prepared],
+    *,
+    deposit: bool = False,
+    search_later: bool = False,
 ) -> dict[tuple[str, str], tuple[int, str]]:
     """Insert gifts that are not booked yet. IntegrityError if one was booked meanwhile.
 
     The hot path of every channel: plain multi-row INSERTs, no ORM objects per gift.
     """
-    txn_ids = transactions_post(
-        campaign=campaign,
-        items=[
-            TransactionInput(
-                kind="donation",
-                postings=core_ledger.gift_postings(
-                    source_account=_source_account(p.gift),
-                    campaign=campaign.slug,
-                    amount=Money(p.gift.amount_minor, p.gift.currency),
-                ),
-                occurred_at=p.gift.received_at,
-            )
-            for p in items
-        ],
-    )
+    txn_ids = _gift_transactions(campaign, items, deposit=deposit)
     donation_ids = rows_insert(
         Donation._meta.db_table,
         _DONATION_COLUMNS,
@@ -493,9 +616,8 @@ def _insert(
             for donation_id, p in zip(donation_ids, items, strict=True)
         ],
     )
-    search_rows_add(
-        [(donation_id, p.search_text) for donation_id, p in zip(donation_ids, items, strict=True)]
-    )
+    if not search_later:
+        search_rows_add([(d, p.search_text) for d, p in zip(donation_ids, items, strict=True)])
     new_donors = _donor_keys_add(campaign, [k for p in items if (k := p.donor_key)])
     totals = totals_apply(
         campaign=campaign,
@@ -621,6 +743,15 @@ def reversal_postings(donation: Donation) -> tuple[core_ledger.Posting, ...]:
     )
 
 
+def reversed_txn_id(donation: Donation) -> int | None:
+    """The journal transaction a reversal of `donation` reverses: the gift's own, or None
+    when the gift is one line of a deposit (the reversal then undoes that line only, and the
+    `Reversal` row names the gift)."""
+    if donation.txn.kind == "deposit":
+        return None
+    return donation.txn_id
+
+
 def donation_reverse(
     *,
     donation: Donation,
@@ -644,7 +775,7 @@ def donation_reverse(
                         postings=reversal_postings(donation),
                         occurred_at=reversed_at,
                         memo=reason,
-                        reverses_id=donation.txn_id,
+                        reverses_id=reversed_txn_id(donation),
                     )
                 ],
             )

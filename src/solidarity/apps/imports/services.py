@@ -15,11 +15,14 @@ pass 1 streams the file through the parser, resolves every transaction's receivi
 and spools the parsed rows to an anonymous temporary file; a file with any error is refused
 there, before anything is booked. Pass 2 books the spooled rows in batches, each batch one
 short transaction. A run killed during pass 2 leaves whole batches booked; running it again
-books the rest, because every outcome is unique on the transaction's identity.
+books the rest, because every outcome is unique on the transaction's identity. During pass 2
+a forked process prepares the next batch's gifts while this one writes (`pipeline`); it
+writes nothing, so none of the above depends on it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import getpass
 import hashlib
@@ -47,8 +50,10 @@ from solidarity.apps.donations.services import (
     RecordResult,
     donation_reverse,
     donations_prepare,
+    donations_prepare_offline,
     donations_record_many,
     gift_errors,
+    prepared_from_parts,
 )
 from solidarity.apps.imports.models import (
     AccountMovement,
@@ -57,6 +62,7 @@ from solidarity.apps.imports.models import (
     ReviewCandidate,
     ReviewItem,
 )
+from solidarity.apps.imports.pipeline import AheadParts, prepared_ahead
 from solidarity.apps.ledger.services import TransactionInput, totals_apply, transactions_post
 from solidarity.apps.transparency.services import log_entries_append, rfc3339
 from solidarity.core import ledger as core_ledger
@@ -402,7 +408,11 @@ def _reversal_of(tx: BankTransaction) -> str | None:
     return "" if tx.is_reversal else None
 
 
-def _gift(tx: BankTransaction, target: Target, campaign: Campaign) -> GiftInput:
+def _gift(
+    tx: BankTransaction, target: Target, campaign: Campaign, donor_name: str | None = None
+) -> GiftInput:
+    if donor_name is None:
+        donor_name = donor_name_extract(tx.memo, tx.counterparty_name) or ""
     return GiftInput(
         amount_minor=tx.amount_minor,
         currency=tx.currency,
@@ -410,7 +420,7 @@ def _gift(tx: BankTransaction, target: Target, campaign: Campaign) -> GiftInput:
         channel=Channel.BANK_TRANSFER,
         source=target.source,
         source_ref=tx.identity,
-        donor_name=donor_name_extract(tx.memo, tx.counterparty_name) or "",
+        donor_name=donor_name,
         memo=tx.memo,  # a privacy reference in it decides; else "masked"
         account=target.rows[campaign.pk],
         sender_account=tx.counterparty_account or "",
@@ -424,15 +434,18 @@ def _existing_refs(model: Any, pairs: Iterable[tuple[str, str]]) -> set[tuple[st
     for source, ref in pairs:
         by_source[source].append(ref)
     found: set[tuple[str, str]] = set()
-    for source, refs in by_source.items():
-        for start in range(0, len(refs), 900):
-            chunk = refs[start : start + 900]
-            found.update(
-                (source, r)
-                for r in model.objects.filter(source=source, source_ref__in=chunk).values_list(
-                    "source_ref", flat=True
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cur:
+        for source, refs in by_source.items():
+            for start in range(0, len(refs), 900):
+                chunk = refs[start : start + 900]
+                # Plain SQL: the ORM spent more building these queries than running them.
+                cur.execute(
+                    f"SELECT source_ref FROM {table} WHERE source = %s "  # noqa: S608 (model meta)
+                    f"AND source_ref IN ({', '.join(['%s'] * len(chunk))})",
+                    [source, *chunk],
                 )
-            )
+                found.update((source, r) for (r,) in cur.fetchall())
     return found
 
 
@@ -446,6 +459,8 @@ def bank_transactions_book(
     resolver: AccountResolver | None = None,
     progress: Callable[[int], None] | None = None,
     batch_size: int = BATCH,
+    search_later: bool = False,
+    prepared_batches: Iterator[AheadParts | None] | None = None,
 ) -> BookReport:
     """Book bank transactions, each exactly once, whatever channel delivered them.
 
@@ -471,6 +486,11 @@ def bank_transactions_book(
     - Transactions are booked in batches of `batch_size`, one database transaction each;
       if the caller dies, whole batches stay booked and calling again books the rest.
       Safe to run concurrently with itself on the same transactions.
+    - A batch's gifts to one campaign through one account (and day) are the lines of one
+      deposit journal transaction. With `search_later`, their search rows are left to the
+      indexer (`search_index_catch_up`), which catches up within seconds of the commit.
+    - `prepared_batches` (`pipeline.prepared_ahead`): per batch, gifts prepared ahead by
+      another process, used only where they are the very same gifts.
     """
     resolver = resolver or AccountResolver(account=account, campaign=campaign)
     report = BookReport()
@@ -479,13 +499,17 @@ def bank_transactions_book(
     for tx in transactions:
         batch.append(tx)
         if len(batch) >= batch_size:
-            report.add(_batch_book(batch, resolver, source_kind, imported))
+            ahead = next(prepared_batches, None) if prepared_batches is not None else None
+            report.add(
+                _batch_book(batch, resolver, source_kind, imported, search_later, ahead=ahead)
+            )
             done += len(batch)
             batch = []
             if progress:
                 progress(done)
     if batch:
-        report.add(_batch_book(batch, resolver, source_kind, imported))
+        ahead = next(prepared_batches, None) if prepared_batches is not None else None
+        report.add(_batch_book(batch, resolver, source_kind, imported, search_later, ahead=ahead))
         done += len(batch)
         if progress:
             progress(done)
@@ -497,6 +521,9 @@ def _batch_book(
     resolver: AccountResolver,
     source_kind: str,
     imported: Import | None,
+    search_later: bool = False,
+    *,
+    ahead: AheadParts | None = None,
 ) -> BookReport:
     targets: list[Target] = []
     errors = []
@@ -508,11 +535,19 @@ def _batch_book(
             targets.append(found)
     if errors:
         raise BookingRefused(errors)
-    prepared = _gifts_prepare_ahead(batch, targets)
+    prepared = {} if ahead is not None else _gifts_prepare_ahead(batch, targets)
     for attempt in range(_BATCH_RETRIES):
         try:
             with transaction.atomic():
-                return _batch_book_once(batch, targets, source_kind, imported, prepared)
+                return _batch_book_once(
+                    batch,
+                    targets,
+                    source_kind,
+                    imported,
+                    prepared,
+                    search_later=search_later,
+                    ahead=ahead,
+                )
         except IntegrityError:
             # A concurrent booker committed some of these meanwhile: the next attempt sees
             # them as duplicates.
@@ -551,13 +586,14 @@ class _CampaignChooser:
 
 
 def _gifts_prepare_ahead(
-    batch: Sequence[BankTransaction], targets: Sequence[Target]
+    batch: Sequence[BankTransaction], targets: Sequence[Target], *, offline: bool = False
 ) -> PreparedGifts:
     """Before the batch's write transaction: the gifts its credits will most likely be (the
     campaign `_CampaignChooser` picks, open, not booked yet), prepared, so the transaction
     only writes. `_batch_book_once` decides again inside the transaction, with the same
     chooser, and uses a preparation only for the very same gift; a guess that turns out wrong
-    (a duplicate, a campaign closed meanwhile) costs its work, nothing else."""
+    (a duplicate, a campaign closed meanwhile) costs its work, nothing else. `offline`:
+    without the database (`donations_prepare_offline`), in the preparing process."""
     guesses: dict[str, list[GiftInput]] = defaultdict(list)
     choosers: dict[int, _CampaignChooser] = {}
     for tx, target in zip(batch, targets, strict=True):
@@ -573,8 +609,9 @@ def _gifts_prepare_ahead(
         if chosen.state(tx.booked_at) == Campaign.Status.OPEN:
             guesses[chosen.slug].append(_gift(tx, target, chosen))
     prepared: PreparedGifts = {}
+    prepare = donations_prepare_offline if offline else donations_prepare
     for slug, gifts in guesses.items():
-        prepared.update(donations_prepare(campaign_slug=slug, gifts=gifts))
+        prepared.update(prepare(campaign_slug=slug, gifts=gifts))
     return prepared
 
 
@@ -592,7 +629,13 @@ def _batch_book_once(
     source_kind: str,
     imported: Import | None,
     prepared: PreparedGifts,
+    *,
+    search_later: bool = False,
+    ahead: AheadParts | None = None,
 ) -> BookReport:
+    """Book one batch; must run inside `transaction.atomic`. `prepared` holds the gifts
+    prepared ahead in this process; `ahead` those another process prepared (added to
+    `prepared` as their gifts are chosen)."""
     receiving_accounts_lock((t.bin, t.number) for t in targets)
     report = BookReport(rows_read=len(batch))
     gifts: dict[int, list[GiftInput]] = defaultdict(list)
@@ -627,8 +670,13 @@ def _batch_book_once(
                 reviews.append(_Review(tx, target, match, match.reason))
                 continue
             chosen = chooser.by_slug[match.slug]  # type: ignore[index]
-            ahead = prepared.get((chosen.slug, target.source, tx.identity))
-            gift = ahead.gift if ahead is not None else _gift(tx, target, chosen)
+            key = (chosen.slug, target.source, tx.identity)
+            done = prepared.get(key)
+            if done is None and ahead is not None and (parts := ahead.get(key)) is not None:
+                done = prepared[key] = prepared_from_parts(
+                    _gift(tx, target, chosen, donor_name=parts[0]), parts
+                )
+            gift = done.gift if done is not None else _gift(tx, target, chosen)
             problems = gift_errors(chosen, gift, f"line {tx.line}")
             if chosen.status != Campaign.Status.OPEN:
                 problems.append(f"campaign {chosen.slug} is {chosen.status}, not open")
@@ -644,7 +692,11 @@ def _batch_book_once(
     booked: list[tuple[str, str, str, int]] = []
     for campaign_id, items in gifts.items():
         results = donations_record_many(
-            campaign=campaigns[campaign_id], gifts=items, prepared=prepared
+            campaign=campaigns[campaign_id],
+            gifts=items,
+            prepared=prepared,
+            deposit=True,
+            search_later=search_later,
         )
         for gift, result in zip(items, results, strict=True):
             if result.created:
@@ -1429,14 +1481,24 @@ def statement_import(
             if progress:
                 progress("book", done, rows)
 
+        spool.flush()
+        ahead = prepared_ahead(
+            spool,
+            read=_spool_read,
+            prepare=functools.partial(_batch_prepare_offline, resolver),
+            batch_size=BATCH,
+        )
         try:
-            counts = bank_transactions_book(
-                transactions=_spool_read(spool),
-                source_kind="statement",
-                resolver=resolver,
-                imported=record,
-                progress=after_batch,
-            )
+            with contextlib.closing(ahead):
+                counts = bank_transactions_book(
+                    transactions=_spool_read(spool),
+                    source_kind="statement",
+                    resolver=resolver,
+                    imported=record,
+                    progress=after_batch,
+                    search_later=True,
+                    prepared_batches=ahead,
+                )
             if counts.rows_read != rows:
                 raise RuntimeError(f"spooled {rows} rows but booked {counts.rows_read}; run again")
             swept = pending_reversals_sweep(targets=resolver.targets())
@@ -1449,6 +1511,17 @@ def statement_import(
     report.status = Import.Status.DONE
     _record_finish(record, report)
     return report
+
+
+def _batch_prepare_offline(
+    resolver: AccountResolver, batch: Sequence[BankTransaction]
+) -> PreparedGifts:
+    """In the preparing process: `_gifts_prepare_ahead` without the database (the resolver
+    is preloaded, every spooled transaction resolves)."""
+    targets = [t for tx in batch if not isinstance(t := resolver.resolve(tx), str)]
+    if len(targets) != len(batch):
+        return {}
+    return _gifts_prepare_ahead(batch, targets, offline=True)
 
 
 def _sqlite_statements_release() -> None:

@@ -57,6 +57,48 @@ def _log_problems(campaign: Campaign, stored: CampaignTotals) -> list[str]:
     return problems
 
 
+_GIFT_LINES_SQL = (
+    "SELECT t.id, t.kind, COALESCE(g.n, 0), COALESCE(g.s, 0), COALESCE(p.s, 0), "
+    "COALESCE(g.other, 0) FROM ledger_journaltransaction t "
+    "LEFT JOIN (SELECT d.txn_id, COUNT(*) AS n, SUM(d.amount_minor) AS s, "
+    " SUM(CASE WHEN d.campaign_id <> x.campaign_id THEN 1 ELSE 0 END) AS other "
+    " FROM donations_donation d JOIN ledger_journaltransaction x ON x.id = d.txn_id "
+    " GROUP BY d.txn_id) g ON g.txn_id = t.id "
+    "LEFT JOIN (SELECT txn_id, SUM(amount_minor) AS s FROM ledger_posting "
+    " WHERE amount_minor > 0 GROUP BY txn_id) p ON p.txn_id = t.id "
+    "WHERE (t.kind IN ('donation', 'deposit') OR g.n IS NOT NULL) AND ("
+    " g.n IS NULL OR t.kind NOT IN ('donation', 'deposit') OR g.other > 0"
+    " OR (t.kind = 'donation' AND g.n <> 1) OR g.s <> p.s)"
+)
+
+
+def gift_lines_problems() -> list[str]:
+    """Gifts as the lines of their journal transactions: every gift belongs to exactly one
+    transaction, of kind "donation" (the gift alone) or "deposit" (a batch's gifts to one
+    campaign through one account), of the gift's campaign; such a transaction has gifts,
+    and its gifts' amounts sum to its postings (the debit side; `unbalanced_transactions`
+    proves the credit side equal)."""
+    with connection.cursor() as cur:
+        cur.execute(_GIFT_LINES_SQL)
+        rows = cur.fetchall()
+    problems = []
+    for txn_id, kind, n, lines, posted, other in rows:
+        if n == 0:
+            problems.append(f"transaction {txn_id} ({kind}): no gift is booked in it")
+        elif kind not in ("donation", "deposit"):
+            problems.append(f"transaction {txn_id} ({kind}): {n} gifts belong to it")
+        elif other:
+            problems.append(f"transaction {txn_id} ({kind}): {other} gifts of another campaign")
+        elif kind == "donation" and n != 1:
+            problems.append(f"transaction {txn_id} (donation): {n} gifts, not one")
+        else:
+            problems.append(
+                f"transaction {txn_id} ({kind}): its {n} gift lines sum to {lines}, "
+                f"its postings to {posted}"
+            )
+    return problems
+
+
 def ledger_check() -> CheckReport:
     """Recompute totals from postings and rows; report every difference."""
     report = CheckReport()
@@ -65,6 +107,7 @@ def ledger_check() -> CheckReport:
             f"transaction {txn_id}: postings in {currency or '?'} sum to {total} "
             "or it has fewer than two postings"
         )
+    report.problems.extend(gift_lines_problems())
     review_open = review_open_counts()
     for campaign in Campaign.objects.order_by("slug"):
         stored = CampaignTotals.objects.get(campaign=campaign)
