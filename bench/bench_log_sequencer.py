@@ -75,8 +75,9 @@ def bench_sequencer(n: int) -> dict[str, object]:
     from solidarity.apps.transparency.services import log_entries_append_encoded
     from solidarity.core.tlog.note import key_generate, signer_parse
     from solidarity.core.tlog.sequencer import log_append
-    from solidarity.core.tlog.tiles import DirectoryTileStore
     from solidarity.core.tlog.verify import log_verify
+    from solidarity.infra.logreaders import source_open
+    from solidarity.infra.tilestore import DirectoryTileStore
 
     campaign = _campaign("bench-seq")
     entries = make_entries(n)
@@ -109,7 +110,7 @@ def bench_sequencer(n: int) -> dict[str, object]:
     finally:
         shutil.rmtree(core_dir)
     state = LogState.objects.get(campaign=campaign)
-    report = log_verify(log_dir("bench-seq"), state.vkey, workers=2)
+    report = log_verify(source_open(log_dir("bench-seq")), state.vkey, workers=2)
     assert report.size == n
     del entries
     out: dict[str, object] = {

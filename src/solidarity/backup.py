@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from solidarity.cli import CommandError, _django
-from solidarity.core.inbox import Inbox
 from solidarity.core.tlog.keys import KEYS_PATH, KeyChainError, keys_parse
+from solidarity.infra.inbox import Inbox
 
 MANIFEST = "manifest.json"
 FORMAT = 1

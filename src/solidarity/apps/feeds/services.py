@@ -9,7 +9,7 @@ from that row, in the same request after the store committed, or later from the 
 the sweeper books; a provider's retry of a stored notification is acknowledged again and
 books nothing twice (the identity is unique in every outcome table).
 
-On a SQLite file the receivers commit to an inbox of their own (`core.inbox`), which the
+On a SQLite file the receivers commit to an inbox of their own (`infra.inbox`), which the
 sweeper first moves into the database (`inbox_drain`): SQLite has one writer at a time, and
 an acknowledgement must not wait for a booking or an import holding the database's lock.
 
@@ -69,12 +69,12 @@ from solidarity.apps.imports.services import (
     receiving_accounts_lock,
 )
 from solidarity.core import webhooks
-from solidarity.core.batching import GroupCommit
-from solidarity.core.inbox import Inbox
 from solidarity.core.matching import memo_normalize
 from solidarity.core.statements import BankTransaction
 from solidarity.core.vietqr import VietQRError, vietqr_build, vietqr_payload
 from solidarity.db import db_datetime, objects_insert_new
+from solidarity.infra.group_commit import GroupCommit
+from solidarity.infra.inbox import Inbox
 
 log = logging.getLogger("solidarity.feeds")
 
@@ -334,7 +334,7 @@ _STORE_GROUP: GroupCommit[Notification, bool] = GroupCommit(_notifications_inser
 
 
 def _inbox() -> Inbox | None:
-    """The receivers' inbox (`core.inbox`) when the database is a SQLite file: the file
+    """The receivers' inbox (`infra.inbox`) when the database is a SQLite file: the file
     `<database>-inbox` beside it. None on PostgreSQL (its row locks let receivers and the
     booker write at once) and for an in-memory database."""
     if connection.vendor != "sqlite" or connection.is_in_memory_db():

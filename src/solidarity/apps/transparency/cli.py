@@ -285,11 +285,12 @@ def cmd_log_receipt(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from solidarity.core.tlog.verify import LogVerifyError, log_verify
+    from solidarity.infra.logreaders import source_open
 
     since = Path(args.since).read_bytes() if args.since else None
     try:
         report = log_verify(
-            args.location,
+            source_open(args.location),
             _vkey_arg(args.vkey),
             since,
             origin=args.origin,
