@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from solidarity.cli import CommandError, _campaign, _django, _print_json
+from solidarity.console import CommandError, campaign_arg, django_setup, print_json
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def _print_report(report: Any) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.imports.services import AccountRef, statements_import
     from solidarity.core.statements import StatementRejected, profile_load
 
@@ -89,7 +89,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         account = AccountRef.parse(args.account) if args.account else None
     except ValueError as exc:
         raise CommandError(f"--account: {exc}") from None
-    campaign = _campaign(args.campaign) if args.campaign else None
+    campaign = campaign_arg(args.campaign) if args.campaign else None
     profile = None
     if args.profile:
         try:
@@ -116,7 +116,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     finally:
         bar.end()
     if args.json:
-        _print_json({"files": [r.as_dict() for r in reports]})
+        print_json({"files": [r.as_dict() for r in reports]})
     else:
         for report in reports:
             _print_report(report)
@@ -127,7 +127,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_import_jobs_run(args: argparse.Namespace) -> int:
     """Run the statements uploaded in the back office: once, or as the import worker."""
-    _django()
+    django_setup()
     from solidarity.apps.imports.jobs import import_jobs_run
 
     if not args.forever:
@@ -160,7 +160,7 @@ def _item(pk: int) -> Any:
 
 
 def cmd_review_list(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.imports.selectors import review_items
 
     rows = review_items(status=args.status, campaign_slug=args.campaign, limit=args.limit)
@@ -181,7 +181,7 @@ def _queue_print(
 ) -> int:
     """Print queue rows (review items, returned transfers) a line each, or as JSON."""
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     for r in rows:
         print(
@@ -194,18 +194,18 @@ def _queue_print(
 
 
 def cmd_review_assign(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.imports.services import review_assign
 
     result = review_assign(
-        item=_item(args.id), campaign=_campaign(args.campaign), by=_user(args.by)
+        item=_item(args.id), campaign=campaign_arg(args.campaign), by=_user(args.by)
     )
     print(f"review item {args.id} booked to {args.campaign} as gift {result.public_ref}")
     return 0
 
 
 def cmd_review_reject(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.imports.services import review_reject
 
     review_reject(item=_item(args.id), by=_user(args.by), reason=args.reason)
@@ -214,7 +214,7 @@ def cmd_review_reject(args: argparse.Namespace) -> int:
 
 
 def cmd_review_returns(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.imports.selectors import pending_returns
 
     rows = pending_returns(status=args.status, limit=args.limit)
@@ -227,7 +227,7 @@ def cmd_review_returns(args: argparse.Namespace) -> int:
 
 
 def cmd_review_post_return(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.imports.models import PendingReversal
     from solidarity.apps.imports.services import pending_reversal_post
 
