@@ -51,7 +51,8 @@ def _setup(home: Path) -> None:
 
 
 def _campaign(slug: str):  # type: ignore[no-untyped-def]
-    from solidarity.apps.campaigns.services import campaign_create, campaign_open
+    from solidarity.apps.campaigns.services import campaign_open
+    from solidarity.apps.transparency.announcements import campaign_create
 
     c = campaign_create(
         slug=slug,

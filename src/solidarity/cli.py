@@ -76,8 +76,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     django_setup()
-    from solidarity.apps.campaigns.demo import demo_load
-    from solidarity.apps.campaigns.selectors import campaign_totals
+    from solidarity.apps.donations.demo import demo_load
+    from solidarity.apps.ledger.selectors import campaign_totals
 
     started = datetime.now(UTC)
 
@@ -120,7 +120,7 @@ def _parse_account(text: str) -> Any:
 
 def cmd_campaign_create(args: argparse.Namespace) -> int:
     django_setup()
-    from solidarity.apps.campaigns.services import campaign_create
+    from solidarity.apps.transparency.announcements import campaign_create
     from solidarity.core.money import Money, MoneyError
 
     try:
@@ -193,7 +193,7 @@ def cmd_campaign_list(args: argparse.Namespace) -> int:
 
 def cmd_campaign_show(args: argparse.Namespace) -> int:
     django_setup()
-    from solidarity.apps.campaigns.selectors import campaign_totals
+    from solidarity.apps.ledger.selectors import campaign_totals
 
     c = campaign_arg(args.slug)
     print_json(
@@ -216,7 +216,7 @@ def cmd_campaign_show(args: argparse.Namespace) -> int:
 
 def cmd_campaign_totals(args: argparse.Namespace) -> int:
     django_setup()
-    from solidarity.apps.campaigns.selectors import campaign_totals
+    from solidarity.apps.ledger.selectors import campaign_totals
     from solidarity.core.money import Money, money_format
 
     totals = campaign_totals(campaign=campaign_arg(args.slug))
@@ -313,7 +313,7 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
 
 def cmd_ledger_check(args: argparse.Namespace) -> int:
     django_setup()
-    from solidarity.apps.ledger.selectors import ledger_check
+    from solidarity.apps.banking.check import ledger_check
 
     report = ledger_check()
     if args.json:

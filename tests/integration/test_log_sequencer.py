@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from solidarity.apps.campaigns.selectors import campaign_totals
+from solidarity.apps.banking.check import ledger_check
 from solidarity.apps.donations.models import Donation
 from solidarity.apps.donations.services import donation_reverse, donations_record_many
 from solidarity.apps.ledger.models import CampaignTotals
-from solidarity.apps.ledger.selectors import ledger_check
+from solidarity.apps.ledger.selectors import campaign_totals
 from solidarity.apps.transparency import sequencer as seq
 from solidarity.apps.transparency.logfiles import key_root, log_dir
 from solidarity.apps.transparency.models import LogEntry, LogHead, LogState

@@ -23,11 +23,10 @@ from solidarity.apps.disbursements.models import (
 from solidarity.apps.ledger.models import CampaignTotals, Posting
 from solidarity.apps.transparency.models import LogEntry
 from solidarity.apps.transparency.selectors import log_published_size
-from solidarity.apps.transparency.services import rfc3339
 from solidarity.core.money import LANGUAGE_LOCALES as BABEL_LOCALES
 from solidarity.core.money import Money, money_format
 from solidarity.core.report import Reconciliation, day_format, quantity_format
-from solidarity.core.tlog.entry import entry_decode
+from solidarity.core.tlog.entry import entry_decode, rfc3339
 from solidarity.core.tranches import decimal_text
 
 

@@ -42,6 +42,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from solidarity import config
+from solidarity.apps.banking.models import ReviewItem
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.donations.models import Channel, Donation
 from solidarity.apps.donations.services import (
@@ -60,7 +61,6 @@ from solidarity.apps.feeds.models import (
     Notification,
     Partner,
 )
-from solidarity.apps.imports.models import ReviewItem
 from solidarity.apps.imports.services import (
     AccountRef,
     AccountResolver,

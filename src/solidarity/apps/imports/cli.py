@@ -151,7 +151,7 @@ def cmd_import_jobs_run(args: argparse.Namespace) -> int:
 
 
 def _item(pk: int) -> Any:
-    from solidarity.apps.imports.models import ReviewItem
+    from solidarity.apps.banking.models import ReviewItem
 
     try:
         return ReviewItem.objects.get(pk=pk)
@@ -161,7 +161,7 @@ def _item(pk: int) -> Any:
 
 def cmd_review_list(args: argparse.Namespace) -> int:
     django_setup()
-    from solidarity.apps.imports.selectors import review_items
+    from solidarity.apps.banking.selectors import review_items
 
     rows = review_items(status=args.status, campaign_slug=args.campaign, limit=args.limit)
     return _queue_print(
@@ -215,7 +215,7 @@ def cmd_review_reject(args: argparse.Namespace) -> int:
 
 def cmd_review_returns(args: argparse.Namespace) -> int:
     django_setup()
-    from solidarity.apps.imports.selectors import pending_returns
+    from solidarity.apps.banking.selectors import pending_returns
 
     rows = pending_returns(status=args.status, limit=args.limit)
     return _queue_print(
@@ -228,7 +228,7 @@ def cmd_review_returns(args: argparse.Namespace) -> int:
 
 def cmd_review_post_return(args: argparse.Namespace) -> int:
     django_setup()
-    from solidarity.apps.imports.models import PendingReversal
+    from solidarity.apps.banking.models import PendingReversal
     from solidarity.apps.imports.services import pending_reversal_post
 
     pending = PendingReversal.objects.filter(pk=args.id).first()

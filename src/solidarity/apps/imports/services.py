@@ -39,6 +39,12 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from solidarity.apps.banking.models import (
+    AccountMovement,
+    PendingReversal,
+    ReviewCandidate,
+    ReviewItem,
+)
 from solidarity.apps.campaigns.models import Campaign, ReceivingAccount
 from solidarity.apps.donations.models import Channel, Donation, Reversal
 from solidarity.apps.donations.services import (
@@ -50,15 +56,9 @@ from solidarity.apps.donations.services import (
     donations_record_many,
     gift_errors,
 )
-from solidarity.apps.imports.models import (
-    AccountMovement,
-    Import,
-    PendingReversal,
-    ReviewCandidate,
-    ReviewItem,
-)
+from solidarity.apps.imports.models import Import
 from solidarity.apps.ledger.services import TransactionInput, totals_apply, transactions_post
-from solidarity.apps.transparency.services import log_entries_append, rfc3339
+from solidarity.apps.transparency.services import log_entries_append
 from solidarity.core import ledger as core_ledger
 from solidarity.core.banks import account_parse
 from solidarity.core.matching import (
@@ -81,6 +81,7 @@ from solidarity.core.statements import (
     statement_read,
 )
 from solidarity.core.statements.base import VIETNAM_TZ
+from solidarity.core.tlog.entry import rfc3339
 from solidarity.db import db_datetime, rows_insert
 
 logger = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from solidarity.apps.campaigns.models import Campaign, CampaignPhoto, CampaignUpdate
-from solidarity.apps.campaigns.selectors import campaign_public_get, campaign_totals
+from solidarity.apps.campaigns.selectors import campaign_public_get
 from solidarity.apps.donations.selectors import (
     SORTS,
     SearchError,
@@ -44,6 +44,7 @@ from solidarity.apps.donations.selectors import (
     statement_query_read,
 )
 from solidarity.apps.donations.services import privacy_reference_create
+from solidarity.apps.ledger.selectors import campaign_totals
 from solidarity.apps.public import charts, formatting
 from solidarity.apps.public.caching import cached
 from solidarity.apps.public.selectors import (
@@ -55,7 +56,6 @@ from solidarity.apps.public.selectors import (
     log_vkey,
     log_witnesses,
 )
-from solidarity.apps.transparency.services import rfc3339
 from solidarity.core.money import (
     Money,
     MoneyError,
@@ -65,6 +65,7 @@ from solidarity.core.money import (
 )
 from solidarity.core.qrimage import qr_png, qr_svg
 from solidarity.core.statements import ANY_DATE
+from solidarity.core.tlog.entry import rfc3339
 from solidarity.core.vietqr import PURPOSE_MAX, VietQRError, vietqr_build, vietqr_payload
 
 TRANCHE_TEMPLATE: Final = "disbursements/_where_the_money_went.html"
