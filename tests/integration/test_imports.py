@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from bench.gen_statement import statement_write
 
+from solidarity.apps.banking.accounts import AccountRef
 from solidarity.apps.banking.check import ledger_check
 from solidarity.apps.banking.models import AccountMovement, PendingReversal, ReviewItem
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.campaigns.services import AccountInput
 from solidarity.apps.donations.models import Donation, DonationPrivate, Reversal
 from solidarity.apps.imports.models import Import
-from solidarity.apps.imports.services import AccountRef, statement_import
+from solidarity.apps.imports.services import statement_import
 from solidarity.apps.ledger.models import JournalTransaction, Posting
 from solidarity.apps.ledger.selectors import campaign_totals
 from solidarity.core.statements import Profile, profile_load, statement_read

@@ -42,7 +42,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from solidarity import config
+from solidarity.apps.banking.accounts import AccountRef, AccountResolver, receiving_accounts_lock
 from solidarity.apps.banking.models import ReviewItem
+from solidarity.apps.banking.report import BookingRefused
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.donations.models import Channel, Donation
 from solidarity.apps.donations.services import (
@@ -61,13 +63,7 @@ from solidarity.apps.feeds.models import (
     Notification,
     Partner,
 )
-from solidarity.apps.imports.services import (
-    AccountRef,
-    AccountResolver,
-    BookingRefused,
-    bank_transactions_book,
-    receiving_accounts_lock,
-)
+from solidarity.apps.imports.services import bank_transactions_book
 from solidarity.core import webhooks
 from solidarity.core.matching import memo_normalize
 from solidarity.core.statements import BankTransaction

@@ -78,7 +78,8 @@ def _print_report(report: Any) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     django_setup()
-    from solidarity.apps.imports.services import AccountRef, statements_import
+    from solidarity.apps.banking.accounts import AccountRef
+    from solidarity.apps.imports.services import statements_import
     from solidarity.core.statements import StatementRejected, profile_load
 
     paths = [Path(p) for p in args.files]
