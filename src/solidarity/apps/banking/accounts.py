@@ -12,6 +12,7 @@ from django.db import connection
 
 from solidarity.apps.campaigns.models import Campaign, ReceivingAccount
 from solidarity.core.banks import account_parse
+from solidarity.core.ledger import account_code
 from solidarity.core.matching import CampaignRule
 from solidarity.core.statements import BankTransaction
 
@@ -50,7 +51,7 @@ class Target:
 
     @property
     def ledger_code(self) -> str:
-        return f"asset:bank:{self.bin}:{self.number}"
+        return account_code("bank", self.bin, self.number)
 
     def rules(self, stated_account: str) -> list[CampaignRule]:
         return [

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -63,6 +62,7 @@ from solidarity.apps.feeds.models import (
     Notification,
     Partner,
 )
+from solidarity.apps.feeds.providers import PROVIDERS
 from solidarity.apps.imports.services import bank_transactions_book
 from solidarity.core import webhooks
 from solidarity.core.matching import memo_normalize
@@ -509,14 +509,7 @@ def _inbox_row_refused(row: Notification, exc: Exception) -> bool:
 
 def transfer_of(feed: Feed, notification: Notification) -> webhooks.Transfer:
     """The transfer a stored notification reports (parsed again from the stored body)."""
-    body = notification.body
-    if feed.kind == Feed.Kind.SEPAY:
-        return webhooks.sepay_parse(body.encode())
-    if feed.kind == Feed.Kind.CASSO:
-        return webhooks.casso_parse(webhooks.json_parse(body.encode()))
-    if feed.kind == Feed.Kind.STANDARD:
-        return webhooks.standard_parse(notification.headers, body.encode())
-    return webhooks.vnpay_parse(dict(parse_qsl(body, keep_blank_values=True)))
+    return PROVIDERS[feed.kind].reparse(notification.headers, notification.body.encode())
 
 
 # --- booking --------------------------------------------------------------------------------
