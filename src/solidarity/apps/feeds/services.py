@@ -65,6 +65,7 @@ from solidarity.apps.feeds.models import (
 from solidarity.apps.feeds.providers import PROVIDERS
 from solidarity.apps.imports.services import bank_transactions_book
 from solidarity.core import webhooks
+from solidarity.core.gift_rules import gift_amount_problem, memo_room, transfer_memo
 from solidarity.core.matching import memo_normalize
 from solidarity.core.statements import BankTransaction
 from solidarity.core.vietqr import VietQRError, vietqr_build, vietqr_payload
@@ -1143,6 +1144,10 @@ def rate_hit(*, key: ApiKey, limit: int, now: float) -> int:
     return 0
 
 
+INTENT_REFERENCE_LENGTH = 10
+"""An intent's reference: `G` and nine characters of Crockford's base 32."""
+
+
 def intent_create(
     *,
     campaign: Campaign,
@@ -1155,12 +1160,19 @@ def intent_create(
     problems = []
     if campaign.status != Campaign.Status.OPEN:
         problems.append(f"campaign {campaign.slug} is {campaign.status}, not open")
-    if amount_minor <= 0:
-        problems.append("amount must be positive")
-    if campaign.min_gift_minor and amount_minor < campaign.min_gift_minor:
-        problems.append(f"amount below the campaign's minimum {campaign.min_gift_minor}")
-    if campaign.max_gift_minor and amount_minor > campaign.max_gift_minor:
-        problems.append(f"amount above the campaign's maximum {campaign.max_gift_minor}")
+    amount = gift_amount_problem(
+        amount_minor,
+        currency=campaign.currency,
+        min_gift_minor=campaign.min_gift_minor,
+        max_gift_minor=campaign.max_gift_minor,
+    )
+    if amount is not None:
+        problems.append(str(amount))
+    if memo_room(campaign.code) < INTENT_REFERENCE_LENGTH:
+        problems.append(
+            f"campaign code {campaign.code} leaves no room for an intent's reference in a "
+            "transfer memo"
+        )
     if privacy not in _PRIVACY:
         problems.append("privacy must be named, masked or anonymous")
     account = campaign.accounts.order_by("id").first()
@@ -1171,9 +1183,11 @@ def intent_create(
     assert account is not None
     for _ in range(5):
         reference = "G" + "".join(
-            pysecrets.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for _ in range(9)
+            pysecrets.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+            for _ in range(INTENT_REFERENCE_LENGTH - 1)
         )
-        memo = f"{campaign.code} {reference}"
+        memo = transfer_memo(campaign.code, reference)
+        assert memo is not None  # room checked above
         try:
             with transaction.atomic():
                 intent = Intent.objects.create(
@@ -1203,7 +1217,7 @@ def intent_create(
                 bin=account.bin,
                 account=account.number,
                 amount=amount_minor if campaign.currency == "VND" else None,
-                memo=memo[:25],
+                memo=memo,
             )
         )
     except VietQRError as exc:
@@ -1214,7 +1228,7 @@ def intent_create(
         "amount": amount_minor,
         "currency": campaign.currency,
         "account": f"{account.bin}:{account.number}",
-        "memo": memo[:25],
+        "memo": memo,
         "vietqr": payload,
     }
 
