@@ -65,7 +65,8 @@ def _setup(home: Path, database_url: str | None = None) -> None:
 
 
 def _campaign(slug: str, code: str = "BENCH"):  # type: ignore[no-untyped-def]
-    from solidarity.apps.campaigns.services import campaign_create, campaign_open
+    from solidarity.apps.campaigns.services import campaign_open
+    from solidarity.apps.transparency.announcements import campaign_create
 
     c = campaign_create(
         slug=slug,
@@ -89,8 +90,9 @@ def bench_sequencer(n: int) -> dict[str, object]:
     from solidarity.apps.transparency.services import log_entries_append_encoded
     from solidarity.core.tlog.note import key_generate, signer_parse
     from solidarity.core.tlog.sequencer import log_append
-    from solidarity.core.tlog.tiles import DirectoryTileStore
     from solidarity.core.tlog.verify import log_verify
+    from solidarity.infra.logreaders import source_open
+    from solidarity.infra.tilestore import DirectoryTileStore
 
     campaign = _campaign("bench-seq")
     entries = make_entries(n)
@@ -123,7 +125,7 @@ def bench_sequencer(n: int) -> dict[str, object]:
     finally:
         shutil.rmtree(core_dir)
     state = LogState.objects.get(campaign=campaign)
-    report = log_verify(log_dir("bench-seq"), state.vkey, workers=2)
+    report = log_verify(source_open(log_dir("bench-seq")), state.vkey, workers=2)
     assert report.size == n
     del entries
     out: dict[str, object] = {

@@ -27,14 +27,10 @@ from solidarity.core.tlog.entry import commitment, entry_encode
 from solidarity.core.tlog.note import key_generate, signer_parse
 from solidarity.core.tlog.proof import inclusion_proof, inclusion_proof_from_tiles, inclusion_verify
 from solidarity.core.tlog.sequencer import log_append
-from solidarity.core.tlog.tiles import (
-    DirectoryTileStore,
-    MemoryTileStore,
-    TileCache,
-    TileHashReader,
-    TileWriter,
-)
+from solidarity.core.tlog.tiles import MemoryTileStore, TileHashReader, TileWriter
 from solidarity.core.tlog.verify import log_verify
+from solidarity.infra.logreaders import source_open
+from solidarity.infra.tilestore import DirectoryTileStore, TileCache
 
 RESULTS = Path(__file__).resolve().parent / "results" / "tlog.json"
 ORIGIN = "bench.solidarity.example/campaign"
@@ -88,7 +84,7 @@ def bench_sequence_verify(
     log_append(store, signer=signer, origin=ORIGIN, entries=entries)
     seq = time.perf_counter() - t
     t = time.perf_counter()
-    report = log_verify(tmp, vkey, workers=workers)
+    report = log_verify(source_open(tmp), vkey, workers=workers)
     ver = time.perf_counter() - t
     assert report.size == n
     files = sum(len(f) for _, _, f in os.walk(tmp))

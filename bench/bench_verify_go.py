@@ -36,7 +36,7 @@ from solidarity.core.tlog.cosignature import cosigner_key_generate, cosigner_sig
 from solidarity.core.tlog.entry import entry_encode
 from solidarity.core.tlog.note import key_generate, note_split, signer_parse
 from solidarity.core.tlog.sequencer import log_append
-from solidarity.core.tlog.tiles import DirectoryTileStore
+from solidarity.infra.tilestore import DirectoryTileStore
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "verify_go.json"

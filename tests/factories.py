@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from solidarity.apps.campaigns.models import Campaign
-from solidarity.apps.campaigns.services import AccountInput, campaign_create, campaign_open
+from solidarity.apps.campaigns.services import AccountInput, campaign_open
 from solidarity.apps.donations.services import GiftInput
+from solidarity.apps.transparency.announcements import campaign_create
 
 OPENS = datetime(2025, 8, 25, 1, 0, tzinfo=UTC)
 _seq = itertools.count()

@@ -35,9 +35,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from solidarity.cli import CommandError, _django
-from solidarity.core.inbox import Inbox
+from solidarity.console import CommandError, django_setup
 from solidarity.core.tlog.keys import KEYS_PATH, KeyChainError, keys_parse
+from solidarity.infra.inbox import Inbox
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -403,7 +403,7 @@ def _logs_compare() -> list[str]:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     manifest = backup_take(Path(args.dir))
     sizes = ", ".join(f"{s} {v['size']:,}" for s, v in sorted(manifest["logs"].items()))
     print(
@@ -414,7 +414,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     lines = backup_restore(Path(args.dir), force=args.force)
     for line in lines:
         print(line)

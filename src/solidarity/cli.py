@@ -10,58 +10,16 @@ import argparse
 import getpass
 import importlib
 import json
-import os
 import secrets
-import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from solidarity.console import CommandError, campaign_arg, django_setup, print_json
+
 Handler = Callable[[argparse.Namespace], int]
-
-
-class CommandError(Exception):
-    """A refused request: printed to stderr, exit code 2."""
-
-
-def _django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "solidarity.web.settings")
-    import django
-
-    django.setup()
-
-
-def stop_event(*signums: int) -> threading.Event:
-    """An event set when one of `signums` arrives, for a daemon loop's `stop.wait(...)`.
-
-    The handler sets it from a new thread: a handler runs in the main thread between two
-    bytecodes, possibly while that thread holds the event's own lock inside `wait`, and
-    setting it there deadlocks the process (it then ignores SIGTERM for ever)."""
-    stop = threading.Event()
-
-    def handler(signum: int, frame: object) -> None:
-        threading.Thread(target=stop.set, name="stop", daemon=True).start()
-
-    for signum in signums:
-        signal.signal(signum, handler)
-    return stop
-
-
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str))
-
-
-def _campaign(slug: str) -> Any:
-    from solidarity.apps.campaigns.models import Campaign
-    from solidarity.apps.campaigns.selectors import campaign_get
-
-    try:
-        return campaign_get(slug=slug)
-    except Campaign.DoesNotExist:
-        raise CommandError(f"no campaign with slug {slug!r}") from None
 
 
 # --- init, serve, demo -------------------------------------------------------------------
@@ -69,7 +27,7 @@ def _campaign(slug: str) -> Any:
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Create the state directory, secrets and database; safe to run again."""
-    _django()
+    django_setup()
     from django.core.management import call_command
 
     from solidarity import config
@@ -117,9 +75,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    _django()
-    from solidarity.apps.campaigns.demo import demo_load
-    from solidarity.apps.campaigns.selectors import campaign_totals
+    django_setup()
+    from solidarity.apps.donations.demo import demo_load
+    from solidarity.apps.ledger.selectors import campaign_totals
 
     started = datetime.now(UTC)
 
@@ -161,8 +119,8 @@ def _parse_account(text: str) -> Any:
 
 
 def cmd_campaign_create(args: argparse.Namespace) -> int:
-    _django()
-    from solidarity.apps.campaigns.services import campaign_create
+    django_setup()
+    from solidarity.apps.transparency.announcements import campaign_create
     from solidarity.core.money import Money, MoneyError
 
     try:
@@ -199,17 +157,17 @@ def cmd_campaign_create(args: argparse.Namespace) -> int:
 
 
 def cmd_campaign_status(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.campaigns.services import campaign_status_set
 
-    campaign = campaign_status_set(campaign=_campaign(args.slug), status=args.status)
+    campaign = campaign_status_set(campaign=campaign_arg(args.slug), status=args.status)
     print(f"campaign {campaign.slug} is {campaign.status}")
     return 0
 
 
 def cmd_campaign_close_due(args: argparse.Namespace) -> int:
     """Close every open campaign past its closing time (for cron or a timer)."""
-    _django()
+    django_setup()
     from solidarity.apps.campaigns.services import campaigns_close_due
 
     closed = campaigns_close_due()
@@ -218,7 +176,7 @@ def cmd_campaign_close_due(args: argparse.Namespace) -> int:
 
 
 def cmd_campaign_list(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.campaigns.models import Campaign
 
     rows = [
@@ -226,7 +184,7 @@ def cmd_campaign_list(args: argparse.Namespace) -> int:
         for c in Campaign.objects.order_by("slug")
     ]
     if args.json:
-        _print_json(rows)
+        print_json(rows)
     else:
         for row in rows:
             print(f"{row['slug']:<24} {row['status']:<7} {row['code']:<8} {row['name']}")
@@ -234,11 +192,11 @@ def cmd_campaign_list(args: argparse.Namespace) -> int:
 
 
 def cmd_campaign_show(args: argparse.Namespace) -> int:
-    _django()
-    from solidarity.apps.campaigns.selectors import campaign_totals
+    django_setup()
+    from solidarity.apps.ledger.selectors import campaign_totals
 
-    c = _campaign(args.slug)
-    _print_json(
+    c = campaign_arg(args.slug)
+    print_json(
         {
             "slug": c.slug,
             "code": c.code,
@@ -257,11 +215,11 @@ def cmd_campaign_show(args: argparse.Namespace) -> int:
 
 
 def cmd_campaign_totals(args: argparse.Namespace) -> int:
-    _django()
-    from solidarity.apps.campaigns.selectors import campaign_totals
+    django_setup()
+    from solidarity.apps.ledger.selectors import campaign_totals
     from solidarity.core.money import Money, money_format
 
-    totals = campaign_totals(campaign=_campaign(args.slug))
+    totals = campaign_totals(campaign=campaign_arg(args.slug))
     if args.json:
         print(json.dumps(totals, ensure_ascii=False, sort_keys=True))
         return 0
@@ -278,7 +236,7 @@ def cmd_campaign_totals(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.accounts.services import totp_enrol, user_add, user_needs_otp
 
     generated = False
@@ -318,7 +276,7 @@ def _user(username: str) -> Any:
 
 def cmd_user_totp(args: argparse.Namespace) -> int:
     """Enrol a new TOTP device for a person; any earlier device stops working."""
-    _django()
+    django_setup()
     from solidarity.apps.accounts.services import totp_enrol
 
     _totp_show(totp_enrol(user=_user(args.username)).uri, qr=not args.no_qr)
@@ -327,7 +285,7 @@ def cmd_user_totp(args: argparse.Namespace) -> int:
 
 def cmd_user_unlock(args: argparse.Namespace) -> int:
     """Lift a login lockout (django-axes) for a username, from every address."""
-    _django()
+    django_setup()
     from axes.utils import reset
 
     _user(args.username)
@@ -338,12 +296,12 @@ def cmd_user_unlock(args: argparse.Namespace) -> int:
 
 def cmd_audit_list(args: argparse.Namespace) -> int:
     """The newest entries of the audit trail of back-office changes."""
-    _django()
+    django_setup()
     from solidarity.apps.accounts.selectors import audit_list
 
     rows = audit_list(limit=args.limit, username=args.user or "", action=args.action_prefix or "")
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     for row in rows:
         print(
@@ -354,12 +312,12 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
 
 
 def cmd_ledger_check(args: argparse.Namespace) -> int:
-    _django()
-    from solidarity.apps.ledger.selectors import ledger_check
+    django_setup()
+    from solidarity.apps.banking.check import ledger_check
 
     report = ledger_check()
     if args.json:
-        _print_json({"ok": report.ok, "problems": report.problems, "campaigns": report.campaigns})
+        print_json({"ok": report.ok, "problems": report.problems, "campaigns": report.campaigns})
     else:
         for problem in report.problems:
             print(f"MISMATCH {problem}")
@@ -372,12 +330,12 @@ def cmd_ledger_check(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Readiness as `/readyz` computes it, for an operator; exit 1 when not ready."""
-    _django()
+    django_setup()
     from solidarity.web.health import readiness
 
     state = readiness()
     if args.json:
-        _print_json(state.as_json())
+        print_json(state.as_json())
         return 0 if state.ready else 1
     print("ready" if state.ready else "NOT READY")
     for reason in state.reasons:
@@ -393,13 +351,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_donor_erase(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.donations.services import donation_erase
 
     erased = donation_erase(public_ref=args.ref, by=args.by or getpass.getuser())
     ref = args.ref.strip().upper()
     if args.json:
-        _print_json({"ref": ref, "erased": erased})
+        print_json({"ref": ref, "erased": erased})
     else:
         print(f"{ref}: private record erased" if erased else f"{ref}: already erased")
     return 0
@@ -518,12 +476,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_donor_erase)
 
+    log = sub.add_parser("log", help="the public transparency log").add_subparsers(
+        dest="action", required=True
+    )
     for name in EXTENSION_MODULES:
         module = importlib.import_module(name)
         module.register(sub)
-        # A module may also add `solidarity campaign <action>` subcommands.
+        # A module may also add `solidarity campaign <action>` and `solidarity log <action>`.
         if hasattr(module, "register_campaign"):
             module.register_campaign(camp)
+        if hasattr(module, "register_log"):
+            module.register_log(log)
     return parser
 
 
@@ -534,6 +497,7 @@ EXTENSION_MODULES: list[str] = [
     "solidarity.apps.imports.cli",
     "solidarity.apps.donations.cli",
     "solidarity.apps.transparency.cli",
+    "solidarity.apps.donations.cli",
     "solidarity.apps.feeds.cli",
     "solidarity.backup",
     "solidarity.apps.transparency.witness_cli",
@@ -641,8 +605,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Run the imported module's main, so CommandError raised by extension modules (which
-    # import solidarity.cli) is the class main() catches.
-    from solidarity.cli import main as _main
-
-    sys.exit(_main())
+    sys.exit(main())

@@ -15,13 +15,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "solidarity.web.settings")
 django.setup()
 
 from solidarity.apps.accounts.services import totp_enrol, user_add  # noqa: E402
-from solidarity.apps.campaigns.services import (  # noqa: E402
-    AccountInput,
-    campaign_create,
-    campaign_open,
-)
+from solidarity.apps.campaigns.services import AccountInput, campaign_open  # noqa: E402
 from solidarity.apps.disbursements.services import tranche_propose  # noqa: E402
 from solidarity.apps.donations.services import GiftInput, donations_record_many  # noqa: E402
+from solidarity.apps.transparency.announcements import campaign_create  # noqa: E402
 
 PASSWORD = "a-long-passphrase-2025"
 NOW = datetime.now(UTC)

@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from solidarity.core.batching import GroupCommit, batched
+from solidarity.core.batching import batched
+from solidarity.infra.group_commit import GroupCommit
 
 
 def test_batched_splits_and_refuses_a_zero_size():

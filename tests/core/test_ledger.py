@@ -73,3 +73,12 @@ def test_any_balanced_set_posts_and_its_reversal_cancels_it(items):
     reversal = transaction_reverse(txn)
     # Then every account nets to zero
     assert all(v == 0 for v in balances(txn.postings + reversal.postings).values())
+
+
+def test_account_codes_are_valid_and_named_once() -> None:
+    from solidarity.core.ledger import ACCOUNTS, account_code, account_code_check
+
+    assert account_code("bank", "970436", "0011001932418") == "asset:bank:970436:0011001932418"
+    assert account_code("gifts", "cuba-2025") == "income:gifts:cuba-2025"
+    for name in ACCOUNTS:
+        assert account_code_check(account_code(name, "x")) == []

@@ -1,15 +1,19 @@
-"""The core must import with Django absent (STYLE.md: the core is pure)."""
+"""The core and the I/O package import with Django absent (STYLE.md: the core is pure)."""
 
 import pkgutil
 import subprocess
 import sys
 
+import pytest
+
 import solidarity.core
+import solidarity.infra
 
 
-def test_core_imports_without_django():
-    modules = [m.name for m in pkgutil.walk_packages(solidarity.core.__path__, "solidarity.core.")]
-    assert "solidarity.core.money" in modules
+@pytest.mark.parametrize("package", [solidarity.core, solidarity.infra])
+def test_imports_without_django(package):
+    modules = [m.name for m in pkgutil.walk_packages(package.__path__, package.__name__ + ".")]
+    assert modules
     script = (
         "import sys\n"
         "for banned in ('django', 'ninja'): sys.modules[banned] = None\n"

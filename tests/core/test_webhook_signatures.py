@@ -6,6 +6,8 @@ import hashlib
 import hmac
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from solidarity.core import webhooks as w
 
@@ -125,3 +127,12 @@ def test_parsers():
     ):
         with pytest.raises(w.Malformed):
             w.sepay_parse(bad)
+
+
+@given(st.text(st.characters(exclude_categories=("Cs",))))
+def test_vnpay_form_quote_is_what_urllib_writes(value: str) -> None:
+    from urllib.parse import quote_plus
+
+    from solidarity.core.webhooks import form_quote
+
+    assert form_quote(value) == quote_plus(value)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from solidarity.backup import _inbox_merge, _sqlite_copy
-from solidarity.core.inbox import Inbox
+from solidarity.infra.inbox import Inbox
 
 
 def test_the_backed_up_inbox_is_merged_into_the_live_one(tmp_path: Path):

@@ -6,11 +6,12 @@ import pytest
 from django.test import Client
 
 from solidarity.apps.accounts.services import user_add
+from solidarity.apps.banking.models import ReviewItem
 from solidarity.apps.campaigns.services import AccountInput
 from solidarity.apps.donations.models import Donation
 from solidarity.apps.imports import views
 from solidarity.apps.imports.jobs import import_jobs_run
-from solidarity.apps.imports.models import Import, ImportUpload, ReviewItem
+from solidarity.apps.imports.models import Import, ImportUpload
 from tests.conftest import REPO
 from tests.factories import campaign_factory, office_login
 
@@ -109,7 +110,7 @@ def test_upload_size_limit_and_broken_file(accountant_client, monkeypatch, tmp_p
 
 def test_a_returned_transfer_without_its_gift_is_booked_as_money_out(accountant_client):
     # Given the Vietcombank export, whose returned transfer names a gift not in these books
-    from solidarity.apps.imports.models import AccountMovement, PendingReversal
+    from solidarity.apps.banking.models import AccountMovement, PendingReversal
     from solidarity.apps.imports.services import statement_import
 
     campaign_factory(goal=10**12, accounts=(AccountInput("970436", "0011001932418"),))

@@ -20,6 +20,7 @@ import pytest
 
 from solidarity.core.tlog.tiles import bundle_decode, bundles_for_size
 from solidarity.core.tlog.verify import log_verify
+from solidarity.infra.logreaders import source_open
 
 SOLIDARITY = str(Path(sys.executable).with_name("solidarity"))
 KILLS = 7
@@ -132,7 +133,7 @@ def test_sigkill_at_random_points_never_breaks_the_log(tmp_path):
             size = _checkpoint_size(log)
             if size is not None:
                 sizes.append(size)
-                log_verify(log, vkey)  # raises LogVerifyError naming what broke
+                log_verify(source_open(log), vkey)  # raises LogVerifyError naming what broke
     finally:
         stop.touch()
         booked = int(booker.communicate(timeout=60)[0].strip())

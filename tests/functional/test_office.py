@@ -14,10 +14,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from solidarity.apps.banking.models import ReviewItem
 from solidarity.apps.campaigns.models import Campaign, CampaignUpdate, ReceivingAccount
 from solidarity.apps.campaigns.services import AccountInput, campaigns_close_due
 from solidarity.apps.disbursements.services import tranche_propose
-from solidarity.apps.imports.models import ReviewItem
 from solidarity.apps.imports.services import statement_import
 from solidarity.apps.transparency.models import LogEntry
 from solidarity.core.money import Money

@@ -52,6 +52,19 @@ def test_intent_returns_reference_and_vietqr(setup):
     assert post(key, "intents", {"campaign": "nope", "amount": 1}).status_code == 404
 
 
+def test_an_intent_whose_reference_cannot_fit_the_memo_is_refused_as_on_the_give_page(setup):
+    # Given a campaign whose code leaves less room than an intent's reference needs
+    _, _, key = setup
+    campaign_factory(slug="long", code="HOTROCUBA2025XYZ")
+    # When a partner asks for an intent, then it is refused, not given a memo without it
+    reply = post(key, "intents", {"campaign": "long", "amount": 100000})
+    assert reply.status_code == 400
+    assert "no room" in reply.json()["detail"]
+    # and the give page refuses the same reference
+    qr = Client().get("/c/long/give/qr.svg", {"amount": "100000", "ref": "G123456789"})
+    assert qr.status_code == 400
+
+
 def test_keys_are_hashed_scoped_and_revocable(setup):
     _, partner, key = setup
     assert not ApiKey.objects.filter(digest=key).exists()

@@ -11,14 +11,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from solidarity.apps.campaigns.selectors import campaign_totals
+from solidarity.apps.banking.check import ledger_check
 from solidarity.apps.disbursements.models import Tranche, TrancheEvent
 from solidarity.apps.disbursements.services import (
     EvidenceInput,
     tranche_approve,
     tranche_handover,
 )
-from solidarity.apps.ledger.selectors import ledger_check
+from solidarity.apps.ledger.selectors import campaign_totals
 from tests.factories import office_login
 from tests.integration.tranche_helpers import PASSWORD, funded_campaign, people, propose
 

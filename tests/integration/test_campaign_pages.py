@@ -10,18 +10,20 @@ from pathlib import Path
 
 import pytest
 
+from solidarity.apps.banking.models import ReviewItem
 from solidarity.apps.campaigns.models import Campaign, CampaignUpdate
 from solidarity.apps.campaigns.services import (
     AccountInput,
     CampaignError,
     campaign_edit,
-    campaign_update_publish,
     campaigns_close_due,
-    receiving_account_retire,
 )
 from solidarity.apps.donations.models import Donation
-from solidarity.apps.imports.models import ReviewItem
 from solidarity.apps.imports.services import statement_import
+from solidarity.apps.transparency.announcements import (
+    campaign_update_publish,
+    receiving_account_retire,
+)
 from solidarity.apps.transparency.models import LogEntry
 from tests.factories import campaign_factory
 

@@ -6,8 +6,8 @@ from solidarity.apps.campaigns.services import (
     CampaignError,
     campaign_close,
     campaign_open,
-    receiving_account_add,
 )
+from solidarity.apps.transparency.announcements import receiving_account_add
 from solidarity.apps.transparency.models import LogEntry
 from tests.factories import OPENS, campaign_factory
 

@@ -10,9 +10,9 @@ import textwrap
 import pytest
 from django.db import connection
 
-from solidarity.apps.campaigns.selectors import campaign_totals
+from solidarity.apps.banking.check import ledger_check
 from solidarity.apps.donations.models import Donation
-from solidarity.apps.ledger.selectors import ledger_check
+from solidarity.apps.ledger.selectors import campaign_totals
 from solidarity.apps.transparency.models import LogEntry
 from tests.factories import campaign_factory
 

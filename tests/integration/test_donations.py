@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
-from solidarity.apps.campaigns.selectors import campaign_totals
+from solidarity.apps.banking.check import ledger_check
 from solidarity.apps.donations.models import Donation, DonationPrivate
 from solidarity.apps.donations.services import (
     DonationRefused,
@@ -17,7 +17,7 @@ from solidarity.apps.donations.services import (
     donations_record_many,
 )
 from solidarity.apps.ledger.models import CampaignTotals, JournalTransaction, Posting
-from solidarity.apps.ledger.selectors import ledger_check
+from solidarity.apps.ledger.selectors import campaign_totals
 from solidarity.apps.transparency.models import LogEntry
 from solidarity.core.tlog.entry import commitment, entry_decode
 from tests.factories import OPENS, campaign_factory, gift

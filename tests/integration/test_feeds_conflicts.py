@@ -19,7 +19,7 @@ from solidarity.apps.feeds.selectors import notifications_health
 from solidarity.apps.feeds.services import feed_add, notifications_process, partner_add
 from solidarity.cli import main
 from solidarity.core import webhooks as w
-from solidarity.core.inbox import Inbox
+from solidarity.infra.inbox import Inbox
 from tests.factories import campaign_factory, office_login
 from tests.functional.test_feeds_http import ACCOUNT, post_sepay, sepay_body
 from tests.functional.test_feeds_poison import post_casso, post_standard, standard_body

@@ -21,7 +21,7 @@ from solidarity.apps.feeds.services import (
 )
 from solidarity.cli import main
 from solidarity.core import webhooks as w
-from solidarity.core.inbox import Inbox
+from solidarity.infra.inbox import Inbox
 from tests.factories import campaign_factory, office_login
 from tests.functional.test_feeds_http import ACCOUNT, post_sepay, sepay_body
 

@@ -17,7 +17,7 @@ from solidarity.apps.feeds.models import Notification
 from solidarity.apps.feeds.selectors import notifications_health
 from solidarity.apps.feeds.services import BOOK_ATTEMPTS, feed_add, notifications_process
 from solidarity.core import webhooks as w
-from solidarity.core.inbox import Inbox
+from solidarity.infra.inbox import Inbox
 from tests.factories import campaign_factory, office_login
 from tests.functional.test_feeds_http import ACCOUNT, post_sepay, sepay_body
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from solidarity.apps.campaigns.selectors import campaign_totals
+from solidarity.apps.banking.accounts import AccountRef
 from solidarity.apps.campaigns.services import AccountInput
 from solidarity.apps.donations.models import Donation
 from solidarity.apps.feeds.models import Notification
@@ -19,7 +19,8 @@ from solidarity.apps.feeds.services import (
     notification_store,
     notifications_flag_unconfirmed,
 )
-from solidarity.apps.imports.services import AccountRef, bank_transactions_book
+from solidarity.apps.imports.services import bank_transactions_book
+from solidarity.apps.ledger.selectors import campaign_totals
 from solidarity.core import webhooks as w
 from solidarity.core.statements import BankTransaction
 from tests.factories import campaign_factory
@@ -131,7 +132,7 @@ def test_statement_then_webhook_confirms_without_booking(feed):
 
 
 def test_a_transfer_held_for_review_by_one_channel_is_not_queued_again_by_the_other(feed):
-    from solidarity.apps.imports.models import ReviewItem
+    from solidarity.apps.banking.models import ReviewItem
 
     # Given a second campaign on the account: a memo naming neither goes to review
     campaign_factory(slug="flood", code="LULUT", accounts=(ACCOUNT,))

@@ -8,14 +8,16 @@ from pathlib import Path
 import pytest
 from bench.gen_statement import statement_write
 
+from solidarity.apps.banking.accounts import AccountRef
+from solidarity.apps.banking.check import ledger_check
+from solidarity.apps.banking.models import AccountMovement, PendingReversal, ReviewItem
 from solidarity.apps.campaigns.models import Campaign
-from solidarity.apps.campaigns.selectors import campaign_totals
 from solidarity.apps.campaigns.services import AccountInput
 from solidarity.apps.donations.models import Donation, DonationPrivate, Reversal
-from solidarity.apps.imports.models import AccountMovement, Import, PendingReversal, ReviewItem
-from solidarity.apps.imports.services import AccountRef, statement_import
+from solidarity.apps.imports.models import Import
+from solidarity.apps.imports.services import statement_import
 from solidarity.apps.ledger.models import JournalTransaction, Posting
-from solidarity.apps.ledger.selectors import ledger_check
+from solidarity.apps.ledger.selectors import campaign_totals
 from solidarity.core.statements import Profile, profile_load, statement_read
 from tests.conftest import REPO, SHARED_TESTDATA
 from tests.factories import OPENS, campaign_factory
@@ -176,7 +178,7 @@ def test_a_returned_transfer_reverses_its_gift_whichever_comes_first(tmp_path: P
 
 def test_a_return_whose_gift_never_comes_is_posted_as_money_out_once(tmp_path: Path):
     from solidarity.apps.accounts.services import user_add
-    from solidarity.apps.imports.selectors import pending_returns
+    from solidarity.apps.banking.selectors import pending_returns
     from solidarity.apps.imports.services import ReviewRefused, pending_reversal_post
     from solidarity.apps.transparency.models import LogEntry
 

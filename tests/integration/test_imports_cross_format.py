@@ -14,12 +14,12 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solidarity.apps.campaigns.selectors import campaign_totals
+from solidarity.apps.banking.check import ledger_check
+from solidarity.apps.banking.models import AccountMovement, PendingReversal, ReviewItem
 from solidarity.apps.campaigns.services import AccountInput
 from solidarity.apps.donations.models import Donation
-from solidarity.apps.imports.models import AccountMovement, PendingReversal, ReviewItem
 from solidarity.apps.imports.services import statement_import
-from solidarity.apps.ledger.selectors import ledger_check
+from solidarity.apps.ledger.selectors import campaign_totals
 from tests.factories import campaign_factory
 
 pytestmark = pytest.mark.django_db

@@ -15,6 +15,7 @@ from solidarity.apps.transparency.selectors import receipt_get
 from solidarity.core.tlog.keys import KEYS_PATH
 from solidarity.core.tlog.receipt import ReceiptError, receipt_verify
 from solidarity.core.tlog.verify import LogVerifyError, log_verify
+from solidarity.infra.logreaders import source_open
 from tests.factories import campaign_factory
 from tests.integration.test_log_sequencer import _book
 
@@ -37,7 +38,7 @@ def test_a_rotated_key_is_followed_from_the_first_key():
     note = (log_dir("rotate") / "checkpoint").read_text()
     assert note.count("\n— ") == 1  # the new key alone signs the newer checkpoints
     # Then the whole log verifies with the first key, following the announcement
-    report = log_verify(log_dir("rotate"), first)
+    report = log_verify(source_open(log_dir("rotate")), first)
     assert report.size == result.size and report.kinds["key"] == 1
     # And a receipt of a gift booked after the rotation verifies with the first key too
     ref = campaign.donation_set.order_by("-id").first().public_ref
@@ -55,7 +56,7 @@ def test_a_rotated_key_is_followed_from_the_first_key():
         receipt_verify(forged, first)
     (log_dir("rotate") / KEYS_PATH).write_text("[]")
     with pytest.raises(LogVerifyError, match="signature"):
-        log_verify(log_dir("rotate"), first)
+        log_verify(source_open(log_dir("rotate")), first)
 
 
 def test_a_rotation_cut_off_before_it_recorded_the_new_key_is_finished_by_the_sequencer():
@@ -72,7 +73,7 @@ def test_a_rotation_cut_off_before_it_recorded_the_new_key_is_finished_by_the_se
     (result,) = seq.log_sequence_once(durable=False)
     assert result.error is None
     assert LogState.objects.get(campaign=campaign).vkey == new
-    log_verify(log_dir("cutoff"), first)
+    log_verify(source_open(log_dir("cutoff")), first)
     # But a key file that no announcement names is still refused
     (key_root() / "cutoff.key").write_text((key_root() / "cutoff.key").read_text())
     LogState.objects.filter(campaign=campaign).update(vkey=first)

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from solidarity.apps.campaigns.selectors import campaign_totals
+from solidarity.apps.banking.check import ledger_check
 from solidarity.apps.donations.models import Donation
 from solidarity.apps.donations.services import donation_reverse, donations_record_many
 from solidarity.apps.ledger.models import CampaignTotals
-from solidarity.apps.ledger.selectors import ledger_check
+from solidarity.apps.ledger.selectors import campaign_totals
 from solidarity.apps.transparency import sequencer as seq
 from solidarity.apps.transparency.logfiles import key_root, log_dir
 from solidarity.apps.transparency.models import LogEntry, LogHead, LogState
@@ -35,8 +35,10 @@ from solidarity.core.tlog.hashing import leaf_hash
 from solidarity.core.tlog.note import verifier_parse
 from solidarity.core.tlog.proof import consistency_verify, inclusion_verify
 from solidarity.core.tlog.receipt import receipt_verify
-from solidarity.core.tlog.tiles import DirectoryTileStore, bundle_decode, bundles_for_size
+from solidarity.core.tlog.tiles import bundle_decode, bundles_for_size
 from solidarity.core.tlog.verify import log_verify
+from solidarity.infra.logreaders import source_open
+from solidarity.infra.tilestore import DirectoryTileStore
 from tests.factories import OPENS, campaign_factory, gift
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("log_home")]
@@ -79,7 +81,7 @@ def test_every_booked_entry_is_published_once_in_booking_order():
     assert _published_entries("seq") == [bytes(e.body) for e in expected]
     state = LogState.objects.get(campaign=campaign)
     assert state.published_size == LogHead.objects.get(campaign=campaign).size == 302
-    report = log_verify(log_dir("seq"), state.vkey)
+    report = log_verify(source_open(log_dir("seq")), state.vkey)
     totals = campaign_totals(campaign=campaign)
     vnd = report.totals["VND"]
     assert vnd["raised"] == totals["raised_minor"]
@@ -148,7 +150,7 @@ def test_a_crash_at_any_write_is_repaired_by_the_next_pass():
     # Then the log verifies, holds every entry once, and never shrank
     assert crashes == 12
     state = LogState.objects.get(campaign=campaign)
-    report = log_verify(log_dir("crash"), state.vkey)
+    report = log_verify(source_open(log_dir("crash")), state.vkey)
     assert report.size == LogEntry.objects.filter(campaign=campaign).count() == 1 + 12 * 37
     assert sizes == sorted(sizes)
     published = _published_entries("crash")
@@ -173,7 +175,7 @@ def test_the_log_is_rebuilt_from_the_database_when_its_files_are_lost():
     # Then the same tree comes back: same root, and every file of the final size identical
     state = LogState.objects.get(campaign=campaign)
     assert bytes(state.root) == bytes(root_before)
-    log_verify(log_dir("rebuild"), state.vkey)
+    log_verify(source_open(log_dir("rebuild")), state.vkey)
     assert (log_dir("rebuild") / "tile/entries/000").read_bytes() == before[
         log_dir("rebuild") / "tile/entries/000"
     ]

@@ -225,6 +225,7 @@ def test_verify_requires_the_quorum_the_log_announced(witnesses, tmp_path):
     import shutil
 
     from solidarity.core.tlog.verify import LogVerifyError, log_verify
+    from solidarity.infra.logreaders import source_open
 
     campaign = campaign_factory()
     seq.log_sequence_campaign(campaign)
@@ -236,7 +237,7 @@ def test_verify_requires_the_quorum_the_log_announced(witnesses, tmp_path):
     book(campaign, 5)
     seq.log_sequence_campaign(campaign)
     # Given the published files, the quorum and keys are read from the log itself
-    report = log_verify(log_dir(campaign.slug), vkey)
+    report = log_verify(source_open(log_dir(campaign.slug)), vkey)
     assert report.quorum == 2
     assert sorted(report.cosigned_by) == ["w0.example.org", "w1.example.org"]
     assert sorted(report.witnesses) == sorted(witnesses.vkeys)
@@ -250,14 +251,14 @@ def test_verify_requires_the_quorum_the_log_announced(witnesses, tmp_path):
     with pytest.raises(
         LogVerifyError, match=r"1 valid cosignatures \(w0.example.org\), 2 required"
     ):
-        log_verify(copy, vkey)
-    assert log_verify(copy, vkey, quorum=1).cosigned_by == ["w0.example.org"]
+        log_verify(source_open(copy), vkey)
+    assert log_verify(source_open(copy), vkey, quorum=1).cosigned_by == ["w0.example.org"]
     # A cosignature line tampered with is refused outright
     line = next(x for x in note.split("\n") if x.startswith("\u2014 w0."))
     bad = line[:-6] + ("AAAA==" if not line.endswith("AAAA==") else "BBBB==")
     (copy / "checkpoint").write_text(note.replace(line, bad))
     with pytest.raises(LogVerifyError, match=r"invalid cosignature by w0\.example\.org"):
-        log_verify(copy, vkey)
+        log_verify(source_open(copy), vkey)
 
 
 def test_the_verify_command_reports_who_cosigned(witnesses):

@@ -18,7 +18,7 @@ import pytest
 from django.test import Client
 from openpyxl import load_workbook
 
-from solidarity.apps.campaigns.selectors import campaign_totals
+from solidarity.apps.banking.check import ledger_check
 from solidarity.apps.disbursements.selectors import in_kind_totals, statement_build
 from solidarity.apps.disbursements.services import (
     EvidenceInput,
@@ -33,7 +33,7 @@ from solidarity.apps.donations.services import (
     donation_reverse,
     donations_record_many,
 )
-from solidarity.apps.ledger.selectors import ledger_check
+from solidarity.apps.ledger.selectors import campaign_totals
 from solidarity.core.money import Money, money_format
 from solidarity.core.tranches import ItemLine
 from tests.factories import OPENS, campaign_factory

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from solidarity.apps.campaigns.selectors import campaign_totals
+from solidarity.apps.banking.check import ledger_check
 from solidarity.apps.disbursements.models import Tranche, TrancheEvent
 from solidarity.apps.disbursements.selectors import (
     in_kind_totals,
@@ -35,7 +35,7 @@ from solidarity.apps.disbursements.services import (
 from solidarity.apps.donations.models import Donation
 from solidarity.apps.donations.services import donation_reverse
 from solidarity.apps.ledger.models import JournalTransaction
-from solidarity.apps.ledger.selectors import ledger_check
+from solidarity.apps.ledger.selectors import campaign_totals
 from solidarity.apps.transparency.models import LogEntry
 from solidarity.core.money import Money
 from solidarity.core.tlog.entry import canonical_json, entry_decode, totals_compute

@@ -17,7 +17,7 @@ from django.contrib.auth.models import Group
 from django.db import close_old_connections, connection
 
 from solidarity.apps.accounts.roles import ROLES
-from solidarity.apps.campaigns.selectors import campaign_totals
+from solidarity.apps.banking.check import ledger_check
 from solidarity.apps.disbursements.models import Tranche, TrancheEvent
 from solidarity.apps.disbursements.services import (
     TrancheRefused,
@@ -25,7 +25,7 @@ from solidarity.apps.disbursements.services import (
     tranche_handover,
 )
 from solidarity.apps.donations.services import donations_record_many
-from solidarity.apps.ledger.selectors import ledger_check
+from solidarity.apps.ledger.selectors import campaign_totals
 from tests.factories import campaign_factory, gift
 from tests.integration.tranche_helpers import people, propose
 

@@ -24,6 +24,22 @@ from solidarity.core.money import Money
 
 ACCOUNT_TYPES = ("asset", "liability", "income", "expense", "equity")
 
+ACCOUNTS = {
+    "bank": "asset:bank",
+    "clearing": "asset:clearing",
+    "gifts": "income:gifts",
+    "disbursed": "expense:disbursed",
+    "fees": "expense:fees",
+    "transfers": "equity:transfers",
+}
+"""The accounts of the books by name, and the prefix of their codes (module docstring)."""
+
+
+def account_code(account: str, *key: str) -> str:
+    """The code of `account` (a name in ACCOUNTS) for `key`: the campaign's slug, the channel,
+    or a bank account's BIN and number. KeyError for an unknown account name."""
+    return ":".join((ACCOUNTS[account], *key))
+
 
 class LedgerError(Refused):
     """A journal transaction that cannot be posted; `errors` lists every reason."""
@@ -99,7 +115,7 @@ def gift_postings(*, source_account: str, campaign: str, amount: Money) -> tuple
     """Money arrives at `source_account` as a gift to `campaign`."""
     return (
         Posting(source_account, amount),
-        Posting(f"income:gifts:{campaign}", -amount),
+        Posting(account_code("gifts", campaign), -amount),
     )
 
 
@@ -108,7 +124,7 @@ def disbursement_postings(
 ) -> tuple[Posting, ...]:
     """Money leaves `source_account` as a tranche of `campaign`."""
     return (
-        Posting(f"expense:disbursed:{campaign}", amount),
+        Posting(account_code("disbursed", campaign), amount),
         Posting(source_account, -amount),
     )
 

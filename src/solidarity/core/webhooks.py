@@ -16,7 +16,7 @@ accepts several secrets at once, so a secret can be rotated without losing notif
   `standardwebhooks` package).
 - VNPay IPN (sandbox.vnpayment.vn/apis/docs): HMAC-SHA512 (hex) over the `vnp_` query
   parameters except `vnp_SecureHash` / `vnp_SecureHashType`, sorted by name, each
-  `name=quote_plus(value)`, joined with `&`.
+  `name=form_quote(value)`, joined with `&`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import quote_plus
 
 from standardwebhooks.webhooks import Webhook
 
@@ -363,10 +362,22 @@ def standard_parse(headers: Mapping[str, str], body: bytes) -> Transfer:
 VNPAY_UNSIGNED = frozenset({"vnp_SecureHash", "vnp_SecureHashType"})
 
 
+_FORM_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+
+
+def form_quote(value: str) -> str:
+    """A value as application/x-www-form-urlencoded writes it (WHATWG URL §5.2, the bytes
+    Python's `urllib.parse.quote_plus` gives): UTF-8, space as `+`, bytes outside
+    `A-Za-z0-9_.-~` as `%XX` in uppercase hex."""
+    return "".join(
+        chr(b) if b in _FORM_SAFE else "+" if b == 0x20 else f"%{b:02X}" for b in value.encode()
+    )
+
+
 def vnpay_sign(secret: str, params: Mapping[str, str]) -> str:
     """Hex HMAC-SHA512 over the sorted, URL-encoded `vnp_` parameters (VNPay 2.1.0)."""
     text = "&".join(
-        f"{k}={quote_plus(str(v))}"
+        f"{k}={form_quote(str(v))}"
         for k, v in sorted(params.items())
         if k.startswith("vnp_") and k not in VNPAY_UNSIGNED and v != ""
     )

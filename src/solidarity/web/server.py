@@ -44,8 +44,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from solidarity import config
-from solidarity.cli import stop_event
 from solidarity.config import env_flag
+from solidarity.console import stop_event
 from solidarity.web.lifeline import SUPERVISOR_ENV, child_preexec, process_alive
 
 log = logging.getLogger("solidarity.serve")

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "solidarity.apps.campaigns",
     "solidarity.apps.ledger",
     "solidarity.apps.donations",
+    "solidarity.apps.banking",
     "solidarity.apps.transparency",
     "solidarity.apps.public",
     "solidarity.apps.disbursements",

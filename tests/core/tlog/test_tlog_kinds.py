@@ -9,8 +9,9 @@ import pytest
 from solidarity.core.tlog.entry import Totals, entry_encode, totals_compute
 from solidarity.core.tlog.note import Signer
 from solidarity.core.tlog.sequencer import log_append
-from solidarity.core.tlog.tiles import DirectoryTileStore
 from solidarity.core.tlog.verify import LogVerifyError, log_verify
+from solidarity.infra.logreaders import source_open
+from solidarity.infra.tilestore import DirectoryTileStore
 
 from .conftest import ORIGIN
 
@@ -63,7 +64,7 @@ def test_verify_counts_accounts_and_goods(tmp_path: Path, signer: Signer) -> Non
     store = DirectoryTileStore(tmp_path, durable=False)
     log_append(store, signer=signer, origin=ORIGIN, entries=[entry_encode(e) for e in ENTRIES])
     # When it is verified from its files
-    report = log_verify(tmp_path, signer.verifier)
+    report = log_verify(source_open(tmp_path), signer.verifier)
     # Then accounts are counted by kind only, goods never enter cash
     assert report.kinds == {
         "account": 2,
@@ -80,4 +81,4 @@ def test_verify_rejects_a_malformed_account_entry(tmp_path: Path, signer: Signer
     bad = b'{"at":"yesterday","campaign":"cuba-2025","kind":"account"}'
     log_append(store, signer=signer, origin=ORIGIN, entries=[entry_encode(ENTRIES[0]), bad])
     with pytest.raises(LogVerifyError, match=r"entry 1 .*at must be RFC 3339"):
-        log_verify(tmp_path, signer.verifier)
+        log_verify(source_open(tmp_path), signer.verifier)

@@ -22,7 +22,7 @@ from solidarity.core.tlog.proof import (
     inclusion_verify,
 )
 from solidarity.core.tlog.tiles import MemoryTileStore, TileHashReader, TileWriter
-from solidarity.core.tlog.verify import DirectoryReader
+from solidarity.infra.logreaders import DirectoryReader
 
 from .conftest import TESTDATA, TILES_70000
 

@@ -15,7 +15,6 @@ from solidarity.core.tlog.note import Signer, verifier_parse
 from solidarity.core.tlog.sequencer import log_append
 from solidarity.core.tlog.tiles import (
     ENTRIES,
-    DirectoryTileStore,
     MemoryTileStore,
     Tile,
     TileConflictError,
@@ -28,6 +27,8 @@ from solidarity.core.tlog.tiles import (
     tiles_for_size,
 )
 from solidarity.core.tlog.verify import log_verify
+from solidarity.infra.logreaders import source_open
+from solidarity.infra.tilestore import DirectoryTileStore
 
 from .conftest import ORIGIN, TILES_70000, donation_entries, entries_70000
 
@@ -97,7 +98,9 @@ def test_writer_reproduces_tiles_70000(signer: Signer) -> None:
 
 
 def test_reference_checkpoint_verifies_with_log_verify() -> None:
-    report = log_verify(TILES_70000, (TILES_70000 / "vkey.txt").read_text(), check_entries=False)
+    report = log_verify(
+        source_open(TILES_70000), (TILES_70000 / "vkey.txt").read_text(), check_entries=False
+    )
     assert report.size == 70000
 
 
@@ -200,7 +203,7 @@ def test_directory_store_log_verifies(tmp_path: Path, signer: Signer) -> None:
     entries = donation_entries(600)
     for batch in (entries[:1], entries[1:300], entries[300:]):
         log_append(store, signer=signer, origin=ORIGIN, entries=batch)
-    assert log_verify(tmp_path, signer.verifier).size == 600
+    assert log_verify(source_open(tmp_path), signer.verifier).size == 600
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs(2) is Linux-only")
@@ -209,7 +212,7 @@ def test_a_durable_batch_is_synced_once_per_filesystem_and_small_ones_per_file(
 ) -> None:
     import os
 
-    from solidarity.core.tlog import tiles
+    from solidarity.infra import tilestore as tiles
 
     assert tiles._syncfs is not None  # on Linux the libc call must be found
     calls: list[str] = []

@@ -14,7 +14,6 @@ import pytest
 from solidarity.core.tlog.note import Signer, key_generate
 from solidarity.core.tlog.sequencer import log_append
 from solidarity.core.tlog.tiles import (
-    DirectoryTileStore,
     MemoryTileStore,
     TileWriter,
     bundle_decode,
@@ -23,6 +22,8 @@ from solidarity.core.tlog.tiles import (
     tiles_for_size,
 )
 from solidarity.core.tlog.verify import LogVerifyError, log_verify
+from solidarity.infra.logreaders import source_open
+from solidarity.infra.tilestore import DirectoryTileStore
 
 from .conftest import ORIGIN, donation_entries
 
@@ -40,7 +41,7 @@ def log_dir(tmp_path: Path, signer: Signer) -> Path:
 
 
 def test_verify_reports_totals(log_dir: Path, signer: Signer) -> None:
-    report = log_verify(log_dir, signer.verifier.vkey)
+    report = log_verify(source_open(log_dir), signer.verifier.vkey)
     assert report.size == SIZE
     assert report.kinds == {"donation": 564, "disbursement": 24, "reversal": 12}
     vnd = report.totals["VND"]
@@ -49,7 +50,9 @@ def test_verify_reports_totals(log_dir: Path, signer: Signer) -> None:
 
 
 def test_verify_with_workers_agrees(log_dir: Path, signer: Signer) -> None:
-    assert log_verify(log_dir, signer.verifier, workers=2) == log_verify(log_dir, signer.verifier)
+    assert log_verify(source_open(log_dir), signer.verifier, workers=2) == log_verify(
+        source_open(log_dir), signer.verifier
+    )
 
 
 def files_of(size: int) -> list[str]:
@@ -66,11 +69,11 @@ def test_every_flipped_byte_is_named(log_dir: Path, signer: Signer) -> None:
             tampered[pos] ^= 0x01
             path.write_bytes(bytes(tampered))
             with pytest.raises(LogVerifyError) as info:
-                log_verify(log_dir, signer.verifier)
+                log_verify(source_open(log_dir), signer.verifier)
             where = str(info.value)
             assert name in where, (name, pos, where)
         path.write_bytes(original)
-    log_verify(log_dir, signer.verifier)
+    log_verify(source_open(log_dir), signer.verifier)
 
 
 def test_dropped_entry_is_named(log_dir: Path, signer: Signer) -> None:
@@ -78,7 +81,7 @@ def test_dropped_entry_is_named(log_dir: Path, signer: Signer) -> None:
     entries = bundle_decode(path.read_bytes())
     path.write_bytes(bundle_encode(entries[:10] + entries[11:]))
     with pytest.raises(LogVerifyError, match=r"tile/entries/001.*255 entries"):
-        log_verify(log_dir, signer.verifier)
+        log_verify(source_open(log_dir), signer.verifier)
 
 
 def test_reordered_entries_are_named(log_dir: Path, signer: Signer) -> None:
@@ -87,7 +90,7 @@ def test_reordered_entries_are_named(log_dir: Path, signer: Signer) -> None:
     entries[3], entries[4] = entries[4], entries[3]
     path.write_bytes(bundle_encode(entries))
     with pytest.raises(LogVerifyError, match="entry 259"):
-        log_verify(log_dir, signer.verifier)
+        log_verify(source_open(log_dir), signer.verifier)
 
 
 def test_rebuilt_log_without_an_entry_fails_the_checkpoint(tmp_path: Path, signer: Signer) -> None:
@@ -99,7 +102,7 @@ def test_rebuilt_log_without_an_entry_fails_the_checkpoint(tmp_path: Path, signe
     TileWriter(forged, 0).append(entries[:5] + entries[6:] + entries[:1])
     forged.replace("checkpoint", honest.files["checkpoint"])
     with pytest.raises(LogVerifyError, match="checkpoint: root does not match"):
-        log_verify(tmp_path, signer.verifier)
+        log_verify(source_open(tmp_path), signer.verifier)
 
 
 def test_invalid_entry_is_named(tmp_path: Path, signer: Signer) -> None:
@@ -108,25 +111,25 @@ def test_invalid_entry_is_named(tmp_path: Path, signer: Signer) -> None:
     bad += b'"kind":"donation"}'
     log_append(store, signer=signer, origin=ORIGIN, entries=[*donation_entries(3), bad])
     with pytest.raises(LogVerifyError, match=r"entry 3 .*amount"):
-        log_verify(tmp_path, signer.verifier)
+        log_verify(source_open(tmp_path), signer.verifier)
 
 
 def test_wrong_key_and_origin(log_dir: Path, signer: Signer) -> None:
     with pytest.raises(LogVerifyError, match="checkpoint signature"):
-        log_verify(log_dir, key_generate(ORIGIN)[1])
+        log_verify(source_open(log_dir), key_generate(ORIGIN)[1])
     with pytest.raises(LogVerifyError, match="origin"):
-        log_verify(log_dir, signer.verifier, origin="other.example/log")
+        log_verify(source_open(log_dir), signer.verifier, origin="other.example/log")
 
 
 def test_since_checkpoint_consistency(log_dir: Path, signer: Signer) -> None:
     old = (log_dir.parent / "old-checkpoint").read_bytes()
-    report = log_verify(log_dir, signer.verifier, since_checkpoint=old)
+    report = log_verify(source_open(log_dir), signer.verifier, since_checkpoint=old)
     assert report.since_size == 333
     # A checkpoint from a forked log of the same key is not consistent.
     fork = MemoryTileStore()
     log_append(fork, signer=signer, origin=ORIGIN, entries=donation_entries(334)[1:])
     with pytest.raises(LogVerifyError, match="since checkpoint"):
-        log_verify(log_dir, signer.verifier, since_checkpoint=fork.files["checkpoint"])
+        log_verify(source_open(log_dir), signer.verifier, since_checkpoint=fork.files["checkpoint"])
 
 
 @pytest.fixture
@@ -147,4 +150,4 @@ def http_base(log_dir: Path) -> Iterator[str]:
 
 
 def test_verify_over_http(http_base: str, signer: Signer) -> None:
-    assert log_verify(http_base, signer.verifier).size == SIZE
+    assert log_verify(source_open(http_base), signer.verifier).size == SIZE

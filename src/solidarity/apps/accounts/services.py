@@ -73,8 +73,8 @@ def totp_enrol(*, user: User) -> TotpEnrolment:
 ROLE_CHANGES: dict[str, tuple[str, ...]] = {
     ACCOUNTANT: (
         "imports.add_import",
-        "imports.change_reviewitem",
-        "imports.change_pendingreversal",
+        "banking.change_reviewitem",
+        "banking.change_pendingreversal",
         "feeds.change_notification",
     ),
     APPROVER: ("disbursements.change_tranche", "disbursements.add_trancheevent"),
@@ -85,6 +85,7 @@ _SOLIDARITY_APPS = (
     "campaigns",
     "ledger",
     "donations",
+    "banking",
     "transparency",
     "disbursements",
     "imports",

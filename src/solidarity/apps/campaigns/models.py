@@ -8,6 +8,8 @@ from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from solidarity.core.ledger import account_code
+
 LANGUAGES = ("vi", "en", "es", "pt-br")
 
 
@@ -103,7 +105,7 @@ class ReceivingAccount(models.Model):
 
     @property
     def ledger_code(self) -> str:
-        return f"asset:bank:{self.bin}:{self.number}"
+        return account_code("bank", self.bin, self.number)
 
 
 def _photo_path(instance: models.Model, filename: str) -> str:

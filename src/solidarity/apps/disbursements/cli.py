@@ -11,7 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from solidarity.cli import CommandError, _campaign, _django, _print_json
+from solidarity.console import CommandError, campaign_arg, django_setup, print_json
 
 
 def _user(username: str) -> Any:
@@ -60,7 +60,7 @@ def _show(tranche: Any, as_json: bool) -> None:
 
     detail = tranche_detail(tranche)
     if as_json:
-        _print_json(detail)
+        print_json(detail)
         return
     amount = Money(detail["amount_minor"], detail["currency"])
     print(
@@ -70,12 +70,12 @@ def _show(tranche: Any, as_json: bool) -> None:
 
 
 def cmd_propose(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.disbursements.services import RateInput, tranche_propose
     from solidarity.core.money import Money, MoneyError
     from solidarity.core.tranches import item_parse
 
-    campaign = _campaign(args.slug)
+    campaign = campaign_arg(args.slug)
     by = _user(args.by)
     try:
         amount = Money.from_decimal(args.amount.replace("_", "").replace(",", ""), args.currency)
@@ -117,7 +117,7 @@ def cmd_propose(args: argparse.Namespace) -> int:
 
 
 def cmd_step(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.disbursements import services
 
     tranche = _tranche(args.id)
@@ -143,13 +143,13 @@ def cmd_step(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.disbursements.selectors import tranche_detail, tranche_list
 
-    campaign = _campaign(args.slug) if args.slug else None
+    campaign = campaign_arg(args.slug) if args.slug else None
     rows = [tranche_detail(t) for t in tranche_list(campaign=campaign, status=args.status)]
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     for r in rows:
         print(
@@ -161,17 +161,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     _show(_tranche(args.id), True if args.json else not args.brief)
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.disbursements.reports import Signatures, report_filename, report_render
     from solidarity.apps.disbursements.selectors import statement_build
 
-    campaign = _campaign(args.slug)
+    campaign = campaign_arg(args.slug)
     start = _date(args.date_from, "--from") or campaign.opens_at.date()
     end = _date(args.date_to, "--to") or timezone.localdate()
     if end < start:
@@ -221,12 +221,12 @@ def _print_gift(row: dict[str, Any]) -> None:
 
 
 def cmd_goods_receive(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.disbursements.services import in_kind_gift_record
     from solidarity.core.money import MoneyError
     from solidarity.core.tranches import item_parse
 
-    campaign = _campaign(args.slug)
+    campaign = campaign_arg(args.slug)
     by = _user(args.by)
     try:
         items = [item_parse(spec, campaign.currency) for spec in args.item]
@@ -245,20 +245,20 @@ def cmd_goods_receive(args: argparse.Namespace) -> int:
     )
     row = _gift_json(gift)
     if args.json:
-        _print_json(row)
+        print_json(row)
     else:
         _print_gift(row)
     return 0
 
 
 def cmd_goods_list(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.disbursements.selectors import in_kind_gift_detail, in_kind_gift_list
 
-    campaign = _campaign(args.slug) if args.slug else None
+    campaign = campaign_arg(args.slug) if args.slug else None
     rows = [in_kind_gift_detail(g) for g in in_kind_gift_list(campaign=campaign)]
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     for row in rows:
         _print_gift(row)
@@ -267,12 +267,12 @@ def cmd_goods_list(args: argparse.Namespace) -> int:
 
 def cmd_goods_import(args: argparse.Namespace) -> int:
     """All or nothing: every problem is printed as FILE:LINE: FIELD: message (exit 2)."""
-    _django()
+    django_setup()
     from solidarity.apps.disbursements.services import EvidenceInput, in_kind_gifts_import
     from solidarity.core.money import LANGUAGE_LOCALES
     from solidarity.core.tranches import goods_csv_parse
 
-    campaign = _campaign(args.slug)
+    campaign = campaign_arg(args.slug)
     by = _user(args.by)
     path = Path(args.file)
     if not path.is_file():
@@ -298,7 +298,7 @@ def cmd_goods_import(args: argparse.Namespace) -> int:
         campaign=campaign, by=by, file=path.name, gifts=gifts, evidence=evidence
     )
     if args.json:
-        _print_json([_gift_json(g) for g in recorded])
+        print_json([_gift_json(g) for g in recorded])
     else:
         total = sum(g.total_minor for g in recorded)
         print(

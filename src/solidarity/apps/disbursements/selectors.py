@@ -24,11 +24,11 @@ from solidarity.apps.disbursements.models import (
 from solidarity.apps.ledger.models import CampaignTotals, Posting
 from solidarity.apps.transparency.models import LogEntry
 from solidarity.apps.transparency.selectors import log_published_size
-from solidarity.apps.transparency.services import rfc3339
+from solidarity.core.ledger import account_code
 from solidarity.core.money import LANGUAGE_LOCALES as BABEL_LOCALES
 from solidarity.core.money import Money, money_format
 from solidarity.core.report import Reconciliation, day_format, quantity_format
-from solidarity.core.tlog.entry import entry_decode
+from solidarity.core.tlog.entry import entry_decode, rfc3339
 from solidarity.core.tranches import decimal_text
 
 
@@ -437,7 +437,7 @@ def _raised_before(campaign: Campaign, moment: datetime) -> int:
     value = Posting.objects.filter(
         txn__campaign=campaign,
         txn__occurred_at__lt=moment,
-        account__code=f"income:gifts:{campaign.slug}",
+        account__code=account_code("gifts", campaign.slug),
     ).aggregate(s=Sum("amount_minor"))["s"]
     return -int(value or 0)  # income is credited (negative)
 
@@ -458,7 +458,7 @@ def _disbursements(campaign: Campaign) -> list[tuple[date, int, Tranche | None]]
     rows = []
     for txn_id, occurred, amount in (
         Posting.objects.filter(
-            txn__campaign=campaign, account__code=f"expense:disbursed:{campaign.slug}"
+            txn__campaign=campaign, account__code=account_code("disbursed", campaign.slug)
         )
         .order_by("txn__occurred_at", "txn_id")
         .values_list("txn_id", "txn__occurred_at", "amount_minor")
@@ -515,7 +515,7 @@ def statement_build(*, campaign: Campaign, start: date, end: date) -> Statement:
     each movement on the day it happened (see `Statement`)."""
     lo, hi = _bounds(start, end)
     zone = _zone()
-    income = f"income:gifts:{campaign.slug}"
+    income = account_code("gifts", campaign.slug)
     gifts: dict[date, list[int]] = defaultdict(lambda: [0, 0])
     reversals: dict[date, list[int]] = defaultdict(lambda: [0, 0])
     postings = (

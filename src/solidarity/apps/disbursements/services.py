@@ -37,12 +37,13 @@ from solidarity.apps.disbursements.models import (
 )
 from solidarity.apps.ledger.models import CampaignTotals
 from solidarity.apps.ledger.services import TransactionInput, totals_apply, transactions_post
-from solidarity.apps.transparency.services import log_entries_append, rfc3339
+from solidarity.apps.transparency.services import log_entries_append
 from solidarity.core import ledger as core_ledger
 from solidarity.core.errors import Refused
 from solidarity.core.money import ExchangeRate, Money, MoneyError
 from solidarity.core.privacy import ANONYMOUS, donor_publish
 from solidarity.core.statements.base import StatementError
+from solidarity.core.tlog.entry import rfc3339
 from solidarity.core.tranches import (
     GoodsReceived,
     ItemLine,

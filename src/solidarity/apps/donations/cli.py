@@ -1,4 +1,6 @@
-"""`solidarity search index`: make booked gifts searchable (the indexer worker under `serve`)."""
+"""Gift commands: `solidarity search index` (make booked gifts searchable; the indexer worker
+under `serve`) and `solidarity log recover` (book the gifts a restored database is missing
+from its log)."""
 
 from __future__ import annotations
 
@@ -6,10 +8,11 @@ import argparse
 import logging
 import os
 import signal
+import sys
 import threading
 from typing import Any
 
-from solidarity.cli import _django
+from solidarity.console import CommandError, campaign_arg, django_setup
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +22,7 @@ def cmd_search_index(args: argparse.Namespace) -> int:
 
     The indexer's first pass looks at every gift (what a crash or a restore left behind);
     later passes at the newest ones (`search.WINDOW`), each second."""
-    _django()
+    django_setup()
     from solidarity.apps.donations.search import search_index_catch_up
 
     full = True
@@ -46,6 +49,32 @@ def cmd_search_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_log_recover(args: argparse.Namespace) -> int:
+    django_setup()
+    from solidarity.apps.donations.recovery import RecoveryRefused, log_recover
+    from solidarity.apps.transparency.logfiles import LogKeyError
+    from solidarity.apps.transparency.sequencer import SequencerError
+
+    campaign = campaign_arg(args.slug)
+    try:
+        report = log_recover(campaign=campaign)
+    except RecoveryRefused as e:
+        for error in e.errors:
+            print(f"solidarity: {error}", file=sys.stderr)
+        return 2
+    except (SequencerError, LogKeyError) as e:
+        raise CommandError(str(e)) from None
+    if not report.entries:
+        print(f"log {report.slug}: the database holds every published entry ({report.size:,})")
+        return 0
+    print(
+        f"log {report.slug}: recovered {report.entries:,} entries of {report.size:,} "
+        f"({report.gifts:,} gifts, {report.reversals:,} reversals, "
+        f"{report.raised_minor:+,} raised), marked as recovered"
+    )
+    return 0
+
+
 def register(sub: Any) -> None:
     search = sub.add_parser("search", help="the public search index").add_subparsers(
         dest="action", required=True
@@ -55,3 +84,9 @@ def register(sub: Any) -> None:
     p.add_argument("--interval", type=float, default=1.0, metavar="SECONDS")
     p.add_argument("--exit-with-parent", action="store_true")
     p.set_defaults(handler=cmd_search_index)
+
+
+def register_log(log: Any) -> None:
+    p = log.add_parser("recover", help="book the published entries a restored database is missing")
+    p.add_argument("slug")
+    p.set_defaults(handler=cmd_log_recover)

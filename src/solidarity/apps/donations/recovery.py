@@ -48,6 +48,7 @@ from solidarity.apps.transparency.sequencer import (
 from solidarity.apps.transparency.services import log_entries_restore
 from solidarity.core import ledger as core_ledger
 from solidarity.core.errors import Refused
+from solidarity.core.ledger import account_code
 from solidarity.core.money import Money
 from solidarity.core.tlog.entry import EntryError, entry_decode
 from solidarity.core.tlog.tiles import ENTRIES, TILE_HEIGHT, TILE_WIDTH, bundle_decode, tile_path
@@ -178,7 +179,7 @@ def _gift_book(campaign: Campaign, index: int, obj: dict[str, Any]) -> int:
             TransactionInput(
                 kind="donation",
                 postings=core_ledger.gift_postings(
-                    source_account=f"asset:clearing:{channel}",
+                    source_account=account_code("clearing", channel),
                     campaign=campaign.slug,
                     amount=Money(amount, obj["currency"]),
                 ),

@@ -34,11 +34,7 @@ from solidarity.apps.donations.models import (
 )
 from solidarity.apps.donations.search import search_body, search_rows_add, search_rows_replace
 from solidarity.apps.ledger.services import TransactionInput, totals_apply, transactions_post
-from solidarity.apps.transparency.services import (
-    log_entries_append,
-    log_entries_append_encoded,
-    rfc3339,
-)
+from solidarity.apps.transparency.services import log_entries_append, log_entries_append_encoded
 from solidarity.core import ledger as core_ledger
 from solidarity.core.errors import Refused
 from solidarity.core.money import Money
@@ -51,7 +47,7 @@ from solidarity.core.privacy import (
     privacy_stricter,
     public_ref_derive,
 )
-from solidarity.core.tlog.entry import entry_encode
+from solidarity.core.tlog.entry import entry_encode, rfc3339
 from solidarity.db import db_datetime, rows_insert
 
 

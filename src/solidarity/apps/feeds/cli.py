@@ -9,7 +9,7 @@ import signal
 import time
 from typing import Any
 
-from solidarity.cli import CommandError, _django, _print_json, stop_event
+from solidarity.console import CommandError, django_setup, print_json, stop_event
 
 log = logging.getLogger("solidarity.feeds")
 
@@ -28,7 +28,7 @@ def _refused(exc: Exception) -> CommandError:
 
 
 def cmd_feeds_add(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.feeds.services import FeedError, feed_add
 
     try:
@@ -60,12 +60,12 @@ def _feed_dict(feed: Any) -> dict[str, Any]:
 
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.feeds.selectors import feeds_list
 
     rows = [_feed_dict(f) for f in feeds_list()]
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     for r in rows:
         state = "active" if r["active"] else "revoked"
@@ -75,7 +75,7 @@ def cmd_feeds_list(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_rotate(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.feeds.services import feed_rotate
 
     secret_id, secret = feed_rotate(feed=_feed(args.name), secret=args.secret or "", keep=args.keep)
@@ -86,7 +86,7 @@ def cmd_feeds_rotate(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_revoke(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.feeds.services import FeedError, feed_revoke
 
     try:
@@ -117,7 +117,7 @@ def _conflicts_list(args: argparse.Namespace) -> int:
         for c in conflicts_list(limit=args.limit)
     ]
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     for r in rows:
         state = f"resolved by {r['resolved_by']}" if r["resolved_at"] else "OPEN"
@@ -130,7 +130,7 @@ def _conflicts_list(args: argparse.Namespace) -> int:
 
 
 def cmd_notifications_list(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     if args.status == "conflict":
         return _conflicts_list(args)
     from solidarity.apps.feeds.selectors import notifications_health, notifications_list
@@ -153,7 +153,7 @@ def cmd_notifications_list(args: argparse.Namespace) -> int:
         for n in notifications_list(status=args.status, limit=args.limit)
     ]
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     health = notifications_health()
     if health.waiting:
@@ -182,7 +182,7 @@ FLAG_EVERY = 60.0
 
 def cmd_notifications_process(args: argparse.Namespace) -> int:
     """Book what was stored and not booked; flag unconfirmed gifts. Once, or as a daemon."""
-    _django()
+    django_setup()
     if not args.forever:
         booked, flagged = _process_once(args.days)
         print(f"booked {booked}, flagged {flagged} unconfirmed")
@@ -226,7 +226,7 @@ def _process_forever(args: argparse.Namespace, stop: Any, parent: int, role: Any
 
 def cmd_notifications_resolve(args: argparse.Namespace) -> int:
     """Mark a conflict resolved (it stays listed, no longer counted as open)."""
-    _django()
+    django_setup()
     import getpass
 
     from solidarity.apps.feeds.models import Conflict
@@ -242,7 +242,7 @@ def cmd_notifications_resolve(args: argparse.Namespace) -> int:
 
 
 def cmd_notifications_flag(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.feeds.services import notifications_flag_unconfirmed
 
     print(f"flagged {notifications_flag_unconfirmed(days=args.days)} unconfirmed")
@@ -250,7 +250,7 @@ def cmd_notifications_flag(args: argparse.Namespace) -> int:
 
 
 def cmd_partners_add(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.feeds.services import FeedError, partner_add
 
     try:
@@ -263,7 +263,7 @@ def cmd_partners_add(args: argparse.Namespace) -> int:
 
 
 def cmd_partners_list(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.feeds.selectors import partners_list
 
     rows = [
@@ -279,7 +279,7 @@ def cmd_partners_list(args: argparse.Namespace) -> int:
         for p in partners_list()
     ]
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     for r in rows:
         keys = ", ".join(k["prefix"] + ("(revoked)" if k["revoked"] else "") for k in r["keys"])
@@ -290,7 +290,7 @@ def cmd_partners_list(args: argparse.Namespace) -> int:
 
 
 def cmd_partners_revoke(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.feeds.models import Partner
     from solidarity.apps.feeds.services import partner_revoke
 

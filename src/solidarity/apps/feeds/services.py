@@ -9,7 +9,7 @@ from that row, in the same request after the store committed, or later from the 
 the sweeper books; a provider's retry of a stored notification is acknowledged again and
 books nothing twice (the identity is unique in every outcome table).
 
-On a SQLite file the receivers commit to an inbox of their own (`core.inbox`), which the
+On a SQLite file the receivers commit to an inbox of their own (`infra.inbox`), which the
 sweeper first moves into the database (`inbox_drain`): SQLite has one writer at a time, and
 an acknowledgement must not wait for a booking or an import holding the database's lock.
 
@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -42,6 +41,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from solidarity import config
+from solidarity.apps.banking.accounts import AccountRef, AccountResolver, receiving_accounts_lock
+from solidarity.apps.banking.models import ReviewItem
+from solidarity.apps.banking.report import BookingRefused
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.donations.models import Channel, Donation
 from solidarity.apps.donations.services import (
@@ -60,21 +62,16 @@ from solidarity.apps.feeds.models import (
     Notification,
     Partner,
 )
-from solidarity.apps.imports.models import ReviewItem
-from solidarity.apps.imports.services import (
-    AccountRef,
-    AccountResolver,
-    BookingRefused,
-    bank_transactions_book,
-    receiving_accounts_lock,
-)
+from solidarity.apps.feeds.providers import PROVIDERS
+from solidarity.apps.imports.services import bank_transactions_book
 from solidarity.core import webhooks
-from solidarity.core.batching import GroupCommit
-from solidarity.core.inbox import Inbox
+from solidarity.core.gift_rules import gift_amount_problem, memo_room, transfer_memo
 from solidarity.core.matching import memo_normalize
 from solidarity.core.statements import BankTransaction
 from solidarity.core.vietqr import VietQRError, vietqr_build, vietqr_payload
 from solidarity.db import db_datetime, objects_insert_new
+from solidarity.infra.group_commit import GroupCommit
+from solidarity.infra.inbox import Inbox
 
 log = logging.getLogger("solidarity.feeds")
 
@@ -334,7 +331,7 @@ _STORE_GROUP: GroupCommit[Notification, bool] = GroupCommit(_notifications_inser
 
 
 def _inbox() -> Inbox | None:
-    """The receivers' inbox (`core.inbox`) when the database is a SQLite file: the file
+    """The receivers' inbox (`infra.inbox`) when the database is a SQLite file: the file
     `<database>-inbox` beside it. None on PostgreSQL (its row locks let receivers and the
     booker write at once) and for an in-memory database."""
     if connection.vendor != "sqlite" or connection.is_in_memory_db():
@@ -513,14 +510,7 @@ def _inbox_row_refused(row: Notification, exc: Exception) -> bool:
 
 def transfer_of(feed: Feed, notification: Notification) -> webhooks.Transfer:
     """The transfer a stored notification reports (parsed again from the stored body)."""
-    body = notification.body
-    if feed.kind == Feed.Kind.SEPAY:
-        return webhooks.sepay_parse(body.encode())
-    if feed.kind == Feed.Kind.CASSO:
-        return webhooks.casso_parse(webhooks.json_parse(body.encode()))
-    if feed.kind == Feed.Kind.STANDARD:
-        return webhooks.standard_parse(notification.headers, body.encode())
-    return webhooks.vnpay_parse(dict(parse_qsl(body, keep_blank_values=True)))
+    return PROVIDERS[feed.kind].reparse(notification.headers, notification.body.encode())
 
 
 # --- booking --------------------------------------------------------------------------------
@@ -1154,6 +1144,10 @@ def rate_hit(*, key: ApiKey, limit: int, now: float) -> int:
     return 0
 
 
+INTENT_REFERENCE_LENGTH = 10
+"""An intent's reference: `G` and nine characters of Crockford's base 32."""
+
+
 def intent_create(
     *,
     campaign: Campaign,
@@ -1166,12 +1160,19 @@ def intent_create(
     problems = []
     if campaign.status != Campaign.Status.OPEN:
         problems.append(f"campaign {campaign.slug} is {campaign.status}, not open")
-    if amount_minor <= 0:
-        problems.append("amount must be positive")
-    if campaign.min_gift_minor and amount_minor < campaign.min_gift_minor:
-        problems.append(f"amount below the campaign's minimum {campaign.min_gift_minor}")
-    if campaign.max_gift_minor and amount_minor > campaign.max_gift_minor:
-        problems.append(f"amount above the campaign's maximum {campaign.max_gift_minor}")
+    amount = gift_amount_problem(
+        amount_minor,
+        currency=campaign.currency,
+        min_gift_minor=campaign.min_gift_minor,
+        max_gift_minor=campaign.max_gift_minor,
+    )
+    if amount is not None:
+        problems.append(str(amount))
+    if memo_room(campaign.code) < INTENT_REFERENCE_LENGTH:
+        problems.append(
+            f"campaign code {campaign.code} leaves no room for an intent's reference in a "
+            "transfer memo"
+        )
     if privacy not in _PRIVACY:
         problems.append("privacy must be named, masked or anonymous")
     account = campaign.accounts.order_by("id").first()
@@ -1182,9 +1183,11 @@ def intent_create(
     assert account is not None
     for _ in range(5):
         reference = "G" + "".join(
-            pysecrets.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for _ in range(9)
+            pysecrets.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+            for _ in range(INTENT_REFERENCE_LENGTH - 1)
         )
-        memo = f"{campaign.code} {reference}"
+        memo = transfer_memo(campaign.code, reference)
+        assert memo is not None  # room checked above
         try:
             with transaction.atomic():
                 intent = Intent.objects.create(
@@ -1214,7 +1217,7 @@ def intent_create(
                 bin=account.bin,
                 account=account.number,
                 amount=amount_minor if campaign.currency == "VND" else None,
-                memo=memo[:25],
+                memo=memo,
             )
         )
     except VietQRError as exc:
@@ -1225,7 +1228,7 @@ def intent_create(
         "amount": amount_minor,
         "currency": campaign.currency,
         "account": f"{account.bin}:{account.number}",
-        "memo": memo[:25],
+        "memo": memo,
         "vietqr": payload,
     }
 

@@ -43,6 +43,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from solidarity.apps.accounts.access import role_required
 from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN, AUDITOR
 from solidarity.apps.feeds.models import Conflict, Feed, Intent, Notification
+from solidarity.apps.feeds.providers import PROVIDERS
 from solidarity.apps.feeds.selectors import conflicts_list, notifications_health, notifications_list
 from solidarity.apps.feeds.services import (
     conflict_resolve,
@@ -88,17 +89,10 @@ def hook(request: HttpRequest, name: str) -> HttpResponse:
         return _reject(name, 413, f"body over {MAX_BODY} bytes")
     headers = _headers(request)
     now = time.time()
+    receive = PROVIDERS[feed.kind].receive
+    assert receive is not None  # every kind but VNPay (answered above) is received as a POST
     try:
-        if feed.kind == Feed.Kind.SEPAY:
-            webhooks.sepay_verify(headers, body, secrets, auth=feed.auth, now=now)
-            transfer = webhooks.sepay_parse(body)
-        elif feed.kind == Feed.Kind.CASSO:
-            data = webhooks.json_parse(body)
-            webhooks.casso_verify(headers, data, secrets, now=now)
-            transfer = webhooks.casso_parse(data)
-        else:
-            webhooks.standard_verify(headers, body, secrets, now=now)
-            transfer = webhooks.standard_parse(headers, body)
+        transfer = receive(headers, body, secrets, feed.auth, now)
     except webhooks.NotAuthentic as exc:
         return _reject(name, 401, str(exc))
     except (webhooks.Malformed, ValueError) as exc:

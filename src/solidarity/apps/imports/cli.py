@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from solidarity.cli import CommandError, _campaign, _django, _print_json
+from solidarity.console import CommandError, campaign_arg, django_setup, print_json
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +77,9 @@ def _print_report(report: Any) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    _django()
-    from solidarity.apps.imports.services import AccountRef, statements_import
+    django_setup()
+    from solidarity.apps.banking.accounts import AccountRef
+    from solidarity.apps.imports.services import statements_import
     from solidarity.core.statements import StatementRejected, profile_load
 
     paths = [Path(p) for p in args.files]
@@ -89,7 +90,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         account = AccountRef.parse(args.account) if args.account else None
     except ValueError as exc:
         raise CommandError(f"--account: {exc}") from None
-    campaign = _campaign(args.campaign) if args.campaign else None
+    campaign = campaign_arg(args.campaign) if args.campaign else None
     profile = None
     if args.profile:
         try:
@@ -116,7 +117,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     finally:
         bar.end()
     if args.json:
-        _print_json({"files": [r.as_dict() for r in reports]})
+        print_json({"files": [r.as_dict() for r in reports]})
     else:
         for report in reports:
             _print_report(report)
@@ -127,7 +128,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_import_jobs_run(args: argparse.Namespace) -> int:
     """Run the statements uploaded in the back office: once, or as the import worker."""
-    _django()
+    django_setup()
     from solidarity.apps.imports.jobs import import_jobs_run
 
     if not args.forever:
@@ -151,7 +152,7 @@ def cmd_import_jobs_run(args: argparse.Namespace) -> int:
 
 
 def _item(pk: int) -> Any:
-    from solidarity.apps.imports.models import ReviewItem
+    from solidarity.apps.banking.models import ReviewItem
 
     try:
         return ReviewItem.objects.get(pk=pk)
@@ -160,8 +161,8 @@ def _item(pk: int) -> Any:
 
 
 def cmd_review_list(args: argparse.Namespace) -> int:
-    _django()
-    from solidarity.apps.imports.selectors import review_items
+    django_setup()
+    from solidarity.apps.banking.selectors import review_items
 
     rows = review_items(status=args.status, campaign_slug=args.campaign, limit=args.limit)
     return _queue_print(
@@ -181,7 +182,7 @@ def _queue_print(
 ) -> int:
     """Print queue rows (review items, returned transfers) a line each, or as JSON."""
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     for r in rows:
         print(
@@ -194,18 +195,18 @@ def _queue_print(
 
 
 def cmd_review_assign(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.imports.services import review_assign
 
     result = review_assign(
-        item=_item(args.id), campaign=_campaign(args.campaign), by=_user(args.by)
+        item=_item(args.id), campaign=campaign_arg(args.campaign), by=_user(args.by)
     )
     print(f"review item {args.id} booked to {args.campaign} as gift {result.public_ref}")
     return 0
 
 
 def cmd_review_reject(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.imports.services import review_reject
 
     review_reject(item=_item(args.id), by=_user(args.by), reason=args.reason)
@@ -214,8 +215,8 @@ def cmd_review_reject(args: argparse.Namespace) -> int:
 
 
 def cmd_review_returns(args: argparse.Namespace) -> int:
-    _django()
-    from solidarity.apps.imports.selectors import pending_returns
+    django_setup()
+    from solidarity.apps.banking.selectors import pending_returns
 
     rows = pending_returns(status=args.status, limit=args.limit)
     return _queue_print(
@@ -227,8 +228,8 @@ def cmd_review_returns(args: argparse.Namespace) -> int:
 
 
 def cmd_review_post_return(args: argparse.Namespace) -> int:
-    _django()
-    from solidarity.apps.imports.models import PendingReversal
+    django_setup()
+    from solidarity.apps.banking.models import PendingReversal
     from solidarity.apps.imports.services import pending_reversal_post
 
     pending = PendingReversal.objects.filter(pk=args.id).first()

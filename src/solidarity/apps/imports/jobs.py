@@ -29,9 +29,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from solidarity.apps.banking.accounts import AccountRef
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.imports.models import Import, ImportUpload
-from solidarity.apps.imports.services import AccountRef, FileReport, statement_import
+from solidarity.apps.imports.services import FileReport, statement_import
 from solidarity.core.statements import statement_detect
 
 logger = logging.getLogger(__name__)

@@ -170,6 +170,15 @@ def _content_base(unit: _Unit, facts: list[dict[str, Any]]) -> tuple[str, int, d
     return None
 
 
+def _banking_model(model: Callable[[str, str], Any], name: str) -> Any:
+    """A model of the banking app; before its migration 0001 (as in imports 0004) the same
+    table's model still belongs to the imports app."""
+    try:
+        return model("banking", name)
+    except LookupError:
+        return model("imports", name)
+
+
 def identities_rekey(
     *, model: Callable[[str, str], Any], execute: Callable[[str], None], vendor: str
 ) -> RekeyReport:
@@ -182,9 +191,9 @@ def identities_rekey(
     tables = {
         "donation": model("donations", "Donation"),
         "reversal": model("donations", "Reversal"),
-        "review": model("imports", "ReviewItem"),
-        "movement": model("imports", "AccountMovement"),
-        "pending": model("imports", "PendingReversal"),
+        "review": _banking_model(model, "ReviewItem"),
+        "movement": _banking_model(model, "AccountMovement"),
+        "pending": _banking_model(model, "PendingReversal"),
     }
     units: dict[tuple[str, str], _Unit] = {}
     rows_by_kind: dict[str, list[Any]] = {}

@@ -42,6 +42,19 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from solidarity.apps.banking.accounts import (
+    AccountRef,
+    AccountResolver,
+    Target,
+    receiving_accounts_lock,
+)
+from solidarity.apps.banking.models import (
+    AccountMovement,
+    PendingReversal,
+    ReviewCandidate,
+    ReviewItem,
+)
+from solidarity.apps.banking.report import BookingRefused, BookReport
 from solidarity.apps.campaigns.models import Campaign, ReceivingAccount
 from solidarity.apps.donations.models import Channel, Donation, Reversal
 from solidarity.apps.donations.services import (
@@ -55,18 +68,12 @@ from solidarity.apps.donations.services import (
     gift_errors,
     prepared_from_parts,
 )
-from solidarity.apps.imports.models import (
-    AccountMovement,
-    Import,
-    PendingReversal,
-    ReviewCandidate,
-    ReviewItem,
-)
+from solidarity.apps.imports.models import Import
 from solidarity.apps.imports.pipeline import AheadParts, prepared_ahead
 from solidarity.apps.ledger.services import TransactionInput, totals_apply, transactions_post
-from solidarity.apps.transparency.services import log_entries_append, rfc3339
+from solidarity.apps.transparency.services import log_entries_append
 from solidarity.core import ledger as core_ledger
-from solidarity.core.banks import account_parse
+from solidarity.core.errors import Refused
 from solidarity.core.matching import (
     CampaignRule,
     MatchResult,
@@ -87,6 +94,7 @@ from solidarity.core.statements import (
     statement_read,
 )
 from solidarity.core.statements.base import VIETNAM_TZ
+from solidarity.core.tlog.entry import rfc3339
 from solidarity.db import db_datetime, rows_insert
 
 logger = logging.getLogger(__name__)
@@ -105,34 +113,7 @@ Progress = Callable[[str, int, int], None]
 """progress(phase, done, total): phase "read" counts bytes, "book" counts transactions."""
 
 
-class BookingRefused(ValueError):
-    """Transactions that cannot be booked at all; `errors` names each. Nothing was written."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
-
-
-# --- reports -------------------------------------------------------------------------------
-
-
-@dataclass
-class BookReport:
-    """What booking a stream of bank transactions did. Every transaction lands in exactly one
-    of the counters other than `rows_read` (`rejected` only counts refused files' rows)."""
-
-    rows_read: int = 0
-    booked: int = 0
-    duplicates: int = 0
-    to_review: int = 0
-    reversals: int = 0
-    reversals_pending: int = 0
-    not_gifts: int = 0
-    rejected: int = 0
-
-    def add(self, other: BookReport) -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+# --- the file's report -------------------------------------------------------------------
 
 
 @dataclass
@@ -177,165 +158,6 @@ def _error_dict(error: StatementError) -> dict[str, Any]:
     }
 
 
-# --- receiving accounts --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AccountRef:
-    """A receiving account named by the operator (`--account BANK:NUMBER`, BANK as
-    `core.banks.account_parse` reads it); `bin` is the bank's key."""
-
-    bin: str
-    number: str
-
-    @classmethod
-    def parse(cls, text: str) -> AccountRef:
-        """ValueError (BankAccountError) naming the part that is wrong."""
-        account = account_parse(text)
-        return cls(account.bin, account.number)
-
-    def __str__(self) -> str:
-        return f"{self.bin}:{self.number}"
-
-
-@dataclass
-class Target:
-    """A receiving account as booking needs it: its identity source and its campaigns."""
-
-    bin: str
-    number: str
-    rows: dict[int, ReceivingAccount]  # campaign id → that campaign's row for this account
-    campaigns: dict[int, Campaign]
-    forced: Campaign | None = None
-
-    @property
-    def source(self) -> str:
-        return f"bank:{self.bin}:{self.number}"
-
-    @property
-    def ledger_code(self) -> str:
-        return f"asset:bank:{self.bin}:{self.number}"
-
-    def rules(self, stated_account: str) -> list[CampaignRule]:
-        return [
-            CampaignRule(
-                slug=c.slug,
-                code=c.code,
-                keywords=tuple(c.keywords or ()),
-                accounts=(stated_account,),
-            )
-            for c in self.campaigns.values()
-            if c.status == Campaign.Status.OPEN
-        ]
-
-    @property
-    def movement_campaign(self) -> Campaign:
-        """The campaign whose books carry the account's non-gift movements: the forced one,
-        else the first campaign (by id) that owns the account."""
-        return self.forced or self.campaigns[min(self.campaigns)]
-
-
-def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
-
-
-class AccountResolver:
-    """Finds the receiving account of each transaction; caches per stated account.
-
-    A transaction stating account S belongs to receiving account N when S's digits equal N,
-    or, for non-domestic forms (IBAN, BLZ/number, with letters or separators), when S's
-    digits end with N (at least 6 digits). With an operator-named account, every stated
-    account must match it; a file that states none is taken to be for it.
-    """
-
-    def __init__(self, *, account: AccountRef | None = None, campaign: Campaign | None = None):
-        self.account = account
-        self.campaign = campaign
-        self._cache: dict[tuple[str, str | None], Target | str] = {}
-        self._all: list[ReceivingAccount] | None = None
-        self._targets: dict[tuple[str, str], Target] = {}
-
-    def targets(self) -> list[Target]:
-        """The receiving accounts resolved so far."""
-        return list(self._targets.values())
-
-    def preload(self) -> None:
-        """Read the receiving accounts now, so resolving needs no database afterwards."""
-        self._accounts()
-
-    def preload_accounts(self) -> list[ReceivingAccount]:
-        """The receiving accounts (with their campaigns) this resolver chooses among."""
-        return self._accounts()
-
-    def _accounts(self) -> list[ReceivingAccount]:
-        if self._all is None:
-            rows = ReceivingAccount.objects.select_related("campaign")
-            if self.account is not None:
-                rows = rows.filter(bin=self.account.bin, number=self.account.number)
-            self._all = list(rows)
-        return self._all
-
-    def target_for(self, bin_: str, number: str) -> Target:
-        key = (bin_, number)
-        if key not in self._targets:
-            rows = [a for a in self._accounts() if (a.bin, a.number) == key]
-            self._targets[key] = Target(
-                bin=bin_,
-                number=number,
-                rows={a.campaign_id: a for a in rows},
-                campaigns={a.campaign_id: a.campaign for a in rows},
-                forced=self.campaign,
-            )
-        return self._targets[key]
-
-    def resolve(self, tx: BankTransaction) -> Target | str:
-        """The transaction's Target, or a message saying why it has none."""
-        key = (tx.account, tx.bin)
-        found = self._cache.get(key)
-        if found is None:
-            found = self._cache[key] = self._resolve(tx.account, tx.bin)
-        return found
-
-    def _resolve(self, stated: str, bin_: str | None) -> Target | str:
-        digits = _digits(stated)
-        domestic = stated.isdigit()
-
-        def fits(number: str) -> bool:
-            return digits == number or (
-                not domestic and len(number) >= 6 and digits.endswith(number)
-            )
-
-        if self.account is not None:
-            if not self._accounts():
-                return f"--account {self.account}: not a receiving account of any campaign"
-            if stated and not fits(self.account.number):
-                return f"the file is for account {stated}, not --account {self.account}"
-            if bin_ and bin_ != self.account.bin:
-                return f"the file is for bank {bin_}, not --account {self.account}"
-            target = self.target_for(self.account.bin, self.account.number)
-        else:
-            hits = {
-                (a.bin, a.number)
-                for a in self._accounts()
-                if fits(a.number) and (not bin_ or a.bin == bin_)
-            }
-            if hits:
-                longest = max(len(n) for _, n in hits)
-                hits = {h for h in hits if len(h[1]) == longest}
-            if not hits:
-                return (
-                    f"account {stated} is not a receiving account of any campaign; "
-                    "name it with --account BIN:NUMBER"
-                )
-            if len(hits) > 1:
-                names = ", ".join(f"{b}:{n}" for b, n in sorted(hits))
-                return f"account {stated} could be {names}; name it with --account BIN:NUMBER"
-            target = self.target_for(*hits.pop())
-        if self.campaign is not None and self.campaign.pk not in target.campaigns:
-            return f"account {target.bin}:{target.number} is not one of {self.campaign.slug}'s"
-        return target
-
-
 # --- the booking door ----------------------------------------------------------------------
 
 
@@ -368,29 +190,6 @@ def webhook_bookings_find(
     )
 
     return statement_confirmations_find(bin_=target.bin, number=target.number, transactions=lines)
-
-
-def receiving_accounts_lock(accounts: Iterable[tuple[str, str]]) -> None:
-    """Hold, until the current transaction ends, the right to reconcile and book transfers to
-    these receiving accounts ((bin, number) pairs). A statement batch and the feed booker take
-    it before they look for each other's gifts, so a transfer both channels report is never
-    booked twice by two transactions that could not see each other. SQLite needs nothing more:
-    its writers run one at a time (every transaction here begins IMMEDIATE). PostgreSQL: one
-    transaction-level advisory lock per account, taken in sorted order (no deadlock).
-    Must be called inside `transaction.atomic`."""
-    if connection.vendor != "postgresql":
-        return
-    keys = sorted(
-        {
-            int.from_bytes(
-                hashlib.blake2b(f"{b}:{n}".encode(), digest_size=8).digest(), "big", signed=True
-            )
-            for b, n in accounts
-        }
-    )
-    with connection.cursor() as cur:
-        for key in keys:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def _is_fee(memo: str) -> bool:
@@ -1096,12 +895,8 @@ def _movements_post(
 # --- the review queue ----------------------------------------------------------------------
 
 
-class ReviewRefused(ValueError):
+class ReviewRefused(Refused):
     """A review decision that cannot be made; `errors` says why. Nothing was written."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
 
 
 def _item_close(item: ReviewItem, *, status: str, by: str, reason: str, **fields: Any) -> None:

@@ -20,17 +20,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from solidarity.apps.accounts.access import role_required
 from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN, AUDITOR
+from solidarity.apps.banking.accounts import AccountRef
+from solidarity.apps.banking.models import PendingReversal, ReviewItem
+from solidarity.apps.banking.selectors import pending_returns, review_items
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.imports.jobs import import_job_create
-from solidarity.apps.imports.models import Import, PendingReversal, ReviewItem
-from solidarity.apps.imports.selectors import (
-    import_get,
-    imports_query,
-    pending_returns,
-    review_items,
-)
+from solidarity.apps.imports.models import Import
+from solidarity.apps.imports.selectors import import_get, imports_query
 from solidarity.apps.imports.services import (
-    AccountRef,
     ReviewRefused,
     pending_reversal_post,
     review_assign,

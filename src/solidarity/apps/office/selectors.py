@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN, APPROVER, AUDITOR
+from solidarity.apps.banking.models import ReviewItem
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.disbursements.models import Tranche
 from solidarity.apps.feeds.models import Notification
-from solidarity.apps.imports.models import Import, ReviewItem
+from solidarity.apps.imports.models import Import
 
 
 def office_waiting(*, roles: frozenset[str]) -> dict[str, Any]:

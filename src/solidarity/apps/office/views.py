@@ -25,18 +25,20 @@ from solidarity.apps.campaigns.services import (
     AccountInput,
     CampaignError,
     campaign_close,
-    campaign_create,
     campaign_edit,
     campaign_open,
     campaign_photo_add,
-    campaign_update_publish,
     campaigns_close_due,
-    receiving_account_add,
-    receiving_account_retire,
 )
 from solidarity.apps.disbursements.models import Tranche
 from solidarity.apps.office.forms import AccountForm, CampaignForm, PhotoForm, UpdateForm
 from solidarity.apps.office.selectors import office_waiting
+from solidarity.apps.transparency.announcements import (
+    campaign_create,
+    campaign_update_publish,
+    receiving_account_add,
+    receiving_account_retire,
+)
 from solidarity.core.money import LANGUAGE_LOCALES
 
 STAFF = (ADMIN, ACCOUNTANT, APPROVER, AUDITOR)

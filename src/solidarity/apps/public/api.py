@@ -12,13 +12,14 @@ from django.utils.translation import gettext as _
 from ninja import Router
 
 from solidarity.apps.campaigns.models import Campaign
-from solidarity.apps.campaigns.selectors import campaign_get, campaign_totals
+from solidarity.apps.campaigns.selectors import campaign_get
 from solidarity.apps.donations.selectors import (
     PAGE_MAX,
     SearchError,
     donation_search,
     statement_query_read,
 )
+from solidarity.apps.ledger.selectors import campaign_totals
 from solidarity.apps.public.views import public_row, statement_query
 
 router = Router(tags=["public"])

@@ -21,7 +21,8 @@ from django.views.decorators.http import require_GET
 from PIL import Image, ImageDraw, ImageFont
 
 from solidarity.apps.campaigns.models import Campaign
-from solidarity.apps.campaigns.selectors import campaign_public_get, campaign_totals
+from solidarity.apps.campaigns.selectors import campaign_public_get
+from solidarity.apps.ledger.selectors import campaign_totals
 from solidarity.apps.public import formatting
 from solidarity.apps.public.caching import cached
 from solidarity.apps.public.views import PAGE_SECONDS

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from solidarity.apps.campaigns.models import Campaign, CampaignPhoto, CampaignUpdate
-from solidarity.apps.campaigns.selectors import campaign_public_get, campaign_totals
+from solidarity.apps.campaigns.selectors import campaign_public_get
 from solidarity.apps.donations.selectors import (
     COUNT_CAP,
     SORTS,
@@ -45,6 +45,7 @@ from solidarity.apps.donations.selectors import (
     statement_query_read,
 )
 from solidarity.apps.donations.services import privacy_reference_create
+from solidarity.apps.ledger.selectors import campaign_totals
 from solidarity.apps.public import charts, formatting
 from solidarity.apps.public.caching import cached
 from solidarity.apps.public.selectors import (
@@ -56,7 +57,7 @@ from solidarity.apps.public.selectors import (
     log_vkey,
     log_witnesses,
 )
-from solidarity.apps.transparency.services import rfc3339
+from solidarity.core.gift_rules import gift_amount_problem, memo_room, transfer_memo
 from solidarity.core.money import (
     Money,
     MoneyError,
@@ -66,6 +67,7 @@ from solidarity.core.money import (
 )
 from solidarity.core.qrimage import qr_png, qr_svg
 from solidarity.core.statements import ANY_DATE
+from solidarity.core.tlog.entry import rfc3339
 from solidarity.core.vietqr import PURPOSE_MAX, VietQRError, vietqr_build, vietqr_payload
 
 TRANCHE_TEMPLATE: Final = "disbursements/_where_the_money_went.html"
@@ -283,34 +285,40 @@ _GIVE_PRIVACY: Final = ("masked", "anonymous", "named")
 
 def _give_memo(campaign: Campaign, ref: str) -> str:
     ref = " ".join(ref.split())
-    room = PURPOSE_MAX - len(campaign.code) - 1
     if not _REF.match(ref):
         raise GiveError(_("Your reference may hold only letters, digits and spaces."))
-    if len(ref) > room:
-        raise GiveError(_("Your reference may be at most %(n)s characters long.") % {"n": room})
-    return f"{campaign.code} {ref}" if ref else campaign.code
+    memo = transfer_memo(campaign.code, ref)
+    if memo is None:
+        raise GiveError(
+            _("Your reference may be at most %(n)s characters long.")
+            % {"n": memo_room(campaign.code)}
+        )
+    return memo
 
 
 def _give_amount(campaign: Campaign, minor: int | None) -> int | None:
     if minor is None:
         return None
     cur = campaign.currency
-    if minor <= 0:
+    problem = gift_amount_problem(
+        minor,
+        currency=cur,
+        min_gift_minor=campaign.min_gift_minor,
+        max_gift_minor=campaign.max_gift_minor,
+    )
+    if problem is None:
+        return minor
+    if problem.kind == "not_positive":
         raise GiveError(_("The amount must be more than zero."))
-    if campaign.min_gift_minor is not None and minor < campaign.min_gift_minor:
+    if problem.kind == "below_minimum":
         raise GiveError(
             _("The smallest gift this campaign takes is %(amount)s.")
-            % {"amount": formatting.amount(campaign.min_gift_minor, cur)}
+            % {"amount": formatting.amount(problem.limit, cur)}
         )
-    largest = transfer_max_minor(cur)
-    if campaign.max_gift_minor is not None:
-        largest = min(largest, campaign.max_gift_minor)
-    if minor > largest:
-        raise GiveError(
-            _("The largest gift this campaign takes is %(amount)s.")
-            % {"amount": formatting.amount(largest, cur)}
-        )
-    return minor
+    raise GiveError(
+        _("The largest gift this campaign takes is %(amount)s.")
+        % {"amount": formatting.amount(problem.limit, cur)}
+    )
 
 
 def _whole_number(text: str) -> int:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from solidarity.cli import CommandError, _campaign, _django, _print_json, stop_event
+from solidarity.console import CommandError, campaign_arg, django_setup, print_json, stop_event
 
 
 def _vkey_arg(value: str) -> str:
@@ -51,7 +51,7 @@ def log_catch_up(slugs: list[str] | None = None) -> None:
 
 
 def cmd_log_sequence(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.transparency.sequencer import log_sequence_forever, log_sequence_once
 
     if args.batch < 1 or args.interval <= 0:
@@ -75,7 +75,7 @@ def cmd_log_sequence(args: argparse.Namespace) -> int:
 
 
 def cmd_log_status(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.transparency.logfiles import LogKeyError
     from solidarity.apps.transparency.models import LogHead, LogState
     from solidarity.apps.transparency.sequencer import (
@@ -111,7 +111,7 @@ def cmd_log_status(args: argparse.Namespace) -> int:
             }
         )
     if args.json:
-        _print_json(rows)
+        print_json(rows)
     else:
         for r in rows:
             print(
@@ -124,12 +124,12 @@ def cmd_log_status(args: argparse.Namespace) -> int:
 
 
 def cmd_log_rotate_key(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.transparency.logfiles import LogKeyError
     from solidarity.apps.transparency.rotation import log_key_rotate
     from solidarity.apps.transparency.sequencer import SequencerError
 
-    campaign = _campaign(args.slug)
+    campaign = campaign_arg(args.slug)
     try:
         old, new, index = log_key_rotate(campaign=campaign)
     except (SequencerError, LogKeyError, OSError) as e:
@@ -139,38 +139,12 @@ def cmd_log_rotate_key(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_log_recover(args: argparse.Namespace) -> int:
-    _django()
-    from solidarity.apps.donations.recovery import RecoveryRefused, log_recover
-    from solidarity.apps.transparency.logfiles import LogKeyError
-    from solidarity.apps.transparency.sequencer import SequencerError
-
-    campaign = _campaign(args.slug)
-    try:
-        report = log_recover(campaign=campaign)
-    except RecoveryRefused as e:
-        for error in e.errors:
-            print(f"solidarity: {error}", file=sys.stderr)
-        return 2
-    except (SequencerError, LogKeyError) as e:
-        raise CommandError(str(e)) from None
-    if not report.entries:
-        print(f"log {report.slug}: the database holds every published entry ({report.size:,})")
-        return 0
-    print(
-        f"log {report.slug}: recovered {report.entries:,} entries of {report.size:,} "
-        f"({report.gifts:,} gifts, {report.reversals:,} reversals, "
-        f"{report.raised_minor:+,} raised), marked as recovered"
-    )
-    return 0
-
-
 def cmd_log_vkey(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.transparency.logfiles import default_origin, signer_ensure
     from solidarity.apps.transparency.selectors import log_vkey
 
-    campaign = _campaign(args.slug)
+    campaign = campaign_arg(args.slug)
     vkey = log_vkey(campaign)
     if vkey is None:  # on the sequencer's host: the key is created with the log
         vkey = signer_ensure(campaign.slug, default_origin(campaign.slug)).verifier.vkey
@@ -186,7 +160,7 @@ def _copy(src: Path, dst: Path) -> None:
 
 
 def cmd_log_export(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.transparency.logfiles import log_dir, log_store, log_store_in_database
     from solidarity.apps.transparency.selectors import LogNotFound, log_info
 
@@ -238,28 +212,28 @@ def _proof(fn: Any, **kw: Any) -> int:
     from solidarity.apps.transparency.selectors import LogNotFound, ProofRequestError
 
     try:
-        _print_json(fn(**kw))
+        print_json(fn(**kw))
     except (LogNotFound, ProofRequestError) as e:
         raise CommandError(str(e)) from None
     return 0
 
 
 def cmd_log_proof(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.transparency.selectors import inclusion_proof_get
 
     return _proof(inclusion_proof_get, slug=args.slug, index=args.index, size=args.size)
 
 
 def cmd_log_consistency(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.transparency.selectors import consistency_proof_get
 
     return _proof(consistency_proof_get, slug=args.slug, old=args.old, new=args.new)
 
 
 def cmd_log_receipt(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.transparency.selectors import LogNotFound, receipt_get
 
     try:
@@ -285,11 +259,12 @@ def cmd_log_receipt(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from solidarity.core.tlog.verify import LogVerifyError, log_verify
+    from solidarity.infra.logreaders import source_open
 
     since = Path(args.since).read_bytes() if args.since else None
     try:
         report = log_verify(
-            args.location,
+            source_open(args.location),
             _vkey_arg(args.vkey),
             since,
             origin=args.origin,
@@ -299,16 +274,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
         )
     except LogVerifyError as e:
         if args.json:
-            _print_json({"ok": False, "where": e.where, "reason": e.reason})
+            print_json({"ok": False, "where": e.where, "reason": e.reason})
         print(f"verify: FAILED {e.where}: {e.reason}", file=sys.stderr)
         return 2 if e.where == "vkey" else 1
     except (OSError, ValueError) as e:
         if args.json:
-            _print_json({"ok": False, "where": "source", "reason": str(e)})
+            print_json({"ok": False, "where": "source", "reason": str(e)})
         print(f"verify: FAILED reading {args.location}: {e}", file=sys.stderr)
         return 1
     if args.json:
-        _print_json({"ok": True, **report.as_dict()})
+        print_json({"ok": True, **report.as_dict()})
         return 0
     print(f"log {report.origin}: {report.size:,} entries, root {report.root}")
     for currency, t in sorted(report.totals.items()):
@@ -356,7 +331,7 @@ def cmd_verify_receipt(args: argparse.Namespace) -> int:
         return 1
     entry = check.entry
     if args.json:
-        _print_json(
+        print_json(
             {
                 "ok": True,
                 "index": data["index"],
@@ -382,10 +357,7 @@ def cmd_verify_receipt(args: argparse.Namespace) -> int:
 # --- parser ------------------------------------------------------------------------------
 
 
-def register(sub: Any) -> None:
-    log = sub.add_parser("log", help="the public transparency log").add_subparsers(
-        dest="action", required=True
-    )
+def register_log(log: Any) -> None:
     p = log.add_parser("sequence", help="publish queued entries: a daemon, or --once")
     p.add_argument("--once", action="store_true", help="one pass: publish what is queued, exit")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between passes")
@@ -396,9 +368,6 @@ def register(sub: Any) -> None:
     p = log.add_parser("status", help="published and queued entries of every log")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_log_status)
-    p = log.add_parser("recover", help="book the published entries a restored database is missing")
-    p.add_argument("slug")
-    p.set_defaults(handler=cmd_log_recover)
     p = log.add_parser("rotate-key", help="sign with a new key, announced under the old one")
     p.add_argument("slug")
     p.set_defaults(handler=cmd_log_rotate_key)
@@ -425,6 +394,8 @@ def register(sub: Any) -> None:
     p.add_argument("--out", help="write to this file instead of standard output")
     p.set_defaults(handler=cmd_log_receipt)
 
+
+def register(sub: Any) -> None:
     p = sub.add_parser("verify", help="verify a published log from its files (no database)")
     p.add_argument("location", help="a directory or an http(s) URL of the log's files")
     p.add_argument("--vkey", required=True, help="the log's verifier key, or a file holding it")

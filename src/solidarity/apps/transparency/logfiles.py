@@ -30,7 +30,8 @@ from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.transparency.models import LogState
 from solidarity.apps.transparency.tilestore import DatabaseTileStore
 from solidarity.core.tlog.note import NoteError, Signer, key_generate, signer_parse
-from solidarity.core.tlog.tiles import DirectoryTileStore, TileStore
+from solidarity.core.tlog.tiles import TileStore
+from solidarity.infra.tilestore import DirectoryTileStore
 
 
 class LogKeyError(RuntimeError):

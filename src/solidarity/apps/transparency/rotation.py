@@ -31,8 +31,9 @@ from solidarity.apps.transparency.sequencer import (
     log_published_open,
     log_sequence_campaign,
 )
-from solidarity.apps.transparency.services import log_entries_append, rfc3339
+from solidarity.apps.transparency.services import log_entries_append
 from solidarity.core.tlog.checkpoint import checkpoint_sign
+from solidarity.core.tlog.entry import rfc3339
 from solidarity.core.tlog.keys import KEYS_PATH, keys_parse
 from solidarity.core.tlog.note import key_generate, signer_parse
 from solidarity.core.tlog.receipt import receipt_build

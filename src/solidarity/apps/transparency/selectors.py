@@ -36,14 +36,13 @@ from solidarity.core.tlog.sequencer import CHECKPOINT_PATH
 from solidarity.core.tlog.tiles import (
     ENTRIES,
     TILE_WIDTH,
-    DirectoryTileStore,
-    TileCache,
     TileError,
     TileHashReader,
     TileStore,
     tile_parse,
     tile_path,
 )
+from solidarity.infra.tilestore import DirectoryTileStore, TileCache
 
 RECEIPT_FORMAT = "solidarity-receipt/1"
 

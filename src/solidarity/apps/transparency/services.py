@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
@@ -13,13 +12,6 @@ from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.transparency.models import LogEntry, LogHead
 from solidarity.core.tlog.entry import entry_encode
 from solidarity.db import db_datetime, rows_insert
-
-
-def rfc3339(moment: datetime) -> str:
-    """RFC 3339 in UTC with a Z, seconds precision (microseconds when present)."""
-    moment = moment.astimezone(UTC)
-    fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "%Y-%m-%dT%H:%M:%SZ"
-    return moment.strftime(fmt)
 
 
 def log_entries_append(

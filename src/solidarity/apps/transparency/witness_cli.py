@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from solidarity.cli import _campaign, _django, _print_json
+from solidarity.console import campaign_arg, django_setup, print_json
 
 
 def _vkey_arg(value: str) -> str:
@@ -18,39 +18,39 @@ def _vkey_arg(value: str) -> str:
 
 
 def cmd_witness_add(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.transparency.witnesses import log_witness_add
 
-    w = log_witness_add(campaign=_campaign(args.slug), vkey=args.vkey, url=args.url)
+    w = log_witness_add(campaign=campaign_arg(args.slug), vkey=args.vkey, url=args.url)
     print(f"{w.name} added to the witnesses of {args.slug} (announced in its log)")
     return 0
 
 
 def cmd_witness_remove(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.transparency.witnesses import log_witness_remove
 
-    w = log_witness_remove(campaign=_campaign(args.slug), name=args.name)
+    w = log_witness_remove(campaign=campaign_arg(args.slug), name=args.name)
     print(f"{w.name} removed from the witnesses of {args.slug} (announced in its log)")
     return 0
 
 
 def cmd_witness_quorum(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.transparency.witnesses import log_witness_quorum_set
 
-    policy = log_witness_quorum_set(campaign=_campaign(args.slug), quorum=args.n)
+    policy = log_witness_quorum_set(campaign=campaign_arg(args.slug), quorum=args.n)
     print(f"{args.slug}: a checkpoint needs {policy.quorum} cosignatures (announced in its log)")
     return 0
 
 
 def cmd_witness_list(args: argparse.Namespace) -> int:
-    _django()
+    django_setup()
     from solidarity.apps.transparency.witnesses import log_witness_summary
 
-    summary = log_witness_summary(_campaign(args.slug))
+    summary = log_witness_summary(campaign_arg(args.slug))
     if args.json:
-        _print_json(summary)
+        print_json(summary)
         return 0
     print(
         f"quorum {summary['quorum']}, latest checkpoint with the quorum: "

@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.transparency.models import LogWitness, LogWitnessPolicy
-from solidarity.apps.transparency.services import log_entries_append, rfc3339
+from solidarity.apps.transparency.services import log_entries_append
 from solidarity.core.errors import Refused
 from solidarity.core.tlog.checkpoint import checkpoint_parse
 from solidarity.core.tlog.cosignature import Cosigner, cosigner_parse, note_add_signatures
+from solidarity.core.tlog.entry import rfc3339
 from solidarity.core.tlog.note import NoteError, note_split
 from solidarity.core.tlog.proof import consistency_proof_from_tiles
 from solidarity.core.tlog.tiles import TileReader

@@ -18,7 +18,7 @@ import operator
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -409,3 +409,10 @@ def totals_compute(entries: Iterable[Mapping[str, Any]]) -> dict[str, Totals]:
     for e in entries:
         counter.add_entry(e)
     return counter.totals()
+
+
+def rfc3339(moment: datetime) -> str:
+    """RFC 3339 in UTC with a Z, seconds precision (microseconds when present)."""
+    moment = moment.astimezone(UTC)
+    fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "%Y-%m-%dT%H:%M:%SZ"
+    return moment.strftime(fmt)

@@ -5,19 +5,17 @@ origin; every entry bundle against the level-0 hash tiles (RFC 9162 §2.1.1 leaf
 hash tile level against the level below; the root against the checkpoint; each entry's canonical
 form and schema; and, given an older checkpoint, an RFC 9162 §2.1.4 consistency proof from the
 new tiles; and the quorum of witness cosignatures (c2sp.org/tlog-cosignature) the log's own
-announcements require. Needs no database; the files come from a directory or an http(s) base URL.
+announcements require. Needs no database and opens nothing: the files come from a TileReader
+(`solidarity.infra.logreaders` reads a directory or an http(s) base URL).
 """
 
 from __future__ import annotations
 
 import base64
 import multiprocessing
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from solidarity.core.tlog.checkpoint import CheckpointError
@@ -63,52 +61,6 @@ class LogVerifyError(Exception):
         super().__init__(f"{where}: {reason}")
         self.where = where
         self.reason = reason
-
-
-class DirectoryReader:
-    """Reads a log's files from a local directory."""
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-
-    def read(self, path: str) -> bytes | None:
-        if path.startswith("/") or ".." in path.split("/"):
-            raise ValueError(f"bad path {path!r}")
-        try:
-            return (self.root / path).read_bytes()
-        except FileNotFoundError:
-            return None
-
-
-class HttpReader:
-    """Reads a log's files below an http(s) base URL; 404 means absent."""
-
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"not an http(s) URL: {base_url!r}")
-        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self.timeout = timeout
-
-    def read(self, path: str) -> bytes | None:
-        # S310: __init__ admits only http(s) base URLs.
-        url = self.base_url + path
-        req = urllib.request.Request(url, headers={"User-Agent": "solidarity-tlog"})  # noqa: S310
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
-                data: bytes = resp.read()
-                return data
-        except urllib.error.HTTPError as e:
-            if e.code == 404:
-                return None
-            raise
-
-
-def source_open(location: str | Path) -> DirectoryReader | HttpReader:
-    """A reader for a directory path or an http(s) URL."""
-    text = str(location)
-    if text.startswith(("http://", "https://")):
-        return HttpReader(text)
-    return DirectoryReader(Path(text))
 
 
 @dataclass(frozen=True)
@@ -202,7 +154,7 @@ def _chunks(tiles: list[Tile], n: int) -> list[list[Tile]]:
 
 
 def log_verify(
-    source: str | Path | TileReader,
+    reader: TileReader,
     vkey: str | Verifier,
     since_checkpoint: bytes | str | None = None,
     *,
@@ -215,12 +167,11 @@ def log_verify(
     """Verify a whole log; raise LogVerifyError naming the first failure found.
 
     origin defaults to the key name. With workers > 1 the bundles are checked in that many
-    processes (spawned, so this is safe inside servers); source must then be picklable.
+    processes (spawned, so this is safe inside servers); reader must then be picklable.
     The checkpoint must carry `quorum` valid cosignatures (c2sp.org/tlog-cosignature) by
     `witnesses` (verifier keys); both default to what the log's own `witness` and
     `witness_quorum` entries announced.
     """
-    reader: TileReader = source_open(source) if isinstance(source, str | Path) else source
     try:
         verifier = vkey if isinstance(vkey, Verifier) else verifier_parse(vkey)
     except NoteError as e:

@@ -16,10 +16,11 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from solidarity.apps.banking.models import ReviewItem
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.disbursements.models import Evidence, Tranche, TrancheEvent
 from solidarity.apps.feeds.models import Notification
-from solidarity.apps.imports.models import Import, ReviewItem
+from solidarity.apps.imports.models import Import
 from solidarity.apps.public import formatting
 
 register = template.Library()

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from django.db import connections
 
 from solidarity.apps.campaigns.models import Campaign
-from solidarity.apps.campaigns.services import AccountInput, campaign_create, campaign_open
+from solidarity.apps.campaigns.services import AccountInput, campaign_open
 from solidarity.apps.donations.models import Donation
 from solidarity.apps.donations.services import GiftInput, donations_record_many
+from solidarity.apps.transparency.announcements import campaign_create
 from solidarity.core.batching import batched
 from solidarity.core.demo import demo_gifts
 

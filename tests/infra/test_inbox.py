@@ -7,7 +7,7 @@ import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from solidarity.core.inbox import Inbox
+from solidarity.infra.inbox import Inbox
 
 
 def test_put_reports_new_keys_and_keeps_the_first_record(tmp_path):
