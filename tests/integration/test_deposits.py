@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from django.db import connection, transaction
 
+from solidarity.apps.banking.check import ledger_check
 from solidarity.apps.campaigns.selectors import campaign_totals
 from solidarity.apps.donations.models import Donation
 from solidarity.apps.donations.services import donation_reverse, donations_record_many
 from solidarity.apps.ledger.models import JournalTransaction, Posting
-from solidarity.apps.banking.check import ledger_check
 from tests.factories import OPENS, campaign_factory, gift
 
 pytestmark = pytest.mark.django_db
