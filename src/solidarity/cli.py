@@ -497,7 +497,6 @@ EXTENSION_MODULES: list[str] = [
     "solidarity.apps.imports.cli",
     "solidarity.apps.donations.cli",
     "solidarity.apps.transparency.cli",
-    "solidarity.apps.donations.cli",
     "solidarity.apps.feeds.cli",
     "solidarity.backup",
     "solidarity.apps.transparency.witness_cli",
