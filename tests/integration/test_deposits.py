@@ -9,10 +9,10 @@ import pytest
 from django.db import connection, transaction
 
 from solidarity.apps.banking.check import ledger_check
-from solidarity.apps.campaigns.selectors import campaign_totals
 from solidarity.apps.donations.models import Donation
 from solidarity.apps.donations.services import donation_reverse, donations_record_many
 from solidarity.apps.ledger.models import JournalTransaction, Posting
+from solidarity.apps.ledger.selectors import campaign_totals
 from tests.factories import OPENS, campaign_factory, gift
 
 pytestmark = pytest.mark.django_db
