@@ -57,6 +57,9 @@ class Donation(models.Model):
         indexes = (
             models.Index(fields=("campaign", "received_at", "id"), name="donation_time_walk"),
             models.Index(fields=("campaign", "amount_minor", "id"), name="donation_amount_walk"),
+            # A returned transfer finds the gift it sends back by its bank reference: without
+            # this, every return of a national statement read all of its account's gifts.
+            models.Index(fields=("bank_ref",), name="donation_bank_ref"),
         )
 
     def __str__(self) -> str:
