@@ -498,6 +498,7 @@ EXTENSION_MODULES: list[str] = [
     "solidarity.apps.donations.cli",
     "solidarity.apps.transparency.cli",
     "solidarity.apps.feeds.cli",
+    "solidarity.apps.partners.cli",
     "solidarity.backup",
     "solidarity.apps.transparency.witness_cli",
     "solidarity.witness.cli",

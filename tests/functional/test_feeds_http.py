@@ -15,7 +15,8 @@ from solidarity.apps.banking.models import ReviewItem
 from solidarity.apps.campaigns.services import AccountInput
 from solidarity.apps.donations.models import Donation
 from solidarity.apps.feeds.models import Notification
-from solidarity.apps.feeds.services import feed_add, intent_create, notifications_process
+from solidarity.apps.feeds.services import feed_add, notifications_process
+from solidarity.apps.partners.services import intent_create
 from solidarity.core import webhooks as w
 from tests.factories import campaign_factory, office_login
 

@@ -13,11 +13,8 @@ from django.test import Client
 
 from solidarity.apps.donations.models import Donation
 from solidarity.apps.feeds.models import Notification
-from solidarity.apps.feeds.services import (
-    feed_add,
-    intent_create,
-    partner_add,
-)
+from solidarity.apps.feeds.services import feed_add
+from solidarity.apps.partners.services import intent_create, partner_add
 from solidarity.core import webhooks as w
 from tests.factories import campaign_factory
 from tests.functional.test_feeds_http import ACCOUNT, post_sepay, sepay_body

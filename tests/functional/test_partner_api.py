@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from solidarity.apps.donations.models import Donation
-from solidarity.apps.feeds.models import ApiKey, IdempotencyRecord
-from solidarity.apps.feeds.services import key_digest, partner_add, partner_revoke
+from solidarity.apps.partners.models import ApiKey, IdempotencyRecord
+from solidarity.apps.partners.services import key_digest, partner_add, partner_revoke
 from solidarity.core.vietqr import vietqr_parse
 from tests.factories import campaign_factory
 
@@ -90,7 +90,7 @@ def test_idempotency_key(setup):
     assert other.status_code == 200 and other.json()["created"] is False
     # still running: 409
     IdempotencyRecord.objects.create(partner=partner, key="k3", request_hash="x" * 64)
-    from solidarity.apps.feeds.services import request_hash
+    from solidarity.apps.partners.services import request_hash
 
     IdempotencyRecord.objects.filter(key="k3").update(request_hash=request_hash(_dumped(GIFT)))
     assert post(key, "gifts", GIFT, **{"Idempotency-Key": "k3"}).status_code == 409
@@ -99,7 +99,7 @@ def test_idempotency_key(setup):
 
 
 def _dumped(body: dict) -> dict:
-    from solidarity.apps.feeds.api import GiftIn
+    from solidarity.apps.partners.api import GiftIn
 
     return GiftIn(**body).model_dump(mode="json")
 
@@ -167,7 +167,7 @@ def test_a_key_whose_request_died_is_released_after_the_stated_time(setup):
 
     from django.db.models import F
 
-    from solidarity.apps.feeds.services import (
+    from solidarity.apps.partners.services import (
         IDEMPOTENCY_RUNNING_SECONDS,
         idempotency_begin,
         request_hash,

@@ -33,7 +33,8 @@ from solidarity.apps.accounts.models import AuditEvent
 from solidarity.apps.accounts.services import audit_record, user_add
 from solidarity.apps.donations.services import donation_record
 from solidarity.apps.feeds.models import Conflict, Notification
-from solidarity.apps.feeds.services import feed_add, partner_add
+from solidarity.apps.feeds.services import feed_add
+from solidarity.apps.partners.services import partner_add
 from tests.factories import campaign_factory, gift, office_login
 from tests.integration.tranche_helpers import propose
 
@@ -223,7 +224,7 @@ ADMIN_MODELS: dict[str, Model] = {
     # Campaigns and feeds: admins configure; others read. Nothing booked is deleted.
     "campaigns.campaign": Model(STAFF, ONLY_ADMIN, ONLY_ADMIN),
     "feeds.feed": Model(STAFF, ONLY_ADMIN, ONLY_ADMIN),
-    "feeds.partner": Model(STAFF, ONLY_ADMIN, ONLY_ADMIN),
+    "partners.partner": Model(STAFF, ONLY_ADMIN, ONLY_ADMIN),
     # The books: read-only for everyone.
     "feeds.notification": Model(STAFF),
     "feeds.conflict": Model(STAFF),
@@ -233,8 +234,8 @@ ADMIN_MODELS: dict[str, Model] = {
 }
 
 ADMIN_ACTIONS: dict[tuple[str, str], frozenset[str]] = {
-    ("feeds.partner", "create_key"): ONLY_ADMIN,
-    ("feeds.partner", "revoke"): ONLY_ADMIN,
+    ("partners.partner", "create_key"): ONLY_ADMIN,
+    ("partners.partner", "revoke"): ONLY_ADMIN,
 }
 
 # The admin pages of each model, as (pattern suffix, example suffix, permission).

@@ -20,8 +20,8 @@ from solidarity.apps.banking.check import ledger_check
 from solidarity.apps.campaigns.services import AccountInput
 from solidarity.apps.donations.models import Donation, DonationPrivate
 from solidarity.apps.donations.search import search_index_catch_up
-from solidarity.apps.feeds.services import partner_add
 from solidarity.apps.imports.services import statement_import
+from solidarity.apps.partners.services import partner_add
 from solidarity.apps.transparency.models import LogEntry
 from solidarity.apps.transparency.sequencer import log_sequence_once
 from solidarity.cli import main as cli_main

@@ -15,8 +15,10 @@ from solidarity.apps.accounts.models import AuditEvent
 from solidarity.apps.accounts.services import audit_record, totp_enrol, user_add
 from solidarity.apps.disbursements.services import TrancheRefused, tranche_approve
 from solidarity.apps.donations.services import donation_record
-from solidarity.apps.feeds.models import ApiKey, Feed, Notification
-from solidarity.apps.feeds.services import feed_add, partner_add
+from solidarity.apps.feeds.models import Feed, Notification
+from solidarity.apps.feeds.services import feed_add
+from solidarity.apps.partners.models import ApiKey
+from solidarity.apps.partners.services import partner_add
 from solidarity.cli import main as cli_main
 from tests.factories import campaign_factory, gift, office_login, totp_code
 from tests.integration.tranche_helpers import funded_campaign, people, propose
@@ -62,7 +64,7 @@ def test_approver_may_act_on_tranches_and_accountant_on_imports():
     assert not approver.has_perm("banking.change_reviewitem")
     assert accountant.has_perm("banking.change_reviewitem")
     assert not accountant.has_perm("disbursements.change_tranche")
-    assert not accountant.has_perm("feeds.change_partner")
+    assert not accountant.has_perm("partners.change_partner")
     assert not accountant.has_perm("feeds.change_feed")
     assert not accountant.has_perm("feeds.delete_notification")
 
@@ -72,10 +74,10 @@ def test_only_an_admin_mints_partner_keys_in_the_admin(role):
     partner, _ = partner_add(name="bank-app", scopes=["gifts:write"])
     client = logged_in("someone", role)
     # Given the partner list, which every role reads
-    assert client.get("/admin/feeds/partner/").status_code == 200
+    assert client.get("/admin/partners/partner/").status_code == 200
     # When a non-admin posts the "create key" action, then no key is minted or shown
     page = client.post(
-        "/admin/feeds/partner/", {"action": "create_key", "_selected_action": [partner.pk]}
+        "/admin/partners/partner/", {"action": "create_key", "_selected_action": [partner.pk]}
     )
     assert ApiKey.objects.filter(partner=partner).count() == 1
     assert "sk_" not in page.content.decode()
@@ -83,7 +85,7 @@ def test_only_an_admin_mints_partner_keys_in_the_admin(role):
     # And an admin (with a verified TOTP device) can
     admin = logged_in("boss", "admin")
     page = admin.post(
-        "/admin/feeds/partner/",
+        "/admin/partners/partner/",
         {"action": "create_key", "_selected_action": [partner.pk]},
         follow=True,
     )

@@ -16,7 +16,8 @@ from solidarity.apps.donations.models import Donation
 from solidarity.apps.feeds import services
 from solidarity.apps.feeds.models import Conflict, Notification
 from solidarity.apps.feeds.selectors import notifications_health
-from solidarity.apps.feeds.services import feed_add, notifications_process, partner_add
+from solidarity.apps.feeds.services import feed_add, notifications_process
+from solidarity.apps.partners.services import partner_add
 from solidarity.cli import main
 from solidarity.core import webhooks as w
 from solidarity.infra.inbox import Inbox

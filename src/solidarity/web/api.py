@@ -15,4 +15,4 @@ api = NinjaAPI(
 # Routers, one line per app: api.add_router("/campaigns/", "solidarity.apps.<app>.api.router")
 api.add_router("/campaigns/", "solidarity.apps.public.api.router")
 api.add_router("/campaigns/", "solidarity.apps.transparency.api.router")
-api.add_router("/partner/", "solidarity.apps.feeds.api.router")
+api.add_router("/partner/", "solidarity.apps.partners.api.router")

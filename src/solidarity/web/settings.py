@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "solidarity.apps.disbursements",
     "solidarity.apps.imports",
     "solidarity.apps.feeds",
+    "solidarity.apps.partners",
     "solidarity.apps.office",
     "django_otp",
     "django_otp.plugins.otp_totp",

@@ -90,6 +90,7 @@ _SOLIDARITY_APPS = (
     "disbursements",
     "imports",
     "feeds",
+    "partners",
 )
 
 

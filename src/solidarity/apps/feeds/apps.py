@@ -4,4 +4,4 @@ from django.apps import AppConfig
 class FeedsConfig(AppConfig):
     name = "solidarity.apps.feeds"
     label = "feeds"
-    verbose_name = "Real-time feeds and partners"
+    verbose_name = "Real-time feeds"

@@ -1,8 +1,7 @@
-"""Real-time intake: provider feeds and their stored notifications, partners and their keys.
+"""Real-time intake: provider feeds, their stored notifications, and conflicts.
 
 Secrets never enter the database: a feed holds only the ids of its secrets, whose values are
-files under `SOLIDARITY_SECRETS_DIR/feeds/` (mode 0600); a partner key is stored as its
-SHA-256.
+files under `SOLIDARITY_SECRETS_DIR/feeds/` (mode 0600).
 """
 
 from __future__ import annotations
@@ -86,74 +85,6 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.feed_id}:{self.provider_id}"
-
-
-class Partner(models.Model):
-    """An organisation allowed to use the partner API."""
-
-    name = models.SlugField(max_length=40, unique=True)
-    scopes = models.JSONField(default=list)
-    rate_per_minute = models.IntegerField(default=600)
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class ApiKey(models.Model):
-    """A partner's key: only its SHA-256 is kept; the key is shown once."""
-
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="keys")
-    prefix = models.CharField(max_length=12)
-    digest = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"{self.prefix}…"
-
-
-class RateWindow(models.Model):
-    """Requests per key per fixed one-minute window."""
-
-    key = models.ForeignKey(ApiKey, on_delete=models.CASCADE)
-    minute = models.BigIntegerField(help_text="Unix time // 60")
-    hits = models.IntegerField(default=0)
-
-    class Meta:
-        constraints = (models.UniqueConstraint(fields=("key", "minute"), name="rate_window_once"),)
-
-
-class Intent(models.Model):
-    """A gift announced before it is paid: a reference the transfer memo or gateway carries."""
-
-    reference = models.CharField(max_length=20, unique=True)
-    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT, related_name="+")
-    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT)
-    amount_minor = models.BigIntegerField()
-    currency = models.CharField(max_length=3)
-    donor_name = models.CharField(max_length=120, blank=True)
-    privacy = models.CharField(max_length=10, default="masked")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return self.reference
-
-
-class IdempotencyRecord(models.Model):
-    """The result of a partner request under its Idempotency-Key."""
-
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE)
-    key = models.CharField(max_length=120)
-    request_hash = models.CharField(max_length=64)
-    done = models.BooleanField(default=False)
-    status_code = models.IntegerField(default=0)
-    response = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = (models.UniqueConstraint(fields=("partner", "key"), name="idempotency_once"),)
 
 
 class Conflict(models.Model):

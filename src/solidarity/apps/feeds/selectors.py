@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from solidarity.apps.feeds.models import Conflict, Feed, Notification, Partner
+from solidarity.apps.feeds.models import Conflict, Feed, Notification
 from solidarity.apps.feeds.services import inbox_oldest, inbox_waiting
 
 
@@ -28,10 +28,6 @@ def notifications_list(
 
 def feeds_list() -> QuerySet[Feed]:
     return Feed.objects.order_by("name")
-
-
-def partners_list() -> QuerySet[Partner]:
-    return Partner.objects.prefetch_related("keys").order_by("name")
 
 
 def unconfirmed_refs(*, refs: Iterable[str]) -> set[str]:

@@ -42,7 +42,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from solidarity.apps.accounts.access import role_required
 from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN, AUDITOR
-from solidarity.apps.feeds.models import Conflict, Feed, Intent, Notification
+from solidarity.apps.feeds.models import Conflict, Feed, Notification
 from solidarity.apps.feeds.providers import PROVIDERS
 from solidarity.apps.feeds.selectors import conflicts_list, notifications_health, notifications_list
 from solidarity.apps.feeds.services import (
@@ -53,6 +53,7 @@ from solidarity.apps.feeds.services import (
     notification_store,
     notification_store_grouped,
 )
+from solidarity.apps.partners.selectors import intent_find
 from solidarity.core import webhooks
 
 log = logging.getLogger("solidarity.feeds")
@@ -135,7 +136,7 @@ def _vnpay(request: HttpRequest, feed: Feed, secrets: list[str]) -> HttpResponse
         if str(exc).startswith("vnp_Amount"):
             return _vnpay_reply("04", "Invalid amount")
         return _vnpay_reply("99", "Invalid request")
-    intent = Intent.objects.filter(reference=transfer.order_ref).first()
+    intent = intent_find(reference=transfer.order_ref)
     if intent is None:
         log.warning("hooks/%s: order %s not found", feed.name, transfer.order_ref)
         return _vnpay_reply("01", "Order not found")

@@ -1,9 +1,9 @@
 """The partner API at /api/v1/partner/: donation intents and confirmed gifts.
 
 Authentication: `Authorization: Bearer sk_…` (a partner key; only its SHA-256 is stored).
-Scopes: `intents:write`, `gifts:write` (403 without). Rate limit: a fixed one-minute window
-per key (429 with Retry-After). `POST gifts` requires an `Idempotency-Key`: the same key with
-the same body returns the stored result again; with another body 422; while the first
+Scopes: `intents:write`, `gifts:write` (403 without). Rate limit: a one-minute fixed window
+per key (`ratelimit`; 429 with Retry-After). `POST gifts` requires an `Idempotency-Key`: the
+same key with the same body returns the stored result again; with another body 422; while the first
 request still runs 409 (a request that died, with no result after
 `services.IDEMPOTENCY_RUNNING_SECONDS`, runs again on the next try).
 
@@ -15,7 +15,6 @@ conflict and nothing is booked.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -26,16 +25,16 @@ from ninja.security import HttpBearer
 
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.donations.services import DonationRefused
-from solidarity.apps.feeds.models import ApiKey
-from solidarity.apps.feeds.services import (
-    FeedError,
+from solidarity.apps.partners.models import ApiKey
+from solidarity.apps.partners.ratelimit import rate_hit
+from solidarity.apps.partners.services import (
+    PartnerError,
     idempotency_abandon,
     idempotency_begin,
     idempotency_finish,
     intent_create,
     key_digest,
     partner_gift_record,
-    rate_hit,
     request_hash,
 )
 from solidarity.core.webhooks import Malformed, amount_check
@@ -114,7 +113,7 @@ def _guard(request: HttpRequest, scope: str) -> tuple[ApiKey, JsonResponse | Non
     key: ApiKey = request.auth  # type: ignore[attr-defined]
     if scope not in key.partner.scopes:
         return key, _problem(403, f"this key lacks the {scope} scope")
-    wait = rate_hit(key=key, limit=key.partner.rate_per_minute, now=time.time())
+    wait = rate_hit(key=key, limit=key.partner.rate_per_minute)
     if wait:
         return key, _problem(429, "rate limit exceeded", **{"Retry-After": str(wait)})
     return key, None
@@ -144,7 +143,7 @@ def intents_create(request: HttpRequest, payload: IntentIn) -> Any:
             privacy=payload.privacy,
             partner=key.partner,
         )
-    except FeedError as exc:
+    except PartnerError as exc:
         return _problem(400, str(exc))
     return JsonResponse(body, status=201)
 
