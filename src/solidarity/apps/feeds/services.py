@@ -13,7 +13,7 @@ On a SQLite file the receivers commit to an inbox of their own (`infra.inbox`), 
 sweeper first moves into the database (`inbox_drain`): SQLite has one writer at a time, and
 an acknowledgement must not wait for a booking or an import holding the database's lock.
 
-Bank feeds (SePay, Casso) book through `imports.services.bank_transactions_book`, the door
+Bank feeds (SePay, Casso) book through `banking.booking.bank_transactions_book`, the door
 statements use, with the identity `feed:<name>:<provider id>`: the same matching rules and
 review queue. Gateway and partner payments (Standard Webhooks, VNPay, the partner API) name
 their campaign (directly or through a donation intent) and book through
@@ -42,6 +42,7 @@ from django.utils import timezone
 
 from solidarity import config
 from solidarity.apps.banking.accounts import AccountRef, AccountResolver, receiving_accounts_lock
+from solidarity.apps.banking.booking import bank_transactions_book
 from solidarity.apps.banking.models import ReviewItem
 from solidarity.apps.banking.report import BookingRefused
 from solidarity.apps.campaigns.models import Campaign
@@ -63,7 +64,6 @@ from solidarity.apps.feeds.models import (
     Partner,
 )
 from solidarity.apps.feeds.providers import PROVIDERS
-from solidarity.apps.imports.services import bank_transactions_book
 from solidarity.core import webhooks
 from solidarity.core.gift_rules import gift_amount_problem, memo_room, transfer_memo
 from solidarity.core.matching import memo_normalize
