@@ -109,10 +109,11 @@ def test_an_imported_statement_is_booked_as_deposits_and_found_once_the_indexer_
 ):
     from bench.gen_statement import statement_write
 
+    from solidarity.apps.banking.booking import BATCH
     from solidarity.apps.campaigns.services import AccountInput
     from solidarity.apps.donations.search import search_backlog, search_index_catch_up
     from solidarity.apps.donations.selectors import StatementQuery, donation_search
-    from solidarity.apps.imports.services import BATCH, statement_import
+    from solidarity.apps.imports.services import statement_import
 
     # Given a statement of more than one batch (prepared beside the writer)
     campaign = campaign_factory(goal=10**15, accounts=(AccountInput("970436", "0011001932418"),))

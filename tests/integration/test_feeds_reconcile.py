@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from solidarity.apps.banking.accounts import AccountRef
+from solidarity.apps.banking.booking import bank_transactions_book
 from solidarity.apps.campaigns.services import AccountInput
 from solidarity.apps.donations.models import Donation
 from solidarity.apps.feeds.models import Notification
@@ -19,7 +20,6 @@ from solidarity.apps.feeds.services import (
     notification_store,
     notifications_flag_unconfirmed,
 )
-from solidarity.apps.imports.services import bank_transactions_book
 from solidarity.apps.ledger.selectors import campaign_totals
 from solidarity.core import webhooks as w
 from solidarity.core.statements import BankTransaction

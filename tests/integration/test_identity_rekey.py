@@ -15,12 +15,13 @@ from bench.gen_statement import ICT, Row, rows_write
 from django.apps import apps
 from django.db import DatabaseError, connection, transaction
 
+from solidarity.apps.banking.booking import bank_transactions_book
 from solidarity.apps.banking.check import ledger_check
 from solidarity.apps.banking.models import AccountMovement, PendingReversal, ReviewItem
 from solidarity.apps.campaigns.services import AccountInput
 from solidarity.apps.donations.models import Donation, Reversal
 from solidarity.apps.imports.rekey import identities_rekey
-from solidarity.apps.imports.services import bank_transactions_book, statement_import
+from solidarity.apps.imports.services import statement_import
 from solidarity.apps.ledger.selectors import campaign_totals
 from solidarity.apps.transparency.models import LogEntry
 from solidarity.core.matching import memo_normalize

@@ -178,8 +178,8 @@ def test_a_returned_transfer_reverses_its_gift_whichever_comes_first(tmp_path: P
 
 def test_a_return_whose_gift_never_comes_is_posted_as_money_out_once(tmp_path: Path):
     from solidarity.apps.accounts.services import user_add
+    from solidarity.apps.banking.review import ReviewRefused, pending_reversal_post
     from solidarity.apps.banking.selectors import pending_returns
-    from solidarity.apps.imports.services import ReviewRefused, pending_reversal_post
     from solidarity.apps.transparency.models import LogEntry
 
     # Given a returned transfer whose gift is not in these books
@@ -226,7 +226,7 @@ def test_shared_account_memo_decides_else_review_then_assign_or_reject(
     tmp_path: Path, django_user_model
 ):
     from solidarity.apps.accounts.services import user_add
-    from solidarity.apps.imports.services import ReviewRefused, review_assign, review_reject
+    from solidarity.apps.banking.review import ReviewRefused, review_assign, review_reject
 
     shared = (AccountInput(VCB, "0011001932418"),)
     cuba = campaign_factory(slug="cuba", code="CUBA", goal=10**12, accounts=shared)

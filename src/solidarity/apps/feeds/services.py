@@ -13,7 +13,7 @@ On a SQLite file the receivers commit to an inbox of their own (`infra.inbox`), 
 sweeper first moves into the database (`inbox_drain`): SQLite has one writer at a time, and
 an acknowledgement must not wait for a booking or an import holding the database's lock.
 
-Bank feeds (SePay, Casso) book through `imports.services.bank_transactions_book`, the door
+Bank feeds (SePay, Casso) book through `banking.booking.bank_transactions_book`, the door
 statements use, with the identity `feed:<name>:<provider id>`: the same matching rules and
 review queue. Gateway and partner payments (Standard Webhooks, VNPay, the partner API) name
 their campaign (directly or through a donation intent) and book through
@@ -28,11 +28,11 @@ import logging
 import os
 import secrets as pysecrets
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
@@ -41,7 +41,9 @@ from django.utils import timezone
 
 from solidarity import config
 from solidarity.apps.banking.accounts import AccountRef, AccountResolver, receiving_accounts_lock
+from solidarity.apps.banking.booking import bank_transactions_book
 from solidarity.apps.banking.models import ReviewItem
+from solidarity.apps.banking.reconciliation import by_amount, feed_window, same_transfer, vn_day
 from solidarity.apps.banking.report import BookingRefused
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.donations.models import Channel, Donation
@@ -51,12 +53,10 @@ from solidarity.apps.donations.services import (
     RecordResult,
     donations_record_many,
 )
+from solidarity.apps.feeds.intents import intent_find
 from solidarity.apps.feeds.models import Conflict, Feed, Notification
 from solidarity.apps.feeds.providers import PROVIDERS
-from solidarity.apps.imports.services import bank_transactions_book
-from solidarity.apps.partners.selectors import intent_find
 from solidarity.core import webhooks
-from solidarity.core.matching import memo_normalize
 from solidarity.core.statements import BankTransaction
 from solidarity.db import db_datetime, objects_insert_new
 from solidarity.infra.group_commit import GroupCommit
@@ -868,21 +868,6 @@ def notifications_flag_unconfirmed(*, days: int | None = None) -> int:
 # --- reconciliation with statements ---------------------------------------------------------
 
 
-def _vn_day(when: datetime) -> date:
-    return when.astimezone(webhooks.VIETNAM_TZ).date()
-
-
-def _window(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day - timedelta(days=1), datetime.min.time(), webhooks.VIETNAM_TZ)
-    return start, start + timedelta(days=3)
-
-
-def _same_transfer(tx: BankTransaction, bank_ref: str, memo: str) -> bool:
-    if tx.bank_ref and bank_ref:
-        return tx.bank_ref.strip().upper() == bank_ref.strip().upper()
-    return bool(memo) and memo_normalize(memo) == memo_normalize(tx.memo)
-
-
 def statement_confirmations_find(
     *, bin_: str, number: str, transactions: Sequence[BankTransaction]
 ) -> dict[str, RecordResult | None]:
@@ -905,8 +890,8 @@ def statement_confirmations_find(
     statement_credits = [tx for tx in transactions if tx.direction == "credit"]
     if not statement_credits:
         return {}
-    lo = _window(_vn_day(min(tx.booked_at for tx in statement_credits)))[0]
-    hi = _window(_vn_day(max(tx.booked_at for tx in statement_credits)))[1]
+    lo = feed_window(vn_day(min(tx.booked_at for tx in statement_credits)))[0]
+    hi = feed_window(vn_day(max(tx.booked_at for tx in statement_credits)))[1]
     rows = Notification.objects.filter(
         number=number,
         occurred_at__gte=lo,
@@ -917,7 +902,7 @@ def statement_confirmations_find(
         rows = rows.filter(Q(bin=bin_) | Q(bin=""))
     if not rows.exists():
         return {}
-    windows = {tx.identity: _window(_vn_day(tx.booked_at)) for tx in statement_credits}
+    windows = {tx.identity: feed_window(vn_day(tx.booked_at)) for tx in statement_credits}
     identities = list(windows)
     amounts = {tx.amount_minor for tx in statement_credits}
     fetched = list(
@@ -966,7 +951,7 @@ def statement_confirmations_find(
                 if (known := memos[n.pk]) is None:
                     continue
                 memo = known
-            if not _same_transfer(tx, n.bank_ref, memo):
+            if not same_transfer(tx, n.bank_ref, memo):
                 continue
             used.add(n.pk)
             n.confirmed_at = now
@@ -983,17 +968,6 @@ def statement_confirmations_find(
 
 def _gift_of(n: Notification) -> RecordResult | None:
     return RecordResult(n.donation.pk, n.donation.public_ref, False) if n.donation else None
-
-
-_Amounted = TypeVar("_Amounted", Donation, ReviewItem)
-
-
-def _by_amount(rows: Iterable[_Amounted]) -> dict[tuple[int, str], list[_Amounted]]:
-    """Rows grouped by (amount, currency), each group in the rows' order."""
-    groups: dict[tuple[int, str], list[_Amounted]] = {}
-    for row in rows:
-        groups.setdefault((row.amount_minor, row.currency), []).append(row)
-    return groups
 
 
 @dataclass
@@ -1013,8 +987,8 @@ class _StatementSide:
 
     @classmethod
     def fetch(cls, bin_: str, number: str, txs: Sequence[BankTransaction]) -> _StatementSide:
-        lo = _window(_vn_day(min(tx.booked_at for tx in txs)))[0]
-        hi = _window(_vn_day(max(tx.booked_at for tx in txs)))[1]
+        lo = feed_window(vn_day(min(tx.booked_at for tx in txs)))[0]
+        hi = feed_window(vn_day(max(tx.booked_at for tx in txs)))[1]
         source = f"bank:{bin_}:{number}"
         amounts = {tx.amount_minor for tx in txs}
         gifts = list(
@@ -1049,24 +1023,24 @@ class _StatementSide:
                     "confirmed_by", flat=True
                 )
             )
-        return cls(_by_amount(gifts), _by_amount(items), taken)
+        return cls(by_amount(gifts), by_amount(items), taken)
 
     def confirmation(self, tx: BankTransaction) -> Outcome | None:
-        lo, hi = _window(_vn_day(tx.booked_at))
+        lo, hi = feed_window(vn_day(tx.booked_at))
         for gift in self.gifts.get((tx.amount_minor, tx.currency), ()):
             if gift.pk in self.taken or not lo <= gift.received_at < hi:
                 continue
             memo = ""
             if not (tx.bank_ref and gift.bank_ref):
                 memo = getattr(getattr(gift, "private", None), "memo", "")
-            if _same_transfer(tx, gift.bank_ref, memo):
+            if same_transfer(tx, gift.bank_ref, memo):
                 self.taken.add(gift.pk)
                 return Outcome(Notification.Status.CONFIRMED, donation_id=gift.pk)
         for item in self.items.get((tx.amount_minor, tx.currency), ()):
             ref = item.source_ref[:240]
             if ref in self.taken or not lo <= item.booked_at < hi:
                 continue
-            if _same_transfer(tx, item.bank_ref, item.memo):
+            if same_transfer(tx, item.bank_ref, item.memo):
                 self.taken.add(ref)
                 return Outcome(
                     Notification.Status.CONFIRMED,

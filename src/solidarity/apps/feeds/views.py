@@ -42,6 +42,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from solidarity.apps.accounts.access import role_required
 from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN, AUDITOR
+from solidarity.apps.feeds.intents import intent_find
 from solidarity.apps.feeds.models import Conflict, Feed, Notification
 from solidarity.apps.feeds.providers import PROVIDERS
 from solidarity.apps.feeds.selectors import conflicts_list, notifications_health, notifications_list
@@ -53,7 +54,6 @@ from solidarity.apps.feeds.services import (
     notification_store,
     notification_store_grouped,
 )
-from solidarity.apps.partners.selectors import intent_find
 from solidarity.core import webhooks
 
 log = logging.getLogger("solidarity.feeds")

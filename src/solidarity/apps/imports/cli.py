@@ -196,7 +196,7 @@ def _queue_print(
 
 def cmd_review_assign(args: argparse.Namespace) -> int:
     django_setup()
-    from solidarity.apps.imports.services import review_assign
+    from solidarity.apps.banking.review import review_assign
 
     result = review_assign(
         item=_item(args.id), campaign=campaign_arg(args.campaign), by=_user(args.by)
@@ -207,7 +207,7 @@ def cmd_review_assign(args: argparse.Namespace) -> int:
 
 def cmd_review_reject(args: argparse.Namespace) -> int:
     django_setup()
-    from solidarity.apps.imports.services import review_reject
+    from solidarity.apps.banking.review import review_reject
 
     review_reject(item=_item(args.id), by=_user(args.by), reason=args.reason)
     print(f"review item {args.id} marked not a gift")
@@ -230,7 +230,7 @@ def cmd_review_returns(args: argparse.Namespace) -> int:
 def cmd_review_post_return(args: argparse.Namespace) -> int:
     django_setup()
     from solidarity.apps.banking.models import PendingReversal
-    from solidarity.apps.imports.services import pending_reversal_post
+    from solidarity.apps.banking.review import pending_reversal_post
 
     pending = PendingReversal.objects.filter(pk=args.id).first()
     if pending is None:

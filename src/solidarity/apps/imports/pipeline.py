@@ -17,13 +17,11 @@ import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO
 
-from solidarity.apps.donations.services import PreparedGifts, PreparedParts, prepared_parts
+from solidarity.apps.banking.booking import AheadParts
+from solidarity.apps.donations.services import PreparedGifts, prepared_parts
 from solidarity.core.statements import BankTransaction
 
 logger = logging.getLogger(__name__)
-
-AheadParts = dict[tuple[str, str, str], PreparedParts]
-"""Gifts prepared ahead, by (campaign slug, source, source_ref), as `prepared_parts`."""
 
 
 def _parts(prepared: PreparedGifts) -> AheadParts:

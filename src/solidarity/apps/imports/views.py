@@ -22,17 +22,17 @@ from solidarity.apps.accounts.access import role_required
 from solidarity.apps.accounts.roles import ACCOUNTANT, ADMIN, AUDITOR
 from solidarity.apps.banking.accounts import AccountRef
 from solidarity.apps.banking.models import PendingReversal, ReviewItem
-from solidarity.apps.banking.selectors import pending_returns, review_items
-from solidarity.apps.campaigns.models import Campaign
-from solidarity.apps.imports.jobs import import_job_create
-from solidarity.apps.imports.models import Import
-from solidarity.apps.imports.selectors import import_get, imports_query
-from solidarity.apps.imports.services import (
+from solidarity.apps.banking.review import (
     ReviewRefused,
     pending_reversal_post,
     review_assign,
     review_reject,
 )
+from solidarity.apps.banking.selectors import pending_returns, review_items
+from solidarity.apps.campaigns.models import Campaign
+from solidarity.apps.imports.jobs import import_job_create
+from solidarity.apps.imports.models import Import
+from solidarity.apps.imports.selectors import import_get, imports_query
 
 MAX_UPLOAD_BYTES = int(getattr(settings, "SOLIDARITY_IMPORT_MAX_BYTES", 50 * 2**20))
 """Largest statement the upload page takes; bigger files go through `solidarity import`."""

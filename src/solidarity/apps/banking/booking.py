@@ -1,0 +1,460 @@
+"""The booking door: `bank_transactions_book` is the one way every bank channel books
+(statement files through `imports`, bank-feed webhooks through `feeds`): matching and the
+campaign chooser, gifts through `donations_record_many`, the review queue, returns
+(`banking.returns`), and account movements (`banking.movements`).
+
+Every outcome is unique on the transaction's identity, so booking a stream again books only
+what is missing. Callers that need all-or-nothing resolve and check their transactions
+first (as `statement_import` does); a batch is one short database transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from solidarity.apps.banking.accounts import (
+    AccountRef,
+    AccountResolver,
+    Target,
+    receiving_accounts_lock,
+)
+from solidarity.apps.banking.models import (
+    AccountMovement,
+    ReviewCandidate,
+    ReviewItem,
+)
+from solidarity.apps.banking.movements import movements_book
+from solidarity.apps.banking.reconciliation import webhook_bookings_find
+from solidarity.apps.banking.report import BookingRefused, BookReport
+from solidarity.apps.banking.returns import pending_reversals_apply, returns_book
+from solidarity.apps.banking.selectors import existing_refs
+from solidarity.apps.campaigns.models import Campaign
+from solidarity.apps.donations.models import Channel, Donation
+from solidarity.apps.donations.services import (
+    GiftInput,
+    PreparedGifts,
+    PreparedParts,
+    donations_prepare,
+    donations_prepare_offline,
+    donations_record_many,
+    gift_errors,
+    prepared_from_parts,
+)
+from solidarity.apps.ledger.services import totals_apply
+from solidarity.core.matching import (
+    CampaignRule,
+    MatchResult,
+    campaign_match,
+    donor_name_extract,
+    reversal_ref_extract,
+)
+from solidarity.core.statements import (
+    BankTransaction,
+)
+from solidarity.core.tlog.entry import rfc3339
+from solidarity.db import db_datetime, rows_insert
+
+logger = logging.getLogger(__name__)
+
+AheadParts = dict[tuple[str, str, str], PreparedParts]
+"""Gifts prepared ahead, by (campaign slug, source, source_ref), as `prepared_parts`."""
+
+
+BATCH = 2000
+"""Transactions booked per database transaction in pass 2."""
+
+
+_BATCH_RETRIES = 3
+
+
+def _reversal_of(tx: BankTransaction) -> str | None:
+    """The original reference a debit reverses, "" for a flagged reversal naming none,
+    None when the debit is not a reversal."""
+    ref = tx.reverses_ref or (reversal_ref_extract(tx.memo) if tx.direction == "debit" else None)
+    if ref:
+        return ref
+    return "" if tx.is_reversal else None
+
+
+def _gift(
+    tx: BankTransaction, target: Target, campaign: Campaign, donor_name: str | None = None
+) -> GiftInput:
+    if donor_name is None:
+        donor_name = donor_name_extract(tx.memo, tx.counterparty_name) or ""
+    return GiftInput(
+        amount_minor=tx.amount_minor,
+        currency=tx.currency,
+        received_at=tx.booked_at,
+        channel=Channel.BANK_TRANSFER,
+        source=target.source,
+        source_ref=tx.identity,
+        donor_name=donor_name,
+        memo=tx.memo,  # a privacy reference in it decides; else "masked"
+        account=target.rows[campaign.pk],
+        sender_account=tx.counterparty_account or "",
+        bank_ref=tx.bank_ref or "",
+    )
+
+
+def bank_transactions_book(
+    *,
+    transactions: Iterable[BankTransaction],
+    source_kind: str,
+    account: AccountRef | None = None,
+    campaign: Campaign | None = None,
+    imported: Model | None = None,
+    resolver: AccountResolver | None = None,
+    progress: Callable[[int], None] | None = None,
+    batch_size: int = BATCH,
+    search_later: bool = False,
+    prepared_batches: Iterator[AheadParts | None] | None = None,
+) -> BookReport:
+    """Book bank transactions, each exactly once, whatever channel delivered them.
+
+    Contract:
+    - Input: normalized `BankTransaction`s whose `identity` follows IDENTITY.md; `source_kind`
+      names the channel ("statement", "sepay", ...) for the records it leaves.
+    - Each transaction's receiving account is found by `AccountResolver` (`account` names it
+      when the channel does not state it; `campaign` forces the campaign of every credit).
+      A transaction with no receiving account raises `BookingRefused` before its batch
+      writes anything (callers that need all-or-nothing resolve first, as `statement_import`
+      does).
+    - Identity: `source = "bank:<bin>:<number>"`, `source_ref = identity`. Outcomes:
+      a credit matched to one open campaign is a gift (`donations_record_many`, donor name
+      from the party field else the memo, sender account private, privacy "masked");
+      a credit matching none or several campaigns, or refused by its campaign, is a
+      `ReviewItem`; a debit that returns a gift (reversal flag, or a memo naming the
+      original reference) reverses it (`donation_reverse`, original found by bank reference
+      on the same account) or waits as a `PendingReversal` until that gift is booked; any
+      other movement is an `AccountMovement` posted against `asset:bank:<bin>:<number>`.
+      Each is unique on (source, source_ref), and a transaction already stored under any
+      outcome (another format may have read a return as a plain debit, or the reverse)
+      counts as a duplicate, never as a second outcome.
+    - Transactions are booked in batches of `batch_size`, one database transaction each;
+      if the caller dies, whole batches stay booked and calling again books the rest.
+      Safe to run concurrently with itself on the same transactions.
+    - A batch's gifts to one campaign through one account (and day) are the lines of one
+      deposit journal transaction. With `search_later`, their search rows are left to the
+      indexer (`search_index_catch_up`), which catches up within seconds of the commit.
+    - `prepared_batches` (`pipeline.prepared_ahead`): per batch, gifts prepared ahead by
+      another process, used only where they are the very same gifts.
+    """
+    resolver = resolver or AccountResolver(account=account, campaign=campaign)
+    report = BookReport()
+    batch: list[BankTransaction] = []
+    done = 0
+    for tx in transactions:
+        batch.append(tx)
+        if len(batch) >= batch_size:
+            ahead = next(prepared_batches, None) if prepared_batches is not None else None
+            report.add(
+                _batch_book(batch, resolver, source_kind, imported, search_later, ahead=ahead)
+            )
+            done += len(batch)
+            batch = []
+            if progress:
+                progress(done)
+    if batch:
+        ahead = next(prepared_batches, None) if prepared_batches is not None else None
+        report.add(_batch_book(batch, resolver, source_kind, imported, search_later, ahead=ahead))
+        done += len(batch)
+        if progress:
+            progress(done)
+    return report
+
+
+def _batch_book(
+    batch: Sequence[BankTransaction],
+    resolver: AccountResolver,
+    source_kind: str,
+    imported: Model | None,
+    search_later: bool = False,
+    *,
+    ahead: AheadParts | None = None,
+) -> BookReport:
+    targets: list[Target] = []
+    errors = []
+    for tx in batch:
+        found = resolver.resolve(tx)
+        if isinstance(found, str):
+            errors.append(f"line {tx.line}: {found}")
+        else:
+            targets.append(found)
+    if errors:
+        raise BookingRefused(errors)
+    prepared = {} if ahead is not None else _gifts_prepare_ahead(batch, targets)
+    for attempt in range(_BATCH_RETRIES):
+        try:
+            with transaction.atomic():
+                return _batch_book_once(
+                    batch,
+                    targets,
+                    source_kind,
+                    imported,
+                    prepared,
+                    search_later=search_later,
+                    ahead=ahead,
+                )
+        except IntegrityError:
+            # A concurrent booker committed some of these meanwhile: the next attempt sees
+            # them as duplicates.
+            if attempt == _BATCH_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+class _CampaignChooser:
+    """Which campaign a credit to `target` goes to: the campaign named for the import, else
+    the rules of the stated account (`campaign_match`). The rules depend on the stated account
+    only, so they are read once per account; with at most one rule the memo cannot change the
+    result (the account decides alone, or nothing matches), so it is kept per account too."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.by_slug = {c.slug: c for c in target.campaigns.values()}
+        self._forced = (
+            MatchResult("matched", (target.forced.slug,), "campaign named")
+            if target.forced is not None
+            else None
+        )
+        self._rules: dict[str, list[CampaignRule]] = {}
+        self._fixed: dict[str, MatchResult] = {}
+
+    def match(self, tx: BankTransaction) -> MatchResult:
+        match = self._forced or self._fixed.get(tx.account)
+        if match is None:
+            rules = self._rules.get(tx.account)
+            if rules is None:
+                rules = self._rules[tx.account] = self.target.rules(tx.account)
+            match = campaign_match(tx, rules)
+            if len(rules) <= 1:
+                self._fixed[tx.account] = match
+        return match
+
+
+def _gifts_prepare_ahead(
+    batch: Sequence[BankTransaction], targets: Sequence[Target], *, offline: bool = False
+) -> PreparedGifts:
+    """Before the batch's write transaction: the gifts its credits will most likely be (the
+    campaign `_CampaignChooser` picks, open, not booked yet), prepared, so the transaction
+    only writes. `_batch_book_once` decides again inside the transaction, with the same
+    chooser, and uses a preparation only for the very same gift; a guess that turns out wrong
+    (a duplicate, a campaign closed meanwhile) costs its work, nothing else. `offline`:
+    without the database (`donations_prepare_offline`), in the preparing process."""
+    guesses: dict[str, list[GiftInput]] = defaultdict(list)
+    choosers: dict[int, _CampaignChooser] = {}
+    for tx, target in zip(batch, targets, strict=True):
+        if tx.direction != "credit" or tx.is_reversal:
+            continue
+        chooser = choosers.get(id(target))
+        if chooser is None:
+            chooser = choosers[id(target)] = _CampaignChooser(target)
+        match = chooser.match(tx)
+        if match.kind != "matched":
+            continue
+        chosen = chooser.by_slug[match.slug]  # type: ignore[index]
+        if chosen.state(tx.booked_at) == Campaign.Status.OPEN:
+            guesses[chosen.slug].append(_gift(tx, target, chosen))
+    prepared: PreparedGifts = {}
+    prepare = donations_prepare_offline if offline else donations_prepare
+    for slug, gifts in guesses.items():
+        prepared.update(prepare(campaign_slug=slug, gifts=gifts))
+    return prepared
+
+
+@dataclass
+class _Review:
+    tx: BankTransaction
+    target: Target
+    match: MatchResult
+    reason: str
+
+
+def _batch_book_once(
+    batch: Sequence[BankTransaction],
+    targets: Sequence[Target],
+    source_kind: str,
+    imported: Model | None,
+    prepared: PreparedGifts,
+    *,
+    search_later: bool = False,
+    ahead: AheadParts | None = None,
+) -> BookReport:
+    """Book one batch; must run inside `transaction.atomic`. `prepared` holds the gifts
+    prepared ahead in this process; `ahead` those another process prepared (added to
+    `prepared` as their gifts are chosen)."""
+    receiving_accounts_lock((t.bin, t.number) for t in targets)
+    report = BookReport(rows_read=len(batch))
+    gifts: dict[int, list[GiftInput]] = defaultdict(list)
+    campaigns: dict[int, Campaign] = {}
+    reviews: list[_Review] = []
+    returns: list[tuple[BankTransaction, Target, str]] = []
+    movements: list[tuple[BankTransaction, Target]] = []
+    credits_by_target: dict[int, tuple[Target, list[BankTransaction]]] = {}
+
+    for tx, target in zip(batch, targets, strict=True):
+        if tx.direction == "credit" and not tx.is_reversal:
+            credits_by_target.setdefault(id(target), (target, []))[1].append(tx)
+        elif tx.direction == "debit" and (ref := _reversal_of(tx)) is not None:
+            returns.append((tx, target, ref))
+        else:
+            movements.append((tx, target))
+
+    credit_pairs = [(t.source, tx.identity) for t, txs in credits_by_target.values() for tx in txs]
+    # A credit another format flagged as a reversal was booked as a movement: same identity.
+    in_review = existing_refs(ReviewItem, credit_pairs) | existing_refs(
+        AccountMovement, credit_pairs
+    )
+    for target, txs in credits_by_target.values():
+        elsewhere = webhook_bookings_find(target, txs)
+        chooser = _CampaignChooser(target)
+        for tx in txs:
+            if (target.source, tx.identity) in in_review or tx.identity in elsewhere:
+                report.duplicates += 1
+                continue
+            match = chooser.match(tx)
+            if match.kind != "matched":
+                reviews.append(_Review(tx, target, match, match.reason))
+                continue
+            chosen = chooser.by_slug[match.slug]  # type: ignore[index]
+            key = (chosen.slug, target.source, tx.identity)
+            done = prepared.get(key)
+            if done is None and ahead is not None and (parts := ahead.get(key)) is not None:
+                done = prepared[key] = prepared_from_parts(
+                    _gift(tx, target, chosen, donor_name=parts[0]), parts
+                )
+            gift = done.gift if done is not None else _gift(tx, target, chosen)
+            problems = gift_errors(chosen, gift, f"line {tx.line}")
+            if chosen.status != Campaign.Status.OPEN:
+                problems.append(f"campaign {chosen.slug} is {chosen.status}, not open")
+            elif chosen.state(tx.booked_at) == Campaign.Status.CLOSED:
+                # Closed by its closing time: a late transfer waits for a person's decision.
+                problems.append(f"campaign {chosen.slug} closed at {rfc3339(chosen.closes_at)}")
+            if problems:
+                reviews.append(_Review(tx, target, match, "; ".join(problems)[:200]))
+                continue
+            gifts[chosen.pk].append(gift)
+            campaigns[chosen.pk] = chosen
+
+    booked: list[tuple[str, str, str, int]] = []
+    for campaign_id, items in gifts.items():
+        results = donations_record_many(
+            campaign=campaigns[campaign_id],
+            gifts=items,
+            prepared=prepared,
+            deposit=True,
+            search_later=search_later,
+        )
+        for gift, result in zip(items, results, strict=True):
+            if result.created:
+                report.booked += 1
+                if gift.bank_ref and gift.account is not None:
+                    booked.append(
+                        (gift.account.bin, gift.account.number, gift.bank_ref, result.donation_id)
+                    )
+            else:
+                report.duplicates += 1
+
+    _reviews_add(reviews, source_kind, imported, report)
+    returns_book(returns, imported, report)
+    movements_book(movements, imported, report)
+    if booked:
+        report.reversals += pending_reversals_apply(booked=booked)
+    return report
+
+
+def _reviews_add(
+    reviews: Sequence[_Review], source_kind: str, imported: Model | None, report: BookReport
+) -> None:
+    if not reviews:
+        return
+    pairs = [(r.target.source, r.tx.identity) for r in reviews]
+    booked = existing_refs(Donation, pairs)
+    fresh: dict[tuple[str, str], _Review] = {}
+    for pair, r in zip(pairs, reviews, strict=True):
+        if pair in booked or pair in fresh:
+            report.duplicates += 1
+        else:
+            fresh[pair] = r
+    if not fresh:
+        return
+    now = db_datetime(timezone.now())
+    ids = rows_insert(
+        ReviewItem._meta.db_table,
+        (
+            "source",
+            "source_ref",
+            "source_kind",
+            "imported_id",
+            "bin",
+            "number",
+            "amount_minor",
+            "currency",
+            "booked_at",
+            "bank_ref",
+            "memo",
+            "counterparty_name",
+            "counterparty_account",
+            "match_kind",
+            "reason",
+            "status",
+            "decided_by",
+            "decision_reason",
+            "created_at",
+        ),
+        [
+            (
+                source,
+                ref,
+                source_kind,
+                imported.pk if imported else None,
+                r.target.bin,
+                r.target.number,
+                r.tx.amount_minor,
+                r.tx.currency,
+                db_datetime(r.tx.booked_at),
+                (r.tx.bank_ref or "")[:64],
+                r.tx.memo,
+                (r.tx.counterparty_name or "")[:200],
+                (r.tx.counterparty_account or "")[:64],
+                r.match.kind,
+                r.reason[:200],
+                ReviewItem.Status.OPEN,
+                "",
+                "",
+                now,
+            )
+            for (source, ref), r in fresh.items()
+        ],
+        returning=True,
+    )
+    candidates = []
+    per_campaign: dict[int, int] = defaultdict(int)
+    for item_id, r in zip(ids, fresh.values(), strict=True):
+        slugs = set(r.match.slugs)
+        chosen = [c for c in r.target.campaigns.values() if not slugs or c.slug in slugs]
+        for c in chosen:
+            candidates.append((item_id, c.pk))
+            per_campaign[c.pk] += 1
+    rows_insert(ReviewCandidate._meta.db_table, ("item_id", "campaign_id"), candidates)
+    for campaign_id, n in per_campaign.items():
+        totals_apply(campaign=Campaign(pk=campaign_id), review=n)
+    report.to_review += len(fresh)
+
+
+def batch_prepare_offline(
+    resolver: AccountResolver, batch: Sequence[BankTransaction]
+) -> PreparedGifts:
+    """In the preparing process: `_gifts_prepare_ahead` without the database (the resolver
+    is preloaded, every spooled transaction resolves)."""
+    targets = [t for tx in batch if not isinstance(t := resolver.resolve(tx), str)]
+    if len(targets) != len(batch):
+        return {}
+    return _gifts_prepare_ahead(batch, targets, offline=True)
