@@ -223,7 +223,7 @@ SOLIDARITY_READY = {
     "failed_notifications": _env_number("SOLIDARITY_READY_FAILED_NOTIFICATIONS", 100),
     "conflicts": _env_number("SOLIDARITY_READY_CONFLICTS", 100),
     # search indexer: booked gifts not searchable yet, and how long ago the oldest was booked
-    "unindexed_seconds": _env_number("SOLIDARITY_READY_UNINDEXED_SECONDS", 120),
+    "unindexed_seconds": _env_number("SOLIDARITY_READY_UNINDEXED_SECONDS", 0),
 }
 
 LOGGING = {
