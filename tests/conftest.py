@@ -23,6 +23,22 @@ def pytest_configure(config: object) -> None:
     compile_all()
 
 
+@pytest.fixture(autouse=True)
+def _postgres_only(request: pytest.FixtureRequest) -> None:
+    """A test marked `postgres` runs on PostgreSQL. Run on another database it is skipped,
+    except in CI (CI=true), where that is a failure: CI's PostgreSQL stage must run it."""
+    if request.node.get_closest_marker("postgres") is None:
+        return
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    message = f"marked postgres, run on {connection.vendor}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture
 def log_home(settings: object, tmp_path: Path) -> Path:
     """Log files, signing keys and sequencer locks in the test's own directory (published

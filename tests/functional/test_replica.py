@@ -7,7 +7,7 @@ from __future__ import annotations
 import types
 
 import pytest
-from django.db import connection, connections, router
+from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test.utils import CaptureQueriesContext
 
@@ -36,8 +36,6 @@ def _allow(conn: BaseDatabaseWrapper) -> None:
 @pytest.fixture
 def with_replica():
     """A "replica" alias (given HOST/PORT) and the router, for the test only."""
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL only: a streaming replica")
     added: list[str] = []
 
     def make(**where: object) -> None:

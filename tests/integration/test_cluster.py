@@ -182,8 +182,6 @@ NODE = textwrap.dedent(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_sequencers_started_at_once_never_publish_two_checkpoints_of_one_size(db_store):
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL only: two nodes share one database server")
     # Given a log with entries waiting, on a database two "nodes" (processes) share
     campaign = campaign_factory(slug="race")
     _book(campaign, 1)

@@ -48,8 +48,6 @@ WORKER = textwrap.dedent(
 
 
 def test_eight_processes_book_every_distinct_gift_once():
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL only")
     # Given an open campaign committed to the test database
     campaign = campaign_factory(slug="race", goal=10**15)
     settings = connection.settings_dict

@@ -34,12 +34,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL only (SQLite serializes writers anyway)")
-
-
 @pytest.mark.parametrize("alone", [False, True], ids=["batch", "alone"])
 def test_a_statement_batch_waits_for_the_booker_and_confirms_its_gift(monkeypatch, alone):
     """`alone`: the booker books the notification by itself (`notification_book`, as after a

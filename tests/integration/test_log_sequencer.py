@@ -273,8 +273,6 @@ def test_ledger_check_compares_the_log_entries_with_the_totals():
 
 @pytest.mark.postgres
 def test_only_one_sequencer_per_log_on_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL only")
     # Given a queued log and another sequencer holding its advisory lock in its own session
     # (the lock needs no data, so the test's transaction need not commit)
     campaign = campaign_factory(slug="locked")

@@ -40,9 +40,7 @@ pytestmark = [
 
 
 @pytest.fixture(autouse=True)
-def _postgres_only(settings):
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL only (row locks; SQLite serializes writers anyway)")
+def _fast_hashers_and_roles(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # The flush before this test removed the role groups that migration data created.
     for role in ROLES:
