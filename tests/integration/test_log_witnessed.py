@@ -70,6 +70,18 @@ def published(campaign) -> bytes:
     return (log_dir(campaign.slug) / "checkpoint").read_bytes()
 
 
+def witnessed_by_two(campaign, witnesses) -> str:
+    """Sequence the campaign's log once (its key), start two witnesses of it, add them with
+    quorum 2; the log's verifier key."""
+    seq.log_sequence_campaign(campaign)
+    vkey = LogState.objects.get(campaign=campaign).vkey
+    witnesses.start(2, vkey)
+    for i in range(2):
+        log_witness_add(campaign=campaign, vkey=witnesses.vkeys[i], url=witnesses.url(i))
+    log_witness_quorum_set(campaign=campaign, quorum=2)
+    return vkey
+
+
 def test_two_of_three_cosign_when_one_is_down(witnesses, settings):
     settings.SOLIDARITY_WITNESS_TIMEOUT = 1.0
     # Given a log with three witnesses, one of them a host that never answers, and quorum 2
@@ -158,12 +170,7 @@ def test_receipts_embed_the_cosigned_checkpoint_and_need_the_quorum(witnesses, t
     from solidarity.core.tlog.receipt import ReceiptError, receipt_check
 
     campaign = campaign_factory()
-    seq.log_sequence_campaign(campaign)
-    vkey = LogState.objects.get(campaign=campaign).vkey
-    witnesses.start(2, vkey)
-    for i in range(2):
-        log_witness_add(campaign=campaign, vkey=witnesses.vkeys[i], url=witnesses.url(i))
-    log_witness_quorum_set(campaign=campaign, quorum=2)
+    vkey = witnessed_by_two(campaign, witnesses)
     book(campaign, 4)
     seq.log_sequence_campaign(campaign)
     ref = Donation.objects.filter(campaign=campaign).first().public_ref
@@ -205,12 +212,7 @@ def test_the_public_page_shows_the_witnesses_and_the_latest_cosigned_size(witnes
         "No independent witness cosigns this log yet."
         in Client().get("/en/c/cuba/").content.decode()
     )
-    seq.log_sequence_campaign(campaign)
-    vkey = LogState.objects.get(campaign=campaign).vkey
-    witnesses.start(2, vkey)
-    for i in range(2):
-        log_witness_add(campaign=campaign, vkey=witnesses.vkeys[i], url=witnesses.url(i))
-    log_witness_quorum_set(campaign=campaign, quorum=2)
+    witnessed_by_two(campaign, witnesses)
     book(campaign, 4)
     size = seq.log_sequence_campaign(campaign).size
     cache.clear()
@@ -228,12 +230,7 @@ def test_verify_requires_the_quorum_the_log_announced(witnesses, tmp_path):
     from solidarity.infra.logreaders import source_open
 
     campaign = campaign_factory()
-    seq.log_sequence_campaign(campaign)
-    vkey = LogState.objects.get(campaign=campaign).vkey
-    witnesses.start(2, vkey)
-    for i in range(2):
-        log_witness_add(campaign=campaign, vkey=witnesses.vkeys[i], url=witnesses.url(i))
-    log_witness_quorum_set(campaign=campaign, quorum=2)
+    vkey = witnessed_by_two(campaign, witnesses)
     book(campaign, 5)
     seq.log_sequence_campaign(campaign)
     # Given the published files, the quorum and keys are read from the log itself
@@ -292,12 +289,7 @@ def test_the_log_api_says_who_cosigned_the_checkpoint(witnesses):
     from django.test import Client
 
     campaign = campaign_factory()
-    seq.log_sequence_campaign(campaign)
-    vkey = LogState.objects.get(campaign=campaign).vkey
-    witnesses.start(2, vkey)
-    for i in range(2):
-        log_witness_add(campaign=campaign, vkey=witnesses.vkeys[i], url=witnesses.url(i))
-    log_witness_quorum_set(campaign=campaign, quorum=2)
+    witnessed_by_two(campaign, witnesses)
     book(campaign, 2)
     seq.log_sequence_campaign(campaign)
     data = Client().get(f"/api/v1/campaigns/{campaign.slug}/log").json()
