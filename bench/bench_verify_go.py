@@ -27,10 +27,12 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench_tlog import make_entries
 from scratch import scratch_dir
+from solidarity.core.tlog.bodies import witness_body, witness_quorum_body
 from solidarity.core.tlog.checkpoint import checkpoint_parse
 from solidarity.core.tlog.cosignature import cosigner_key_generate, cosigner_signer_parse
 from solidarity.core.tlog.entry import entry_encode
@@ -51,23 +53,20 @@ def build_log(root: Path, n: int) -> tuple[str, list[str]]:
     witnesses = [
         cosigner_key_generate(f"w{i}.bench.example", bytes([i + 7]) * 32) for i in range(3)
     ]
-    at = "2025-08-25T01:00:00Z"
+    at = datetime(2025, 8, 25, 1, 0, tzinfo=UTC)
     head = [
         entry_encode(
-            {
-                "kind": "witness",
-                "campaign": "bench",
-                "action": "added",
-                "at": at,
-                "vkey": w[1],
-                "url": f"https://w{i}.bench.example/",
-            }
+            witness_body(
+                campaign="bench",
+                action="added",
+                at=at,
+                vkey=w[1],
+                url=f"https://w{i}.bench.example/",
+            )
         )
         for i, w in enumerate(witnesses)
     ]
-    head.append(
-        entry_encode({"kind": "witness_quorum", "campaign": "bench", "at": at, "quorum": 2})
-    )
+    head.append(entry_encode(witness_quorum_body(campaign="bench", at=at, quorum=2)))
     store = DirectoryTileStore(root, durable=False)
     log_append(store, signer=signer, origin=ORIGIN, entries=head)
     entries = make_entries(n)

@@ -11,10 +11,10 @@ from solidarity.apps.donations.models import Donation
 from solidarity.apps.donations.services import (
     RECOVERED_SOURCE,
     _prepare,
-    donation_entry,
     donations_record_many,
 )
 from solidarity.apps.ledger.models import CampaignTotals
+from solidarity.core.tlog.bodies import donation_body
 from solidarity.core.tlog.entry import entry_decode
 from tests.factories import campaign_factory, gift
 
@@ -27,7 +27,17 @@ def test_a_recovered_gift_is_recognised_when_it_arrives_again():
     # Given the gift's public entry, as a mirror of the log holds it, booked by recovery
     prepared = _prepare(campaign.slug, original, {})
     entry = entry_decode(prepared.entry)
-    assert entry == donation_entry(campaign.slug, prepared.published, prepared.digest)
+    published = prepared.published
+    assert entry == donation_body(
+        campaign=campaign.slug,
+        amount=published.amount_minor,
+        currency=published.currency,
+        at=published.received_at,
+        channel=published.channel,
+        donor=published.display_name,
+        ref=published.ref,
+        commit=prepared.digest,
+    )
     with transaction.atomic():
         recovery._gift_book(campaign, 7, entry)
     recovered = Donation.objects.get(source=RECOVERED_SOURCE)

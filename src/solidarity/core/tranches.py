@@ -16,7 +16,7 @@ from typing import Any
 
 from babel.numbers import NumberFormatError, parse_decimal
 
-from solidarity.core.money import ExchangeRate, Money, MoneyError, money_convert, money_parse
+from solidarity.core.money import ExchangeRate, Money, MoneyError, money_parse
 from solidarity.core.statements.base import StatementError
 
 MAX_QUANTITY = Decimal("1e15")
@@ -36,16 +36,6 @@ class ItemLine:
         """quantity × unit value, truncated to the minor unit (never overstates)."""
         value = (self.quantity * self.unit_value.minor).to_integral_value(rounding=ROUND_DOWN)
         return Money(int(value), self.unit_value.currency)
-
-    def entry(self) -> dict[str, Any]:
-        """The line as a log entry shows it: integers in minor units, quantity as text."""
-        return {
-            "item": self.item,
-            "quantity": decimal_text(self.quantity),
-            "unit": self.unit,
-            "unit_value": self.unit_value.minor,
-            "total": self.total.minor,
-        }
 
 
 def decimal_text(value: Decimal) -> str:
@@ -113,20 +103,6 @@ def items_total(lines: Iterable[ItemLine], currency: str) -> Money:
     for line in lines:
         total += line.total
     return total
-
-
-def conversion_entry(amount: Money, rate: ExchangeRate) -> dict[str, Any]:
-    """The recorded conversion of `amount` as a log entry shows it (rate as decimal text)."""
-    converted = money_convert(amount, rate)
-    return {
-        "rate": decimal_text(rate.rate),
-        "base": rate.base,
-        "quote": rate.quote,
-        "source": rate.source,
-        "on": rate.on.isoformat(),
-        "amount": converted.minor,
-        "currency": converted.currency,
-    }
 
 
 def rate_build(*, rate: Decimal, base: str, quote: str, source: str, on: date) -> ExchangeRate:

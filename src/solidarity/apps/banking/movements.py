@@ -31,7 +31,7 @@ from solidarity.core.money import Money
 from solidarity.core.statements import (
     BankTransaction,
 )
-from solidarity.core.tlog.entry import rfc3339
+from solidarity.core.tlog.bodies import account_movement_body
 from solidarity.db import db_datetime, rows_insert
 
 _FEE_WORDS = ("phi", "fee", "charge", "commission", "bankcharge", "thuphi", "thuephi")
@@ -146,16 +146,16 @@ def movements_post(
             (
                 "account_movement",
                 f"m{txn_id}",
-                {
-                    "kind": "account_movement",
-                    "campaign": campaign.slug,
-                    "at": rfc3339(tx.booked_at),
-                    "account": f"{target.bin}:{target.number}",
-                    "movement": kind,
-                    "direction": "in" if tx.direction == "credit" else "out",
-                    "amount": tx.amount_minor,
-                    "currency": tx.currency,
-                },
+                account_movement_body(
+                    campaign=campaign.slug,
+                    at=tx.booked_at,
+                    bank_key=target.bin,
+                    number=target.number,
+                    movement=kind,
+                    credit=tx.direction == "credit",
+                    amount=tx.amount_minor,
+                    currency=tx.currency,
+                ),
             )
             for txn_id, (tx, target, kind) in zip(txn_ids, items, strict=True)
         ],

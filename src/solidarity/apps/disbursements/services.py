@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,15 +40,14 @@ from solidarity.apps.ledger.services import TransactionInput, totals_apply, tran
 from solidarity.apps.transparency.services import log_entries_append
 from solidarity.core import ledger as core_ledger
 from solidarity.core.errors import Refused
-from solidarity.core.money import ExchangeRate, Money, MoneyError
+from solidarity.core.money import ExchangeRate, Money, MoneyError, money_convert
 from solidarity.core.privacy import ANONYMOUS, donor_publish
 from solidarity.core.statements.base import StatementError
-from solidarity.core.tlog.entry import rfc3339
+from solidarity.core.tlog.bodies import EvidenceFile, in_kind_received_body, tranche_body
 from solidarity.core.tranches import (
     GoodsReceived,
     ItemLine,
     commit_errors,
-    conversion_entry,
     decimal_text,
     item_errors,
     items_total,
@@ -260,7 +259,7 @@ def tranche_propose(
             rate_source=exchange.source[:200] if exchange else "",
             rate_date=exchange.on if exchange else None,
             counter_minor=(
-                conversion_entry(Money(amount_minor, currency), exchange)["amount"]
+                money_convert(Money(amount_minor, currency), exchange).minor
                 if exchange and amount_minor
                 else None
             ),
@@ -406,39 +405,26 @@ def evidence_add(*, tranche: Tranche, by: User, files: Sequence[EvidenceInput]) 
         return _evidence_save(locked, by, files, timezone.now())
 
 
-def tranche_entry(tranche: Tranche, at: str) -> tuple[str, dict[str, Any]]:
-    """The log entry of a handed-over tranche: (kind, body).
+def _tranche_body(tranche: Tranche, at: datetime) -> dict[str, Any]:
+    """The log entry body of a handed-over tranche (`bodies.tranche_body`), from its rows."""
+    return tranche_body(
+        campaign=tranche.campaign.slug,
+        amount=tranche.amount_minor,
+        currency=tranche.currency,
+        at=at,
+        ref=tranche.log_ref,
+        recipient=tranche.recipient,
+        purpose=tranche.purpose,
+        on=tranche.date,
+        approvals=tranche.events.filter(action=TrancheEvent.Action.APPROVED).count(),
+        items=[_line_value(line, tranche.currency) for line in tranche.lines.all()],
+        evidence=[_evidence_file(e) for e in tranche.evidence.all()],
+        rate=tranche_rate(tranche),
+    )
 
-    Cash tranches are `disbursement` entries; goods-only tranches are `in_kind` entries with
-    direction `out`, so they count in no cash total.
-    """
-    lines = [_line_value(line, tranche.currency) for line in tranche.lines.all()]
-    body: dict[str, Any] = {
-        "campaign": tranche.campaign.slug,
-        "currency": tranche.currency,
-        "at": at,
-        "ref": tranche.log_ref,
-        "recipient": tranche.recipient,
-        "purpose": tranche.purpose,
-        "date": tranche.date.isoformat(),
-        "approvals": tranche.events.filter(action=TrancheEvent.Action.APPROVED).count(),
-        "items": [line.entry() for line in lines],
-        "evidence": [
-            {"kind": e.kind, "sha256": e.sha256, "type": e.content_type, "size": e.size}
-            for e in tranche.evidence.all()
-        ],
-    }
-    if tranche.amount_minor > 0:
-        body["kind"] = "disbursement"
-        body["amount"] = tranche.amount_minor
-    else:
-        body["kind"] = "in_kind"
-        body["direction"] = "out"
-        body["amount"] = items_total(lines, tranche.currency).minor
-    rate = tranche_rate(tranche)
-    if rate is not None:
-        body["conversion"] = conversion_entry(Money(body["amount"], tranche.currency), rate)
-    return body["kind"], body
+
+def _evidence_file(e: Evidence) -> EvidenceFile:
+    return EvidenceFile(e.kind, e.sha256, e.content_type, e.size)
 
 
 def tranche_rate(tranche: Tranche) -> ExchangeRate | None:
@@ -515,7 +501,8 @@ def tranche_handover(
                 ],
             )
             totals_apply(campaign=campaign, disbursed=locked.amount_minor)
-        kind, body = tranche_entry(locked, rfc3339(now))
+        body = _tranche_body(locked, now)
+        kind = body["kind"]
         if kind == "in_kind":
             _in_kind_totals_add(campaign, handed_over=body["amount"])
         (locked.log_entry_id,) = log_entries_append(
@@ -621,27 +608,16 @@ def in_kind_gift_record(
                 (
                     "in_kind",
                     gift.log_ref,
-                    {
-                        "kind": "in_kind",
-                        "direction": "in",
-                        "campaign": campaign.slug,
-                        "amount": total.minor,
-                        "currency": campaign.currency,
-                        "at": rfc3339(now),
-                        "ref": gift.log_ref,
-                        "donor": gift.donor,
-                        "date": received_on.isoformat(),
-                        "items": [line.entry() for line in items],
-                        "evidence": [
-                            {
-                                "kind": e.kind,
-                                "sha256": e.sha256,
-                                "type": e.content_type,
-                                "size": e.size,
-                            }
-                            for e in files
-                        ],
-                    },
+                    in_kind_received_body(
+                        campaign=campaign.slug,
+                        currency=campaign.currency,
+                        at=now,
+                        ref=gift.log_ref,
+                        donor=gift.donor,
+                        on=received_on,
+                        items=items,
+                        evidence=[_evidence_file(e) for e in files],
+                    ),
                 )
             ],
         )

@@ -47,7 +47,8 @@ from solidarity.core.privacy import (
     privacy_stricter,
     public_ref_derive,
 )
-from solidarity.core.tlog.entry import entry_encode, rfc3339
+from solidarity.core.tlog.bodies import donation_body, reversal_body
+from solidarity.core.tlog.entry import entry_encode
 from solidarity.db import db_datetime, rows_insert
 
 
@@ -392,7 +393,18 @@ def _prepare(
         "source_ref": g.source_ref,
     }
     digest = commitment(salt, private)
-    entry = entry_encode(donation_entry(campaign_slug, published, digest))
+    entry = entry_encode(
+        donation_body(
+            campaign=campaign_slug,
+            amount=published.amount_minor,
+            currency=published.currency,
+            at=published.received_at,
+            channel=published.channel,
+            donor=published.display_name,
+            ref=published.ref,
+            commit=digest,
+        )
+    )
     search_text = search_body(published.display_name, published.memo_shown, published.ref)
     return _Prepared(g, published, salt, digest, entry, _donor_key(g), search_text)
 
@@ -632,25 +644,6 @@ def _insert(
     }
 
 
-def donation_entry(campaign_slug: str, gift: PublishedGift, digest: str) -> dict[str, Any]:
-    """The log entry of a gift, the only builder of one: what may stay public forever.
-
-    The published donor name (chosen, masked or "anonymous") and the commitment to the
-    private details; never the memo or any other free text.
-    """
-    return {
-        "kind": "donation",
-        "campaign": campaign_slug,
-        "amount": gift.amount_minor,
-        "currency": gift.currency,
-        "at": rfc3339(gift.received_at),
-        "channel": gift.channel,
-        "donor": gift.display_name,
-        "ref": gift.ref,
-        "commit": digest,
-    }
-
-
 _log = logging.getLogger("solidarity.privacy")
 
 
@@ -796,16 +789,15 @@ def donation_reverse(
                     (
                         "reversal",
                         donation.public_ref,
-                        {
-                            "kind": "reversal",
-                            "campaign": campaign.slug,
-                            "amount": donation.amount_minor,
-                            "currency": donation.currency,
-                            "at": rfc3339(reversed_at),
-                            "channel": donation.channel,
-                            "ref": donation.public_ref,
-                            "reason": reason,
-                        },
+                        reversal_body(
+                            campaign=campaign.slug,
+                            amount=donation.amount_minor,
+                            currency=donation.currency,
+                            at=reversed_at,
+                            channel=donation.channel,
+                            ref=donation.public_ref,
+                            reason=reason,
+                        ),
                     )
                 ],
             )

@@ -27,8 +27,7 @@ from solidarity.apps.campaigns.services import (
 )
 from solidarity.apps.ledger.models import CampaignTotals
 from solidarity.apps.transparency.services import log_entries_append
-from solidarity.core.banks import bank_by_key
-from solidarity.core.tlog.entry import rfc3339
+from solidarity.core.tlog.bodies import account_body, update_body
 
 
 def campaign_create(
@@ -111,24 +110,16 @@ def _account_entry(
     campaign: Campaign, account: ReceivingAccount, *, action: str, at: datetime
 ) -> tuple[str, str, dict[str, object]]:
     """The `account` log entry announcing (`added`) or retiring (`retired`) an official
-    account. A bank without a NAPAS BIN is announced by its code, never as a BIN."""
-    bank = bank_by_key(account.bin)
-    no_bin = {"bank_code": account.bin} if bank and not bank.vietqr else {}
-    return (
-        "account",
-        f"{account.bin}:{account.number}",
-        {
-            "kind": "account",
-            "campaign": campaign.slug,
-            "action": action,
-            "at": rfc3339(at),
-            "bank_bin": "" if no_bin else account.bin,
-            **no_bin,
-            "bank": bank.short_name if bank else "",
-            "account": account.number,
-            "holder": account.holder,
-        },
+    account: (kind, ref, body)."""
+    body = account_body(
+        campaign=campaign.slug,
+        action=action,
+        at=at,
+        bank_key=account.bin,
+        number=account.number,
+        holder=account.holder,
     )
+    return ("account", f"{account.bin}:{account.number}", body)
 
 
 def receiving_account_retire(*, account: ReceivingAccount) -> ReceivingAccount:
@@ -195,14 +186,13 @@ def campaign_update_publish(
                 (
                     "update",
                     f"update-{update.pk}",
-                    {
-                        "kind": "update",
-                        "campaign": campaign.slug,
-                        "at": rfc3339(now),
-                        "title": title,
-                        "text_sha256": digest,
-                        **({"tranche": tranche_id} if tranche_id else {}),
-                    },
+                    update_body(
+                        campaign=campaign.slug,
+                        at=now,
+                        title=title,
+                        text_sha256=digest,
+                        tranche=tranche_id,
+                    ),
                 )
             ],
         )

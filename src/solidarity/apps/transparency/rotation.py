@@ -32,8 +32,8 @@ from solidarity.apps.transparency.sequencer import (
     log_sequence_campaign,
 )
 from solidarity.apps.transparency.services import log_entries_append
+from solidarity.core.tlog.bodies import key_body
 from solidarity.core.tlog.checkpoint import checkpoint_sign
-from solidarity.core.tlog.entry import rfc3339
 from solidarity.core.tlog.keys import KEYS_PATH, keys_parse
 from solidarity.core.tlog.note import key_generate, signer_parse
 from solidarity.core.tlog.receipt import receipt_build
@@ -62,11 +62,10 @@ def log_key_rotate(*, campaign: Campaign) -> tuple[str, str, int]:
                     (
                         "key",
                         vkey[-32:],
-                        {"kind": "key", "campaign": slug, "at": rfc3339(timezone.now()),
-                         "vkey": vkey},
+                        key_body(campaign=slug, at=timezone.now(), vkey=vkey),
                     )
                 ],
-            )  # fmt: skip
+            )
         found = LogEntry.objects.get(pk=row).index
     index = int(found)
     for _ in range(100):

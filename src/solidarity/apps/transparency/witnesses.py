@@ -16,9 +16,9 @@ from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.transparency.models import LogWitness, LogWitnessPolicy
 from solidarity.apps.transparency.services import log_entries_append
 from solidarity.core.errors import Refused
+from solidarity.core.tlog.bodies import witness_body, witness_quorum_body
 from solidarity.core.tlog.checkpoint import checkpoint_parse
 from solidarity.core.tlog.cosignature import Cosigner, cosigner_parse, note_add_signatures
-from solidarity.core.tlog.entry import rfc3339
 from solidarity.core.tlog.note import NoteError, note_split
 from solidarity.core.tlog.proof import consistency_proof_from_tiles
 from solidarity.core.tlog.tiles import TileReader
@@ -31,26 +31,12 @@ class WitnessConfigError(Refused):
     """A change to a log's witnesses or quorum that cannot be made; nothing was written."""
 
 
-def witness_entry(campaign: Campaign, action: str, witness: LogWitness) -> dict[str, Any]:
-    """The log entry announcing that a witness was added or removed."""
-    return {
-        "kind": "witness",
-        "campaign": campaign.slug,
-        "action": action,
-        "at": rfc3339(timezone.now()),
-        "vkey": witness.vkey,
-        "url": witness.url,
-    }
-
-
-def quorum_entry(campaign: Campaign, quorum: int) -> dict[str, Any]:
-    """The log entry announcing how many cosignatures a checkpoint needs from now on."""
-    return {
-        "kind": "witness_quorum",
-        "campaign": campaign.slug,
-        "at": rfc3339(timezone.now()),
-        "quorum": quorum,
-    }
+def _witness_announce(campaign: Campaign, witness: LogWitness, action: str) -> None:
+    """Append the `witness` entry saying `witness` was `action` (added or removed)."""
+    body = witness_body(
+        campaign=campaign.slug, action=action, at=timezone.now(), vkey=witness.vkey, url=witness.url
+    )
+    log_entries_append(campaign=campaign, entries=[("witness", witness.name, body)])
 
 
 def _policy(campaign: Campaign) -> LogWitnessPolicy:
@@ -80,8 +66,7 @@ def log_witness_add(*, campaign: Campaign, vkey: str, url: str) -> LogWitness:
         witness = LogWitness.objects.create(
             campaign=campaign, name=cosigner.name, vkey=cosigner.vkey, url=url
         )
-        entry = witness_entry(campaign, "added", witness)
-        log_entries_append(campaign=campaign, entries=[("witness", cosigner.name, entry)])
+        _witness_announce(campaign, witness, "added")
     return witness
 
 
@@ -103,8 +88,7 @@ def log_witness_remove(*, campaign: Campaign, name: str) -> LogWitness:
             )
         witness.removed_at = timezone.now()
         witness.save(update_fields=["removed_at"])
-        entry = witness_entry(campaign, "removed", witness)
-        log_entries_append(campaign=campaign, entries=[("witness", witness.name, entry)])
+        _witness_announce(campaign, witness, "removed")
     return witness
 
 
@@ -119,7 +103,7 @@ def log_witness_quorum_set(*, campaign: Campaign, quorum: int) -> LogWitnessPoli
             )
         policy.quorum = quorum
         policy.save(update_fields=["quorum"])
-        entry = quorum_entry(campaign, quorum)
+        entry = witness_quorum_body(campaign=campaign.slug, at=timezone.now(), quorum=quorum)
         log_entries_append(campaign=campaign, entries=[("witness_quorum", str(quorum), entry)])
     return policy
 
