@@ -1,9 +1,19 @@
-"""A campaign's rules for one gift, checked the same way by every channel that takes one (the
-give page, donation intents, the partner API): the amount and the transfer memo.
+"""A campaign's rules for one gift, checked the same way by every channel that takes one: the
+amount and the transfer memo. The apps ask `campaigns.selectors.campaign_gift_problem`,
+which applies `gift_amount_problem` under a campaign's bounds.
+
+Where the amount rule refuses and where it cannot: before any money moves, a gift it refuses
+is refused (the give page, donation intents, a partner's confirmed gift through the API: the
+partner still holds the payment and is told why). Money that has reached the campaign is
+never refused for it, since refusing would leave money received out of the books: a bank
+transfer, from a statement or a bank feed, is held in the review queue with the rule's
+reason for an accountant to book as a gift or as a transfer in (`banking.booking`); a
+gateway payment is booked and the breach noted on its notification (`feeds.services`).
 
 The memo is `<campaign code> <reference>` and must fit a VietQR purpose (`PURPOSE_MAX`); a
 memo that does not fit is refused, never cut, since a cut memo loses the reference that
-matches the transfer to its gift.
+matches the transfer to its gift. The memo rule applies where a memo is made (the give page,
+intents); a memo received with money is matched, never refused for its length.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from solidarity.apps.banking.report import BookingRefused, BookReport
 from solidarity.apps.banking.returns import pending_reversals_apply, returns_book
 from solidarity.apps.banking.selectors import existing_refs
 from solidarity.apps.campaigns.models import Campaign
+from solidarity.apps.campaigns.selectors import campaign_gift_problem
 from solidarity.apps.donations.models import Channel, Donation
 from solidarity.apps.donations.services import (
     GiftInput,
@@ -129,11 +130,12 @@ def bank_transactions_book(
     - Identity: `source = "bank:<bin>:<number>"`, `source_ref = identity`. Outcomes:
       a credit matched to one open campaign is a gift (`donations_record_many`, donor name
       from the party field else the memo, sender account private, privacy "masked");
-      a credit matching none or several campaigns, or refused by its campaign, is a
-      `ReviewItem`; a debit that returns a gift (reversal flag, or a memo naming the
-      original reference) reverses it (`donation_reverse`, original found by bank reference
-      on the same account) or waits as a `PendingReversal` until that gift is booked; any
-      other movement is an `AccountMovement` posted against `asset:bank:<bin>:<number>`.
+      a credit matching none or several campaigns, or refused by its campaign (closed, or
+      its rule for one gift: see below), is a `ReviewItem`; a debit that returns a gift
+      (reversal flag, or a memo naming the original reference) reverses it
+      (`donation_reverse`, original found by bank reference on the same account) or waits
+      as a `PendingReversal` until that gift is booked; any other movement is an
+      `AccountMovement` posted against `asset:bank:<bin>:<number>`.
       Each is unique on (source, source_ref), and a transaction already stored under any
       outcome (another format may have read a return as a plain debit, or the reverse)
       counts as a duplicate, never as a second outcome.
@@ -145,6 +147,14 @@ def bank_transactions_book(
       indexer (`search_index_catch_up`), which catches up within seconds of the commit.
     - `prepared_batches` (`pipeline.prepared_ahead`): per batch, gifts prepared ahead by
       another process, used only where they are the very same gifts.
+    - The campaign's rule for one gift (`campaign_gift_problem`: its smallest and largest
+      gift), which the give page, intents and the partner API refuse before any money
+      moves, cannot refuse a transfer: the money is in the account already, whatever the
+      channel that reports it (statement or bank feed). A credit the rule refuses is held
+      for review with the rule's reason, counted in the campaign's review total and in no
+      gift total; an accountant books it as a gift all the same (`review_assign`) or as money
+      that is not a gift (`review_reject`, a transfer in). Either way it is booked once, and
+      a statement and a feed reporting it agree (`statement_confirmations_find`).
     """
     resolver = resolver or AccountResolver(account=account, campaign=campaign)
     report = BookReport()
@@ -332,6 +342,8 @@ def _batch_book_once(
                 )
             gift = done.gift if done is not None else _gift(tx, target, chosen)
             problems = gift_errors(chosen, gift, f"line {tx.line}")
+            if not problems and (rule := campaign_gift_problem(chosen, gift.amount_minor)):
+                problems.append(str(rule))
             if chosen.status != Campaign.Status.OPEN:
                 problems.append(f"campaign {chosen.slug} is {chosen.status}, not open")
             elif chosen.state(tx.booked_at) == Campaign.Status.CLOSED:

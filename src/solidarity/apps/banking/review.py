@@ -102,7 +102,9 @@ def _decider(by: User) -> str:
 
 def review_assign(*, item: ReviewItem, campaign: Campaign, by: User) -> RecordResult:
     """Book an open review item as a gift to `campaign` (one of the account's campaigns),
-    recording who decided and when; the gift keeps the transaction's identity."""
+    recording who decided and when; the gift keeps the transaction's identity. The
+    campaign's rule for one gift does not refuse it: the money is in the account, and the
+    rule's part was to hold it for this decision (`bank_transactions_book`)."""
     name = _decider(by)
     if item.status != ReviewItem.Status.OPEN:
         raise ReviewRefused([f"review item {item.pk} is already {item.status}"])

@@ -15,9 +15,11 @@ an acknowledgement must not wait for a booking or an import holding the database
 
 Bank feeds (SePay, Casso) book through `banking.booking.bank_transactions_book`, the door
 statements use, with the identity `feed:<name>:<provider id>`: the same matching rules and
-review queue. Gateway and partner payments (Standard Webhooks, VNPay, the partner API) name
-their campaign (directly or through a donation intent) and book through
-`donations_record_many` with `source = feed:<name>` or `partner:<name>`.
+review queue (a transfer the campaign's rule for one gift refuses is held there). Gateway
+and partner payments (Standard Webhooks, VNPay, the partner API) name their campaign
+(directly or through a donation intent) and book through `donations_record_many` with
+`source = feed:<name>` or `partner:<name>`; the rule for one gift never refuses a payment
+received (`_gift_book`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from solidarity.apps.banking.models import ReviewItem
 from solidarity.apps.banking.reconciliation import by_amount, feed_window, same_transfer, vn_day
 from solidarity.apps.banking.report import BookingRefused
 from solidarity.apps.campaigns.models import Campaign
+from solidarity.apps.campaigns.selectors import campaign_gift_problem
 from solidarity.apps.donations.models import Channel, Donation
 from solidarity.apps.donations.services import (
     DonationRefused,
@@ -784,6 +787,13 @@ _PRIVACY = ("named", "masked", "anonymous")
 
 
 def _gift_book(feed: Feed, t: webhooks.Transfer) -> Outcome:
+    """Book a gateway or partner payment to the campaign it names (directly or through an
+    intent's reference).
+
+    The campaign's rule for one gift (`campaign_gift_problem`) does not refuse it: the donor
+    has paid and the gateway holds the money for the campaign, so refusing would leave
+    money received out of the books. The gift is booked and the rule it breaks is noted on
+    the notification (its `error`, beside the status booked) for the back office."""
     if not t.status_ok:
         return Outcome(Notification.Status.OTHER, error="not a successful payment")
     intent = intent_find(reference=t.order_ref or "")
@@ -810,7 +820,11 @@ def _gift_book(feed: Feed, t: webhooks.Transfer) -> Outcome:
         privacy_ref=t.order_ref or "",
     )
     (result,) = donations_record_many(campaign=campaign, gifts=[gift])
-    return Outcome(Notification.Status.BOOKED, donation_id=result.donation_id)
+    note = ""
+    if (problem := campaign_gift_problem(campaign, t.amount_minor)) is not None:
+        note = f"booked, although {problem}: the payment was received"
+        log.warning("feed %s: %s %s", feed.name, t.provider_id, note)
+    return Outcome(Notification.Status.BOOKED, donation_id=result.donation_id, error=note)
 
 
 def notification_replay(*, notification: Notification) -> Notification:

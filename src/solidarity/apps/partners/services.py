@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from solidarity.apps.campaigns.models import Campaign
+from solidarity.apps.campaigns.selectors import campaign_gift_problem
 from solidarity.apps.donations.models import Channel, Donation
 from solidarity.apps.donations.services import (
     DonationRefused,
@@ -32,7 +33,7 @@ from solidarity.apps.donations.services import (
 from solidarity.apps.feeds.models import Conflict
 from solidarity.apps.partners.models import ApiKey, IdempotencyRecord, Intent, Partner
 from solidarity.core import webhooks
-from solidarity.core.gift_rules import gift_amount_problem, memo_room, transfer_memo
+from solidarity.core.gift_rules import memo_room, transfer_memo
 from solidarity.core.vietqr import VietQRError, vietqr_build, vietqr_payload
 from solidarity.db import objects_insert_new
 
@@ -97,12 +98,7 @@ def intent_create(
     problems = []
     if campaign.status != Campaign.Status.OPEN:
         problems.append(f"campaign {campaign.slug} is {campaign.status}, not open")
-    amount = gift_amount_problem(
-        amount_minor,
-        currency=campaign.currency,
-        min_gift_minor=campaign.min_gift_minor,
-        max_gift_minor=campaign.max_gift_minor,
-    )
+    amount = campaign_gift_problem(campaign, amount_minor)
     if amount is not None:
         problems.append(str(amount))
     if memo_room(campaign.code) < INTENT_REFERENCE_LENGTH:
@@ -258,13 +254,21 @@ def partner_gift_record(
 
     A transaction id booked before is answered with the stored gift; when the request's
     campaign, amount or currency differ from it, the request (`request`, its body) is kept
-    as a Conflict beside the stored gift and nothing is booked."""
+    as a Conflict beside the stored gift and nothing is booked.
+
+    A new gift the campaign's rule for one gift refuses (`campaign_gift_problem`: below its
+    smallest or above its largest gift) is refused (DonationRefused), as the give page and
+    intents refuse it: the partner is told at once and still holds the payment. Money that
+    reached the campaign's own accounts is never refused for it (`banking.booking`)."""
     if channel not in (Channel.WALLET, Channel.CARD, Channel.QR, Channel.BANK_TRANSFER):
         raise DonationRefused(["channel must be wallet, card, qr or bank_transfer"])
     source = f"partner:{partner.name}"
     terms = {"campaign": campaign.slug, "amount": amount_minor, "currency": currency}
     stored = _partner_gift(source, transaction_id)
     if stored is None:
+        problem = campaign_gift_problem(campaign, amount_minor)
+        if problem is not None and currency == campaign.currency:  # else refused as such below
+            raise DonationRefused([str(problem)])
         gift = GiftInput(
             amount_minor=amount_minor,
             currency=currency,

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from solidarity.apps.campaigns.models import Campaign, CampaignPhoto, CampaignUpdate
-from solidarity.apps.campaigns.selectors import campaign_public_get
+from solidarity.apps.campaigns.selectors import campaign_gift_problem, campaign_public_get
 from solidarity.apps.donations.selectors import (
     COUNT_CAP,
     SORTS,
@@ -57,7 +57,7 @@ from solidarity.apps.public.selectors import (
     log_vkey,
     log_witnesses,
 )
-from solidarity.core.gift_rules import gift_amount_problem, memo_room, transfer_memo
+from solidarity.core.gift_rules import memo_room, transfer_memo
 from solidarity.core.money import (
     Money,
     MoneyError,
@@ -68,7 +68,7 @@ from solidarity.core.money import (
 from solidarity.core.qrimage import qr_png, qr_svg
 from solidarity.core.statements import ANY_DATE
 from solidarity.core.tlog.entry import rfc3339
-from solidarity.core.vietqr import PURPOSE_MAX, VietQRError, vietqr_build, vietqr_payload
+from solidarity.core.vietqr import VietQRError, vietqr_build, vietqr_payload
 
 TRANCHE_TEMPLATE: Final = "disbursements/_where_the_money_went.html"
 PAGE_SECONDS: Final = 2
@@ -300,12 +300,7 @@ def _give_amount(campaign: Campaign, minor: int | None) -> int | None:
     if minor is None:
         return None
     cur = campaign.currency
-    problem = gift_amount_problem(
-        minor,
-        currency=cur,
-        min_gift_minor=campaign.min_gift_minor,
-        max_gift_minor=campaign.max_gift_minor,
-    )
+    problem = campaign_gift_problem(campaign, minor)
     if problem is None:
         return minor
     if problem.kind == "not_positive":
@@ -380,12 +375,7 @@ def give_page(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = _campaign(slug)
     exp = currency_exponent(campaign.currency)
     presets = [p * 10**exp for p in _PRESETS.get(exp, _PRESETS[2])]
-    presets = [
-        p
-        for p in presets
-        if (campaign.min_gift_minor is None or p >= campaign.min_gift_minor)
-        and (campaign.max_gift_minor is None or p <= campaign.max_gift_minor)
-    ]
+    presets = [p for p in presets if campaign_gift_problem(campaign, p) is None]
     errors: list[str] = []
     chosen: int | None = None
     own = request.GET.get("own", "").strip()
@@ -441,7 +431,7 @@ def give_page(request: HttpRequest, slug: str) -> HttpResponse:
             "chosen_text": formatting.amount(chosen, campaign.currency) if chosen else "",
             "own": own,
             "ref": " ".join(ref.split()),
-            "ref_room": PURPOSE_MAX - len(campaign.code) - 1,
+            "ref_room": memo_room(campaign.code),
             "privacy": privacy,
             "shown_name": shown_name,
             "memo": memo,

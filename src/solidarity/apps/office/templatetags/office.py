@@ -140,6 +140,14 @@ _REASONS: list[tuple[re.Pattern[str], Any]] = [
         (r"^no campaign code or keyword in memo$", _("no campaign code or keyword in memo")),
         (r"^memo names several campaigns$", _("the memo names several campaigns")),
         (r"^transfer returned by the bank$", _("transfer returned by the bank")),
+        (
+            r"^amount below the campaign's minimum (?P<n>\d+)$",
+            _("amount below the campaign's smallest gift (%(n)s)"),
+        ),
+        (
+            r"^amount above the campaign's maximum (?P<n>\d+)$",
+            _("amount above the campaign's largest gift (%(n)s)"),
+        ),
         (r"^campaign (?P<c>\S+) is (?P<s>\w+), not open$", _("campaign %(c)s is %(s)s, not open")),
         (r"^campaign (?P<c>\S+) closed at (?P<t>\S+)$", _("campaign %(c)s closed on %(t)s")),
         (r"^assigned to (?P<c>\S+)$", _("assigned to %(c)s")),
