@@ -7,6 +7,7 @@ currencies is refused; converting needs an explicit, recorded `ExchangeRate`.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -294,6 +295,7 @@ TRANSFER_MAX_MAJOR = 10**13
 about USD 400 million, beyond any gift or tranche); anything larger is a broken value."""
 
 
+@functools.cache  # a known currency's bound never changes; an unknown one raises, uncached
 def transfer_max_minor(currency: str) -> int:
     """The largest plausible single transfer in `currency`, in minor units (below int64)."""
     scale: int = 10 ** currency_exponent(currency)
