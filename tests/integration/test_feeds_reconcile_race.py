@@ -13,8 +13,8 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
+from solidarity.apps.banking.reconciliation import StatementSide
 from solidarity.apps.donations.models import Donation
-from solidarity.apps.feeds import services
 from solidarity.apps.feeds.models import Notification
 from solidarity.apps.feeds.services import (
     feed_add,
@@ -57,7 +57,7 @@ def test_a_statement_batch_waits_for_the_booker_and_confirms_its_gift(monkeypatc
 
     # Given the booker has looked for the statement's gift (none yet) and not booked yet
     looked, go = threading.Event(), threading.Event()
-    fetch = services._StatementSide.fetch
+    fetch = StatementSide.fetch
 
     def fetch_then_pause(*args, **kwargs):
         side = fetch(*args, **kwargs)
@@ -65,7 +65,7 @@ def test_a_statement_batch_waits_for_the_booker_and_confirms_its_gift(monkeypatc
         assert go.wait(20)
         return side
 
-    monkeypatch.setattr(services._StatementSide, "fetch", fetch_then_pause)
+    monkeypatch.setattr(StatementSide, "fetch", fetch_then_pause)
     results: dict[str, object] = {}
 
     def in_thread(name, call):

@@ -9,10 +9,10 @@ class FeedsConfig(AppConfig):
     def ready(self) -> None:
         """Statement imports ask this app which credits a bank feed booked already."""
         from solidarity.apps.banking.reconciliation import (  # noqa: PLC0415 - app registry
-            confirmations_finder_register,
+            feed_credits_register,
         )
-        from solidarity.apps.feeds.services import (  # noqa: PLC0415 - app registry
-            statement_confirmations_find,
+        from solidarity.apps.feeds.confirmations import (  # noqa: PLC0415 - app registry
+            NOTIFICATIONS,
         )
 
-        confirmations_finder_register(statement_confirmations_find)
+        feed_credits_register(NOTIFICATIONS)

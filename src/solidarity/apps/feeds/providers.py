@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from solidarity.apps.feeds.models import Feed
+from solidarity.apps.feeds.models import Feed, Notification
 from solidarity.core import webhooks
 
 Headers = Mapping[str, str]
@@ -60,3 +60,13 @@ PROVIDERS: dict[str, Provider] = {
         lambda h, b: webhooks.vnpay_parse(dict(parse_qsl(b.decode(), keep_blank_values=True))),
     ),
 }
+
+
+BANK_KINDS = (Feed.Kind.SEPAY, Feed.Kind.CASSO)
+"""The kinds whose notifications report bank transfers: booked through the banking door and
+reconciled with statements."""
+
+
+def transfer_of(feed: Feed, notification: Notification) -> webhooks.Transfer:
+    """The transfer a stored notification reports (parsed again from the stored body)."""
+    return PROVIDERS[feed.kind].reparse(notification.headers, notification.body.encode())

@@ -1,5 +1,6 @@
-"""Real-time gifts: feeds and their secrets, storing and booking notifications, reconciliation
-with statements, conflicts.
+"""Real-time gifts: feeds and their secrets, storing and booking notifications, conflicts.
+Reconciliation with statements is `banking.reconciliation`'s rule, applied to the
+notifications through `feeds.confirmations`.
 
 Durable first. `notification_store` (or `notification_store_grouped`, which shares one
 transaction among concurrent receivers) commits the raw notification (unique per feed and
@@ -38,14 +39,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from solidarity import config
 from solidarity.apps.banking.accounts import AccountRef, AccountResolver, receiving_accounts_lock
 from solidarity.apps.banking.booking import bank_transactions_book
 from solidarity.apps.banking.models import ReviewItem
-from solidarity.apps.banking.reconciliation import by_amount, feed_window, same_transfer, vn_day
+from solidarity.apps.banking.reconciliation import StatementSide
 from solidarity.apps.banking.report import BookingRefused
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.campaigns.selectors import campaign_gift_problem
@@ -53,12 +54,12 @@ from solidarity.apps.donations.models import Channel, Donation
 from solidarity.apps.donations.services import (
     DonationRefused,
     GiftInput,
-    RecordResult,
     donations_record_many,
 )
+from solidarity.apps.feeds.confirmations import NOTIFICATIONS
 from solidarity.apps.feeds.intents import intent_find
 from solidarity.apps.feeds.models import Conflict, Feed, Notification
-from solidarity.apps.feeds.providers import PROVIDERS
+from solidarity.apps.feeds.providers import BANK_KINDS, transfer_of
 from solidarity.core import webhooks
 from solidarity.core.statements import BankTransaction
 from solidarity.db import db_datetime, objects_insert_new
@@ -67,7 +68,6 @@ from solidarity.infra.inbox import Inbox
 
 log = logging.getLogger("solidarity.feeds")
 
-BANK_KINDS = (Feed.Kind.SEPAY, Feed.Kind.CASSO)
 _SAFE_HEADERS = (
     "content-type",
     "user-agent",
@@ -499,11 +499,6 @@ def _inbox_row_refused(row: Notification, exc: Exception) -> bool:
         return False
 
 
-def transfer_of(feed: Feed, notification: Notification) -> webhooks.Transfer:
-    """The transfer a stored notification reports (parsed again from the stored body)."""
-    return PROVIDERS[feed.kind].reparse(notification.headers, notification.body.encode())
-
-
 # --- booking --------------------------------------------------------------------------------
 
 
@@ -733,13 +728,19 @@ def _bank_prepare_many(
     for _, tx, target in resolved:
         if tx.direction == "credit":
             feed_credits.setdefault((target.bin, target.number), []).append(tx)
-    sides = {key: _StatementSide.fetch(*key, txs) for key, txs in feed_credits.items()}
+    sides = {
+        key: StatementSide.fetch(*key, txs, feed=NOTIFICATIONS) for key, txs in feed_credits.items()
+    }
     to_book: list[tuple[int, BankTransaction, str]] = []
     for n, tx, target in resolved:
         side = sides.get((target.bin, target.number))
-        confirmed = side.confirmation(tx) if side and tx.direction == "credit" else None
-        if confirmed is not None:
-            outcomes[n.pk] = confirmed
+        match = side.confirmation(tx) if side and tx.direction == "credit" else None
+        if match is not None:
+            outcomes[n.pk] = Outcome(
+                Notification.Status.CONFIRMED,
+                donation_id=match.donation_id,
+                confirmed_by=match.confirmed_by,
+            )
         else:
             to_book.append((n.pk, tx, target.source))
     return outcomes, to_book
@@ -877,191 +878,6 @@ def notifications_flag_unconfirmed(*, days: int | None = None) -> int:
         flagged_at=timezone.now(),
         flag_reason=f"no statement confirmed it within {days} days: possibly forged",
     )
-
-
-# --- reconciliation with statements ---------------------------------------------------------
-
-
-def statement_confirmations_find(
-    *, bin_: str, number: str, transactions: Sequence[BankTransaction]
-) -> dict[str, RecordResult | None]:
-    """For the statement credits among `transactions` on account `bin_:number`: the
-    transfers a bank feed brought in earlier, {statement identity: the gift it booked, or
-    None when the feed's transfer went to the review queue (decided there, once)}; each such
-    notification is marked confirmed by that statement line. Runs inside the statement
-    batch's transaction.
-
-    The rule: same account, same amount, booking dates at most one day apart (Vietnam
-    time), and the same bank reference (case-insensitive), or, when either side has none,
-    the same normalized memo. Each notification confirms one statement line at most, and a
-    statement line imported again finds the notification it confirmed before.
-
-    A few queries per call, not one per credit: an indexed EXISTS on (number, occurred_at)
-    over the call's whole date window answers "no feed saw anything here" (the common case
-    of a statement-only campaign); otherwise one query fetches the window's candidates and
-    the rule is applied here, in the statement's order.
-    """
-    statement_credits = [tx for tx in transactions if tx.direction == "credit"]
-    if not statement_credits:
-        return {}
-    lo = feed_window(vn_day(min(tx.booked_at for tx in statement_credits)))[0]
-    hi = feed_window(vn_day(max(tx.booked_at for tx in statement_credits)))[1]
-    rows = Notification.objects.filter(
-        number=number,
-        occurred_at__gte=lo,
-        occurred_at__lt=hi,
-        feed__kind__in=BANK_KINDS,
-    ).filter(Q(donation__isnull=False) | Q(status=Notification.Status.REVIEW))
-    if bin_:
-        rows = rows.filter(Q(bin=bin_) | Q(bin=""))
-    if not rows.exists():
-        return {}
-    windows = {tx.identity: feed_window(vn_day(tx.booked_at)) for tx in statement_credits}
-    identities = list(windows)
-    amounts = {tx.amount_minor for tx in statement_credits}
-    fetched = list(
-        rows.filter(
-            Q(confirmed_by__in=identities)
-            | Q(
-                amount_minor__in=amounts,
-                confirmed_at__isnull=True,
-                status__in=(Notification.Status.BOOKED, Notification.Status.REVIEW),
-            )
-        )
-        .select_related("donation", "feed")
-        .order_by("occurred_at", "id")
-    )
-    again: dict[str, Notification] = {}
-    open_by_amount: dict[tuple[int, str], list[Notification]] = {}
-    for n in fetched:
-        if n.confirmed_by and n.confirmed_by in windows:
-            again.setdefault(n.confirmed_by, n)
-        if n.confirmed_at is None and n.status in (
-            Notification.Status.BOOKED,
-            Notification.Status.REVIEW,
-        ):
-            open_by_amount.setdefault((n.amount_minor, n.currency), []).append(n)
-    found: dict[str, RecordResult | None] = {}
-    used: set[int] = set()
-    memos: dict[int, str | None] = {}
-    confirmed: list[Notification] = []
-    now = timezone.now()
-    for tx in statement_credits:
-        previous = again.get(tx.identity)
-        if previous is not None:
-            found[tx.identity] = _gift_of(previous)
-            continue
-        tx_lo, tx_hi = windows[tx.identity]
-        for n in open_by_amount.get((tx.amount_minor, tx.currency), ()):
-            if n.pk in used or n.occurred_at is None or not tx_lo <= n.occurred_at < tx_hi:
-                continue
-            memo = ""
-            if not (tx.bank_ref and n.bank_ref):
-                if n.pk not in memos:
-                    try:
-                        memos[n.pk] = transfer_of(n.feed, n).memo
-                    except webhooks.Malformed:
-                        memos[n.pk] = None
-                if (known := memos[n.pk]) is None:
-                    continue
-                memo = known
-            if not same_transfer(tx, n.bank_ref, memo):
-                continue
-            used.add(n.pk)
-            n.confirmed_at = now
-            n.confirmed_by = tx.identity[:240]
-            confirmed.append(n)
-            found[tx.identity] = _gift_of(n)
-            break
-    if confirmed:
-        Notification.objects.bulk_update(
-            confirmed, ["confirmed_at", "confirmed_by"], batch_size=500
-        )
-    return found
-
-
-def _gift_of(n: Notification) -> RecordResult | None:
-    return RecordResult(n.donation.pk, n.donation.public_ref, False) if n.donation else None
-
-
-@dataclass
-class _StatementSide:
-    """What a statement of one account already holds that a batch of feed credits may be:
-    its gifts (not booked from a feed) and its lines held for review, on the credits' days
-    (one day either side, Vietnam time) and amounts, fetched in four queries for the batch.
-
-    `confirmation(tx)` applies the rule of `statement_confirmations_find` from the other
-    side: the first gift, else the first review line, in booking order, that is this transfer
-    and that no notification holds yet (earlier ones, or earlier credits of this batch).
-    """
-
-    gifts: dict[tuple[int, str], list[Donation]]
-    items: dict[tuple[int, str], list[ReviewItem]]
-    taken: set[int | str]  # gift ids and review lines some notification already holds
-
-    @classmethod
-    def fetch(cls, bin_: str, number: str, txs: Sequence[BankTransaction]) -> _StatementSide:
-        lo = feed_window(vn_day(min(tx.booked_at for tx in txs)))[0]
-        hi = feed_window(vn_day(max(tx.booked_at for tx in txs)))[1]
-        source = f"bank:{bin_}:{number}"
-        amounts = {tx.amount_minor for tx in txs}
-        gifts = list(
-            Donation.objects.filter(
-                source=source, amount_minor__in=amounts, received_at__gte=lo, received_at__lt=hi
-            )
-            .exclude(source_ref__startswith="feed:")
-            .select_related("private")
-            .order_by("received_at", "id")
-        )
-        items = list(
-            ReviewItem.objects.filter(
-                source=source,
-                source_kind="statement",
-                amount_minor__in=amounts,
-                booked_at__gte=lo,
-                booked_at__lt=hi,
-            ).order_by("booked_at", "id")
-        )
-        taken: set[int | str] = set()
-        if gifts:
-            ids = [g.pk for g in gifts]
-            taken.update(
-                Notification.objects.filter(donation_id__in=ids).values_list(
-                    "donation_id", flat=True
-                )
-            )
-        if items:
-            refs = [i.source_ref[:240] for i in items]
-            taken.update(
-                Notification.objects.filter(confirmed_by__in=refs).values_list(
-                    "confirmed_by", flat=True
-                )
-            )
-        return cls(by_amount(gifts), by_amount(items), taken)
-
-    def confirmation(self, tx: BankTransaction) -> Outcome | None:
-        lo, hi = feed_window(vn_day(tx.booked_at))
-        for gift in self.gifts.get((tx.amount_minor, tx.currency), ()):
-            if gift.pk in self.taken or not lo <= gift.received_at < hi:
-                continue
-            memo = ""
-            if not (tx.bank_ref and gift.bank_ref):
-                memo = getattr(getattr(gift, "private", None), "memo", "")
-            if same_transfer(tx, gift.bank_ref, memo):
-                self.taken.add(gift.pk)
-                return Outcome(Notification.Status.CONFIRMED, donation_id=gift.pk)
-        for item in self.items.get((tx.amount_minor, tx.currency), ()):
-            ref = item.source_ref[:240]
-            if ref in self.taken or not lo <= item.booked_at < hi:
-                continue
-            if same_transfer(tx, item.bank_ref, item.memo):
-                self.taken.add(ref)
-                return Outcome(
-                    Notification.Status.CONFIRMED,
-                    donation_id=item.donation_id,
-                    confirmed_by=item.source_ref,
-                )
-        return None
 
 
 def conflict_resolve(*, conflict: Conflict, by: str) -> Conflict:
