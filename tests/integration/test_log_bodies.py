@@ -72,6 +72,13 @@ def who(settings):
     return people()
 
 
+def _handed_over(tranche, who, evidence=()):
+    """`tranche` approved by two approvers and handed over."""
+    tranche_approve(tranche=tranche, by=who["lan"])
+    tranche_approve(tranche=tranche, by=who["minh"])
+    return tranche_handover(tranche=tranche, by=who["thu"], evidence=evidence)
+
+
 def test_a_gift_and_its_reversal():
     campaign = campaign_factory(goal=10**12)
     when = datetime(2025, 9, 2, 3, 4, 5, tzinfo=UTC)
@@ -112,13 +119,7 @@ def test_a_cash_tranche_with_its_conversion_and_goods_and_a_goods_tranche(who):
         items=[item_parse("masks:50000:piece:2000", "VND")],
         evidence=[EvidenceInput("order.pdf", order, "transfer_order")],
     )
-    tranche_approve(tranche=t, by=who["lan"])
-    tranche_approve(tranche=t, by=who["minh"])
-    t = tranche_handover(
-        tranche=t,
-        by=who["thu"],
-        evidence=[EvidenceInput("minutes.png", minutes, "handover_minutes")],
-    )
+    t = _handed_over(t, who, [EvidenceInput("minutes.png", minutes, "handover_minutes")])
     body, expected = _pinned(
         _last(campaign, "disbursement"),
         '{"amount":385000000000,"approvals":2,"at":"<at>","campaign":"cuba",'
@@ -136,9 +137,7 @@ def test_a_cash_tranche_with_its_conversion_and_goods_and_a_goods_tranche(who):
     )
     assert body == expected
     goods = propose(campaign, who["thu"], 0, items=[item_parse("rice:1.5:tonne:15000000", "VND")])
-    tranche_approve(tranche=goods, by=who["lan"])
-    tranche_approve(tranche=goods, by=who["minh"])
-    goods = tranche_handover(tranche=goods, by=who["thu"])
+    goods = _handed_over(goods, who)
     body, expected = _pinned(
         _last(campaign, "in_kind"),
         '{"amount":22500000,"approvals":2,"at":"<at>","campaign":"cuba","currency":"VND",'

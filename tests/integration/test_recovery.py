@@ -14,7 +14,6 @@ from solidarity.apps.donations.services import (
     donations_record_many,
 )
 from solidarity.apps.ledger.models import CampaignTotals
-from solidarity.core.tlog.bodies import donation_body
 from solidarity.core.tlog.entry import entry_decode
 from tests.factories import campaign_factory, gift
 
@@ -27,17 +26,9 @@ def test_a_recovered_gift_is_recognised_when_it_arrives_again():
     # Given the gift's public entry, as a mirror of the log holds it, booked by recovery
     prepared = _prepare(campaign.slug, original, {})
     entry = entry_decode(prepared.entry)
-    published = prepared.published
-    assert entry == donation_body(
-        campaign=campaign.slug,
-        amount=published.amount_minor,
-        currency=published.currency,
-        at=published.received_at,
-        channel=published.channel,
-        donor=published.display_name,
-        ref=published.ref,
-        commit=prepared.digest,
-    )
+    assert (entry["kind"], entry["ref"], entry["commit"]) == (
+        "donation", prepared.published.ref, prepared.digest,
+    )  # fmt: skip
     with transaction.atomic():
         recovery._gift_book(campaign, 7, entry)
     recovered = Donation.objects.get(source=RECOVERED_SOURCE)
