@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from solidarity.apps.donations import selectors
+from solidarity.apps.donations import postings, selectors
 from solidarity.apps.donations.models import Donation
 from solidarity.apps.donations.selectors import StatementQuery, donation_search, donation_stream
 from solidarity.apps.donations.services import donations_record_many
@@ -45,9 +45,13 @@ def _names(campaign, **kw):
     return [r["display_name"] for r in page.rows]
 
 
-@pytest.fixture(params=["walk", "range", "index"])
+@pytest.fixture(params=["postings", "walk", "range", "index"])
 def path(request, monkeypatch):
     """Each query answered by each way donation_search can find rows."""
+    if request.param == "postings":
+        monkeypatch.setattr(postings, "HOLD_MIN", 0)  # held and replayed, not read each time
+    else:
+        monkeypatch.setattr(selectors, "IDS_MAX", -1)
     if request.param in ("range", "index"):
         monkeypatch.setattr(selectors, "WALK_BUDGET", 0)
     if request.param == "index":
@@ -210,10 +214,12 @@ def test_an_installation_upgraded_across_the_walk_and_word_index_migrations_stil
     ids=["all-walked", "long-walk", "short-walks", "one-walk", "index"],
 )
 @pytest.mark.parametrize("range_max", [20_000, -1])
+@pytest.mark.parametrize("ids_max", [20_000, 100, -1], ids=["postings", "dense", "no-postings"])
 def test_every_count_path_gives_the_brute_force_count_and_sum(
-    walk, count_walk, range_max, monkeypatch
+    walk, count_walk, range_max, ids_max, monkeypatch
 ):
     # Given: 240 gifts with repeated names, amounts and minutes, and walks shorter than that.
+    monkeypatch.setattr(selectors, "IDS_MAX", ids_max)
     monkeypatch.setattr(selectors, "WALK_BUDGET", walk)
     monkeypatch.setattr(selectors, "COUNT_WALK", count_walk)
     monkeypatch.setattr(selectors, "RANGE_MAX", range_max)

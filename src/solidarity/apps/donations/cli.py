@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 from solidarity.console import CommandError, campaign_arg, django_setup
@@ -23,7 +24,9 @@ def cmd_search_index(args: argparse.Namespace) -> int:
     The indexer's first pass looks at every gift (what a crash or a restore left behind);
     later passes at the newest ones (`search.WINDOW`), each second."""
     django_setup()
-    from solidarity.apps.donations.search import search_index_catch_up
+    from django.utils import timezone
+
+    from solidarity.apps.donations.search import search_changes_prune, search_index_catch_up
 
     full = True
     if not args.forever:
@@ -35,10 +38,14 @@ def cmd_search_index(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     parent = os.getppid()
+    pruned = time.monotonic()
     while not stop.is_set():
         n = 0
         try:
             n = search_index_catch_up(full=full)
+            if full or time.monotonic() > pruned + 600:
+                search_changes_prune(timezone.now())
+                pruned = time.monotonic()
             full = False
         except Exception:
             logger.exception("search indexer pass failed; retrying")

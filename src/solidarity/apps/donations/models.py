@@ -118,3 +118,21 @@ class Reversal(models.Model):
         constraints = (
             models.UniqueConstraint(fields=("source", "source_ref"), name="reversal_once"),
         )
+
+
+class SearchChange(models.Model):
+    """One write to the public search index: the gift ids it touched lie in [lo, hi].
+
+    Appended in the transaction of every write (`search.py`), so a reader that keeps word
+    postings in memory (`postings.py`) replays exactly what changed since it last looked.
+    `tag` is random: a row id found again with another tag (a restored database, a rolled-back
+    test) tells the reader its memory is from another history. Rows older than a day are
+    pruned by the indexer; a reader further behind starts over."""
+
+    lo = models.BigIntegerField()
+    hi = models.BigIntegerField()
+    tag = models.BigIntegerField()
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = (models.Index(fields=("at",), name="search_change_at"),)

@@ -13,18 +13,21 @@ Rows are written by `search_rows_add` inside the booking transaction (one gift, 
 the give page's: searchable exactly when booked), or, for statement imports, after it by
 `search_index_catch_up` (the indexer worker under `serve`, `solidarity search index`), within
 seconds of the commit; `search_backlog` measures how far behind it is (/readyz, `solidarity
-status`, /metrics).
+status`, /metrics). Every write also appends a SearchChange row, which keeps the in-memory
+word postings of `postings.py` exact.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 
+from solidarity.apps.donations.models import SearchChange
 from solidarity.core.matching import text_fold
 from solidarity.core.privacy import ANONYMOUS
 from solidarity.db import rows_insert
@@ -79,6 +82,22 @@ def search_rows_add(rows: Sequence[tuple[int, str]]) -> None:
         return
     column = "rowid" if connection.vendor == "sqlite" else "donation_id"
     rows_insert(TABLE, (column, "body"), rows)
+    _changed([pk for pk, _ in rows])
+
+
+def _changed(ids: Sequence[int]) -> None:
+    """Log a write to the index that touched `ids` (see SearchChange), in its transaction."""
+    SearchChange.objects.create(lo=min(ids), hi=max(ids), tag=secrets.randbits(62))
+
+
+CHANGES_KEPT = timedelta(days=1)
+
+
+def search_changes_prune(now: datetime) -> int:
+    """Drop change-log rows older than CHANGES_KEPT; how many. A reader behind them starts
+    its postings over (postings.py), so pruning never makes an answer wrong."""
+    deleted, _ = SearchChange.objects.filter(at__lt=now - CHANGES_KEPT).delete()
+    return deleted
 
 
 def search_rows_replace(rows: Sequence[tuple[int, str]]) -> None:
@@ -87,7 +106,7 @@ def search_rows_replace(rows: Sequence[tuple[int, str]]) -> None:
     with connection.cursor() as cur:
         for donation_id, _ in rows:
             cur.execute(f"DELETE FROM {TABLE} WHERE {column} = %s", [donation_id])  # noqa: S608 (constant)
-    search_rows_add(rows)
+    search_rows_add(rows)  # logs the change: the deletes above are in the same id range
 
 
 WINDOW = 20_000
@@ -174,6 +193,7 @@ def search_index_catch_up(*, limit: int = 5000, full: bool = False) -> int:
                     "ON CONFLICT (donation_id) DO NOTHING",
                     rows,
                 )
+            _changed([pk for pk, _ in rows])
         else:
             search_rows_add(rows)
     return len(rows)

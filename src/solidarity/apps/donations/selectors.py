@@ -10,14 +10,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final, Literal
 
+import orjson
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_datetime
+from pyroaring import BitMap
 
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.donations.models import Donation, DonationPrivate
+from solidarity.apps.donations.postings import postings_match
 from solidarity.apps.donations.search import TABLE, Word, query_words
 
 Sort = Literal["-time", "time", "-amount", "amount"]
@@ -32,6 +35,10 @@ WALK_BUDGET: Final = 3000
 # The count (donation_count) walks the newest gifts further: a read stops at COUNT_CAP + 1
 # matches, so a word on one gift in twenty is counted without the word index.
 COUNT_WALK: Final = 20_000
+# Words on at most IDS_MAX of a campaign's gifts are answered from their postings in memory
+# (postings.py): every match read by primary key and sorted in one query. Denser words are
+# answered by the walk, which finds a page of them within WALK_BUDGET gifts.
+IDS_MAX: Final = 20_000
 RANGE_MAX: Final = 20_000
 # Only what the privacy policy publishes leaves this module: these fields, and `memo_public`
 # added by gifts_shown (the shown memo from the erasable private record).
@@ -214,6 +221,40 @@ def _words_indexed(qs: QuerySet[Donation], words: list[Word]) -> QuerySet[Donati
     return qs.filter(id__in=found)
 
 
+def _keyed(qs: QuerySet[Donation], ids: BitMap, sort: Sort) -> list[tuple[int, int]]:
+    """(id, amount) of the gifts of `qs` among `ids`, in `sort` order: one query that reads
+    each id by primary key and sorts them, so its cost is the number of ids."""
+    column = _SORT_FIELD[sort.lstrip("-")]
+    way = "DESC" if sort.startswith("-") else "ASC"
+    sql, params = qs.order_by().values_list("id", "amount_minor").query.sql_with_params()
+    if " WHERE " not in sql or " ORDER BY " in sql or " LIMIT " in sql:
+        raise AssertionError(f"unexpected statement read: {sql}")
+    table = '"donations_donation"'
+    if connection.vendor == "sqlite":
+        # One bound value whatever the number of ids (SQLite caps bound values).
+        sql += f' AND {table}."id" IN (SELECT value FROM json_each(%s))'  # noqa: S608 (constant SQL)
+        params = (*params, orjson.dumps(list(ids)).decode())
+    else:
+        sql += f' AND {table}."id" = ANY(%s)'
+        params = (*params, list(ids))
+    sql += f' ORDER BY {table}."{column}" {way}, {table}."id" {way}'
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return [(int(pk), int(amount)) for pk, amount in cur.fetchall()]
+
+
+def _public_rows(ids: list[int]) -> list[dict[str, Any]]:
+    """PUBLIC_FIELDS of the gifts `ids`, in that order."""
+    by_id = {r["id"]: r for r in Donation.objects.filter(id__in=ids).values(*PUBLIC_FIELDS)}
+    return [by_id[pk] for pk in ids]
+
+
+def _counted(keyed: list[tuple[int, int]], cap: int) -> StatementCount:
+    if len(keyed) > cap:
+        return StatementCount(cap, None, exact=False)
+    return StatementCount(len(keyed), sum(amount for _pk, amount in keyed), exact=True)
+
+
 def _range(
     qs: QuerySet[Donation], field: str, low: Any, high: Any, *, high_inclusive: bool
 ) -> QuerySet[Donation]:
@@ -331,13 +372,23 @@ def _search(
     # When: nothing filters beyond the sort column's index, or a reference names the gift.
     if ref or query.bank or not (has_other or words):
         return _page_end(page(_words_each(others(ordered), words)), limit, query.sort)
-    # When: the filters match densely, a bounded walk of the sort order finds the page. A word
-    # with a digit (a reference, an account tail) is rare: it goes to the index at once.
-    if WALK_BUDGET > 0 and not any(ch.isdigit() for w in words for ch in w.text):
-        end = _walk_end(ordered, query.sort, WALK_BUDGET)
-        walk = ordered if end is None else ordered.filter(end)
+    # When: the words are on at most IDS_MAX of the campaign's gifts, their postings hold
+    # every match: each read by id, sorted here, the page's fields read for the page alone.
+    if words:
+        ids = postings_match(campaign.pk, words)
+        if len(ids) <= IDS_MAX:
+            keyed = _keyed(others(ordered), ids, query.sort)
+            shown = _public_rows([pk for pk, _amount in keyed[: limit + 1]])
+            end = _page_end(shown, limit, query.sort)
+            if count_cap is None:
+                return end
+            return replace(end, count=_counted(keyed, count_cap))
+    # When: the filters match densely, a bounded walk of the sort order finds the page.
+    if WALK_BUDGET > 0:
+        end_at = _walk_end(ordered, query.sort, WALK_BUDGET)
+        walk = ordered if end_at is None else ordered.filter(end_at)
         rows = page(_words_each(others(walk, walked=True), words))
-        if len(rows) > limit or end is None:
+        if len(rows) > limit or end_at is None:
             return _page_end(rows, limit, query.sort)
     # Then, sparse: the most selective other filter finds every candidate.
     in_range = _range(
@@ -351,17 +402,12 @@ def _search(
         found = _words_indexed(others(ordered), words)
     else:
         found = others(ordered)
+    end = _page_end(page(found), limit, query.sort)
     if count_cap is None:
-        return _page_end(page(found), limit, query.sort)
-    # Asked for the count on a first page: this read holds every match (its sort costs the
-    # same), so up to count_cap + 1 of them give the count and the page at once.
-    rows = page(found, count_cap + 1)
-    counted = (
-        StatementCount(len(rows), sum(r["amount_minor"] for r in rows), exact=True)
-        if len(rows) <= count_cap
-        else StatementCount(count_cap, None, exact=False)
-    )
-    return replace(_page_end(rows[: limit + 1], limit, query.sort), count=counted)
+        return end
+    # Asked for the count on a first page: every match is in `found`, so the same read,
+    # in no order (any count_cap + 1 matches say "more"), summed in the database, counts them.
+    return replace(end, count=_bounded(found, count_cap))
 
 
 def donation_count(
@@ -384,6 +430,12 @@ def donation_count(
         qs = qs.filter(id__in=_bank_ids(campaign, query.bank))
     words = query_words(query.q)
     if words and not (ref or query.bank):
+        ids = postings_match(campaign.pk, words)
+        if len(ids) <= IDS_MAX:
+            return _counted(_keyed(qs, ids, "-time"), cap)
+        ranged = (query.since, query.until, query.min_minor, query.max_minor)
+        if len(ids) > cap and ranged == (None, None, None, None):
+            return StatementCount(cap, None, exact=False)
         timed = _range(
             Donation.objects.filter(campaign=campaign),
             "received_at",

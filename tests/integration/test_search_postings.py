@@ -1,0 +1,126 @@
+"""Word postings in memory (postings.py) stay exact as the index changes under them: each
+test holds a term, changes the index, and compares the next answer with a brute-force one."""
+
+from datetime import timedelta
+
+import pytest
+
+from solidarity.apps.donations import postings
+from solidarity.apps.donations.models import Donation, SearchChange
+from solidarity.apps.donations.search import query_words, search_index_catch_up
+from solidarity.apps.donations.selectors import StatementQuery, donation_count, donation_search
+from solidarity.apps.donations.services import donations_record_many
+from tests.factories import OPENS, campaign_factory, gift
+
+pytestmark = pytest.mark.django_db
+
+
+def _named(campaign, name, minutes, amount=100_000):
+    return gift(
+        campaign,
+        amount,
+        donor_name=name,
+        privacy="named",
+        memo=f"{name} ung ho Cuba",
+        received_at=OPENS + timedelta(minutes=minutes),
+    )
+
+
+def _ids(campaign, q):
+    return sorted(postings.postings_match(campaign.pk, query_words(q)))
+
+
+def _brute(campaign, q):
+    words = query_words(q)
+    page = donation_search(campaign=campaign, query=StatementQuery(), limit=200)
+    from solidarity.apps.donations.search import search_body
+
+    out = []
+    for r in page.rows:
+        body = search_body(r["display_name"], r["memo_public"], r["public_ref"]).split()
+        if all(
+            any(b == w.text or (w.prefix and b.startswith(w.text)) for b in body) for w in words
+        ):
+            out.append(r["id"])
+    return sorted(out)
+
+
+@pytest.fixture
+def campaign(monkeypatch):
+    monkeypatch.setattr(postings, "HOLD_MIN", 0)  # every term held, so every change replayed
+    postings.postings_forget()
+    c = campaign_factory()
+    donations_record_many(
+        campaign=c, gifts=[_named(c, n, i) for i, n in enumerate(["Nguyễn Văn An", "Lê Hoa"])]
+    )
+    return c
+
+
+def test_a_gift_booked_after_a_term_is_held_is_found_at_once(campaign):
+    # Given: "nguyen van" held in memory
+    assert len(_ids(campaign, "nguyen van")) == 1
+    # When: another Nguyen Van gives
+    donations_record_many(campaign=campaign, gifts=[_named(campaign, "Nguyễn Văn Bình", 5)])
+    # Then: the very next search finds both, as a brute-force match does
+    assert _ids(campaign, "nguyen van") == _brute(campaign, "nguyen van")
+    assert len(_ids(campaign, "nguyen van")) == 2
+    assert [r["display_name"] for r in donation_search(
+        campaign=campaign, query=StatementQuery(q="nguyen van", sort="time")
+    ).rows] == ["Nguyễn Văn An", "Nguyễn Văn Bình"]  # fmt: skip
+
+
+def test_an_erased_name_stops_finding_the_gift_at_once(campaign):
+    from solidarity.apps.donations.services import donation_erase
+
+    # Given: "hoa" held in memory, finding Lê Hoa's gift
+    assert len(_ids(campaign, "hoa")) == 1
+    target = Donation.objects.get(campaign=campaign, display_name="Lê Hoa")
+    # When: the gift's private record is erased
+    assert donation_erase(public_ref=target.public_ref)
+    # Then: the name finds nothing, at once; the reference still finds the gift
+    assert _ids(campaign, "hoa") == []
+    assert donation_count(campaign=campaign, query=StatementQuery(q="hoa")).count == 0
+    assert _ids(campaign, target.public_ref) == [target.pk]
+
+
+def test_gifts_indexed_later_by_the_indexer_are_found_once_indexed(campaign):
+    assert len(_ids(campaign, "tran")) == 0
+    donations_record_many(
+        campaign=campaign,
+        gifts=[_named(campaign, f"Trần Thị {i}", 10 + i) for i in range(3)],
+        search_later=True,
+    )
+    assert _ids(campaign, "tran") == []  # not searchable before the indexer
+    assert search_index_catch_up() == 3
+    assert len(_ids(campaign, "tran")) == 3
+    assert donation_count(campaign=campaign, query=StatementQuery(q="tran")).count == 3
+
+
+def test_a_change_log_from_another_history_makes_the_term_read_again(campaign):
+    # Given: "nguyen" held, having applied the newest change
+    assert len(_ids(campaign, "nguyen")) == 1
+    # When: the log is not the one it read (a restored database: same ids, other tags;
+    # or pruned), and the index changed meanwhile
+    donations_record_many(campaign=campaign, gifts=[_named(campaign, "Nguyễn Thị Mai", 7)])
+    SearchChange.objects.update(tag=12345)
+    assert len(_ids(campaign, "nguyen")) == 2
+    donations_record_many(campaign=campaign, gifts=[_named(campaign, "Nguyễn Hữu Tài", 8)])
+    SearchChange.objects.all().delete()
+    # Then: the term is read whole again and is exact
+    assert _ids(campaign, "nguyen") == _brute(campaign, "nguyen")
+    assert len(_ids(campaign, "nguyen")) == 3
+
+
+def test_other_campaigns_and_the_count_cap(campaign):
+    other = campaign_factory(slug="other", accounts=())
+    donations_record_many(campaign=other, gifts=[_named(other, "Nguyễn Văn An", 1)])
+    assert len(_ids(campaign, "nguyen van an")) == 1
+    assert len(_ids(other, "nguyen van an")) == 1
+    donations_record_many(
+        campaign=campaign,
+        gifts=[_named(campaign, "Nguyễn Văn An", 20 + i, 10_000) for i in range(4)],
+    )
+    counted = donation_count(campaign=campaign, query=StatementQuery(q="nguyen van an"), cap=10)
+    assert (counted.count, counted.sum_minor, counted.exact) == (5, 140_000, True)
+    capped = donation_count(campaign=campaign, query=StatementQuery(q="nguyen van an"), cap=3)
+    assert (capped.count, capped.sum_minor, capped.exact) == (3, None, False)
