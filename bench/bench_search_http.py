@@ -12,6 +12,8 @@ Writes bench/results/search_http.json.
      code, public reference, amount as typed, one-day date range), each request a different
      value where the shape has many (wrk's Lua picks one at random per request);
    - the mix of all shapes, in equal parts;
+   - the same shapes and mix on the search API `/api/v1/campaigns/<slug>/donations` (JSON,
+     no count: the API pages; amounts as min = max in minor units);
    - the campaign page `/vi/c/<slug>/` in the same run, the reference rate (the ratio).
    Nothing on the statement page is cached (no `Cache-Control: public`), so every request
    searches. `os.getloadavg()` is recorded with every number: the machine may be shared.
@@ -176,19 +178,29 @@ def _page(q: str = "", **params: str) -> str:
     return f"/vi/c/{SLUG}/statement?" + urllib.parse.urlencode(query)
 
 
-def shapes(sample: dict[str, Any]) -> dict[str, list[str]]:
+def _api(q: str = "", **params: str) -> str:
+    query = {"q": q, **params} if q else params
+    return f"/api/v1/campaigns/{SLUG}/donations?" + urllib.parse.urlencode(query)
+
+
+def shapes(sample: dict[str, Any], *, api: bool = False) -> dict[str, list[str]]:
+    """Each query shape's requests: on the statement page, or (`api`) the search API, where an
+    amount is asked for as min = max in minor units, as the API takes it."""
     rng = random.Random(3)
     days = [OPENS + timedelta(days=d) for d in range(10)]
+    url = _api if api else _page
+    amounts = rng.sample(sample["amounts"], 200)
     return {
-        "common surname": [_page(s) for s in COMMON_SURNAMES],
-        "full name without accents": [_page(n) for n in FULL_NAMES],
-        "bank transaction code": [_page(c) for c in sample["codes"][:500]],
-        "public reference": [_page(r) for r in sample["refs"][:500]],
+        "common surname": [url(s) for s in COMMON_SURNAMES],
+        "full name without accents": [url(n) for n in FULL_NAMES],
+        "bank transaction code": [url(c) for c in sample["codes"][:500]],
+        "public reference": [url(r) for r in sample["refs"][:500]],
         "amount as typed": [
-            _page(f"{a:,}".replace(",", ".")) for a in rng.sample(sample["amounts"], 200)
+            _api(min=str(a), max=str(a)) if api else _page(f"{a:,}".replace(",", "."))
+            for a in amounts
         ],
         "date range (one day)": [
-            _page(**{"from": d.date().isoformat(), "to": d.date().isoformat()}) for d in days
+            url(**{"from": d.date().isoformat(), "to": d.date().isoformat()}) for d in days
         ],
     }
 
@@ -225,18 +237,24 @@ def run_vendor(vendor: str, args: argparse.Namespace, rows: Path) -> dict[str, A
             except OSError:
                 time.sleep(0.1)
         by_shape = shapes(sample)
+        api_shapes = shapes(sample, api=True)
         mix = [p for paths in by_shape.values() for p in paths[:8]]
+        api_mix = [p for paths in api_shapes.values() for p in paths[:8]]
         results: dict[str, Any] = {}
-        # Warm each worker: connections, and the campaign page's charts (an aggregate over
-        # every gift, rendered once and then served from the cache for PAGE_SECONDS).
-        for path in [f"/vi/c/{SLUG}/", f"/vi/c/{SLUG}/", *mix]:
+        # Warm each worker: connections, the campaign page's charts (an aggregate over every
+        # gift, rendered once and then served from the cache for PAGE_SECONDS), and each
+        # worker's word postings (read whole on a word's first search in a process).
+        for path in [f"/vi/c/{SLUG}/", f"/vi/c/{SLUG}/", *(mix + api_mix) * 4]:
             urllib.request.urlopen(base + path, timeout=300).read()
         results["campaign page"] = _wrk(
             base, [f"/vi/c/{SLUG}/"], args.seconds, args.connections, home
         )
         results["search mix"] = _wrk(base, mix, args.seconds, args.connections, home)
+        results["search API mix"] = _wrk(base, api_mix, args.seconds, args.connections, home)
         for name, paths in by_shape.items():
             results[name] = _wrk(base, paths, args.seconds, args.connections, home)
+        for name, paths in api_shapes.items():
+            results[f"API: {name}"] = _wrk(base, paths, args.seconds, args.connections, home)
         page_rps = results["campaign page"]["rps"] or 1.0
         for r in results.values():
             r["ratio_to_campaign_page"] = round(r["rps"] / page_rps, 3)

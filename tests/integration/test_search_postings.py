@@ -27,7 +27,7 @@ def _named(campaign, name, minutes, amount=100_000):
 
 
 def _ids(campaign, q):
-    return sorted(postings.postings_match(campaign.pk, query_words(q)))
+    return sorted(postings.postings_match(campaign.pk, query_words(q)).ids)
 
 
 def _brute(campaign, q):

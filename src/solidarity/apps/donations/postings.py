@@ -29,7 +29,7 @@ from typing import Final
 from django.db import connection
 from pyroaring import BitMap
 
-from solidarity.apps.donations.search import TABLE, Word
+from solidarity.apps.donations.search import CHANGES, TABLE, Word
 
 TERMS_MAX: Final = 2048
 # Ids held in all, at most (a Roaring bitmap of dense ids takes about a bit each, of sparse
@@ -39,7 +39,7 @@ IDS_HELD_MAX: Final = 20_000_000
 # held, so searches for rare or made-up words never push the common ones out.
 HOLD_MIN: Final = 1000
 # PostgreSQL: change ids below the highest seen that are read again (see the module doc).
-LOOKBACK: Final = 128
+LOOKBACK: Final = 64
 # More separate id ranges changed than this since a term last looked: read it whole.
 RANGES_MAX: Final = 32
 
@@ -56,7 +56,13 @@ _terms: OrderedDict[tuple[str, str, str], _Term] = OrderedDict()
 _lock = threading.Lock()
 
 
-def postings_match(campaign_id: int, words: Sequence[Word]) -> BitMap:
+@dataclass(frozen=True, slots=True)
+class Matched:
+    ids: BitMap  # the campaign's gifts having every word
+    gifts: int  # the campaign's gifts in all (indexed or being booked)
+
+
+def postings_match(campaign_id: int, words: Sequence[Word]) -> Matched:
     """Ids of the campaign's gifts whose indexed text has every word, with `query_words`'
     meaning (whole words; the last one a prefix when marked). Exact as of this call."""
     keys = [("campaign", str(campaign_id))]
@@ -66,13 +72,14 @@ def postings_match(campaign_id: int, words: Sequence[Word]) -> BitMap:
         known = [_terms[k].seen for k in (_key(*key) for key in keys) if k in _terms]
         log = _log_since(min(known)) if known else []
         terms = [_term_current(kind, term, log) for kind, term in keys]
+    gifts = len(terms[0])
     terms.sort(key=len)
     found = BitMap(terms[0])
     for other in terms[1:]:
         found &= other
         if not found:
             break
-    return found
+    return Matched(found, gifts)
 
 
 def postings_forget() -> None:
@@ -148,7 +155,7 @@ def _coalesced(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def _log_head() -> tuple[int, int]:
     with connection.cursor() as cur:
-        cur.execute("SELECT id, tag FROM donations_searchchange ORDER BY id DESC LIMIT 1")
+        cur.execute(f"SELECT id, tag FROM {CHANGES} ORDER BY id DESC LIMIT 1")  # noqa: S608 (constant)
         row = cur.fetchone()
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
@@ -158,7 +165,7 @@ def _log_since(seen: int) -> list[tuple[int, int, int, int]]:
     low = seen if connection.vendor == "sqlite" else seen - LOOKBACK
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT id, tag, lo, hi FROM donations_searchchange WHERE id >= %s ORDER BY id",
+            f"SELECT id, tag, lo, hi FROM {CHANGES} WHERE id >= %s ORDER BY id",  # noqa: S608 (constant)
             [max(low, 0)],
         )
         return [(int(i), int(t), int(lo), int(hi)) for i, t, lo, hi in cur.fetchall()]
