@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final, Literal
 
-import orjson
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -22,6 +21,7 @@ from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.donations.models import Donation, DonationPrivate
 from solidarity.apps.donations.postings import postings_match
 from solidarity.apps.donations.search import TABLE, Word, query_words
+from solidarity.db import values_among
 
 Sort = Literal["-time", "time", "-amount", "amount"]
 SORTS: Final = ("-time", "time", "-amount", "amount")
@@ -60,7 +60,7 @@ def gifts_shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     name `anonymous`."""
     if not rows:
         return rows
-    among, value = _among([r["id"] for r in rows])
+    among, value = values_among([r["id"] for r in rows])
     with connection.cursor() as cur:
         cur.execute(
             f"SELECT donation_id, memo_shown FROM {DonationPrivate._meta.db_table} "  # noqa: S608 (constant SQL, bound values)
@@ -236,7 +236,7 @@ def _keyed(
     if " WHERE " not in sql or " ORDER BY " in sql or " LIMIT " in sql:
         raise AssertionError(f"unexpected statement read: {sql}")
     table = '"donations_donation"'
-    among, value = _among(ids)
+    among, value = values_among(ids)
     sql += f' AND {table}."id" {among} ORDER BY {table}."{column}" {way}, {table}."id" {way}'
     params = (*params, value)
     if limit is not None:
@@ -246,18 +246,9 @@ def _keyed(
         return [(int(pk), int(amount)) for pk, amount in cur.fetchall()]
 
 
-def _among(ids: Iterable[int]) -> tuple[str, str | list[int]]:
-    """SQL testing a column against `ids` with one bound value, and that value: one value
-    whatever the number of ids (SQLite caps the number of bound values; Django binds each
-    id of an `__in` list apart, at some cost per id)."""
-    if connection.vendor == "sqlite":
-        return "IN (SELECT value FROM json_each(%s))", orjson.dumps(list(ids)).decode()
-    return "= ANY(%s)", list(ids)
-
-
 def _public_rows(ids: list[int]) -> list[dict[str, Any]]:
     """PUBLIC_FIELDS of the gifts `ids`, in that order."""
-    among, value = _among(ids)
+    among, value = values_among(ids)
     columns = ", ".join(f'"{name}"' for name in PUBLIC_FIELDS)
     with connection.cursor() as cur:
         cur.execute(

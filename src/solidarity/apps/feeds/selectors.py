@@ -7,11 +7,13 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from solidarity.apps.feeds.models import Conflict, Feed, Notification
 from solidarity.apps.feeds.services import inbox_oldest, inbox_waiting
+from solidarity.db import values_among
 
 
 def notifications_list(
@@ -36,11 +38,15 @@ def unconfirmed_refs(*, refs: Iterable[str]) -> set[str]:
     refs = [r for r in refs if r]
     if not refs:
         return set()
-    return set(
-        Notification.objects.filter(
-            donation__public_ref__in=refs, flagged_at__isnull=False, confirmed_at__isnull=True
-        ).values_list("donation__public_ref", flat=True)
+    among, value = values_among(refs)
+    sql = (
+        "SELECT d.public_ref FROM feeds_notification n JOIN donations_donation d "
+        "ON d.id = n.donation_id WHERE n.flagged_at IS NOT NULL AND n.confirmed_at IS NULL "
+        "AND d.public_ref "
     )
+    with connection.cursor() as cur:
+        cur.execute(sql + among, [value])  # constant SQL, bound values
+        return {ref for (ref,) in cur.fetchall()}
 
 
 def conflicts_list(*, open_only: bool = False, limit: int | None = 100) -> QuerySet[Conflict]:
