@@ -20,8 +20,9 @@ def locale() -> str:
     return BABEL_LOCALES.get((translation.get_language() or "vi").lower(), "vi")
 
 
-def amount(minor: int, currency: str) -> str:
-    return _amount(minor, currency, locale())
+def amount(minor: int, currency: str, babel_locale: str | None = None) -> str:
+    """`babel_locale`: the active language's (`locale()`), passed by callers that format many."""
+    return _amount(minor, currency, babel_locale or locale())
 
 
 # A statement page formats 50 amounts and times; gifts share amounts and minutes, and Babel
@@ -45,10 +46,10 @@ def percent(value: float) -> str:
     return str(numbers.format_percent(value, format="#,##0.0%", locale=locale()))
 
 
-def when(moment: datetime, fmt: str = "short") -> str:
+def when(moment: datetime, fmt: str = "short", babel_locale: str | None = None) -> str:
     if fmt == "short":  # hours and minutes only (CLDR): one entry per minute
         moment = moment.replace(second=0, microsecond=0)
-    return _when(moment, fmt, locale())
+    return _when(moment, fmt, babel_locale or locale())
 
 
 @lru_cache(maxsize=8192)

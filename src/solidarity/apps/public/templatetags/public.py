@@ -84,15 +84,17 @@ def statement_rows(rows: list[dict[str, Any]], unconfirmed: set[str], slug: str)
         _("unconfirmed"),
     )
     receipt = f"/c/{_esc(slug)}/receipt/"
+    loc = formatting.locale()
     out = []
     for g in rows:
         ref = _esc(g["public_ref"])
         moment = g["received_at"]
+        shown_at = formatting.when(moment, babel_locale=loc) if moment else ""
         out.append(
-            f'<tr>\n  <td class="time">{_esc(formatting.when(moment) if moment else "")}</td>\n'
+            f'<tr>\n  <td class="time">{_esc(shown_at)}</td>\n'
             f'  <td class="donor">{_esc(g["display_name"])}'
             f"{badge if g['public_ref'] in unconfirmed else ''}</td>\n"
-            f'  <td class="num">{_esc(formatting.amount(g["amount_minor"], g["currency"]))}'
+            f'  <td class="num">{_esc(formatting.amount(g["amount_minor"], g["currency"], loc))}'
             "</td>\n"
             f'  <td class="memo">{_esc(g["memo_public"])}</td>\n'
             f'  <td class="channel">{_esc(g["channel_name"])}</td>\n'
