@@ -45,7 +45,7 @@ from solidarity.apps.donations.selectors import (
     statement_query_read,
 )
 from solidarity.apps.donations.services import privacy_reference_create
-from solidarity.apps.ledger.selectors import campaign_totals
+from solidarity.apps.ledger.selectors import campaign_gift_count, campaign_totals
 from solidarity.apps.public import charts, formatting
 from solidarity.apps.public.caching import cached
 from solidarity.apps.public.selectors import (
@@ -594,11 +594,10 @@ def statement_page(request: HttpRequest, slug: str) -> HttpResponse:
         prev["before"] = page.prev_cursor
         prev_query = prev.urlencode()
     sorts = {}
-    for s in SORTS:
+    for s in ("time", "amount"):  # the column headers' links
         q = base.copy()
         q["sort"] = s
         sorts[s] = q.urlencode()
-    totals = campaign_totals(campaign=campaign)
     names = _channel_names()
     for row in page.rows if page else []:
         row["channel_name"] = names.get(row["channel"], row["channel"])
@@ -629,7 +628,7 @@ def statement_page(request: HttpRequest, slug: str) -> HttpResponse:
             "export_query": base.urlencode(),
             "sorts": sorts,
             "channels": _channel_names(),
-            "gifts": formatting.number(totals["donation_count"]),
+            "gifts": formatting.number(campaign_gift_count(campaign=campaign)),
         },
         status=400 if errors else 200,
     )

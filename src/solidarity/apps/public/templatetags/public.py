@@ -38,7 +38,6 @@ def when(moment: datetime | None) -> str:
     return formatting.when(moment) if moment else ""
 
 
-@register.simple_tag(takes_context=True)
 def language_links(context: dict[str, Any]) -> list[dict[str, Any]]:
     """This page in every language: [{code, name, url, active}]."""
     request = context.get("request")
@@ -54,6 +53,23 @@ def language_links(context: dict[str, Any]) -> list[dict[str, Any]]:
         }
         for code, name in settings.LANGUAGES
     ]
+
+
+@register.simple_tag(takes_context=True)
+def language_nav(context: dict[str, Any]) -> SafeString:
+    """The language switch: a link to this page in every language, the current one marked
+    (`language_links`), built in one pass: every page shows it."""
+    current = ' aria-current="true"'
+    items = "".join(
+        f'\n      <li><a href="{_esc(link["url"])}" hreflang="{link["code"]}" '
+        f'lang="{link["code"]}"{current if link["active"] else ""}>'
+        f"{_esc(link['name'])}</a></li>"
+        for link in language_links(context)
+    )
+    return mark_safe(  # noqa: S308 - every value above is escaped or a language code
+        f'<nav class="langs" aria-label="{_esc(_("Language"))}">\n    <ul>{items}\n    </ul>\n'
+        "  </nav>"
+    )
 
 
 @lru_cache(maxsize=4096)
