@@ -11,7 +11,7 @@ import hmac
 import logging
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -48,7 +48,7 @@ from solidarity.core.privacy import (
     public_ref_derive,
 )
 from solidarity.core.tlog.entry import entry_encode, rfc3339
-from solidarity.db import db_datetime, rows_insert
+from solidarity.db import db_datetime_adapter, rows_insert
 
 
 class DonationRefused(Refused):
@@ -101,7 +101,15 @@ def _donor_key(gift: GiftInput) -> str | None:
     if not gift.sender_account.strip():
         return None
     ident = "".join(ch for ch in gift.sender_account if ch.isalnum()).upper()
-    return hmac.new(_secret("donor_key"), ident.encode(), hashlib.sha256).hexdigest()
+    mac = _donor_mac().copy()
+    mac.update(ident.encode())
+    return mac.hexdigest()
+
+
+@cache
+def _donor_mac() -> hmac.HMAC:
+    """HMAC-SHA256 keyed with the donor-key secret, fed nothing (copied per donor)."""
+    return hmac.new(_secret("donor_key"), digestmod=hashlib.sha256)
 
 
 _CHANNELS = frozenset(Channel.values)
@@ -143,15 +151,12 @@ def donations_prepare(*, campaign_slug: str, gifts: Sequence[GiftInput]) -> Prep
     booked = _existing(gifts)
     todo = [g for g in gifts if (g.source, g.source_ref) not in booked]
     choices = privacy_references_find(gifts=todo)
-    return {
-        (campaign_slug, g.source, g.source_ref): _prepare(campaign_slug, g, choices) for g in todo
-    }
+    return _by_key(campaign_slug, _prepare_all(campaign_slug, todo, choices))
 
 
-PreparedParts = tuple[str, str, str, str, bytes, str, bytes, str | None, str]
+PreparedParts = tuple[str, str, str, str, bytes, str, bytes, str | None]
 """What preparing a gift computed, as plain values another process can send cheaply:
-(donor name, public ref, display name, shown memo, salt, commitment, log entry, donor key,
-search text)."""
+(donor name, public ref, display name, shown memo, salt, commitment, log entry, donor key)."""
 
 
 def prepared_parts(p: _Prepared) -> PreparedParts:
@@ -166,13 +171,12 @@ def prepared_parts(p: _Prepared) -> PreparedParts:
         p.digest,
         p.entry,
         p.donor_key,
-        p.search_text,
     )
 
 
 def prepared_from_parts(gift: GiftInput, parts: PreparedParts) -> _Prepared:
     """The preparation of `gift` from `prepared_parts` of the same gift's preparation."""
-    _, ref, display_name, memo_shown, salt, digest, entry, donor_key, search_text = parts
+    _, ref, display_name, memo_shown, salt, digest, entry, donor_key = parts
     published = PublishedGift(
         ref,
         gift.amount_minor,
@@ -182,7 +186,9 @@ def prepared_from_parts(gift: GiftInput, parts: PreparedParts) -> _Prepared:
         display_name,
         memo_shown,
     )
-    return _Prepared(gift, published, salt, digest, entry, donor_key, search_text)
+    return _Prepared(
+        gift, published, salt, digest, entry, donor_key, (gift.source, gift.source_ref)
+    )
 
 
 def donations_prepare_offline(*, campaign_slug: str, gifts: Sequence[GiftInput]) -> PreparedGifts:
@@ -190,11 +196,8 @@ def donations_prepare_offline(*, campaign_slug: str, gifts: Sequence[GiftInput])
     import's preparing process): gifts that carry a privacy reference are left out (the
     booking prepares them with the choice the reference holds), and gifts booked already
     are prepared too (the booking skips them)."""
-    return {
-        (campaign_slug, g.source, g.source_ref): _prepare(campaign_slug, g, {})
-        for g in gifts
-        if not _privacy_refs(g)
-    }
+    todo = [g for g in gifts if not _privacy_refs(g)]
+    return _by_key(campaign_slug, _prepare_all(campaign_slug, todo, {}))
 
 
 def donations_record_many(
@@ -238,7 +241,7 @@ def donations_record_many(
         ready.append(done)
     if missing:
         choices = privacy_references_find(gifts=missing)
-        fresh = iter([_prepare(campaign.slug, g, choices) for g in missing])
+        fresh = iter(_prepare_all(campaign.slug, missing, choices))
         ready = [p if p is not None else next(fresh) for p in ready]
     if not ready:
         return [RecordResult(*seen_before[(g.source, g.source_ref)], created=False) for g in gifts]
@@ -283,11 +286,13 @@ class _Prepared:
     digest: str
     entry: bytes
     donor_key: str | None
-    search_text: str
+    ident: tuple[str, str]
+    """(source, source_ref) of the gift."""
 
     @property
-    def ident(self) -> tuple[str, str]:
-        return (self.gift.source, self.gift.source_ref)
+    def search_text(self) -> str:
+        pub = self.published
+        return search_body(pub.display_name, pub.memo_shown, pub.ref)
 
 
 # The references a donor's privacy choice is made under: intents (G…) and give-page
@@ -369,9 +374,32 @@ def _privacy_apply(
     return privacy or "masked", name, names
 
 
+def _salts(count: int) -> Iterator[bytes]:
+    """`count` fresh 16-byte commitment salts (one read of the system's random source)."""
+    pool = secrets.token_bytes(16 * count)
+    return (pool[i : i + 16] for i in range(0, 16 * count, 16))
+
+
+def _prepare_all(
+    campaign_slug: str, gifts: Sequence[GiftInput], choices: Mapping[str, PrivacyReference]
+) -> list[_Prepared]:
+    """`_prepare` for each of `gifts`, in order."""
+    salts = _salts(len(gifts))
+    return [_prepare(campaign_slug, g, choices, next(salts)) for g in gifts]
+
+
+def _by_key(campaign_slug: str, prepared: Iterable[_Prepared]) -> PreparedGifts:
+    return {(campaign_slug, *p.ident): p for p in prepared}
+
+
 def _prepare(
-    campaign_slug: str, g: GiftInput, choices: Mapping[str, PrivacyReference]
+    campaign_slug: str,
+    g: GiftInput,
+    choices: Mapping[str, PrivacyReference],
+    salt: bytes | None = None,
 ) -> _Prepared:
+    """`g` prepared for booking to `campaign_slug`; `salt`: its commitment's (fresh if None)."""
+    salt = salt or secrets.token_bytes(16)
     privacy, name, hide = _privacy_apply(g, choices)
     published = PublishedGift(
         ref=public_ref_derive(_secret("public_ref_key"), g.source, g.source_ref),
@@ -382,7 +410,6 @@ def _prepare(
         display_name=donor_publish(privacy, name)[:120],
         memo_shown=memo_publish(privacy, g.memo, hide, shown_name=name)[:500],
     )
-    salt = secrets.token_bytes(16)
     private = {
         "donor_name": g.donor_name,
         "memo": g.memo,
@@ -393,8 +420,7 @@ def _prepare(
     }
     digest = commitment(salt, private)
     entry = entry_encode(donation_entry(campaign_slug, published, digest))
-    search_text = search_body(published.display_name, published.memo_shown, published.ref)
-    return _Prepared(g, published, salt, digest, entry, _donor_key(g), search_text)
+    return _Prepared(g, published, salt, digest, entry, _donor_key(g), (g.source, g.source_ref))
 
 
 def _existing(gifts: Sequence[GiftInput]) -> dict[tuple[str, str], tuple[int, str]]:
@@ -506,8 +532,16 @@ _DONATION_COLUMNS = (
 )
 
 
-def _deposit_key(gift: GiftInput, zone: ZoneInfo) -> tuple[str, date]:
-    return (_source_account(gift), gift.received_at.astimezone(zone).date())
+def _deposit_keys(gifts: Iterable[GiftInput], zone: ZoneInfo) -> list[tuple[str, date]]:
+    """Per gift, (source account's ledger code, day in `zone`): the deposit it is a line of."""
+    codes: dict[tuple[int, str], str] = {}  # by (id() of the account, channel)
+    keys = []
+    for g in gifts:
+        code = codes.get(mark := (id(g.account), g.channel))
+        if code is None:
+            code = codes[mark] = _source_account(g)
+        keys.append((code, g.received_at.astimezone(zone).date()))
+    return keys
 
 
 def _gift_transactions(
@@ -537,7 +571,7 @@ def _gift_transactions(
             ],
         )
     zone = ZoneInfo(settings.TIME_ZONE)
-    keys = [_deposit_key(p.gift, zone) for p in items]
+    keys = _deposit_keys((p.gift for p in items), zone)
     groups: dict[tuple[str, date], list[GiftInput]] = {}
     for key, p in zip(keys, items, strict=True):
         groups.setdefault(key, []).append(p.gift)
@@ -573,6 +607,7 @@ def _insert(
     The hot path of every channel: plain multi-row INSERTs, no ORM objects per gift.
     """
     txn_ids = _gift_transactions(campaign, items, deposit=deposit)
+    db_time = db_datetime_adapter()
     donation_ids = rows_insert(
         Donation._meta.db_table,
         _DONATION_COLUMNS,
@@ -583,7 +618,7 @@ def _insert(
                 p.published.ref,
                 p.gift.amount_minor,
                 p.gift.currency,
-                db_datetime(p.gift.received_at),
+                db_time(p.gift.received_at),
                 p.gift.channel,
                 p.published.display_name,
                 "",  # memo_public: the shown memo lives in the erasable private record
