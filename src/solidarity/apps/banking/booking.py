@@ -328,8 +328,9 @@ def _batch_book_once(
     for target, txs in credits_by_target.values():
         elsewhere = webhook_bookings_find(target, txs)
         chooser = _CampaignChooser(target)
+        source = target.source
         for tx in txs:
-            if (target.source, tx.identity) in in_review or tx.identity in elsewhere:
+            if (source, tx.identity) in in_review or tx.identity in elsewhere:
                 report.duplicates += 1
                 continue
             match = chooser.match(tx)
@@ -337,7 +338,7 @@ def _batch_book_once(
                 reviews.append(_Review(tx, target, match, match.reason))
                 continue
             chosen = chooser.by_slug[match.slug]  # type: ignore[index]
-            key = (chosen.slug, target.source, tx.identity)
+            key = (chosen.slug, source, tx.identity)
             done = prepared.get(key)
             if done is None and ahead is not None and (parts := ahead.get(key)) is not None:
                 done = prepared[key] = prepared_from_parts(

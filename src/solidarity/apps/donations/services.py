@@ -227,6 +227,8 @@ def donations_record_many(
         raise DonationRefused(errors)
     # Gifts booked before (a re-run, an overlapping file) are not prepared again; the
     # transaction re-checks, so a concurrent booker between here and there is still safe.
+    # Inside the caller's transaction the look-up below is already that re-check.
+    in_caller_transaction = connection.in_atomic_block
     seen_before = _existing(gifts)
     ahead = prepared or {}
     ready: list[_Prepared | None] = []
@@ -235,7 +237,7 @@ def donations_record_many(
         if (g.source, g.source_ref) in seen_before:
             continue
         done = ahead.get((campaign.slug, g.source, g.source_ref))
-        if done is None or done.gift != g:
+        if done is None or (done.gift is not g and done.gift != g):
             missing.append(g)
             done = None
         ready.append(done)
@@ -252,6 +254,7 @@ def donations_record_many(
                 [p for p in ready if p is not None],
                 deposit=deposit,
                 search_later=search_later,
+                existing={} if in_caller_transaction else None,
             )
         )
     return [
@@ -476,8 +479,13 @@ def _record_batch(
     *,
     deposit: bool = False,
     search_later: bool = False,
+    existing: dict[tuple[str, str], tuple[int, str]] | None = None,
 ) -> list[RecordResult]:
-    existing = _existing([p.gift for p in items])
+    """Insert the gifts of `items` not booked yet (`existing`: those found booked earlier in
+    the same transaction; looked up when None), one by one when a concurrent booker won
+    some of them; per item, its result."""
+    if existing is None:
+        existing = _existing([p.gift for p in items])
     fresh: dict[tuple[str, str], _Prepared] = {}
     for p in items:
         if p.ident not in existing and p.ident not in fresh:
