@@ -7,6 +7,7 @@ currencies is refused; converting needs an explicit, recorded `ExchangeRate`.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -36,6 +37,7 @@ class CurrencyMismatch(MoneyError):
     """Two amounts in different currencies were combined without a rate."""
 
 
+@functools.cache
 def currency_exponent(currency: str) -> int:
     """ISO 4217 minor-unit exponent (VND 0, USD 2) from CLDR."""
     currency_check(currency)
@@ -294,6 +296,7 @@ TRANSFER_MAX_MAJOR = 10**13
 about USD 400 million, beyond any gift or tranche); anything larger is a broken value."""
 
 
+@functools.cache
 def transfer_max_minor(currency: str) -> int:
     """The largest plausible single transfer in `currency`, in minor units (below int64)."""
     scale: int = 10 ** currency_exponent(currency)

@@ -23,6 +23,7 @@ import getpass
 import hashlib
 import logging
 import multiprocessing
+import operator
 import os
 import pickle
 import tempfile
@@ -128,6 +129,7 @@ def file_sha256(path: Path) -> str:
 
 
 _TX_FIELDS = tuple(BankTransaction.__dataclass_fields__)
+_tx_values = operator.attrgetter(*_TX_FIELDS)
 
 
 # The spool: frames of an 8-byte big-endian length and a pickled list of row tuples, each
@@ -136,7 +138,7 @@ _TX_FIELDS = tuple(BankTransaction.__dataclass_fields__)
 
 
 def _spool_write(spool: IO[bytes], chunk: Sequence[BankTransaction]) -> None:
-    rows = [tuple(getattr(tx, f) for f in _TX_FIELDS) for tx in chunk]
+    rows = list(map(_tx_values, chunk))
     frame = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
     spool.write(len(frame).to_bytes(8, "big") + frame)
     spool.flush()
