@@ -48,7 +48,7 @@ from solidarity.core.privacy import (
     public_ref_derive,
 )
 from solidarity.core.tlog.entry import entry_encode, rfc3339
-from solidarity.db import db_datetime_adapter, rows_insert
+from solidarity.db import db_datetime_adapter, refs_in, rows_insert
 
 
 class DonationRefused(Refused):
@@ -434,15 +434,14 @@ def _existing(gifts: Sequence[GiftInput]) -> dict[tuple[str, str], tuple[int, st
         by_source.setdefault(g.source, []).append(g.source_ref)
     with connection.cursor() as cur:
         for source, refs in by_source.items():
-            for start in range(0, len(refs), 900):
-                chunk = refs[start : start + 900]
+            for sql, params in refs_in(
+                "SELECT source_ref, id, public_ref FROM donations_donation "
+                "WHERE source = %s AND source_ref",
+                [source],
+                refs,
+            ):
                 # Plain SQL: the ORM spent more building these queries than running them.
-                marks = ", ".join(["%s"] * len(chunk))
-                cur.execute(
-                    "SELECT source_ref, id, public_ref FROM donations_donation "  # noqa: S608 (placeholders only)
-                    f"WHERE source = %s AND source_ref IN ({marks})",
-                    [source, *chunk],
-                )
+                cur.execute(sql, params)
                 for source_ref, pk, public_ref in cur.fetchall():
                     found[(source, source_ref)] = (pk, public_ref)
     unknown = [g for g in gifts if (g.source, g.source_ref) not in found]
