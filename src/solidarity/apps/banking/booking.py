@@ -68,8 +68,12 @@ AheadParts = dict[tuple[str, str, str], PreparedParts]
 """Gifts prepared ahead, by (campaign slug, source, source_ref), as `prepared_parts`."""
 
 
-BATCH = 2000
-"""Transactions booked per database transaction in pass 2."""
+BATCH = 5000
+"""Transactions booked per database transaction in pass 2: about a third of a second of
+holding the write lock on a quiet 2-core machine. A gift writes into indexes on random keys
+(public reference, bank reference, log reference), so a larger batch dirties each index page
+once for more gifts (measured, 100,000 rows: commits 2.05 s with 2,000 a batch, 1.16 s with
+5,000)."""
 
 
 _BATCH_RETRIES = 3

@@ -218,7 +218,7 @@ def _parse_to_spool(
                     errors.append(StatementError(name, tx.line, "account", target))
                 continue
             chunk.append(tx)
-            if len(chunk) >= BATCH * 5:
+            if len(chunk) >= BATCH * 2:
                 _spool_write(spool, chunk)
                 chunk = []
                 if progress and not stream.closed:
