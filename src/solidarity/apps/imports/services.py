@@ -380,9 +380,11 @@ def statement_import(
         prepare = functools.partial(batch_prepare_offline, resolver)
         complete = multiprocessing.get_context("fork").Event()
         ahead = None
-        if not dry_run and account is None:
-            # No `--account`, no second reading in pass 1: the spool only grows, so the
-            # preparing process follows it from the start, beside the parser.
+        if not dry_run:
+            # The preparing process follows the spool from the start, beside the parser. The
+            # spool only grows: pass 1 reads a file again (`--account`) only when the parser
+            # refused it at its title rows, before spooling any row. (Were it otherwise, the
+            # preparations would only miss: the writer checks each one.)
             ahead = PreparedAhead(
                 spool,
                 read=functools.partial(_spool_follow, complete=complete),
@@ -431,9 +433,7 @@ def statement_import(
 
         spool.flush()
         complete.set()
-        if ahead is None:
-            ahead = PreparedAhead(spool, read=_spool_read, prepare=prepare, batch_size=BATCH)
-            stack.callback(ahead.close)
+        assert ahead is not None
         try:
             with contextlib.closing(ahead):
                 counts = bank_transactions_book(
@@ -461,8 +461,8 @@ def statement_import(
 
 def _sqlite_statements_release() -> None:
     """Reconnect to SQLite between batches: the sqlite3 module caches up to 128 prepared
-    statements per connection, and the booking path's multi-row INSERTs of up to 30,000
-    parameters vary in size, so the cache alone grows to ~200 MB over a long import."""
+    statements per connection, and the booking path's look-ups (IN lists of up to 900
+    values) vary in size, so the cache alone grows by tens of MB over a long import."""
     if connection.vendor == "sqlite" and not connection.in_atomic_block:
         connection.close()
 
