@@ -37,6 +37,7 @@ class CurrencyMismatch(MoneyError):
     """Two amounts in different currencies were combined without a rate."""
 
 
+@functools.cache
 def currency_exponent(currency: str) -> int:
     """ISO 4217 minor-unit exponent (VND 0, USD 2) from CLDR."""
     currency_check(currency)

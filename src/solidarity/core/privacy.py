@@ -13,6 +13,7 @@ can prove a gift is theirs and erasing the private record leaves the log verifia
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable
@@ -76,6 +77,17 @@ def public_ref_derive(key: bytes, source: str, source_ref: str) -> str:
     Derived by HMAC from the source identity, so a retried booking gets the same reference
     and nobody can guess one reference from another.
     """
-    digest = hmac.new(key, f"{source}\x00{source_ref}".encode(), hashlib.sha256).digest()
-    number = int.from_bytes(digest[:8], "big") >> 4
-    return "".join(_CROCKFORD[(number >> (5 * i)) & 31] for i in range(11, -1, -1))
+    mac = _keyed(key).copy()
+    mac.update(f"{source}\x00{source_ref}".encode())
+    number = int.from_bytes(mac.digest()[:8], "big") >> 4
+    return "".join([_CROCKFORD[(number >> shift) & 31] for shift in _SHIFTS])
+
+
+_SHIFTS = tuple(range(55, -1, -5))
+
+
+@functools.lru_cache(maxsize=8)
+def _keyed(key: bytes) -> hmac.HMAC:
+    """An HMAC-SHA256 keyed with `key` and fed nothing: copies of it are fresh HMACs (the
+    key's padding and the two inner states are not computed again per reference)."""
+    return hmac.new(key, digestmod=hashlib.sha256)

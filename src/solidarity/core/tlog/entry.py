@@ -56,7 +56,19 @@ _raw_decode = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float).
 
 
 def canonical_json(obj: Mapping[str, Any]) -> bytes:
-    """The canonical encoding of a JSON object."""
+    """The canonical encoding of a JSON object.
+
+    orjson's sorted compact encoding when it wrote no escape (so every string went out
+    verbatim, as the canonical encoder writes a string without quote, backslash or control
+    character; key order by UTF-8 bytes is code point order) and the object is a plain dict
+    of str and int values only; else the canonical encoder's own."""
+    if type(obj) is dict and _FLAT_TYPES.issuperset(map(type, obj.values())):
+        try:
+            fast = _fast_dumps(obj, None, _SORTED)
+        except TypeError:  # an int beyond 64 bits
+            fast = b"\\"
+        if b"\\" not in fast:
+            return fast
     return _encode(obj).encode()
 
 
@@ -99,6 +111,8 @@ def entry_encode(obj: Mapping[str, Any]) -> bytes:
 
 
 def _check_no_float(value: Any) -> None:
+    if type(value) is dict and _FLAT_TYPES.issuperset(map(type, value.values())):
+        return
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
         return
