@@ -62,6 +62,8 @@ STOP_SECONDS = 20.0
 TICK = 0.1
 
 APPLICATION = "solidarity.web.wsgi:application"
+SQLITE_MMAP_ENV = "SOLIDARITY_SQLITE_MMAP_MB"
+WEB_SQLITE_MMAP_MB = 4096
 
 
 class PortInUse(OSError):
@@ -233,6 +235,9 @@ def server_run(*, host: str, port: int, workers: int, threads: int, access_log: 
     port_check(host, port)
     env = {**os.environ, SUPERVISOR_ENV: str(os.getpid())}
     web_env = {**env, "PROMETHEUS_MULTIPROC_DIR": _metrics_dir()}
+    # The web workers read SQLite through a shared memory map (settings: the workers' many
+    # connections would otherwise each copy the same pages into a cache of their own).
+    web_env.setdefault(SQLITE_MMAP_ENV, str(WEB_SQLITE_MMAP_MB))
     argv = server_argv(
         host=host, port=port, workers=workers, threads=threads, access_log=access_log
     )

@@ -126,7 +126,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers run during an import; IMMEDIATE takes the write lock up front
         # so two writers wait for each other instead of failing with "database is locked".
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-        "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+        "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+        # Reads through a memory map of up to this many MB (`serve` sets it for its web
+        # workers: 16 threads' connections share the file's pages instead of warming a cache
+        # each; measured at 2M gifts, the statement mix from 222-278 to 297-312 searches/s).
+        # 0 elsewhere: an import's peak RSS would count the mapped pages it reads.
+        f"PRAGMA mmap_size={int(os.environ.get('SOLIDARITY_SQLITE_MMAP_MB') or 0) * 1024 * 1024};",
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
