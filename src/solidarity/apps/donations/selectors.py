@@ -421,7 +421,15 @@ def _search(
     in_range = _range(
         Donation.objects.filter(campaign=campaign), other_field, *other, high_inclusive=by_time
     )
-    if has_other and in_range.values("id")[: RANGE_MAX + 1].count() <= RANGE_MAX:
+    in_range_ids = list(in_range.values_list("id", flat=True)[: RANGE_MAX + 1]) if has_other else []
+    if has_other and len(in_range_ids) <= RANGE_MAX and not words:
+        # Every candidate is known (read through the other column's index): each read by id
+        # and sorted in one query, as for postings; a sort-order walk testing `id IN (range)`
+        # read about gifts / candidates entries per match (18 ms for a rare amount at 2M).
+        keyed = _keyed(others(ordered, with_range=False), BitMap(in_range_ids), query.sort)
+        end = _page_end(_public_rows([pk for pk, _amount in keyed[: limit + 1]]), limit, query.sort)
+        return end if count_cap is None else replace(end, count=_counted(keyed, count_cap))
+    if has_other and len(in_range_ids) <= RANGE_MAX:
         found = _words_each(
             others(ordered.filter(id__in=in_range.values("id")), with_range=False), words
         )
