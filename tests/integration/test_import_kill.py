@@ -52,6 +52,20 @@ def _state(sol) -> dict:
 
 
 @pytest.mark.slow
+def _importing(statement: Path) -> list[int]:
+    """Pids of live processes importing `statement` (zombies, already dead, are not)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if str(statement).encode() in argv and b"import" in argv and state != "Z":
+            found.append(int(proc.name))
+    return found
+
+
 def test_import_killed_at_random_instants_then_rerun_books_exactly_once(tmp_path: Path):
     if connection.vendor != "sqlite":
         pytest.skip("runs once, on SQLite (its own SOLIDARITY_HOME)")
@@ -85,6 +99,11 @@ def test_import_killed_at_random_instants_then_rerun_books_exactly_once(tmp_path
             process.wait()
         if kills:
             break
+    # and nothing of a killed import keeps running (its preparing process stops on its own)
+    deadline = time.monotonic() + 10
+    while _importing(statement) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _importing(statement) == []
     # and then run until it completes
     sol("import", str(statement))
     # Then the books equal the clean import's, and a further run finds only duplicates
@@ -93,3 +112,31 @@ def test_import_killed_at_random_instants_then_rerun_books_exactly_once(tmp_path
     again = json.loads(sol("import", str(statement), "--json"))["files"][0]
     assert again["booked"] == again["not_gifts"] == 0
     assert again["duplicates"] + again["reversals_pending"] == again["rows_read"] == 2500
+
+
+def test_an_import_killed_while_it_parses_leaves_no_process_behind(tmp_path: Path):
+    if connection.vendor != "sqlite":
+        pytest.skip("runs once, on SQLite (its own SOLIDARITY_HOME)")
+    # Given an import whose preparing process has started (it is forked as parsing begins
+    # and follows the spool until the parser accepts the whole file)
+    statement = tmp_path / "big.csv"
+    statement_write(statement, rows=60_000, seed=5, days=3)
+    _sol, env = _home(tmp_path, "killed-parsing")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "solidarity.cli", "import", str(statement)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while len(_importing(statement)) < 2 and process.poll() is None:
+        assert time.monotonic() < deadline, "the preparing process never started"
+        time.sleep(0.01)
+    # When the importing process is killed before the file is accepted
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    # Then the preparing process stops on its own, instead of waiting for the spool forever
+    deadline = time.monotonic() + 10
+    while _importing(statement) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _importing(statement) == []

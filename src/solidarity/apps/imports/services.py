@@ -170,13 +170,15 @@ def _spool_read(spool: IO[bytes]) -> Iterator[BankTransaction]:
 def _spool_follow(spool: IO[bytes], *, complete: Any) -> Iterator[BankTransaction]:
     """Every spooled transaction, in order, while pass 1 still writes the spool: waits for
     each frame until `complete` (an Event) is set, i.e. pass 1 accepted the file and the
-    spool holds all of it."""
+    spool holds all of it. Runs in the preparing process: it stops when the importing
+    process that started it is gone (killed before `complete`), instead of waiting forever."""
     fd, at = spool.fileno(), 0
+    importer = os.getppid()
     while True:
         done = complete.is_set()  # before the size: a spool complete then is all there
         frame = _spool_frame(fd, at, os.fstat(fd).st_size)
         if frame is None:
-            if done:
+            if done or os.getppid() != importer:  # reparented: the importer was killed
                 return
             time.sleep(0.005)
             continue
