@@ -115,8 +115,6 @@ def test_import_killed_at_random_instants_then_rerun_books_exactly_once(tmp_path
 
 
 def test_an_import_killed_while_it_parses_leaves_no_process_behind(tmp_path: Path):
-    if connection.vendor != "sqlite":
-        pytest.skip("runs once, on SQLite (its own SOLIDARITY_HOME)")
     # Given an import whose preparing process has started (it is forked as parsing begins
     # and follows the spool until the parser accepts the whole file)
     statement = tmp_path / "big.csv"
