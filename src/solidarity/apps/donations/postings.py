@@ -83,6 +83,12 @@ def postings_match(campaign_id: int, words: Sequence[Word]) -> Matched:
     return Matched(found, gifts)
 
 
+def postings_forget() -> None:
+    """Drop every term (tests that swap databases under a running process)."""
+    with _lock:
+        _terms.clear()
+
+
 def _key(kind: str, term: str) -> tuple[str, str, str]:
     return (str(connection.settings_dict["NAME"]), kind, term)
 
@@ -115,11 +121,7 @@ def _replay(kind: str, term: str, entry: _Term, log: list[tuple[int, int, int, i
     """Bring `entry` up to `log`; False when it must be read whole instead."""
     low = entry.seen if connection.vendor == "sqlite" else entry.seen - LOOKBACK
     rows = [r for r in log if r[0] >= low]
-    if not entry.seen:
-        # Read when the log was empty: no row says which history that read belongs to (a
-        # restored database, a rolled-back test), so the first change means reading again.
-        return not rows
-    if not any(i == entry.seen and t == entry.tag for i, t, _lo, _hi in rows):
+    if entry.seen and not any(i == entry.seen and t == entry.tag for i, t, _lo, _hi in rows):
         return False
     if connection.vendor == "sqlite":
         new = [r for r in rows if r[0] > entry.seen]
