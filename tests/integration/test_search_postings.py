@@ -124,3 +124,52 @@ def test_other_campaigns_and_the_count_cap(campaign):
     assert (counted.count, counted.sum_minor, counted.exact) == (5, 140_000, True)
     capped = donation_count(campaign=campaign, query=StatementQuery(q="nguyen van an"), cap=3)
     assert (capped.count, capped.sum_minor, capped.exact) == (3, None, False)
+
+
+def test_a_term_read_while_the_log_is_empty_is_not_held(campaign):
+    from django.db import connection
+
+    from solidarity.apps.donations.search import TABLE
+
+    # Given: a log emptied by hand, and "nguyen" read while it is empty
+    SearchChange.objects.all().delete()
+    assert len(_ids(campaign, "nguyen")) == 1
+    # When: the index changes with no row in the log (a database restored to another
+    # history whose log is empty too)
+    gone = Donation.objects.get(campaign=campaign, display_name="Nguyễn Văn An")
+    key = "rowid" if connection.vendor == "sqlite" else "donation_id"
+    with connection.cursor() as cur:
+        cur.execute(f"DELETE FROM {TABLE} WHERE {key} = %s", [gone.pk])
+    # Then: the next search reads the index as it is
+    assert _ids(campaign, "nguyen") == []
+    assert donation_count(campaign=campaign, query=StatementQuery(q="nguyen")).count == 0
+
+
+def test_pruning_keeps_the_newest_change_so_the_log_is_never_empty(campaign):
+    from django.utils import timezone
+
+    from solidarity.apps.donations.search import search_changes_prune
+
+    newest = SearchChange.objects.order_by("-id").first()
+    assert newest is not None
+    search_changes_prune(timezone.now() + timedelta(days=30))
+    assert list(SearchChange.objects.values_list("id", flat=True)) == [newest.pk]
+    # and a term read now is held and exact as the index changes
+    assert len(_ids(campaign, "nguyen")) == 1
+    donations_record_many(campaign=campaign, gifts=[_named(campaign, "Nguyễn Thị Mai", 9)])
+    assert _ids(campaign, "nguyen") == _brute(campaign, "nguyen")
+    assert len(_ids(campaign, "nguyen")) == 2
+
+
+def test_the_migration_starts_the_change_log_with_a_row():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "solidarity.apps.donations.migrations.0009_search_change_log_first_row"
+    )
+    SearchChange.objects.all().delete()
+    migration.first_row(apps, None)
+    migration.first_row(apps, None)  # once only
+    assert SearchChange.objects.count() == 1

@@ -7,7 +7,9 @@ Exact, not a cache that may be stale. Before a term is used, the index's change 
 (SearchChange, appended by every write to the index in the same transaction) is read from
 where that term last looked; for each change, the term's ids in [lo, hi] are dropped and read
 again from the index. A term is read whole again when the row it last applied is gone (pruned)
-or carries another tag (a restored database, a rolled-back transaction that reused the id).
+or carries another tag (a restored database, a rolled-back transaction that reused the id);
+nothing read while the log is empty is held (the migration writes a first row and pruning keeps
+the newest, so the log is empty only in a database emptied by hand).
 On PostgreSQL a change id is drawn before its transaction commits, so a lower id may become
 visible after a higher one: the LOOKBACK ids below the highest seen are read again every time
 and applied once each.
@@ -105,7 +107,9 @@ def _term_current(kind: str, term: str, log: list[tuple[int, int, int, int]]) ->
         _terms.pop(key, None)
         seen, tag = _log_head()
         entry = _Term(_read(kind, term, None), seen, tag)
-        if len(entry.ids) < HOLD_MIN:
+        # Read from an empty log, no row would tell later which history the ids came from (a
+        # database restored or rolled back to another empty log): not held.
+        if len(entry.ids) < HOLD_MIN or not seen:
             return entry.ids
         if connection.vendor != "sqlite":
             entry.applied = {i for i, _t, _lo, _hi in _log_since(seen)}

@@ -99,10 +99,15 @@ CHANGES_KEPT = timedelta(days=1)
 
 
 def search_changes_prune(now: datetime) -> int:
-    """Drop change-log rows older than CHANGES_KEPT; how many. A reader behind them starts
-    its postings over (postings.py), so pruning never makes an answer wrong."""
+    """Drop change-log rows older than CHANGES_KEPT but the newest; how many. A reader behind
+    them starts its postings over (postings.py), so pruning never makes an answer wrong; the
+    newest row stays so the log is never empty (a reader holds nothing read from an empty log)."""
     with connection.cursor() as cur:
-        cur.execute(f"DELETE FROM {CHANGES} WHERE at < %s", [now - CHANGES_KEPT])  # noqa: S608 (constant)
+        cur.execute(
+            f"DELETE FROM {CHANGES} WHERE at < %s "  # noqa: S608 (constant)
+            f"AND id < (SELECT max(id) FROM {CHANGES})",
+            [now - CHANGES_KEPT],
+        )
         return int(cur.rowcount)
 
 
