@@ -173,3 +173,45 @@ def test_the_migration_starts_the_change_log_with_a_row():
     migration.first_row(apps, None)
     migration.first_row(apps, None)  # once only
     assert SearchChange.objects.count() == 1
+
+
+def test_a_term_is_read_whole_outside_the_lock_other_searches_wait_on(campaign, monkeypatch):
+    # Given: every read of the index recorded with whether the shared lock was held
+    reads = []
+    real = postings._read
+
+    def read(kind, term, between):
+        reads.append((term, between is None, postings._lock.locked()))
+        return real(kind, term, between)
+
+    monkeypatch.setattr(postings, "_read", read)
+    # When: a word no search has read yet, then a change to the index, then the word again
+    assert len(_ids(campaign, "hoa")) == 1
+    donations_record_many(campaign=campaign, gifts=[_named(campaign, "Đỗ Thị Hoa", 9)])
+    assert _ids(campaign, "hoa") == _brute(campaign, "hoa")
+    # Then: whole reads ran with the lock free; only the changed range was read under it
+    whole = [locked for _t, all_of_it, locked in reads if all_of_it]
+    ranges = [locked for _t, all_of_it, locked in reads if not all_of_it]
+    assert whole and not any(whole)
+    assert ranges and all(ranges)
+
+
+def test_a_replay_swaps_in_a_new_bitmap_instead_of_changing_the_held_one(campaign):
+    # Given: a search holding the bitmap of "nguyen" (as one intersecting outside the lock)
+    first = postings.postings_match(campaign.pk, query_words("nguyen"))
+    key = postings._key("word", query_words("nguyen")[0].fts_term() if _sqlite() else
+                        query_words("nguyen")[0].ts_term())  # fmt: skip
+    before = postings._terms[key].ids
+    kept = sorted(before)
+    # When: the index changes and the next search replays the change
+    donations_record_many(campaign=campaign, gifts=[_named(campaign, "Nguyễn Thị Mai", 9)])
+    assert len(postings.postings_match(campaign.pk, query_words("nguyen")).ids) == 2
+    # Then: the bitmap the first search had is untouched; the held one is a new object
+    assert sorted(before) == kept == sorted(first.ids)
+    assert postings._terms[key].ids is not before
+
+
+def _sqlite():
+    from django.db import connection
+
+    return connection.vendor == "sqlite"

@@ -14,10 +14,16 @@ On PostgreSQL a change id is drawn before its transaction commits, so a lower id
 visible after a higher one: the LOOKBACK ids below the highest seen are read again every time
 and applied once each.
 
-Per process, shared by its threads under one lock, at most TERMS_MAX terms and IDS_HELD_MAX
-ids (the least recently used dropped), only terms on HOLD_MIN gifts or more; a term costs one
-read of its whole list the first time (about 0.1 s for a word on 777,000 gifts) and then only
-the changes.
+Per process, shared by its threads, at most TERMS_MAX terms and IDS_HELD_MAX ids (the least
+recently used dropped), only terms on HOLD_MIN gifts or more; a term costs one read of its
+whole list the first time (0.1-1.2 s for a word on 777,000 gifts, or a campaign of two million)
+and then only the changes.
+
+Threads: one lock guards the held terms and the change log's replay (short reads of the changed
+ranges); a term read whole is read outside it, by one thread at a time per term, so a worker's
+first search for a common word holds up only the searches that need that word. A held term's
+bitmap is never changed in place: a replay builds a new one and swaps it in, so a search
+intersecting bitmaps outside the lock never sees a range half replayed.
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ class _Term:
 
 _terms: OrderedDict[tuple[str, str, str], _Term] = OrderedDict()
 _lock = threading.Lock()
+# Per term being read whole: the lock its readers queue on (removed once it is read).
+_loading: dict[tuple[str, str, str], threading.Lock] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +82,11 @@ def postings_match(campaign_id: int, words: Sequence[Word]) -> Matched:
     with _lock:
         known = [_terms[k].seen for k in (_key(*key) for key in keys) if k in _terms]
         log = _log_since(min(known)) if known else []
-        terms = [_term_current(kind, term, log) for kind, term in keys]
+        held = [_term_held(kind, term, log) for kind, term in keys]
+    terms = [
+        ids if ids is not None else _term_read(kind, term)
+        for ids, (kind, term) in zip(held, keys, strict=True)
+    ]
     gifts = len(terms[0])
     terms.sort(key=len)
     found = BitMap(terms[0])
@@ -95,29 +107,49 @@ def _key(kind: str, term: str) -> tuple[str, str, str]:
     return (str(connection.settings_dict["NAME"]), kind, term)
 
 
-def _term_current(kind: str, term: str, log: list[tuple[int, int, int, int]]) -> BitMap:
-    """The term's ids, brought up to date with `log` (read from at most its `seen`)."""
+def _term_held(kind: str, term: str, log: list[tuple[int, int, int, int]]) -> BitMap | None:
+    """The held term's ids brought up to date with `log` (read from at most its `seen`);
+    None when it is not held or must be read whole again. Under `_lock`."""
     key = _key(kind, term)
     entry = _terms.get(key)
-    if entry is not None:
-        _terms.move_to_end(key)
-        if not _replay(kind, term, entry, log):
-            entry = None
     if entry is None:
-        _terms.pop(key, None)
+        return None
+    _terms.move_to_end(key)
+    if not _replay(kind, term, entry, log):
+        del _terms[key]
+        return None
+    return entry.ids
+
+
+def _term_read(kind: str, term: str) -> BitMap:
+    """The term's ids read whole, outside `_lock`, and held when worth it. One thread reads a
+    term at a time: the others wait for it and take what it read, brought up to date."""
+    key = _key(kind, term)
+    with _lock:
+        gate = _loading.setdefault(key, threading.Lock())
+    with gate:
+        with _lock:
+            entry = _terms.get(key)
+            if entry is not None:  # read by the thread this one waited for: replayed to now
+                ids = _term_held(kind, term, _log_since(entry.seen))
+                if ids is not None:
+                    return ids
         seen, tag = _log_head()
         entry = _Term(_read(kind, term, None), seen, tag)
         # Read from an empty log, no row would tell later which history the ids came from (a
         # database restored or rolled back to another empty log): not held.
-        if len(entry.ids) < HOLD_MIN or not seen:
-            return entry.ids
-        if connection.vendor != "sqlite":
-            entry.applied = {i for i, _t, _lo, _hi in _log_since(seen)}
-        _terms[key] = entry
-        held = sum(len(t.ids) for t in _terms.values())
-        while len(_terms) > TERMS_MAX or (held > IDS_HELD_MAX and len(_terms) > 1):
-            _key_dropped, dropped = _terms.popitem(last=False)
-            held -= len(dropped.ids)
+        if len(entry.ids) >= HOLD_MIN and seen:
+            if connection.vendor != "sqlite":
+                entry.applied = {i for i, _t, _lo, _hi in _log_since(seen)}
+            with _lock:
+                _terms[key] = entry
+                held = sum(len(t.ids) for t in _terms.values())
+                while len(_terms) > TERMS_MAX or (held > IDS_HELD_MAX and len(_terms) > 1):
+                    _key_dropped, dropped = _terms.popitem(last=False)
+                    held -= len(dropped.ids)
+    with _lock:
+        if _loading.get(key) is gate:
+            del _loading[key]
     return entry.ids
 
 
@@ -136,9 +168,11 @@ def _replay(kind: str, term: str, entry: _Term, log: list[tuple[int, int, int, i
     ranges = _coalesced([(lo, hi) for _i, _t, lo, hi in new])
     if len(ranges) > RANGES_MAX:
         return False
+    ids = BitMap(entry.ids)  # a new bitmap: searches may be intersecting the held one
     for lo, hi in ranges:
-        entry.ids.remove_range(lo, hi + 1)
-        entry.ids |= _read(kind, term, (lo, hi))
+        ids.remove_range(lo, hi + 1)
+        ids |= _read(kind, term, (lo, hi))
+    entry.ids = ids
     top = max(new)
     if top[0] > entry.seen:
         entry.seen, entry.tag = top[0], top[1]
