@@ -241,13 +241,14 @@ def run_vendor(vendor: str, args: argparse.Namespace, rows: Path) -> dict[str, A
         mix = [p for paths in by_shape.values() for p in paths[:8]]
         api_mix = [p for paths in api_shapes.values() for p in paths[:8]]
         results: dict[str, Any] = {}
-        # Warm each worker: connections, the campaign page's charts (an aggregate over every
-        # gift, rendered once and then served from the cache for PAGE_SECONDS), and each
-        # worker's word postings (read whole on a word's first search in a process: 0.3-0.7 s
-        # for a campaign or a common surname). wrk's concurrent connections reach every worker.
+        # Warm each worker (--warm seconds of wrk): connections, the campaign page's charts (an
+        # aggregate over every gift, rendered once and then served from the cache for
+        # PAGE_SECONDS), and each worker's word postings (read whole on a word's first search
+        # in a process: 0.2-1.2 s for a campaign or a common surname). wrk's concurrent
+        # connections reach every worker.
         for path in [f"/vi/c/{SLUG}/", f"/vi/c/{SLUG}/", *mix, *api_mix]:
             urllib.request.urlopen(base + path, timeout=300).read()
-        warm = _wrk(base, mix + api_mix, max(5, args.seconds), args.connections, home)
+        warm = _wrk(base, mix + api_mix, args.warm, args.connections, home)
         results["campaign page"] = _wrk(
             base, [f"/vi/c/{SLUG}/"], args.seconds, args.connections, home
         )
@@ -280,6 +281,10 @@ def main() -> None:
     p.add_argument("--gifts", type=int, default=2_000_000)
     p.add_argument("--seconds", type=int, default=15)
     p.add_argument("--connections", type=int, default=16)
+    # A worker reads a word's postings whole on its first search of it (0.2-1.2 s each on
+    # PostgreSQL, the campaign's two million ids the longest): 10 s of wrk left some of it
+    # to the measured runs there.
+    p.add_argument("--warm", type=int, default=30, help="seconds of wrk warming the workers")
     p.add_argument("--config", default="2x8", help="server WORKERSxTHREADS")
     p.add_argument("--vendors", default="sqlite,postgresql")
     p.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432/benchsearchhttp")
