@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from typing import Final
+
+from django.db.models.signals import post_delete, post_save
+
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.core.gift_rules import AmountProblem, gift_amount_problem
 
@@ -14,6 +20,41 @@ def campaign_get(*, slug: str) -> Campaign:
 def campaign_public_get(*, slug: str) -> Campaign:
     """The campaign named `slug` if the public may see it (not a draft); DoesNotExist else."""
     return Campaign.objects.exclude(status=Campaign.Status.DRAFT).get(slug=slug)
+
+
+RECENT_SECONDS: Final = 1.0
+
+_recent: dict[str, tuple[float, Campaign]] = {}
+_recent_lock = threading.Lock()
+
+
+def campaign_public_recent(*, slug: str) -> Campaign:
+    """`campaign_public_get` as this process read it at most RECENT_SECONDS ago.
+
+    For the public statement and its API, which ask for the campaign on every search: the read
+    cost a database round trip and about 1,200 Python calls, a fifth of a search through the
+    API. A change saved in this process shows at once (`campaigns_recent_forget`, called on
+    every save, delete and update of a campaign); one saved by another process within
+    RECENT_SECONDS, as the public micro-cache already allows. The instance is shared by the
+    process's threads: callers read it, never change it."""
+    now = time.monotonic()
+    held = _recent.get(slug)
+    if held is not None and now - held[0] < RECENT_SECONDS:
+        return held[1]
+    campaign = campaign_public_get(slug=slug)
+    with _recent_lock:
+        _recent[slug] = (now, campaign)
+    return campaign
+
+
+def campaigns_recent_forget(**_signal: object) -> None:
+    """Forget every campaign `campaign_public_recent` holds (a campaign changed)."""
+    with _recent_lock:
+        _recent.clear()
+
+
+post_save.connect(campaigns_recent_forget, sender=Campaign, weak=False)
+post_delete.connect(campaigns_recent_forget, sender=Campaign, weak=False)
 
 
 def campaign_gift_problem(campaign: Campaign, amount_minor: int) -> AmountProblem | None:

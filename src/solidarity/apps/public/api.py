@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from ninja import Router
 
 from solidarity.apps.campaigns.models import Campaign
-from solidarity.apps.campaigns.selectors import campaign_get
+from solidarity.apps.campaigns.selectors import campaign_get, campaign_public_recent
 from solidarity.apps.donations.selectors import (
     PAGE_MAX,
     SearchError,
@@ -70,8 +70,9 @@ def donations(request: HttpRequest, slug: str) -> HttpResponse:
 
     `page` is the `next_page` cursor of the previous answer (keyset pagination).
     """
-    campaign = _open_campaign(slug)
-    if campaign is None:
+    try:
+        campaign = campaign_public_recent(slug=slug)
+    except Campaign.DoesNotExist:
         return _not_found()
     query, errors = statement_query(request.GET, campaign, minor_units=True)
     raw_limit = request.GET.get("limit") or "50"

@@ -32,7 +32,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from solidarity.apps.campaigns.models import Campaign, CampaignPhoto, CampaignUpdate
-from solidarity.apps.campaigns.selectors import campaign_gift_problem, campaign_public_get
+from solidarity.apps.campaigns.selectors import (
+    campaign_gift_problem,
+    campaign_public_get,
+    campaign_public_recent,
+)
 from solidarity.apps.donations.selectors import (
     COUNT_CAP,
     SORTS,
@@ -548,7 +552,10 @@ def statement_query(
 
 @require_GET
 def statement_page(request: HttpRequest, slug: str) -> HttpResponse:
-    campaign = _campaign(slug)
+    try:
+        campaign = campaign_public_recent(slug=slug)  # read on every search: see there
+    except Campaign.DoesNotExist:
+        raise Http404("no such campaign") from None
     query, errors = statement_query(request.GET, campaign, minor_units=False)
     page = count = None
     read = "words"

@@ -1,0 +1,52 @@
+"""The campaign the public statement and its API read on every search (`campaign_public_recent`):
+a change made in this process shows at once, one made elsewhere within RECENT_SECONDS."""
+
+import pytest
+from django.db import connection
+
+from solidarity.apps.campaigns import selectors
+from solidarity.apps.campaigns.models import Campaign
+from solidarity.apps.campaigns.selectors import campaign_public_recent
+from solidarity.apps.campaigns.services import campaign_close
+from tests.factories import campaign_factory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: now[0])
+    return now
+
+
+def test_a_change_saved_elsewhere_shows_within_the_second(clock):
+    # Given: the campaign read once
+    campaign = campaign_factory(slug="held")
+    first = campaign_public_recent(slug="held")
+    assert first.pk == campaign.pk
+    # When: another process changes it (here: SQL behind this process's back)
+    with connection.cursor() as cur:
+        cur.execute("UPDATE campaigns_campaign SET code = %s WHERE id = %s", ["OTHER", campaign.pk])
+    # Then: the same reading within RECENT_SECONDS, the new one after
+    clock[0] += selectors.RECENT_SECONDS / 2
+    assert campaign_public_recent(slug="held") is first
+    clock[0] += selectors.RECENT_SECONDS
+    assert campaign_public_recent(slug="held").code == "OTHER"
+
+
+def test_a_change_made_in_this_process_shows_at_once(client, clock):
+    campaign = campaign_factory(slug="closing")
+    assert campaign_public_recent(slug="closing").status == Campaign.Status.OPEN
+    campaign_close(campaign=campaign)
+    assert campaign_public_recent(slug="closing").status == Campaign.Status.CLOSED
+    campaign.code = "RENAMED"
+    campaign.save()
+    assert campaign_public_recent(slug="closing").code == "RENAMED"
+    assert client.get("/api/v1/campaigns/closing/donations").status_code == 200
+    # and a campaign that does not exist is not found, every time
+    for _ in range(2):
+        with pytest.raises(Campaign.DoesNotExist):
+            campaign_public_recent(slug="nowhere")
+        assert client.get("/api/v1/campaigns/nowhere/donations").status_code == 404
+        assert client.get("/vi/c/nowhere/statement").status_code == 404
