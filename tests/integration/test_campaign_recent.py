@@ -50,3 +50,20 @@ def test_a_change_made_in_this_process_shows_at_once(client, clock):
             campaign_public_recent(slug="nowhere")
         assert client.get("/api/v1/campaigns/nowhere/donations").status_code == 404
         assert client.get("/vi/c/nowhere/statement").status_code == 404
+
+
+def test_a_reading_begun_before_a_change_in_this_process_is_not_kept(clock, monkeypatch):
+    # Given: a reading that a change in this process overtakes while it runs
+    campaign_factory(slug="race")
+    real = selectors.campaign_public_get
+
+    def overtaken(*, slug):
+        found = real(slug=slug)
+        selectors.campaigns_recent_forget()  # another thread saved a change meanwhile
+        return found
+
+    monkeypatch.setattr(selectors, "campaign_public_get", overtaken)
+    campaign_public_recent(slug="race")
+    monkeypatch.setattr(selectors, "campaign_public_get", real)
+    # Then: the next reading goes to the database
+    assert "race" not in selectors._recent

@@ -26,6 +26,7 @@ RECENT_SECONDS: Final = 1.0
 
 _recent: dict[str, tuple[float, Campaign]] = {}
 _recent_lock = threading.Lock()
+_forgotten = [0]  # how many times forgotten: a reading begun before a change is not kept
 
 
 def campaign_public_recent(*, slug: str) -> Campaign:
@@ -41,15 +42,18 @@ def campaign_public_recent(*, slug: str) -> Campaign:
     held = _recent.get(slug)
     if held is not None and now - held[0] < RECENT_SECONDS:
         return held[1]
+    generation = _forgotten[0]
     campaign = campaign_public_get(slug=slug)
     with _recent_lock:
-        _recent[slug] = (now, campaign)
+        if _forgotten[0] == generation:
+            _recent[slug] = (now, campaign)
     return campaign
 
 
 def campaigns_recent_forget(**_signal: object) -> None:
     """Forget every campaign `campaign_public_recent` holds (a campaign changed)."""
     with _recent_lock:
+        _forgotten[0] += 1
         _recent.clear()
 
 
