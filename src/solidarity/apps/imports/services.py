@@ -36,7 +36,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from solidarity.apps.banking.accounts import (
@@ -430,12 +430,15 @@ def statement_import(
             batches += 1
             if batches % 5 == 0:
                 _sqlite_statements_release()
+            _sqlite_checkpoint_every(IMPORT_CHECKPOINT_PAGES)  # again after a reconnect
             if progress:
                 progress("book", done, rows)
 
         spool.flush()
         complete.set()
         assert ahead is not None
+        _sqlite_checkpoint_every(IMPORT_CHECKPOINT_PAGES)
+        stack.callback(_sqlite_checkpoint_restore)
         try:
             with contextlib.closing(ahead):
                 counts = bank_transactions_book(
@@ -459,6 +462,31 @@ def statement_import(
     report.status = Import.Status.DONE
     _record_finish(record, report)
     return report
+
+
+SQLITE_CHECKPOINT_PAGES = 1000
+"""SQLite's own default: a commit that leaves this many pages in the WAL copies them into the
+database file (a checkpoint)."""
+IMPORT_CHECKPOINT_PAGES = 16_384
+"""An import's connection checkpoints at 64 MB of WAL instead. A gift writes into indexes on
+random keys (public, bank and log references), so consecutive batches rewrite mostly the same
+index pages; a checkpoint after every batch copied each of them into the database again.
+Measured on 600,000 rows: 4,380 MB written in all against 3,438 MB (65,536 pages: 3,165 MB),
+the writer's CPU 59 s against 50 s. A kill loses nothing: the WAL holds every commit."""
+
+
+def _sqlite_checkpoint_every(pages: int) -> None:
+    """On SQLite, this connection checkpoints when the WAL holds `pages` pages."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cur:
+            cur.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")
+
+
+def _sqlite_checkpoint_restore() -> None:
+    """SQLite's default again, when the import ends however it ends (a connection broken by
+    the failure that ended it is left to Django to close)."""
+    with contextlib.suppress(DatabaseError):
+        _sqlite_checkpoint_every(SQLITE_CHECKPOINT_PAGES)
 
 
 def _sqlite_statements_release() -> None:
