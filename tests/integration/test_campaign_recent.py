@@ -67,3 +67,25 @@ def test_a_reading_begun_before_a_change_in_this_process_is_not_kept(clock, monk
     monkeypatch.setattr(selectors, "campaign_public_get", real)
     # Then: the next reading goes to the database
     assert "race" not in selectors._recent
+
+
+def test_any_queryset_update_of_a_campaign_shows_at_once_and_is_forgotten_again_at_commit(
+    clock, django_capture_on_commit_callbacks
+):
+    # Given: the campaign read once
+    campaign = campaign_factory(slug="updated")
+    assert campaign_public_recent(slug="updated").code == campaign.code
+    # When: any code updates it through a queryset (no post_save), in a transaction
+    with django_capture_on_commit_callbacks(execute=False) as at_commit:
+        Campaign.objects.filter(pk=campaign.pk).update(code="BULK")
+        # Then: the next reading sees the change at once
+        assert campaign_public_recent(slug="updated").code == "BULK"
+    # and what was read before the commit is forgotten when it commits
+    assert "updated" in selectors._recent
+    for callback in at_commit:
+        callback()
+    assert "updated" not in selectors._recent
+    # an update that changes no row forgets nothing
+    campaign_public_recent(slug="updated")
+    Campaign.objects.filter(slug="nowhere").update(code="NONE")
+    assert "updated" in selectors._recent

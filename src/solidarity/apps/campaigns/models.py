@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import models
+from django.dispatch import Signal
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -12,12 +14,26 @@ from solidarity.core.ledger import account_code
 
 LANGUAGES = ("vi", "en", "es", "pt-br")
 
+campaigns_updated = Signal()
+"""Sent (sender: Campaign) after a queryset `update()` changed campaign rows: Django sends no
+`post_save` for one, and readers that keep a campaign (`campaign_public_recent`) must know."""
+
+
+class CampaignQuerySet(models.QuerySet["Campaign"]):
+    def update(self, **kwargs: Any) -> int:
+        rows = super().update(**kwargs)
+        if rows:
+            campaigns_updated.send(sender=Campaign)
+        return rows
+
 
 class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("draft")
         OPEN = "open", _("open")
         CLOSED = "closed", _("closed")
+
+    objects = CampaignQuerySet.as_manager()
 
     slug = models.SlugField(max_length=64, unique=True)
     code = models.CharField(max_length=32, help_text="memo code donors write, e.g. CUBA")

@@ -6,9 +6,10 @@ import threading
 import time
 from typing import Final
 
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from solidarity.apps.campaigns.models import Campaign
+from solidarity.apps.campaigns.models import Campaign, campaigns_updated
 from solidarity.core.gift_rules import AmountProblem, gift_amount_problem
 
 
@@ -26,7 +27,7 @@ RECENT_SECONDS: Final = 1.0
 
 _recent: dict[str, tuple[float, Campaign]] = {}
 _recent_lock = threading.Lock()
-_forgotten = [0]  # how many times forgotten: a reading begun before a change is not kept
+_forgotten = 0  # how many times forgotten: a reading begun before a change is not kept
 
 
 def campaign_public_recent(*, slug: str) -> Campaign:
@@ -34,31 +35,39 @@ def campaign_public_recent(*, slug: str) -> Campaign:
 
     For the public statement and its API, which ask for the campaign on every search: the read
     cost a database round trip and about 1,200 Python calls, a fifth of a search through the
-    API. A change saved in this process shows at once (`campaigns_recent_forget`, called on
-    every save, delete and update of a campaign); one saved by another process within
-    RECENT_SECONDS, as the public micro-cache already allows. The instance is shared by the
-    process's threads: callers read it, never change it."""
+    API. A change saved in this process shows at once (`campaigns_recent_forget`, on every
+    save, delete and queryset update of a campaign, and again at its commit); one saved by
+    another process within RECENT_SECONDS, as the public micro-cache already allows. The
+    instance is shared by the process's threads: callers read it, never change it."""
     now = time.monotonic()
     held = _recent.get(slug)
     if held is not None and now - held[0] < RECENT_SECONDS:
         return held[1]
-    generation = _forgotten[0]
+    generation = _forgotten
     campaign = campaign_public_get(slug=slug)
     with _recent_lock:
-        if _forgotten[0] == generation:
+        if _forgotten == generation:
             _recent[slug] = (now, campaign)
     return campaign
 
 
 def campaigns_recent_forget(**_signal: object) -> None:
-    """Forget every campaign `campaign_public_recent` holds (a campaign changed)."""
+    """Forget every campaign `campaign_public_recent` holds (a campaign changed): now, and
+    again when the change commits (a reading between the two saw the row as it was)."""
+    _recent_clear()
+    transaction.on_commit(_recent_clear)
+
+
+def _recent_clear() -> None:
+    global _forgotten  # noqa: PLW0603 (the process's one count, under the lock)
     with _recent_lock:
-        _forgotten[0] += 1
+        _forgotten += 1
         _recent.clear()
 
 
 post_save.connect(campaigns_recent_forget, sender=Campaign, weak=False)
 post_delete.connect(campaigns_recent_forget, sender=Campaign, weak=False)
+campaigns_updated.connect(campaigns_recent_forget, sender=Campaign, weak=False)
 
 
 def campaign_gift_problem(campaign: Campaign, amount_minor: int) -> AmountProblem | None:

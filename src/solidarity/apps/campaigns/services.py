@@ -18,7 +18,6 @@ from solidarity.apps.campaigns.models import (
     Campaign,
     CampaignPhoto,
 )
-from solidarity.apps.campaigns.selectors import campaigns_recent_forget
 from solidarity.core.banks import bank_by_key
 from solidarity.core.errors import Refused
 from solidarity.core.money import Money, MoneyError
@@ -112,7 +111,6 @@ def campaign_status_set(*, campaign: Campaign, status: str) -> Campaign:
     allowed = _TRANSITIONS.get(Campaign.Status(status), ())
     with transaction.atomic():
         updated = Campaign.objects.filter(pk=campaign.pk, status__in=allowed).update(status=status)
-        campaigns_recent_forget()
         if not updated:
             campaign.refresh_from_db()
             raise CampaignError([f"campaign {campaign.slug} is {campaign.status}; cannot {status}"])
@@ -174,7 +172,6 @@ def campaign_edit(
             max_gift_minor=max_gift_minor,
             approvals_required=approvals_required,
         )
-        campaigns_recent_forget()
     campaign.refresh_from_db()
     return campaign
 
@@ -188,7 +185,6 @@ def campaigns_close_due(*, now: datetime | None = None) -> list[str]:
             Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.OPEN).update(
                 status=Campaign.Status.CLOSED
             )
-            campaigns_recent_forget()
             closed.append(campaign.slug)
     return closed
 

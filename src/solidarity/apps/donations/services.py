@@ -24,7 +24,6 @@ from django.db.models import Q
 
 from solidarity import config
 from solidarity.apps.campaigns.models import Campaign, ReceivingAccount
-from solidarity.apps.campaigns.selectors import campaigns_recent_forget
 from solidarity.apps.donations.models import (
     Channel,
     Donation,
@@ -756,7 +755,6 @@ def goal_reached_update(*, campaign: Campaign) -> None:
     Campaign.objects.filter(pk=campaign.pk, goal_reached_at__isnull=True).update(
         goal_reached_at=reached
     )
-    campaigns_recent_forget()
     campaign.refresh_from_db(fields=["goal_reached_at"])
 
 
