@@ -354,36 +354,3 @@ def test_dry_run_writes_nothing():
     assert report.status == "done"
     assert report.counts.rows_read == 8
     assert Import.objects.count() == Donation.objects.count() == 0
-
-
-def test_an_import_checkpoints_the_sqlite_wal_less_often_and_restores_the_default(
-    tmp_path: Path,
-):
-    from django.db import connection
-
-    from solidarity.apps.imports import services
-
-    if connection.vendor != "sqlite":
-        pytest.skip("a SQLite setting")
-
-    def pages() -> int:
-        with connection.cursor() as cur:
-            cur.execute("PRAGMA wal_autocheckpoint")
-            return int(cur.fetchone()[0])
-
-    # Given: a statement, the setting read after each batch booked
-    campaign_factory(goal=10**12, accounts=(AccountInput(VCB, "0011001932418"),))
-    rows = [
-        ("10/09/2024", f"FT2425400000000{i}", "", "300.000", f"NGUYEN VAN A{i} ung ho CUBA")
-        for i in range(6)
-    ]
-    seen: list[int] = []
-    report = services.statement_import(
-        path=_csv(tmp_path / "s.csv", rows),
-        progress=lambda phase, done, total: seen.append(pages()) if phase == "book" else None,
-    )
-    # Then: while booking, the WAL is checkpointed at IMPORT_CHECKPOINT_PAGES; after, at
-    # SQLite's default again
-    assert report.counts.booked == 6, report.as_dict()
-    assert seen and set(seen) == {services.IMPORT_CHECKPOINT_PAGES}
-    assert pages() == services.SQLITE_CHECKPOINT_PAGES

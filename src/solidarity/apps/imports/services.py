@@ -430,7 +430,7 @@ def statement_import(
             batches += 1
             if batches % 5 == 0:
                 _sqlite_statements_release()
-            _sqlite_checkpoint_every(IMPORT_CHECKPOINT_PAGES)  # again after a reconnect
+                _sqlite_checkpoint_every(IMPORT_CHECKPOINT_PAGES)  # the new connection's
             if progress:
                 progress("book", done, rows)
 
