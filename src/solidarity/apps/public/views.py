@@ -80,9 +80,12 @@ _REF = re.compile(r"^[A-Za-z0-9 ]*$")
 _PRESETS: Final = {0: (50_000, 100_000, 200_000, 500_000, 1_000_000), 2: (5, 10, 20, 50, 100)}
 
 
-def _campaign(slug: str) -> Campaign:
+def _campaign(slug: str, *, recent: bool = False) -> Campaign:
+    """The public campaign `slug`, or 404; `recent`: as read in this process within the
+    second (`campaign_public_recent`, for the statement's every search; read-only)."""
+    read = campaign_public_recent if recent else campaign_public_get
     try:
-        return campaign_public_get(slug=slug)
+        return read(slug=slug)
     except Campaign.DoesNotExist:
         raise Http404("no such campaign") from None
 
@@ -552,10 +555,7 @@ def statement_query(
 
 @require_GET
 def statement_page(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        campaign = campaign_public_recent(slug=slug)  # read on every search: see there
-    except Campaign.DoesNotExist:
-        raise Http404("no such campaign") from None
+    campaign = _campaign(slug, recent=True)
     query, errors = statement_query(request.GET, campaign, minor_units=False)
     page = count = None
     read = "words"
