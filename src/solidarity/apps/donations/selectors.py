@@ -11,14 +11,11 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_datetime
 from pyroaring import BitMap
 
 from solidarity.apps.campaigns.models import Campaign
-from solidarity.apps.donations.models import Donation, DonationPrivate
+from solidarity.apps.donations.models import DonationPrivate
 from solidarity.apps.donations.postings import postings_match
 from solidarity.apps.donations.search import TABLE, Word, query_words
 from solidarity.db import values_among
@@ -77,6 +74,9 @@ def gifts_shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 _SORT_FIELD: Final = {"time": "received_at", "amount": "amount_minor"}
+# A cursor's id and amount are bound as 64-bit integers.
+_INT_MIN: Final = -(2**63)
+_INT_MAX: Final = 2**63 - 1
 
 
 class SearchError(ValueError):
@@ -142,14 +142,10 @@ def statement_query_read(
         return query, "words"
     if _CODE.match(text):
         code = text.upper()
-        if Donation.objects.filter(campaign=campaign, public_ref=code).exists():
+        if _first(_Sel.of(campaign).where("d.public_ref = %s", code), "1"):
             return replace(query, q="", ref=code), "ref"
         # The bank_ref index (imports 0002) serves this; a code is stored as the bank gave it.
-        found = (
-            Donation.objects.filter(bank_ref__in={text, code})
-            .filter(campaign=campaign)
-            .values_list("bank_ref", flat=True)[:1]
-        )
+        found = _first(_Sel.of(campaign).where("d.bank_ref IN (%s, %s)", text, code), "d.bank_ref")
         if found:
             return replace(query, q="", bank=found[0]), "bank"
     if amount is not None:
@@ -157,6 +153,62 @@ def statement_query_read(
         high = amount if query.max_minor is None else min(amount, query.max_minor)
         return replace(query, q="", min_minor=low, max_minor=high), "amount"
     return query, "words"
+
+
+@dataclass(frozen=True, slots=True)
+class _Sel:
+    """A read of one campaign's gifts: `donations_donation AS d` under the conditions in
+    `conds` (SQL with %s placeholders) and their bound values `params`, in order.
+
+    The statement's reads are written here as SQL rather than through querysets: a search
+    runs up to five of them, and building each through the ORM cost more than running it.
+    """
+
+    conds: tuple[str, ...]
+    params: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> _Sel:
+        return cls(("d.campaign_id = %s",), (campaign.pk,))
+
+    def where(self, cond: str, *params: Any) -> _Sel:
+        return _Sel((*self.conds, cond), (*self.params, *params))
+
+    def sql(
+        self,
+        columns: str,
+        order: tuple[str, ...] = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> tuple[str, list[Any]]:
+        sql = f"SELECT {columns} FROM donations_donation d WHERE {' AND '.join(self.conds)}"  # noqa: S608 (constant SQL, bound values)
+        if order:
+            sql += " ORDER BY " + ", ".join(order)
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        if offset:
+            sql += f" OFFSET {int(offset)}"
+        return sql, list(self.params)
+
+
+def _first(sel: _Sel, columns: str) -> tuple[Any, ...] | None:
+    sql, params = sel.sql(columns, limit=1)
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchone()  # type: ignore[no-any-return]
+
+
+def _value(field: str, value: Any) -> Any:
+    """A bound value for `field` as the ORM would bind it (SQLite: a time as naive UTC text)."""
+    if field == "received_at" and value is not None:
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+def _order(sort: Sort) -> tuple[str, ...]:
+    field = _SORT_FIELD[sort.lstrip("-")]
+    way = " DESC" if sort.startswith("-") else ""
+    return (f"d.{field}{way}", f"d.id{way}")
 
 
 def _cursor_encode(row: dict[str, Any], sort: Sort) -> str:
@@ -172,96 +224,108 @@ def _cursor_decode(cursor: str, sort: Sort) -> tuple[Any, int]:
         text, _, pk = raw.rpartition("|")
         if sort.lstrip("-") == "time":
             value: Any = parse_datetime(text)
-            if value is None:
+            if value is None or value.tzinfo is None:
                 raise ValueError(text)
         else:
             value = int(text)
+        if not (
+            _INT_MIN <= int(pk) <= _INT_MAX
+            and (isinstance(value, datetime) or _INT_MIN <= value <= _INT_MAX)
+        ):
+            raise ValueError(raw)
         return value, int(pk)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
         raise SearchError("the page cursor is not one this statement gave out") from None
 
 
-def _words_sql(words: list[Word]) -> tuple[str, list[str]]:
-    return " AND ".join(["s.body LIKE %s"] * len(words)), [w.like() for w in words]
+def _after(sel: _Sel, sort: Sort, value: Any, pk: int, *, inclusive: bool = False) -> _Sel:
+    """`sel` limited to the gifts after (value, pk) in `sort` order (from it, `inclusive`).
+    The first, redundant bound lets the (campaign, field, id) index start or stop there."""
+    field = _SORT_FIELD[sort.lstrip("-")]
+    op = "<" if sort.startswith("-") else ">"
+    bound = _value(field, value)
+    return sel.where(
+        f"d.{field} {op}= %s AND (d.{field} {op} %s OR (d.{field} = %s AND d.id {op}"
+        f"{'=' if inclusive else ''} %s))",
+        bound,
+        bound,
+        bound,
+        pk,
+    )
 
 
-def _words_each(qs: QuerySet[Donation], words: list[Word]) -> QuerySet[Donation]:
-    """qs limited to gifts whose indexed text has every word, tested row by row (qs itself
+def _words_each(sel: _Sel, words: list[Word]) -> _Sel:
+    """sel limited to gifts whose indexed text has every word, tested row by row (sel itself
     when there are no words)."""
     if not words:
-        return qs
-    where, params = _words_sql(words)
+        return sel
     if connection.vendor == "sqlite":
         # FTS5's own content table (sqlite.org/fts5.html, shadow tables: `%_content`, the
         # rowid as `id`, the column as `c0`): a plain rowid read, several times cheaper per
         # gift than a rowid read through the virtual table.
-        table, key = f"{TABLE}_content", "s.id"
-        where = where.replace("s.body", "s.c0")
+        table, key, body = f"{TABLE}_content", "s.id", "s.c0"
     else:
-        table, key = TABLE, "s.donation_id"
-    return qs.extra(  # noqa: S610 (constant SQL, bound values)
-        where=[
-            f"EXISTS (SELECT 1 FROM {table} s WHERE {key} = donations_donation.id "  # noqa: S608 (constant SQL, bound values)
-            f"AND {where})"
-        ],
-        params=params,
+        table, key, body = TABLE, "s.donation_id", "s.body"
+    where = " AND ".join([f"{body} LIKE %s"] * len(words))
+    return sel.where(
+        f"EXISTS (SELECT 1 FROM {table} s WHERE {key} = d.id AND {where})",  # noqa: S608 (constant SQL, bound values)
+        *(w.like() for w in words),
     )
 
 
-def _words_indexed(qs: QuerySet[Donation], words: list[Word]) -> QuerySet[Donation]:
-    """qs limited to gifts whose indexed text has every word, found through the index."""
+def _words_indexed(sel: _Sel, words: list[Word]) -> _Sel:
+    """sel limited to gifts whose indexed text has every word, found through the index."""
     if connection.vendor == "sqlite":
         match = " AND ".join(w.fts_term() for w in words)
-        found = RawSQL(f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s", [match])  # noqa: S608, S611 (constant table)
-    else:
-        # The GIN index on to_tsvector('simple', body) (migration 0004); words are [0-9a-z]+.
-        terms = " & ".join(w.ts_term() for w in words)
-        found = RawSQL(  # noqa: S611 (constant SQL, bound value)
-            f"SELECT donation_id FROM {TABLE} "  # noqa: S608 (constant table, bound value)
-            "WHERE to_tsvector('simple', body) @@ to_tsquery('simple', %s)",
-            [terms],
-        )
-    return qs.filter(id__in=found)
+        return sel.where(f"d.id IN (SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s)", match)  # noqa: S608 (constant table)
+    # The GIN index on to_tsvector('simple', body) (migration 0004); words are [0-9a-z]+.
+    terms = " & ".join(w.ts_term() for w in words)
+    return sel.where(
+        f"d.id IN (SELECT donation_id FROM {TABLE} "  # noqa: S608 (constant table, bound value)
+        "WHERE to_tsvector('simple', body) @@ to_tsquery('simple', %s))",
+        terms,
+    )
 
 
-def _keyed(
-    qs: QuerySet[Donation], ids: BitMap, sort: Sort, limit: int | None = None
-) -> list[tuple[int, int]]:
-    """(id, amount) of the gifts of `qs` among `ids` in `sort` order, the first `limit` when
+def _keyed(sel: _Sel, ids: BitMap, sort: Sort, limit: int | None = None) -> list[tuple[int, int]]:
+    """(id, amount) of the gifts of `sel` among `ids` in `sort` order, the first `limit` when
     given: one query that reads each id by primary key and sorts them, so its cost is the
     number of ids."""
-    column = _SORT_FIELD[sort.lstrip("-")]
-    way = "DESC" if sort.startswith("-") else "ASC"
-    sql, params = qs.order_by().values_list("id", "amount_minor").query.sql_with_params()
-    if " WHERE " not in sql or " ORDER BY " in sql or " LIMIT " in sql:
-        raise AssertionError(f"unexpected statement read: {sql}")
-    table = '"donations_donation"'
     among, value = values_among(ids)
-    sql += f' AND {table}."id" {among} ORDER BY {table}."{column}" {way}, {table}."id" {way}'
-    params = (*params, value)
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
+    sql, params = sel.where(f"d.id {among}", value).sql("d.id, d.amount_minor", _order(sort), limit)
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return [(int(pk), int(amount)) for pk, amount in cur.fetchall()]
 
 
-def _public_rows(ids: list[int]) -> list[dict[str, Any]]:
-    """PUBLIC_FIELDS of the gifts `ids`, in that order."""
-    among, value = values_among(ids)
-    columns = ", ".join(f'"{name}"' for name in PUBLIC_FIELDS)
+_PUBLIC_COLUMNS: Final = ", ".join(f"d.{name}" for name in PUBLIC_FIELDS)
+
+
+def _rows(sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """PUBLIC_FIELDS of the rows `sql` reads (selecting _PUBLIC_COLUMNS), times as the ORM
+    gives them."""
     with connection.cursor() as cur:
-        cur.execute(
-            f'SELECT {columns} FROM "donations_donation" WHERE "id" {among}',  # noqa: S608 (constant SQL, bound values)
-            [value],
-        )
+        cur.execute(sql, params)
         found = cur.fetchall()
     at = PUBLIC_FIELDS.index("received_at")
-    by_id: dict[int, dict[str, Any]] = {}
+    rows = []
     for values in found:
         row = dict(zip(PUBLIC_FIELDS, values, strict=True))
         row["received_at"] = _moment(values[at])
-        by_id[row["id"]] = row
+        rows.append(row)
+    return rows
+
+
+def _public_rows(ids: list[int]) -> list[dict[str, Any]]:
+    """PUBLIC_FIELDS of the gifts `ids`, in that order."""
+    among, value = values_among(ids)
+    by_id = {
+        row["id"]: row
+        for row in _rows(
+            f"SELECT {_PUBLIC_COLUMNS} FROM donations_donation d WHERE d.id {among}",  # noqa: S608 (constant SQL, bound values)
+            [value],
+        )
+    }
     return [by_id[pk] for pk in ids]
 
 
@@ -280,22 +344,30 @@ def _counted(keyed: list[tuple[int, int]], cap: int) -> StatementCount:
 
 
 def _range(
-    qs: QuerySet[Donation], field: str, low: Any, high: Any, *, high_inclusive: bool
-) -> QuerySet[Donation]:
+    sel: _Sel, field: str, low: Any, high: Any, *, high_inclusive: bool, walked: bool = False
+) -> _Sel:
+    """sel limited to `field` in [low, high] (or [low, high)). `walked`: tested row by row on
+    a walk of another index (the column hidden from the planner: an indexed range there could
+    lead it to read every gift in the range and sort them, every gift of one common amount)."""
+    column = f"COALESCE(d.{field}, d.{field})" if walked else f"d.{field}"
     if low is not None:
-        qs = qs.filter(**{f"{field}__gte": low})
+        sel = sel.where(f"{column} >= %s", _value(field, low))
     if high is not None:
-        qs = qs.filter(**{f"{field}__lte" if high_inclusive else f"{field}__lt": high})
-    return qs
+        sel = sel.where(f"{column} <{'=' if high_inclusive else ''} %s", _value(field, high))
+    return sel
 
 
 def _bank_ids(campaign: Campaign, bank: str) -> list[int]:
     """The gifts of `campaign` with this bank transaction code, through the bank_ref index."""
-    return list(
-        Donation.objects.filter(bank_ref=bank, campaign=campaign).values_list("id", flat=True)[
-            :PAGE_MAX
-        ]
-    )
+    sql, params = _Sel.of(campaign).where("d.bank_ref = %s", bank).sql("d.id", limit=PAGE_MAX)
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return [int(pk) for (pk,) in cur.fetchall()]
+
+
+def _among(sel: _Sel, ids: list[int]) -> _Sel:
+    among, value = values_among(ids)
+    return sel.where(f"d.id {among}", value)
 
 
 def donation_search(
@@ -347,51 +419,35 @@ def _search(
     count_cap: int | None = None,
 ) -> StatementPage:
     limit = max(1, min(limit, PAGE_MAX))
-    descending = query.sort.startswith("-")
     by_time = query.sort.lstrip("-") == "time"
-    field = _SORT_FIELD[query.sort.lstrip("-")]
-    order = (f"-{field}", "-id") if descending else (field, "id")
+    order = _order(query.sort)
     time_range = (query.since, query.until)
     amount_range = (query.min_minor, query.max_minor)
 
     # Given: the gifts in sort order, with the filters the sort column's index serves.
-    ordered = Donation.objects.filter(campaign=campaign)
+    ordered = _Sel.of(campaign)
     if by_time:
         ordered = _range(ordered, "received_at", *time_range, high_inclusive=False)
     else:
         ordered = _range(ordered, "amount_minor", *amount_range, high_inclusive=True)
     if cursor:
-        value, pk = _cursor_decode(cursor, query.sort)
-        op, op_eq = ("lt", "lte") if descending else ("gt", "gte")
-        # The first, redundant bound lets the (campaign, field, id) index start at the cursor.
-        ordered = ordered.filter(
-            Q(**{f"{field}__{op_eq}": value}),
-            Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": pk}),
-        )
+        ordered = _after(ordered, query.sort, *_cursor_decode(cursor, query.sort))
     other_field, other = ("amount_minor", amount_range) if by_time else ("received_at", time_range)
     has_other = other != (None, None)
     words = query_words(query.q)
     ref = query.ref.strip().upper()
 
-    def others(
-        qs: QuerySet[Donation], *, with_range: bool = True, walked: bool = False
-    ) -> QuerySet[Donation]:
+    def others(sel: _Sel, *, with_range: bool = True, walked: bool = False) -> _Sel:
         if with_range and has_other:
-            if walked:
-                # Tested row by row on the walk: an indexed range here could lead the planner
-                # to read every gift in it and sort them (every gift of one common amount).
-                qs = qs.alias(_other=Coalesce(F(other_field), F(other_field)))
-                qs = _range(qs, "_other", *other, high_inclusive=by_time)
-            else:
-                qs = _range(qs, other_field, *other, high_inclusive=by_time)
+            sel = _range(sel, other_field, *other, high_inclusive=by_time, walked=walked)
         if ref:
-            qs = qs.filter(public_ref=ref)
+            sel = sel.where("d.public_ref = %s", ref)
         if query.bank:
-            qs = qs.filter(id__in=_bank_ids(campaign, query.bank))
-        return qs
+            sel = _among(sel, _bank_ids(campaign, query.bank))
+        return sel
 
-    def page(qs: QuerySet[Donation], n: int = limit + 1) -> list[dict[str, Any]]:
-        return list(qs.order_by(*order).values(*PUBLIC_FIELDS)[:n])
+    def page(sel: _Sel, n: int = limit + 1) -> list[dict[str, Any]]:
+        return _rows(*sel.sql(_PUBLIC_COLUMNS, order, n))
 
     # When: nothing filters beyond the sort column's index, or a reference names the gift.
     if ref or query.bank or not (has_other or words):
@@ -412,16 +468,18 @@ def _search(
             return replace(end, count=_counted(keyed, count_cap))
     # When: the filters match densely, a bounded walk of the sort order finds the page.
     if WALK_BUDGET > 0:
-        end_at = _walk_end(ordered, query.sort, WALK_BUDGET)
-        walk = ordered if end_at is None else ordered.filter(end_at)
-        rows = page(_words_each(others(walk, walked=True), words))
-        if len(rows) > limit or end_at is None:
+        walk = _walked(ordered, query.sort, WALK_BUDGET)
+        rows = page(_words_each(others(walk or ordered, walked=True), words))
+        if len(rows) > limit or walk is None:
             return _page_end(rows, limit, query.sort)
     # Then, sparse: the most selective other filter finds every candidate.
-    in_range = _range(
-        Donation.objects.filter(campaign=campaign), other_field, *other, high_inclusive=by_time
-    )
-    in_range_ids = list(in_range.values_list("id", flat=True)[: RANGE_MAX + 1]) if has_other else []
+    in_range = _range(_Sel.of(campaign), other_field, *other, high_inclusive=by_time)
+    in_range_ids: list[int] = []
+    if has_other:
+        sql, params = in_range.sql("d.id", limit=RANGE_MAX + 1)
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            in_range_ids = [int(pk) for (pk,) in cur.fetchall()]
     if has_other and len(in_range_ids) <= RANGE_MAX and not words:
         # Every candidate is known (read through the other column's index): each read by id
         # and sorted in one query, as for postings; a sort-order walk testing `id IN (range)`
@@ -430,9 +488,7 @@ def _search(
         end = _page_end(_public_rows([pk for pk, _amount in keyed[: limit + 1]]), limit, query.sort)
         return end if count_cap is None else replace(end, count=_counted(keyed, count_cap))
     if has_other and len(in_range_ids) <= RANGE_MAX:
-        found = _words_each(
-            others(ordered.filter(id__in=in_range.values("id")), with_range=False), words
-        )
+        found = _words_each(others(_among(ordered, in_range_ids), with_range=False), words)
     elif words:
         found = _words_indexed(others(ordered), words)
     else:
@@ -455,14 +511,13 @@ def donation_count(
     says the longer one will pass `cap`), each walk read lazily and stopped at `cap` + 1
     matches; rarer words through the word index, ranges on their index.
     """
-    qs = Donation.objects.filter(campaign=campaign)
-    qs = _range(qs, "received_at", query.since, query.until, high_inclusive=False)
-    qs = _range(qs, "amount_minor", query.min_minor, query.max_minor, high_inclusive=True)
+    sel = _range(_Sel.of(campaign), "received_at", query.since, query.until, high_inclusive=False)
+    sel = _range(sel, "amount_minor", query.min_minor, query.max_minor, high_inclusive=True)
     ref = query.ref.strip().upper()
     if ref:
-        qs = qs.filter(public_ref=ref)
+        sel = sel.where("d.public_ref = %s", ref)
     if query.bank:
-        qs = qs.filter(id__in=_bank_ids(campaign, query.bank))
+        sel = _among(sel, _bank_ids(campaign, query.bank))
     words = query_words(query.q)
     if words and not (ref or query.bank):
         ids = postings_match(campaign.pk, words).ids
@@ -470,84 +525,74 @@ def donation_count(
         if len(ids) > cap and ranged == (None, None, None, None):
             return StatementCount(cap, None, exact=False)
         if len(ids) <= IDS_MAX:
-            return _counted(_keyed(qs, ids, "-time", cap + 1), cap)
+            return _counted(_keyed(sel, ids, "-time", cap + 1), cap)
         timed = _range(
-            Donation.objects.filter(campaign=campaign),
-            "received_at",
-            query.since,
-            query.until,
-            high_inclusive=False,
+            _Sel.of(campaign), "received_at", query.since, query.until, high_inclusive=False
         )
         # The newest WALK_BUDGET gifts first; when they hold enough matches that COUNT_WALK
         # gifts should hold more than `cap`, the newest COUNT_WALK; else the word index.
         # On the walk the amounts are tested row by row (see _search's `others`).
-        amounts = timed.alias(_amount=Coalesce(F("amount_minor"), F("amount_minor")))
-        amounts = _range(amounts, "_amount", query.min_minor, query.max_minor, high_inclusive=True)
         for budget in sorted({b for b in (WALK_BUDGET, COUNT_WALK) if b > 0}):
-            end = _walk_end(timed, "-time", budget)
-            walk = amounts if end is None else amounts.filter(end)
-            walked = _bounded(_words_each(walk, words), cap, ("-received_at", "-id"))
-            if not walked.exact or end is None:
+            walk = _walked(timed, "-time", budget)
+            amounts = _range(
+                walk or timed,
+                "amount_minor",
+                query.min_minor,
+                query.max_minor,
+                high_inclusive=True,
+                walked=True,
+            )
+            walked = _bounded(_words_each(amounts, words), cap, _order("-time"))
+            if not walked.exact or walk is None:
                 return walked
             if walked.count * COUNT_WALK <= cap * budget:
                 break  # too sparse for the longer walk to pass the cap
-        return _bounded_indexed(qs, words, cap)
-    if words:
-        qs = _words_each(qs, words)
+        return _bounded_indexed(sel, words, cap)
+    sel = _words_each(sel, words)
     has_time = query.since is not None or query.until is not None
     has_amount = query.min_minor is not None or query.max_minor is not None
     order: tuple[str, ...] = ()  # a reference, a bank code, both ranges: the planner's choice
     if has_time and not (has_amount or ref or query.bank):
-        order = ("-received_at", "-id")
+        order = _order("-time")
     elif has_amount and not (has_time or ref or query.bank):
-        order = ("-amount_minor", "-id")
-    return _bounded(qs, cap, order)
+        order = _order("-amount")
+    return _bounded(sel, cap, order)
 
 
-def _walk_end(ordered: QuerySet[Donation], sort: Sort, budget: int) -> Q | None:
-    """A filter keeping the first `budget` gifts of `ordered` in `sort` order, or None when
-    `ordered` holds fewer (the walk then sees every gift). One read of `budget` index entries.
+def _walked(sel: _Sel, sort: Sort, budget: int) -> _Sel | None:
+    """`sel` kept to its first `budget` gifts in `sort` order, or None when it holds fewer
+    (the walk then sees every gift). One read of `budget` index entries.
 
-    A walk filtered with it is read lazily in sort order through the (campaign, field, id)
-    index and stops at its LIMIT, so a dense match costs the rows up to its last match."""
+    A walk so bounded is read lazily in sort order through the (campaign, field, id) index
+    and stops at its LIMIT, so a dense match costs the rows up to its last match."""
     field = _SORT_FIELD[sort.lstrip("-")]
-    descending = sort.startswith("-")
-    order = (f"-{field}", "-id") if descending else (field, "id")
-    last = list(ordered.order_by(*order).values_list(field, "id")[budget - 1 : budget])
-    if not last:
+    sql, params = sel.sql(f"d.{field}, d.id", _order(sort), limit=1, offset=budget - 1)
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        last = cur.fetchone()
+    if last is None:
         return None
-    value, pk = last[0]
-    op, op_eq = ("gt", "gte") if descending else ("lt", "lte")
-    # The first, redundant bound lets the index stop at the walk's end.
-    return Q(**{f"{field}__{op_eq}": value}) & (
-        Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op_eq}": pk})
-    )
+    value = _moment(last[0]) if field == "received_at" else last[0]
+    flipped = _FLIP[sort]
+    return _after(sel, flipped, value, int(last[1]), inclusive=True)
 
 
-def _bounded_indexed(qs: QuerySet[Donation], words: list[Word], cap: int) -> StatementCount:
-    """Count and sum at most cap + 1 gifts of qs having every word, found through the index.
+def _bounded_indexed(sel: _Sel, words: list[Word], cap: int) -> StatementCount:
+    """Count and sum at most cap + 1 gifts of sel having every word, found through the index.
 
     On SQLite the FTS5 match drives the read (CROSS JOIN keeps it the outer loop), so the read
     stops after cap + 1 matches instead of collecting every match first."""
     if connection.vendor != "sqlite":
-        return _bounded(_words_indexed(qs, words), cap)
-    sql, params = qs.values("amount_minor").query.sql_with_params()
-    head = (
-        'SELECT "donations_donation"."amount_minor" AS "amount_minor" '
-        'FROM "donations_donation" WHERE '
-    )
-    if not sql.startswith(head):  # a shape this reader does not know: the general read
-        return _bounded(_words_indexed(qs, words), cap)
+        return _bounded(_words_indexed(sel, words), cap)
     match = " AND ".join(w.fts_term() for w in words)
     inner = (
-        f'SELECT "donations_donation"."amount_minor" AS a FROM {TABLE} CROSS JOIN '  # noqa: S608 (constant SQL, bound values)
-        f'"donations_donation" ON "donations_donation"."id" = {TABLE}.rowid '
-        f"WHERE {TABLE} MATCH %s AND ({sql[len(head) :]}) LIMIT %s"
+        f"SELECT d.amount_minor AS a FROM {TABLE} CROSS JOIN donations_donation d "  # noqa: S608 (constant SQL, bound values)
+        f"ON d.id = {TABLE}.rowid WHERE {TABLE} MATCH %s AND {' AND '.join(sel.conds)} LIMIT %s"
     )
     with connection.cursor() as cur:
         cur.execute(
             f"SELECT COUNT(*), COALESCE(SUM(t.a), 0) FROM ({inner}) t",  # noqa: S608 (constant SQL, bound values)
-            [match, *params, cap + 1],
+            [match, *sel.params, cap + 1],
         )
         count, total = cur.fetchone()
     if count > cap:
@@ -555,15 +600,15 @@ def _bounded_indexed(qs: QuerySet[Donation], words: list[Word], cap: int) -> Sta
     return StatementCount(int(count), int(total), exact=True)
 
 
-def _bounded(qs: QuerySet[Donation], cap: int, order: tuple[str, ...] = ()) -> StatementCount:
-    """Count and sum at most cap + 1 rows of qs, read in `order` when given.
+def _bounded(sel: _Sel, cap: int, order: tuple[str, ...] = ()) -> StatementCount:
+    """Count and sum at most cap + 1 rows of sel, read in `order` when given.
 
     An order that a (campaign, field, id) index serves keeps the read on that index: without
     it PostgreSQL may scan the table for a range it believes spread evenly (one busy day)."""
-    sql, params = qs.order_by(*order).values("amount_minor")[: cap + 1].query.sql_with_params()
+    sql, params = sel.sql("d.amount_minor", order, cap + 1)
     with connection.cursor() as cur:
         cur.execute(
-            f"SELECT COUNT(*), COALESCE(SUM(t.amount_minor), 0) FROM ({sql}) t",  # noqa: S608 (Django's own SQL, bound values)
+            f"SELECT COUNT(*), COALESCE(SUM(t.amount_minor), 0) FROM ({sql}) t",  # noqa: S608 (constant SQL, bound values)
             params,
         )
         count, total = cur.fetchone()
