@@ -256,3 +256,31 @@ def test_every_count_path_gives_the_brute_force_count_and_sum(
                     sum(matched),
                     True,
                 ), (kw, cap)
+
+
+@pytest.mark.parametrize(
+    ("sort", "text"),
+    [
+        ("-amount", f"{2**63}|5"),
+        ("-amount", f"5|{2**64}"),
+        ("time", "2025-08-14T10:00:00|5"),  # no time zone
+        ("time", "yesterday|5"),
+        ("amount", "5"),
+    ],
+)
+def test_a_page_cursor_it_did_not_give_out_is_refused_not_raised(campaign, sort, text):
+    import base64
+
+    cursor = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    with pytest.raises(selectors.SearchError):
+        donation_search(campaign=campaign, query=StatementQuery(sort=sort), cursor=cursor)
+
+
+def test_the_api_answers_a_forged_cursor_with_400(campaign, client):
+    import base64
+
+    cursor = base64.urlsafe_b64encode(f"{2**70}|1".encode()).decode()
+    response = client.get(
+        f"/api/v1/campaigns/{campaign.slug}/donations", {"page": cursor, "sort": "-amount"}
+    )
+    assert response.status_code == 400
