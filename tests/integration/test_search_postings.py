@@ -215,3 +215,23 @@ def _sqlite():
     from django.db import connection
 
     return connection.vendor == "sqlite"
+
+
+def test_the_books_mark_moves_with_every_booking_and_only_then(campaign):
+    from solidarity.apps.donations.search import search_books_mark
+
+    # Given: the mark the indexer saw on its last pass
+    before = search_books_mark()
+    assert search_books_mark() == before  # nothing booked: the indexer skips its scan
+    # When: gifts are booked into this campaign, then into another one
+    donations_record_many(
+        campaign=campaign, gifts=[_named(campaign, "Trần Thị Mai", 30)], search_later=True
+    )
+    after_one = search_books_mark()
+    other = campaign_factory(slug="another")
+    donations_record_many(
+        campaign=other, gifts=[_named(other, "Phạm Văn Hùng", 31)], search_later=True
+    )
+    # Then: each moved the mark (the indexer scans its window again)
+    assert before != after_one != search_books_mark()
+    assert search_books_mark()[0] == before[0] + 2

@@ -170,6 +170,20 @@ def search_backlog() -> SearchBacklog:
     return SearchBacklog(int(n or 0), oldest)
 
 
+def search_books_mark() -> tuple[int, int]:
+    """What changes whenever a gift is booked: the campaigns' gift counts summed (maintained
+    in each booking transaction, so a transaction that commits after a later one still moves
+    it) and the highest gift id. Two primary-key reads: the indexer compares it with its last
+    pass's and skips the window scan when nothing was booked since."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT COALESCE(SUM(donation_count), 0), "
+            "(SELECT COALESCE(MAX(id), 0) FROM donations_donation) FROM ledger_campaigntotals"
+        )
+        count, top = cur.fetchone()
+    return int(count), int(top)
+
+
 def search_index_catch_up(*, limit: int = 5000, full: bool = False) -> int:
     """Index up to `limit` booked gifts that have no search row; how many were indexed.
 
