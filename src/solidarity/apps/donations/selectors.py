@@ -337,6 +337,12 @@ def _moment(value: Any) -> datetime:
     return connection.ops.convert_datetimefield_value(value, None, connection)  # type: ignore[no-any-return]
 
 
+def _top(limit: int, count_cap: int | None) -> int | None:
+    """How many keyed rows a page needs: limit + 1 (the extra one says more follow), or all
+    of them when they are also counted."""
+    return limit + 1 if count_cap is None else None
+
+
 def _counted(keyed: list[tuple[int, int]], cap: int) -> StatementCount:
     if len(keyed) > cap:
         return StatementCount(cap, None, exact=False)
@@ -460,7 +466,8 @@ def _search(
         # The walk reads about (limit + 1) * gifts / matches gifts to fill a page, each tested
         # against the words (about twice a read by id): it wins for words on many gifts.
         if len(ids) <= IDS_MAX and len(ids) ** 2 <= 2 * (limit + 1) * matched.gifts:
-            keyed = _keyed(others(ordered), ids, query.sort)
+            # Without a count to give, only the page's rows leave the database.
+            keyed = _keyed(others(ordered), ids, query.sort, _top(limit, count_cap))
             shown = _public_rows([pk for pk, _amount in keyed[: limit + 1]])
             end = _page_end(shown, limit, query.sort)
             if count_cap is None:
@@ -484,7 +491,12 @@ def _search(
         # Every candidate is known (read through the other column's index): each read by id
         # and sorted in one query, as for postings; a sort-order walk testing `id IN (range)`
         # read about gifts / candidates entries per match (18 ms for a rare amount at 2M).
-        keyed = _keyed(others(ordered, with_range=False), BitMap(in_range_ids), query.sort)
+        keyed = _keyed(
+            others(ordered, with_range=False),
+            BitMap(in_range_ids),
+            query.sort,
+            _top(limit, count_cap),
+        )
         end = _page_end(_public_rows([pk for pk, _amount in keyed[: limit + 1]]), limit, query.sort)
         return end if count_cap is None else replace(end, count=_counted(keyed, count_cap))
     if has_other and len(in_range_ids) <= RANGE_MAX:
