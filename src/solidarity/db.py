@@ -33,7 +33,7 @@ def values_among(values: Sequence[int] | Sequence[str]) -> tuple[str, Any]:
     an `__in` list apart, at a cost per value that a page of 50 gifts paid three times over)."""
     if connection.vendor == "sqlite":
         return "IN (SELECT value FROM json_each(%s))", orjson.dumps(list(values)).decode()
-    if not values or isinstance(next(iter(values)), int):  # Sequence[int] (a bitmap: ints)
+    if values and isinstance(next(iter(values)), int):  # Sequence[int] (a bitmap: ints)
         # An array literal: psycopg's own adaptation of a list costs about 100 ns per item
         # in Python, and picks the element type from the values (int2[] for small ids).
         return "= ANY(%s::bigint[])", "{" + ",".join(map(str, values)) + "}"
