@@ -265,6 +265,8 @@ def test_every_count_path_gives_the_brute_force_count_and_sum(
         ("-amount", f"5|{2**64}"),
         ("time", "2025-08-14T10:00:00|5"),  # no time zone
         ("time", "yesterday|5"),
+        ("time", "0001-01-01T00:00:00+14:00|5"),  # before year 1 in UTC
+        ("-time", "9999-12-31T23:59:59-14:00|5"),  # after year 9999 in UTC
         ("amount", "5"),
     ],
 )

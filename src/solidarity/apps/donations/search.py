@@ -173,8 +173,9 @@ def search_backlog() -> SearchBacklog:
 def search_books_mark() -> tuple[int, int]:
     """What changes whenever a gift is booked: the campaigns' gift counts summed (maintained
     in each booking transaction, so a transaction that commits after a later one still moves
-    it) and the highest gift id. Two primary-key reads: the indexer compares it with its last
-    pass's and skips the window scan when nothing was booked since."""
+    it) and the highest gift id: a read of the totals table (a row per campaign) and one index
+    entry. The indexer compares it with its last pass's and skips the window scan when nothing
+    was booked since."""
     with connection.cursor() as cur:
         cur.execute(
             "SELECT COALESCE(SUM(donation_count), 0), "

@@ -7,7 +7,7 @@ import binascii
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from django.db import connection
@@ -226,6 +226,7 @@ def _cursor_decode(cursor: str, sort: Sort) -> tuple[Any, int]:
             value: Any = parse_datetime(text)
             if value is None or value.tzinfo is None:
                 raise ValueError(text)
+            value = value.astimezone(UTC)  # OverflowError for a time no column can hold
         else:
             value = int(text)
         if not (
