@@ -27,7 +27,7 @@ def test_a_recovered_gift_is_recognised_when_it_arrives_again():
     prepared = _prepare(campaign.slug, original, {})
     entry = entry_decode(prepared.entry)
     assert (entry["kind"], entry["ref"], entry["commit"]) == (
-        "donation", prepared.published.ref, prepared.digest,
+        "donation", prepared.public_ref, prepared.commitment,
     )  # fmt: skip
     with transaction.atomic():
         recovery._gift_book(campaign, 7, entry)

@@ -180,13 +180,13 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 
 def luhn_valid(digits: str) -> bool:
     """The Luhn (ISO/IEC 7812-1) check digit of a card number holds."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
+    odd = sum(map(int, digits[-1::-2]))
+    even = sum(map(_LUHN_DOUBLED.__getitem__, map(int, digits[-2::-2])))
+    return (odd + even) % 10 == 0
+
+
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+"""A digit doubled, its two digits summed (Luhn's every second digit from the right)."""
 
 
 def _phone_clusters(text: str, groups: Sequence[tuple[int, int, list[int]]]) -> Iterator[list[int]]:
@@ -244,11 +244,16 @@ def memo_mask(text: str, names: Iterable[str] = ()) -> str:
     hidden: set[int] = set()
     groups = []
     for m in _GROUP.finditer(text):
-        positions = _digit_positions(text, m.start(), m.end())
-        groups.append((m.start(), m.end(), positions))
+        start, end = m.span()
+        group = m.group()
+        if group.isdigit():  # one run of digits, the common case
+            positions, digits = list(range(start, end)), group
+        else:
+            positions = _digit_positions(text, start, end)
+            digits = "".join(text[i] for i in positions)
+        groups.append((start, end, positions))
         if len(positions) < NUMBER_MIN_DIGITS:
             continue
-        digits = "".join(text[i] for i in positions)
         card = 13 <= len(digits) <= 19 and digits.isascii() and luhn_valid(digits)
         _hide_digits(hidden, positions, 4 if card else 3)
     for positions in _phone_clusters(text, groups):

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Model
@@ -32,7 +33,7 @@ from solidarity.apps.banking.models import (
     ReviewItem,
 )
 from solidarity.apps.banking.movements import movements_book
-from solidarity.apps.banking.reconciliation import webhook_bookings_find
+from solidarity.apps.banking.reconciliation import webhook_bookings_find, webhook_bookings_near
 from solidarity.apps.banking.report import BookingRefused, BookReport
 from solidarity.apps.banking.returns import pending_reversals_apply, returns_book
 from solidarity.apps.banking.selectors import existing_refs
@@ -41,13 +42,13 @@ from solidarity.apps.campaigns.selectors import campaign_gift_problem
 from solidarity.apps.donations.models import Channel, Donation
 from solidarity.apps.donations.services import (
     GiftInput,
+    PreparedGift,
     PreparedGifts,
-    PreparedParts,
+    donations_book_prepared,
     donations_prepare,
     donations_prepare_offline,
     donations_record_many,
     gift_errors,
-    prepared_from_parts,
 )
 from solidarity.apps.ledger.services import totals_apply
 from solidarity.core.matching import (
@@ -65,8 +66,36 @@ from solidarity.db import db_datetime, rows_insert
 
 logger = logging.getLogger(__name__)
 
-AheadParts = dict[tuple[str, str, str], PreparedParts]
-"""Gifts prepared ahead, by (campaign slug, source, source_ref), as `prepared_parts`."""
+
+@dataclass(frozen=True)
+class AheadBatch:
+    """One batch of transactions decided and prepared ahead by a process without the database
+    (`batch_prepare_offline`): the credits that are gifts as they stand (matched to one open
+    campaign, within its rule, carrying no privacy reference), prepared, in batch order;
+    every other transaction by its position in the batch. The batch is known by its size and
+    its first and last identities (`fits`)."""
+
+    size: int
+    first: str
+    last: str
+    gifts: PreparedGifts
+    rest: tuple[int, ...]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its gifts as plain tuples, by campaign: a named tuple costs a Python
+        call per gift to pickle and another to load."""
+        by_slug: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        for (slug, _, _), p in self.gifts.items():
+            by_slug[slug].append(tuple(p))
+        return (_ahead_batch_load, (self.size, self.first, self.last, by_slug, self.rest))
+
+    def fits(self, batch: Sequence[BankTransaction]) -> bool:
+        """Whether this was made from `batch` (the same spool, the same cut)."""
+        return (
+            self.size == len(batch)
+            and self.first == batch[0].identity
+            and self.last == batch[-1].identity
+        )
 
 
 BATCH = 5000
@@ -113,6 +142,22 @@ def _gift(
     )
 
 
+def _ahead_batch_load(
+    size: int,
+    first: str,
+    last: str,
+    by_slug: dict[str, list[tuple[Any, ...]]],
+    rest: tuple[int, ...],
+) -> AheadBatch:
+    gifts: PreparedGifts = {}
+    make = tuple.__new__
+    for slug, rows in by_slug.items():
+        for row in rows:
+            p = make(PreparedGift, row)
+            gifts[(slug, p.source, p.source_ref)] = p
+    return AheadBatch(size, first, last, gifts, rest)
+
+
 def bank_transactions_book(
     *,
     transactions: Iterable[BankTransaction],
@@ -124,7 +169,7 @@ def bank_transactions_book(
     progress: Callable[[int], None] | None = None,
     batch_size: int = BATCH,
     search_later: bool = False,
-    prepared_batches: Iterator[AheadParts | None] | None = None,
+    prepared_batches: Iterator[AheadBatch | None] | None = None,
 ) -> BookReport:
     """Book bank transactions, each exactly once, whatever channel delivered them.
 
@@ -154,8 +199,11 @@ def bank_transactions_book(
     - A batch's gifts to one campaign through one account (and day) are the lines of one
       deposit journal transaction. With `search_later`, their search rows are left to the
       indexer (`search_index_catch_up`), which catches up within seconds of the commit.
-    - `prepared_batches` (`pipeline.prepared_ahead`): per batch, gifts prepared ahead by
-      another process, used only where they are the very same gifts.
+    - `prepared_batches` (`imports.pipeline.PreparedAhead`): per batch, the decisions and
+      gifts another process made ahead from the same transactions (`AheadBatch`). Used only
+      for the batch they were made from, and only when none of its gifts is known yet (no
+      gift, review line or movement under its identity, no bank-feed notification on its
+      account near its days); otherwise the batch is booked as without them.
     - The campaign's rule for one gift (`campaign_gift_problem`: its smallest and largest
       gift), which the give page, intents and the partner API refuse before any money
       moves, cannot refuse a transfer: the money is in the account already, whatever the
@@ -196,7 +244,7 @@ def _batch_book(
     imported: Model | None,
     search_later: bool = False,
     *,
-    ahead: AheadParts | None = None,
+    ahead: AheadBatch | None = None,
 ) -> BookReport:
     targets: list[Target] = []
     errors = []
@@ -208,25 +256,103 @@ def _batch_book(
             targets.append(found)
     if errors:
         raise BookingRefused(errors)
-    prepared = {} if ahead is not None else _gifts_prepare_ahead(batch, targets)
+    if ahead is not None and not ahead.fits(batch):
+        ahead = None
+    prepared = ahead.gifts if ahead is not None else _gifts_prepare_ahead(batch, targets)
     for attempt in range(_BATCH_RETRIES):
         try:
             with transaction.atomic():
-                return _batch_book_once(
-                    batch,
-                    targets,
-                    source_kind,
-                    imported,
-                    prepared,
-                    search_later=search_later,
-                    ahead=ahead,
-                )
+                report = None
+                if ahead is not None:
+                    report = _batch_book_ahead(
+                        batch, targets, source_kind, imported, ahead, search_later=search_later
+                    )
+                if report is None:
+                    report = _batch_book_once(
+                        batch, targets, source_kind, imported, prepared, search_later=search_later
+                    )
+                return report
         except IntegrityError:
             # A concurrent booker committed some of these meanwhile: the next attempt sees
             # them as duplicates.
             if attempt == _BATCH_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def _batch_book_ahead(
+    batch: Sequence[BankTransaction],
+    targets: Sequence[Target],
+    source_kind: str,
+    imported: Model | None,
+    ahead: AheadBatch,
+    *,
+    search_later: bool,
+) -> BookReport | None:
+    """Book one batch from the decisions made ahead (`AheadBatch`), inside
+    `transaction.atomic`; None, having written nothing, when one of its gifts may be known
+    already (the caller then books the batch as `_batch_book_once` does).
+
+    The decisions are those `_batch_book_once` makes (the same `_credit_decide` over the same
+    preloaded accounts and campaigns); what they could not see is the database, checked here
+    under the accounts' lock: the gifts' identities as review lines and movements, bank-feed
+    notifications on their accounts near their days, and (by the unique constraints their
+    inserts meet) as gifts."""
+    receiving_accounts_lock((t.bin, t.number) for t in targets)
+    pairs = [(p.source, p.source_ref) for p in ahead.gifts.values()]
+    if pairs and (
+        existing_refs(ReviewItem, pairs)
+        or existing_refs(AccountMovement, pairs)
+        or _feeds_near(batch, targets)
+    ):
+        return None
+    report = BookReport(rows_read=len(batch))
+    by_campaign: dict[str, list[PreparedGift]] = defaultdict(list)
+    for (slug, _, _), p in ahead.gifts.items():
+        by_campaign[slug].append(p)
+    distinct = {id(t): t for t in targets}.values()
+    campaigns = {c.slug: c for t in distinct for c in t.campaigns.values()}
+    accounts = {a.pk: a for t in distinct for a in t.rows.values()}
+    booked: list[tuple[str, str, str, int]] = []
+    try:
+        # Inserted as they are: a gift booked already (a file imported again) breaks a
+        # unique constraint, which costs less than looking each one up first.
+        with transaction.atomic():
+            for slug, items in by_campaign.items():
+                results = donations_book_prepared(
+                    campaign=campaigns[slug], items=items, search_later=search_later
+                )
+                for p, result in zip(items, results, strict=True):
+                    report.booked += 1
+                    if p.bank_ref and (account := accounts.get(p.account_id)) is not None:
+                        booked.append((account.bin, account.number, p.bank_ref, result.donation_id))
+    except IntegrityError:
+        return None
+    if ahead.rest:
+        rest = [batch[i] for i in ahead.rest]
+        report.add(
+            _batch_book_once(
+                rest,
+                [targets[i] for i in ahead.rest],
+                source_kind,
+                imported,
+                {},
+                search_later=search_later,
+            )
+        )
+        report.rows_read -= len(rest)
+    if booked:
+        report.reversals += pending_reversals_apply(booked=booked)
+    return report
+
+
+def _feeds_near(batch: Sequence[BankTransaction], targets: Sequence[Target]) -> bool:
+    """Whether a bank feed brought in anything on the batch's accounts near its days (then
+    `webhook_bookings_find` decides credit by credit)."""
+    by_target: dict[int, tuple[Target, list[BankTransaction]]] = {}
+    for tx, target in zip(batch, targets, strict=True):
+        by_target.setdefault(id(target), (target, []))[1].append(tx)
+    return any(webhook_bookings_near(t, txs) for t, txs in by_target.values())
 
 
 class _CampaignChooser:
@@ -267,33 +393,37 @@ class _CampaignChooser:
 
 
 def _gifts_prepare_ahead(
-    batch: Sequence[BankTransaction], targets: Sequence[Target], *, offline: bool = False
+    batch: Sequence[BankTransaction], targets: Sequence[Target]
 ) -> PreparedGifts:
-    """Before the batch's write transaction: the gifts its credits will most likely be (the
-    campaign `_CampaignChooser` picks, open, not booked yet), prepared, so the transaction
-    only writes. `_batch_book_once` decides again inside the transaction, with the same
-    chooser, and uses a preparation only for the very same gift; a guess that turns out wrong
-    (a duplicate, a campaign closed meanwhile) costs its work, nothing else. `offline`:
-    without the database (`donations_prepare_offline`), in the preparing process."""
+    """Before the batch's write transaction: the gifts its credits will most likely be
+    (`_credit_decide`, not booked yet), prepared, so the transaction only writes.
+    `_batch_book_once` decides again inside the transaction and uses a preparation only for
+    the very same gift; a guess that turns out wrong (a duplicate, a campaign closed
+    meanwhile) costs its work, nothing else."""
     guesses: dict[str, list[GiftInput]] = defaultdict(list)
+    for gift, campaign, _ in _gifts_decided(batch, targets):
+        guesses[campaign.slug].append(gift)
+    prepared: PreparedGifts = {}
+    for slug, gifts in guesses.items():
+        prepared.update(donations_prepare(campaign_slug=slug, gifts=gifts))
+    return prepared
+
+
+def _gifts_decided(
+    batch: Sequence[BankTransaction], targets: Sequence[Target]
+) -> Iterator[tuple[GiftInput, Campaign, int]]:
+    """(gift, campaign, position in the batch) of each credit of `batch` that
+    `_credit_decide` makes a gift, the database aside."""
     choosers: dict[int, _CampaignChooser] = {}
-    for tx, target in zip(batch, targets, strict=True):
+    for i, (tx, target) in enumerate(zip(batch, targets, strict=True)):
         if tx.direction != "credit" or tx.is_reversal:
             continue
         chooser = choosers.get(id(target))
         if chooser is None:
             chooser = choosers[id(target)] = _CampaignChooser(target)
-        match = chooser.match(tx)
-        if match.kind != "matched":
-            continue
-        if chooser.open_at(match.slug, tx.booked_at):  # type: ignore[arg-type]
-            chosen = chooser.by_slug[match.slug]  # type: ignore[index]
-            guesses[chosen.slug].append(_gift(tx, target, chosen))
-    prepared: PreparedGifts = {}
-    prepare = donations_prepare_offline if offline else donations_prepare
-    for slug, gifts in guesses.items():
-        prepared.update(prepare(campaign_slug=slug, gifts=gifts))
-    return prepared
+        decided = _credit_decide(tx, target, chooser)
+        if not isinstance(decided, _Review):
+            yield (*decided, i)
 
 
 @dataclass
@@ -304,6 +434,30 @@ class _Review:
     reason: str
 
 
+def _credit_decide(
+    tx: BankTransaction, target: Target, chooser: _CampaignChooser
+) -> tuple[GiftInput, Campaign] | _Review:
+    """What a credit not known yet becomes: a gift to the campaign the chooser picks, or a
+    line held for review (no campaign or several; the campaign not open at its time; its
+    rule for one gift refuses the amount). Reads nothing from the database."""
+    match = chooser.match(tx)
+    if match.kind != "matched":
+        return _Review(tx, target, match, match.reason)
+    chosen = chooser.by_slug[match.slug]  # type: ignore[index]
+    gift = _gift(tx, target, chosen)
+    problems = gift_errors(chosen, gift, f"line {tx.line}")
+    if not problems and (rule := campaign_gift_problem(chosen, gift.amount_minor)):
+        problems.append(str(rule))
+    if chosen.status != Campaign.Status.OPEN:
+        problems.append(f"campaign {chosen.slug} is {chosen.status}, not open")
+    elif not chooser.open_at(chosen.slug, tx.booked_at):
+        # Closed by its closing time: a late transfer waits for a person's decision.
+        problems.append(f"campaign {chosen.slug} closed at {rfc3339(chosen.closes_at)}")
+    if problems:
+        return _Review(tx, target, match, "; ".join(problems)[:200])
+    return gift, chosen
+
+
 def _batch_book_once(
     batch: Sequence[BankTransaction],
     targets: Sequence[Target],
@@ -312,11 +466,9 @@ def _batch_book_once(
     prepared: PreparedGifts,
     *,
     search_later: bool = False,
-    ahead: AheadParts | None = None,
 ) -> BookReport:
-    """Book one batch; must run inside `transaction.atomic`. `prepared` holds the gifts
-    prepared ahead in this process; `ahead` those another process prepared (added to
-    `prepared` as their gifts are chosen)."""
+    """Book one batch; must run inside `transaction.atomic`. `prepared` holds gifts
+    prepared ahead (`_gifts_prepare_ahead`), used only for the very same gifts."""
     receiving_accounts_lock((t.bin, t.number) for t in targets)
     report = BookReport(rows_read=len(batch))
     gifts: dict[int, list[GiftInput]] = defaultdict(list)
@@ -347,29 +499,11 @@ def _batch_book_once(
             if (source, tx.identity) in in_review or tx.identity in elsewhere:
                 report.duplicates += 1
                 continue
-            match = chooser.match(tx)
-            if match.kind != "matched":
-                reviews.append(_Review(tx, target, match, match.reason))
+            decided = _credit_decide(tx, target, chooser)
+            if isinstance(decided, _Review):
+                reviews.append(decided)
                 continue
-            chosen = chooser.by_slug[match.slug]  # type: ignore[index]
-            key = (chosen.slug, source, tx.identity)
-            done = prepared.get(key)
-            if done is None and ahead is not None and (parts := ahead.get(key)) is not None:
-                done = prepared[key] = prepared_from_parts(
-                    _gift(tx, target, chosen, donor_name=parts[0]), parts
-                )
-            gift = done.gift if done is not None else _gift(tx, target, chosen)
-            problems = gift_errors(chosen, gift, f"line {tx.line}")
-            if not problems and (rule := campaign_gift_problem(chosen, gift.amount_minor)):
-                problems.append(str(rule))
-            if chosen.status != Campaign.Status.OPEN:
-                problems.append(f"campaign {chosen.slug} is {chosen.status}, not open")
-            elif not chooser.open_at(chosen.slug, tx.booked_at):
-                # Closed by its closing time: a late transfer waits for a person's decision.
-                problems.append(f"campaign {chosen.slug} closed at {rfc3339(chosen.closes_at)}")
-            if problems:
-                reviews.append(_Review(tx, target, match, "; ".join(problems)[:200]))
-                continue
+            gift, chosen = decided
             gifts[chosen.pk].append(gift)
             campaigns[chosen.pk] = chosen
 
@@ -481,10 +615,27 @@ def _reviews_add(
 
 def batch_prepare_offline(
     resolver: AccountResolver, batch: Sequence[BankTransaction]
-) -> PreparedGifts:
-    """In the preparing process: `_gifts_prepare_ahead` without the database (the resolver
-    is preloaded, every spooled transaction resolves)."""
+) -> AheadBatch | None:
+    """In a preparing process, without the database: the batch's decisions and its gifts
+    prepared (`AheadBatch`); None when a transaction has no receiving account (the writer
+    then refuses the batch). The resolver is preloaded."""
+    if not batch:
+        return None
     targets = [t for tx in batch if not isinstance(t := resolver.resolve(tx), str)]
     if len(targets) != len(batch):
-        return {}
-    return _gifts_prepare_ahead(batch, targets, offline=True)
+        return None
+    by_campaign: dict[str, list[GiftInput]] = defaultdict(list)
+    for gift, campaign, _ in _gifts_decided(batch, targets):
+        by_campaign[campaign.slug].append(gift)
+    gifts: PreparedGifts = {}
+    for slug, items in by_campaign.items():
+        # Gifts carrying a privacy reference are left out: the writer books them the
+        # general way, with the choice the database holds under it.
+        gifts.update(donations_prepare_offline(campaign_slug=slug, gifts=items))
+    pairs = {(p.source, p.source_ref) for p in gifts.values()}
+    rest = tuple(
+        i
+        for i, (tx, target) in enumerate(zip(batch, targets, strict=True))
+        if (target.source, tx.identity) not in pairs
+    )
+    return AheadBatch(len(batch), batch[0].identity, batch[-1].identity, gifts, rest)

@@ -66,6 +66,10 @@ class FeedCredits(Protocol):
         `identities`, and the open ones of one of `amounts`; by time, then key."""
         ...
 
+    def any_near(self, *, bin_: str, number: str, lo: datetime, hi: datetime) -> bool:
+        """Whether `near` could find anything in [lo, hi) for any identities and amounts."""
+        ...
+
     def confirm(self, confirmed: Sequence[tuple[FeedCredit, str]]) -> None:
         """Mark each credit confirmed, now, by the statement identity beside it."""
         ...
@@ -102,6 +106,24 @@ def webhook_bookings_find(
     if not lines:
         return {}
     return statement_confirmations_find(bin_=target.bin, number=target.number, transactions=lines)
+
+
+def webhook_bookings_near(target: Target, transactions: Sequence[BankTransaction]) -> bool:
+    """Whether `webhook_bookings_find(target, transactions)` could find anything: a bank feed
+    booked a credit (a gift or a review line) on the account within `feed_window` of the
+    days of the statement credits among `transactions`. One indexed query per feed."""
+    lines = [
+        tx
+        for tx in transactions
+        if tx.direction == "credit" and not tx.identity.startswith("feed:")
+    ]
+    if not lines:
+        return False
+    lo = feed_window(vn_day(min(tx.booked_at for tx in lines)))[0]
+    hi = feed_window(vn_day(max(tx.booked_at for tx in lines)))[1]
+    return any(
+        feed.any_near(bin_=target.bin, number=target.number, lo=lo, hi=hi) for feed in _FEEDS
+    )
 
 
 def statement_confirmations_find(

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -139,7 +139,7 @@ def donation_record(*, campaign: Campaign, gift: GiftInput) -> RecordResult:
     return donations_record_many(campaign=campaign, gifts=[gift])[0]
 
 
-PreparedGifts = dict[tuple[str, str, str], "_Prepared"]
+PreparedGifts = dict[tuple[str, str, str], "PreparedGift"]
 """Gifts prepared ahead of booking, by (campaign slug, source, source_ref)."""
 
 
@@ -155,49 +155,12 @@ def donations_prepare(*, campaign_slug: str, gifts: Sequence[GiftInput]) -> Prep
     return _by_key(campaign_slug, _prepare_all(campaign_slug, todo, choices))
 
 
-PreparedParts = tuple[str, str, str, str, bytes, str, bytes, str | None]
-"""What preparing a gift computed, as plain values another process can send cheaply:
-(donor name, public ref, display name, shown memo, salt, commitment, log entry, donor key)."""
-
-
-def prepared_parts(p: _Prepared) -> PreparedParts:
-    """`p` as plain values (`prepared_from_parts` takes them back)."""
-    pub = p.published
-    return (
-        p.gift.donor_name,
-        pub.ref,
-        pub.display_name,
-        pub.memo_shown,
-        p.salt,
-        p.digest,
-        p.entry,
-        p.donor_key,
-    )
-
-
-def prepared_from_parts(gift: GiftInput, parts: PreparedParts) -> _Prepared:
-    """The preparation of `gift` from `prepared_parts` of the same gift's preparation."""
-    _, ref, display_name, memo_shown, salt, digest, entry, donor_key = parts
-    published = PublishedGift(
-        ref,
-        gift.amount_minor,
-        gift.currency,
-        gift.received_at,
-        gift.channel,
-        display_name,
-        memo_shown,
-    )
-    return _Prepared(
-        gift, published, salt, digest, entry, donor_key, (gift.source, gift.source_ref)
-    )
-
-
 def donations_prepare_offline(*, campaign_slug: str, gifts: Sequence[GiftInput]) -> PreparedGifts:
     """`donations_prepare` without the database, for a process that has no connection (an
     import's preparing process): gifts that carry a privacy reference are left out (the
     booking prepares them with the choice the reference holds), and gifts booked already
     are prepared too (the booking skips them)."""
-    todo = [g for g in gifts if not _privacy_refs(g)]
+    todo = [g for g in gifts if not gift_carries_privacy_ref(g)]
     return _by_key(campaign_slug, _prepare_all(campaign_slug, todo, {}))
 
 
@@ -205,7 +168,7 @@ def donations_record_many(
     *,
     campaign: Campaign,
     gifts: Sequence[GiftInput],
-    prepared: Mapping[tuple[str, str, str], _Prepared] | None = None,
+    prepared: Mapping[tuple[str, str, str], PreparedGift] | None = None,
     deposit: bool = False,
     search_later: bool = False,
 ) -> list[RecordResult]:
@@ -232,13 +195,13 @@ def donations_record_many(
     in_caller_transaction = connection.in_atomic_block
     seen_before = _existing(gifts)
     ahead = prepared or {}
-    ready: list[_Prepared | None] = []
+    ready: list[PreparedGift | None] = []
     missing: list[GiftInput] = []
     for g in gifts:
         if (g.source, g.source_ref) in seen_before:
             continue
         done = ahead.get((campaign.slug, g.source, g.source_ref))
-        if done is None or (done.gift is not g and done.gift != g):
+        if done is None or not done.prepared_for(g):
             missing.append(g)
             done = None
         ready.append(done)
@@ -266,37 +229,65 @@ def donations_record_many(
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class PublishedGift:
-    """What the privacy policy lets the public see of a gift: all but `memo_shown` goes into
-    the log; `memo_shown` only to the pages (and the search index), until erased."""
+class PreparedGift(NamedTuple):
+    """A gift with everything computed that does not need the database: the values of the
+    rows booking it writes. A plain tuple, cheap to send from a preparing process and to
+    turn into rows. What the privacy policy lets the public see of it is `public_ref`,
+    `amount_minor`, `currency`, `received_at`, `channel` and `display_name` (all in the log
+    entry) and `memo_shown` (only on the pages and in search, until erased)."""
 
-    ref: str
+    source: str
+    source_ref: str
+    public_ref: str
     amount_minor: int
     currency: str
     received_at: datetime
+    received_db: Any
+    """`received_at` as the database takes it (`db_datetime_adapter`)."""
     channel: str
     display_name: str
     memo_shown: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    """A gift with everything computed that does not need the database."""
-
-    gift: GiftInput
-    published: PublishedGift
+    donor_name: str
+    sender_account: str
+    memo: str
+    bank_ref: str
+    account_id: int | None
+    ledger_source: str
+    """The ledger account the money came in through (`_source_account`)."""
+    privacy: PrivacyChoice | None
+    privacy_ref: str
     salt: bytes
-    digest: str
+    commitment: str
     entry: bytes
     donor_key: str | None
-    ident: tuple[str, str]
-    """(source, source_ref) of the gift."""
+
+    @property
+    def ident(self) -> tuple[str, str]:
+        """(source, source_ref) of the gift."""
+        return (self.source, self.source_ref)
 
     @property
     def search_text(self) -> str:
-        pub = self.published
-        return search_body(pub.display_name, pub.memo_shown, pub.ref)
+        return search_body(self.display_name, self.memo_shown, self.public_ref)
+
+    def prepared_for(self, g: GiftInput) -> bool:
+        """Whether this is `g`'s preparation: every value of `g` it was computed from is the
+        same (a gift changed since it was prepared is prepared again)."""
+        return (
+            self.source == g.source
+            and self.source_ref == g.source_ref
+            and self.amount_minor == g.amount_minor
+            and self.currency == g.currency
+            and self.received_at == g.received_at
+            and self.channel == g.channel
+            and self.donor_name == g.donor_name
+            and self.sender_account == g.sender_account
+            and self.memo == g.memo
+            and self.bank_ref == g.bank_ref
+            and self.account_id == (g.account.pk if g.account is not None else None)
+            and self.privacy == g.privacy
+            and self.privacy_ref == g.privacy_ref
+        )
 
 
 # The references a donor's privacy choice is made under: intents (G…) and give-page
@@ -310,6 +301,12 @@ def _privacy_refs(g: GiftInput) -> list[str]:
     if g.privacy_ref:
         found.append(g.privacy_ref.strip().upper())
     return found
+
+
+def gift_carries_privacy_ref(g: GiftInput) -> bool:
+    """Whether `g` carries something that may be a privacy reference (in its memo or as
+    `privacy_ref`): its privacy then depends on what the database holds under it."""
+    return bool(g.privacy_ref) or (bool(g.memo) and _PRIVACY_REF.search(g.memo.upper()) is not None)
 
 
 def privacy_references_find(*, gifts: Sequence[GiftInput]) -> dict[str, PrivacyReference]:
@@ -386,14 +383,15 @@ def _salts(count: int) -> Iterator[bytes]:
 
 def _prepare_all(
     campaign_slug: str, gifts: Sequence[GiftInput], choices: Mapping[str, PrivacyReference]
-) -> list[_Prepared]:
+) -> list[PreparedGift]:
     """`_prepare` for each of `gifts`, in order."""
     salts = _salts(len(gifts))
-    return [_prepare(campaign_slug, g, choices, next(salts)) for g in gifts]
+    db_time = db_datetime_adapter()
+    return [_prepare(campaign_slug, g, choices, next(salts), db_time) for g in gifts]
 
 
-def _by_key(campaign_slug: str, prepared: Iterable[_Prepared]) -> PreparedGifts:
-    return {(campaign_slug, *p.ident): p for p in prepared}
+def _by_key(campaign_slug: str, prepared: Iterable[PreparedGift]) -> PreparedGifts:
+    return {(campaign_slug, p.source, p.source_ref): p for p in prepared}
 
 
 def _prepare(
@@ -401,23 +399,17 @@ def _prepare(
     g: GiftInput,
     choices: Mapping[str, PrivacyReference],
     salt: bytes | None = None,
-) -> _Prepared:
+    db_time: Any = None,
+) -> PreparedGift:
     """`g` prepared for booking to `campaign_slug`; `salt`: its commitment's (fresh if None)."""
     salt = salt or secrets.token_bytes(16)
     privacy, name, hide = _privacy_apply(g, choices)
-    published = PublishedGift(
-        ref=public_ref_derive(_secret("public_ref_key"), g.source, g.source_ref),
-        amount_minor=g.amount_minor,
-        currency=g.currency,
-        received_at=g.received_at,
-        channel=g.channel,
-        display_name=donor_publish(privacy, name)[:120],
-        memo_shown=memo_publish(privacy, g.memo, hide, shown_name=name)[:500],
-    )
+    ref = public_ref_derive(_secret("public_ref_key"), g.source, g.source_ref)
+    display_name = donor_publish(privacy, name)[:120]
     private = {
         "donor_name": g.donor_name,
         "memo": g.memo,
-        "ref": published.ref,
+        "ref": ref,
         "sender_account": g.sender_account,
         "source": g.source,
         "source_ref": g.source_ref,
@@ -426,24 +418,62 @@ def _prepare(
     entry = entry_encode(
         donation_body(
             campaign=campaign_slug,
-            amount=published.amount_minor,
-            currency=published.currency,
-            at=published.received_at,
-            channel=published.channel,
-            donor=published.display_name,
-            ref=published.ref,
+            amount=g.amount_minor,
+            currency=g.currency,
+            at=g.received_at,
+            channel=g.channel,
+            donor=display_name,
+            ref=ref,
             commit=digest,
         )
     )
-    return _Prepared(g, published, salt, digest, entry, _donor_key(g), (g.source, g.source_ref))
+    return PreparedGift(
+        g.source,
+        g.source_ref,
+        ref,
+        g.amount_minor,
+        g.currency,
+        g.received_at,
+        (db_time or db_datetime_adapter())(g.received_at),
+        g.channel,
+        display_name,
+        memo_publish(privacy, g.memo, hide, shown_name=name)[:500],
+        g.donor_name,
+        g.sender_account,
+        g.memo,
+        g.bank_ref,
+        g.account.pk if g.account is not None else None,
+        _source_account(g),
+        g.privacy,
+        g.privacy_ref,
+        salt,
+        digest,
+        entry,
+        _donor_key(g),
+    )
 
 
-def _existing(gifts: Sequence[GiftInput]) -> dict[tuple[str, str], tuple[int, str]]:
-    """(donation id, public ref) of the gifts among `gifts` that are already booked."""
+class _Sourced(Protocol):
+    @property
+    def source(self) -> str: ...
+    @property
+    def source_ref(self) -> str: ...
+
+
+def _existing(gifts: Sequence[_Sourced]) -> dict[tuple[str, str], tuple[int, str]]:
+    """`_booked_find` for `GiftInput`s or `PreparedGift`s."""
+    return _booked_find([(g.source, g.source_ref) for g in gifts])
+
+
+def _booked_find(
+    pairs: Sequence[tuple[str, str]],
+) -> dict[tuple[str, str], tuple[int, str]]:
+    """(donation id, public ref) of the gifts booked under the (source, source_ref) pairs
+    among `pairs`, a gift recovered from the log included (`RECOVERED_SOURCE`)."""
     found: dict[tuple[str, str], tuple[int, str]] = {}
     by_source: dict[str, list[str]] = {}
-    for g in gifts:
-        by_source.setdefault(g.source, []).append(g.source_ref)
+    for source, source_ref in pairs:
+        by_source.setdefault(source, []).append(source_ref)
     with connection.cursor() as cur:
         for source, refs in by_source.items():
             for sql, params in refs_in(
@@ -456,7 +486,7 @@ def _existing(gifts: Sequence[GiftInput]) -> dict[tuple[str, str], tuple[int, st
                 cur.execute(sql, params)
                 for source_ref, pk, public_ref in cur.fetchall():
                     found[(source, source_ref)] = (pk, public_ref)
-    unknown = [g for g in gifts if (g.source, g.source_ref) not in found]
+    unknown = [pair for pair in pairs if pair not in found]
     if unknown and Donation.objects.filter(source=RECOVERED_SOURCE).exists():
         found.update(_recovered(unknown))
     return found
@@ -468,11 +498,9 @@ RECOVERED_SOURCE = "log-recovered"
 about, so a recovered gift is recognised when its statement or notification comes again."""
 
 
-def _recovered(gifts: Sequence[GiftInput]) -> dict[tuple[str, str], tuple[int, str]]:
+def _recovered(pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
     key = _secret("public_ref_key")
-    by_ref = {
-        public_ref_derive(key, g.source, g.source_ref): (g.source, g.source_ref) for g in gifts
-    }
+    by_ref = {public_ref_derive(key, source, ref): (source, ref) for source, ref in pairs}
     refs = list(by_ref)
     found: dict[tuple[str, str], tuple[int, str]] = {}
     for start in range(0, len(refs), 900):
@@ -484,9 +512,26 @@ def _recovered(gifts: Sequence[GiftInput]) -> dict[tuple[str, str], tuple[int, s
     return found
 
 
+def donations_book_prepared(
+    *, campaign: Campaign, items: Sequence[PreparedGift], search_later: bool = False
+) -> list[RecordResult]:
+    """Book gifts prepared for `campaign` (none twice among them) as lines of deposits
+    (`_gift_transactions`), inside the caller's transaction; per item, its result.
+
+    For a caller that has checked, in that transaction, the rest of what
+    `donations_record_many` checks: the campaign is open and each gift passes `gift_errors`.
+    IntegrityError, with nothing written (a savepoint), when one of them is booked already
+    (the same source and source_ref, or the same public reference, as a gift recovered from
+    the log has): the caller then books them the way that sorts out which.
+    """
+    with transaction.atomic():
+        created = _insert(campaign, items, deposit=True, search_later=search_later)
+    return [RecordResult(*created[(p.source, p.source_ref)], created=True) for p in items]
+
+
 def _record_batch(
     campaign: Campaign,
-    items: Sequence[_Prepared],
+    items: Sequence[PreparedGift],
     *,
     deposit: bool = False,
     search_later: bool = False,
@@ -496,11 +541,12 @@ def _record_batch(
     the same transaction; looked up when None), one by one when a concurrent booker won
     some of them; per item, its result."""
     if existing is None:
-        existing = _existing([p.gift for p in items])
-    fresh: dict[tuple[str, str], _Prepared] = {}
+        existing = _existing(items)
+    fresh: dict[tuple[str, str], PreparedGift] = {}
     for p in items:
-        if p.ident not in existing and p.ident not in fresh:
-            fresh[p.ident] = p
+        ident = (p.source, p.source_ref)
+        if ident not in existing and ident not in fresh:
+            fresh[ident] = p
     created: dict[tuple[str, str], tuple[int, str]] = {}
     if fresh:
         try:
@@ -515,15 +561,16 @@ def _record_batch(
                     with transaction.atomic():
                         created.update(_insert(campaign, [p]))
                 except IntegrityError:
-                    existing.update(_existing([p.gift]))
+                    existing.update(_existing([p]))
     results = []
     seen: set[tuple[str, str]] = set()
     for p in items:
-        if p.ident in created and p.ident not in seen:
-            results.append(RecordResult(*created[p.ident], created=True))
-            seen.add(p.ident)
+        ident = (p.source, p.source_ref)
+        if ident in created and ident not in seen:
+            results.append(RecordResult(*created[ident], created=True))
+            seen.add(ident)
         else:
-            found = existing.get(p.ident) or created[p.ident]
+            found = existing.get(ident) or created[ident]
             results.append(RecordResult(*found, created=False))
     return results
 
@@ -551,20 +598,8 @@ _DONATION_COLUMNS = (
 )
 
 
-def _deposit_keys(gifts: Iterable[GiftInput], zone: ZoneInfo) -> list[tuple[str, date]]:
-    """Per gift, (source account's ledger code, day in `zone`): the deposit it is a line of."""
-    codes: dict[tuple[int, str], str] = {}  # by (id() of the account, channel)
-    keys = []
-    for g in gifts:
-        code = codes.get(mark := (id(g.account), g.channel))
-        if code is None:
-            code = codes[mark] = _source_account(g)
-        keys.append((code, g.received_at.astimezone(zone).date()))
-    return keys
-
-
 def _gift_transactions(
-    campaign: Campaign, items: Sequence[_Prepared], *, deposit: bool
+    campaign: Campaign, items: Sequence[PreparedGift], *, deposit: bool
 ) -> list[int]:
     """Post the journal transactions of `items`; each gift's transaction id, in order.
 
@@ -580,20 +615,22 @@ def _gift_transactions(
                 TransactionInput(
                     kind="donation",
                     postings=core_ledger.gift_postings(
-                        source_account=_source_account(p.gift),
+                        source_account=p.ledger_source,
                         campaign=campaign.slug,
-                        amount=Money(p.gift.amount_minor, p.gift.currency),
+                        amount=Money(p.amount_minor, p.currency),
                     ),
-                    occurred_at=p.gift.received_at,
+                    occurred_at=p.received_at,
                 )
                 for p in items
             ],
         )
     zone = ZoneInfo(settings.TIME_ZONE)
-    keys = _deposit_keys((p.gift for p in items), zone)
-    groups: dict[tuple[str, date], list[GiftInput]] = {}
-    for key, p in zip(keys, items, strict=True):
-        groups.setdefault(key, []).append(p.gift)
+    groups: dict[tuple[str, date], list[PreparedGift]] = {}
+    keys = []
+    for p in items:
+        key = (p.ledger_source, p.received_at.astimezone(zone).date())
+        groups.setdefault(key, []).append(p)
+        keys.append(key)
     txn_ids = transactions_post(
         campaign=campaign,
         items=[
@@ -602,9 +639,9 @@ def _gift_transactions(
                 postings=core_ledger.gift_postings(
                     source_account=source,
                     campaign=campaign.slug,
-                    amount=Money(sum(g.amount_minor for g in gifts), campaign.currency),
+                    amount=Money(sum(p.amount_minor for p in gifts), campaign.currency),
                 ),
-                occurred_at=max(g.received_at for g in gifts),
+                occurred_at=max(p.received_at for p in gifts),
                 memo=f"{len(gifts)} gifts",
             )
             for (source, _), gifts in groups.items()
@@ -616,7 +653,7 @@ def _gift_transactions(
 
 def _insert(
     campaign: Campaign,
-    items: Sequence[_Prepared],
+    items: Sequence[PreparedGift],
     *,
     deposit: bool = False,
     search_later: bool = False,
@@ -626,25 +663,25 @@ def _insert(
     The hot path of every channel: plain multi-row INSERTs, no ORM objects per gift.
     """
     txn_ids = _gift_transactions(campaign, items, deposit=deposit)
-    db_time = db_datetime_adapter()
+    campaign_id = campaign.pk
     donation_ids = rows_insert(
         Donation._meta.db_table,
         _DONATION_COLUMNS,
         [
             (
-                campaign.pk,
+                campaign_id,
                 txn_id,
-                p.published.ref,
-                p.gift.amount_minor,
-                p.gift.currency,
-                db_time(p.gift.received_at),
-                p.gift.channel,
-                p.published.display_name,
+                p.public_ref,
+                p.amount_minor,
+                p.currency,
+                p.received_db,
+                p.channel,
+                p.display_name,
                 "",  # memo_public: the shown memo lives in the erasable private record
-                p.gift.source,
-                p.gift.source_ref,
-                p.gift.bank_ref[:64],
-                p.gift.account.pk if p.gift.account else None,
+                p.source,
+                p.source_ref,
+                p.bank_ref[:64],
+                p.account_id,
             )
             for txn_id, p in zip(txn_ids, items, strict=True)
         ],
@@ -656,12 +693,12 @@ def _insert(
         [
             (
                 donation_id,
-                p.gift.donor_name[:200],
-                p.gift.sender_account[:64],
-                p.gift.memo,
+                p.donor_name[:200],
+                p.sender_account[:64],
+                p.memo,
                 p.salt,
-                p.digest,
-                p.published.memo_shown,
+                p.commitment,
+                p.memo_shown,
             )
             for donation_id, p in zip(donation_ids, items, strict=True)
         ],
@@ -671,17 +708,17 @@ def _insert(
     new_donors = _donor_keys_add(campaign, [k for p in items if (k := p.donor_key)])
     totals = totals_apply(
         campaign=campaign,
-        raised=sum(p.gift.amount_minor for p in items),
+        raised=sum(p.amount_minor for p in items),
         donations=len(items),
         donors=new_donors,
     )
     if campaign.goal_reached_at is None and totals.raised_minor >= campaign.goal_minor:
         goal_reached_update(campaign=campaign)
     log_entries_append_encoded(
-        campaign=campaign, entries=[("donation", p.published.ref, p.entry) for p in items]
+        campaign=campaign, entries=[("donation", p.public_ref, p.entry) for p in items]
     )
     return {
-        p.ident: (donation_id, p.published.ref)
+        (p.source, p.source_ref): (donation_id, p.public_ref)
         for donation_id, p in zip(donation_ids, items, strict=True)
     }
 

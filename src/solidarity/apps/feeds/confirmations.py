@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from solidarity.apps.banking.reconciliation import FeedCredit
@@ -35,11 +35,7 @@ class NotificationCredits:
         """`FeedCredits.near`: an indexed EXISTS on (number, occurred_at) over the window
         first answers "no feed saw anything here" (the common case of a statement-only
         campaign); otherwise one query fetches the candidates."""
-        rows = Notification.objects.filter(
-            number=number, occurred_at__gte=lo, occurred_at__lt=hi, feed__kind__in=BANK_KINDS
-        ).filter(Q(donation__isnull=False) | Q(status=Notification.Status.REVIEW))
-        if bin_:
-            rows = rows.filter(Q(bin=bin_) | Q(bin=""))
+        rows = _holding_near(bin_, number, lo, hi)
         if not rows.exists():
             return []
         fetched = (
@@ -51,6 +47,9 @@ class NotificationCredits:
             .order_by("occurred_at", "id")
         )
         return [_credit(n) for n in fetched]
+
+    def any_near(self, *, bin_: str, number: str, lo: datetime, hi: datetime) -> bool:
+        return _holding_near(bin_, number, lo, hi).exists()
 
     def confirm(self, confirmed: Sequence[tuple[FeedCredit, str]]) -> None:
         now = timezone.now()
@@ -75,6 +74,17 @@ class NotificationCredits:
                 )
             )
         return taken
+
+
+def _holding_near(bin_: str, number: str, lo: datetime, hi: datetime) -> QuerySet[Notification]:
+    """The bank-feed notifications to `bin_:number` (any bin when the feed named none) in
+    [lo, hi) that booked a gift or a review line."""
+    rows = Notification.objects.filter(
+        number=number, occurred_at__gte=lo, occurred_at__lt=hi, feed__kind__in=BANK_KINDS
+    ).filter(Q(donation__isnull=False) | Q(status=Notification.Status.REVIEW))
+    if bin_:
+        rows = rows.filter(Q(bin=bin_) | Q(bin=""))
+    return rows
 
 
 NOTIFICATIONS = NotificationCredits()

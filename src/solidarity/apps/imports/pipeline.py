@@ -5,11 +5,12 @@ parser still spools the file and then while the importing process writes.
 Contract: the preparing process has no database connection and writes nothing anywhere; it
 reads the import's spool through its own file description, following it as the parser
 appends (`read` waits for more until told the spool is complete), and sends, per batch of
-`batch_size` spooled transactions (the batches `bank_transactions_book` makes), the gifts it
-prepared ahead. Whatever it sends is a guess the writer checks (`donations_record_many` uses
-a preparation only for the very same gift); if it dies or falls out of step, the writer
-prepares the batch itself. So exactly-once and all-or-nothing per file rest on the writer
-alone, as without the pipeline; killing either process loses only work.
+`batch_size` spooled transactions (the batches `bank_transactions_book` makes), what it
+decided and prepared (`AheadBatch`). The writer uses that only for the batch it was made from,
+and checks under its lock what cannot be seen without the database; if the process dies or
+falls out of step, the writer decides and prepares the batch itself. So exactly-once and
+all-or-nothing per file rest on the writer alone, as without the pipeline; killing either
+process loses only work.
 """
 
 from __future__ import annotations
@@ -17,82 +18,114 @@ from __future__ import annotations
 import logging
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO
+from multiprocessing.connection import Connection
+from typing import IO, Any
 
-from solidarity.apps.banking.booking import AheadParts
-from solidarity.apps.donations.services import PreparedGifts, prepared_parts
+from solidarity.apps.banking.booking import AheadBatch
 from solidarity.core.statements import BankTransaction
 
 logger = logging.getLogger(__name__)
 
 
-def _parts(prepared: PreparedGifts) -> AheadParts:
-    """Plain values only: dataclasses (and a model instance per gift) cost more to pickle
-    and load than preparing saves."""
-    return {key: prepared_parts(p) for key, p in prepared.items()}
+WORKERS = 2
+"""Preparing processes per import, each taking every other batch: with the parser and the
+writer that makes four processes on two cores, which the system keeps both busy with
+whichever is behind."""
 
 
 class PreparedAhead:
-    """Per batch of the spool, the gifts prepared ahead by a forked process started at once
-    (None once it has stopped: the writer then prepares itself). `prepare` must not use the
-    database. `close()` stops the process; call it whatever happens to the import."""
+    """Per batch of the spool, its `AheadBatch` made by one of `workers` forked processes
+    started at once, worker k taking batches k, k + workers, ... (None once that process has
+    stopped: the writer then prepares the batch itself). `read` yields the spool's rows as
+    `BankTransaction` field tuples; `prepare` must not use the database. `close()` stops the
+    processes; call it whatever happens to the import."""
 
     def __init__(
         self,
         spool: IO[bytes],
         *,
-        read: Callable[[IO[bytes]], Iterator[BankTransaction]],
-        prepare: Callable[[Sequence[BankTransaction]], PreparedGifts],
+        read: Callable[[IO[bytes]], Iterator[tuple[Any, ...]]],
+        prepare: Callable[[Sequence[BankTransaction]], AheadBatch | None],
         batch_size: int,
+        workers: int = WORKERS,
     ) -> None:
-        self._process: multiprocessing.process.BaseProcess | None = None
-        try:
-            own = open(f"/proc/self/fd/{spool.fileno()}", "rb")  # noqa: SIM115 - handed to the child
-        except OSError:  # no /proc: no pipeline
-            return
+        self._workers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
+        self._next = 0
         context = multiprocessing.get_context("fork")
-        self._receive, send = context.Pipe(duplex=False)
-        receive = self._receive
-
-        def child() -> None:
-            receive.close()
-            batch: list[BankTransaction] = []
+        for k in range(workers):
             try:
-                for tx in read(own):
-                    batch.append(tx)
-                    if len(batch) >= batch_size:
-                        send.send(_parts(prepare(batch)))
-                        batch = []
-                if batch:
-                    send.send(_parts(prepare(batch)))
-            except (BrokenPipeError, EOFError):  # the writer is gone
+                own = open(f"/proc/self/fd/{spool.fileno()}", "rb")  # noqa: SIM115 - for the child
+            except OSError:  # no /proc: no pipeline
                 return
-            finally:
-                send.close()
+            receive, send = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_work,
+                args=(own, receive, send),
+                kwargs={
+                    "read": read,
+                    "prepare": prepare,
+                    "batch_size": batch_size,
+                    "k": k,
+                    "workers": workers,
+                },
+                daemon=True,
+            )
+            process.start()
+            send.close()
+            own.close()
+            self._workers.append((process, receive))
 
-        self._process = context.Process(target=child, daemon=True)
-        self._process.start()
-        send.close()
-        own.close()
-
-    def __iter__(self) -> Iterator[AheadParts | None]:
+    def __iter__(self) -> Iterator[AheadBatch | None]:
         return self
 
-    def __next__(self) -> AheadParts | None:
-        if self._process is None:
+    def __next__(self) -> AheadBatch | None:
+        if not self._workers:
+            return None
+        _, receive = self._workers[self._next % len(self._workers)]
+        self._next += 1
+        if receive.closed:
             return None
         try:
-            return self._receive.recv()  # type: ignore[no-any-return]
-        except (EOFError, OSError):
+            return receive.recv()  # type: ignore[no-any-return]
+        except (EOFError, OSError):  # that process stopped: its batches are the writer's
+            receive.close()
             return None
 
     def close(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        self._receive.close()
-        if process.is_alive():  # done but for its exit, or not needed any more
-            process.kill()
-        process.join()
-        if process.exitcode not in (0, None, -9):
-            logger.warning("the preparing process ended with %s", process.exitcode)
+        workers, self._workers = self._workers, []
+        for process, receive in workers:
+            receive.close()
+            if process.is_alive():  # done but for its exit, or not needed any more
+                process.kill()
+            process.join()
+            if process.exitcode not in (0, None, -9):
+                logger.warning("a preparing process ended with %s", process.exitcode)
+
+
+def _work(
+    own: IO[bytes],
+    receive: Connection,
+    send: Connection,
+    *,
+    read: Callable[[IO[bytes]], Iterator[tuple[Any, ...]]],
+    prepare: Callable[[Sequence[BankTransaction]], AheadBatch | None],
+    batch_size: int,
+    k: int,
+    workers: int,
+) -> None:
+    """A preparing process: `prepare` each batch k, k + workers, ... of the spool; send each."""
+    receive.close()
+    batch: list[BankTransaction] = []
+    try:
+        for n, row in enumerate(read(own)):
+            if (n // batch_size) % workers == k:
+                batch.append(BankTransaction(*row))
+                if len(batch) >= batch_size:
+                    send.send(prepare(batch))
+                    batch = []
+        if batch:
+            send.send(prepare(batch))
+    except (BrokenPipeError, EOFError):  # the writer is gone
+        return
+    finally:
+        send.close()

@@ -167,10 +167,10 @@ def _spool_read(spool: IO[bytes]) -> Iterator[BankTransaction]:
             yield BankTransaction(*row)
 
 
-def _spool_follow(spool: IO[bytes], *, complete: Any) -> Iterator[BankTransaction]:
-    """Every spooled transaction, in order, while pass 1 still writes the spool: waits for
-    each frame until `complete` (an Event) is set, i.e. pass 1 accepted the file and the
-    spool holds all of it. Runs in the preparing process: it stops when the importing
+def _spool_follow(spool: IO[bytes], *, complete: Any) -> Iterator[tuple[Any, ...]]:
+    """Every spooled transaction (its field values), in order, while pass 1 still writes the
+    spool: waits for each frame until `complete` (an Event) is set, i.e. pass 1 accepted the
+    file and the spool holds all of it. Runs in the preparing process: it stops when the importing
     process that started it is gone (killed before `complete`), instead of waiting forever."""
     fd, at = spool.fileno(), 0
     importer = os.getppid()
@@ -183,8 +183,7 @@ def _spool_follow(spool: IO[bytes], *, complete: Any) -> Iterator[BankTransactio
             time.sleep(0.005)
             continue
         rows, at = frame
-        for row in rows:
-            yield BankTransaction(*row)
+        yield from rows
 
 
 def _parse_to_spool(
@@ -423,14 +422,8 @@ def statement_import(
                 _record_finish(record, report)
             return report
         assert record is not None
-        batches = 0
 
         def after_batch(done: int) -> None:
-            nonlocal batches
-            batches += 1
-            if batches % 5 == 0:
-                _sqlite_statements_release()
-                _sqlite_checkpoint_every(IMPORT_CHECKPOINT_PAGES)  # the new connection's
             if progress:
                 progress("book", done, rows)
 
@@ -487,14 +480,6 @@ def _sqlite_checkpoint_restore() -> None:
     the failure that ended it is left to Django to close)."""
     with contextlib.suppress(DatabaseError):
         _sqlite_checkpoint_every(SQLITE_CHECKPOINT_PAGES)
-
-
-def _sqlite_statements_release() -> None:
-    """Reconnect to SQLite between batches: the sqlite3 module caches up to 128 prepared
-    statements per connection, and the booking path's look-ups (IN lists of up to 900
-    values) vary in size, so the cache alone grows by tens of MB over a long import."""
-    if connection.vendor == "sqlite" and not connection.in_atomic_block:
-        connection.close()
 
 
 def _login() -> str:
