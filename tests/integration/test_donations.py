@@ -214,8 +214,9 @@ def test_a_gift_prepared_ahead_is_booked_as_prepared_and_a_changed_one_is_not():
     results = donations_record_many(campaign=campaign, gifts=[same, edited], prepared=ahead)
     # Then the unchanged one carries the prepared commitment, the changed one a fresh one
     first, second = (DonationPrivate.objects.get(donation_id=r.donation_id) for r in results)
-    assert first.commitment == ahead[(campaign.slug, same.source, same.source_ref)].commitment
-    assert second.commitment != ahead[(campaign.slug, changed.source, changed.source_ref)].commitment
+    same_ident, changed_ident = (same.source, same.source_ref), (changed.source, changed.source_ref)
+    assert first.commitment == ahead[(campaign.slug, *same_ident)].commitment
+    assert second.commitment != ahead[(campaign.slug, *changed_ident)].commitment
     assert second.memo == "ung ho Cuba, sua lai"
     # And a preparation for another campaign is never used
     other = campaign_factory(slug="other", code="OTHER")

@@ -273,10 +273,11 @@ def _batch_book(
                     )
                 return report
         except IntegrityError:
-            # A concurrent booker committed some of these meanwhile: the next attempt sees
-            # them as duplicates.
+            # A concurrent booker committed some of these meanwhile, or (with `ahead`) some
+            # were booked before: the next attempt, without `ahead`, sees them as duplicates.
             if attempt == _BATCH_RETRIES - 1:
                 raise
+            ahead = None
     raise AssertionError("unreachable")
 
 
@@ -291,7 +292,9 @@ def _batch_book_ahead(
 ) -> BookReport | None:
     """Book one batch from the decisions made ahead (`AheadBatch`), inside
     `transaction.atomic`; None, having written nothing, when one of its gifts may be known
-    already (the caller then books the batch as `_batch_book_once` does).
+    already (the caller then books the batch as `_batch_book_once` does); IntegrityError
+    when one of them is booked as a gift already (the caller rolls the transaction back and
+    does the same).
 
     The decisions are those `_batch_book_once` makes (the same `_credit_decide` over the same
     preloaded accounts and campaigns); what they could not see is the database, checked here
@@ -314,20 +317,17 @@ def _batch_book_ahead(
     campaigns = {c.slug: c for t in distinct for c in t.campaigns.values()}
     accounts = {a.pk: a for t in distinct for a in t.rows.values()}
     booked: list[tuple[str, str, str, int]] = []
-    try:
-        # Inserted as they are: a gift booked already (a file imported again) breaks a
-        # unique constraint, which costs less than looking each one up first.
-        with transaction.atomic():
-            for slug, items in by_campaign.items():
-                results = donations_book_prepared(
-                    campaign=campaigns[slug], items=items, search_later=search_later
-                )
-                for p, result in zip(items, results, strict=True):
-                    report.booked += 1
-                    if p.bank_ref and (account := accounts.get(p.account_id)) is not None:
-                        booked.append((account.bin, account.number, p.bank_ref, result.donation_id))
-    except IntegrityError:
-        return None
+    # Inserted as they are: a gift booked already (a file imported again) breaks a unique
+    # constraint, which costs less than looking each one up first; the caller then rolls the
+    # batch back and books it again without the decisions made ahead.
+    for slug, items in by_campaign.items():
+        results = donations_book_prepared(
+            campaign=campaigns[slug], items=items, search_later=search_later
+        )
+        for p, result in zip(items, results, strict=True):
+            report.booked += 1
+            if p.bank_ref and (account := accounts.get(p.account_id)) is not None:
+                booked.append((account.bin, account.number, p.bank_ref, result.donation_id))
     if ahead.rest:
         rest = [batch[i] for i in ahead.rest]
         report.add(
