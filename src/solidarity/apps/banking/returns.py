@@ -109,14 +109,22 @@ def pending_reversals_apply(*, booked: Sequence[tuple[str, str, str, int]]) -> i
     Must run in the transaction that booked the gifts.
     """
     accounts = {(b, n) for b, n, _, _ in booked}
-    waiting: dict[tuple[str, str, str], list[PendingReversal]] = defaultdict(list)
+    refs = {(b, n, r.upper()) for b, n, r, _ in booked}
+    ids: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     for bin_, number in accounts:
-        for pending in PendingReversal.objects.filter(
-            bin=bin_, number=number, resolved_at__isnull=True
-        ).order_by("id"):
-            waiting[(bin_, number, pending.reverses_ref)].append(pending)
-    if not waiting:
+        # Only the ids and references of every waiting return, then the few that name a
+        # gift of this batch: on a long import the returns waiting grow with every batch.
+        for pk, reverses_ref in (
+            PendingReversal.objects.filter(bin=bin_, number=number, resolved_at__isnull=True)
+            .order_by("id")
+            .values_list("id", "reverses_ref")
+        ):
+            if (key := (bin_, number, reverses_ref)) in refs:
+                ids[key].append(pk)
+    if not ids:
         return 0
+    found = PendingReversal.objects.in_bulk([pk for pks in ids.values() for pk in pks])
+    waiting = {key: [found[pk] for pk in pks] for key, pks in ids.items()}
     applied = 0
     for bin_, number, bank_ref, donation_id in booked:
         for pending in waiting.get((bin_, number, bank_ref.upper()), []):

@@ -25,24 +25,29 @@ def cmd_search_index(args: argparse.Namespace) -> int:
     """Index every booked gift the search does not find yet: once, or as the indexer.
 
     The indexer's first pass looks at every gift (what a crash or a restore left behind);
-    later passes at the newest ones (`search.WINDOW`), each second, when a gift was booked
-    since the last pass (`search_books_mark`) or RESCAN_SECONDS have passed."""
+    later passes from where the last one stopped (`search.SearchIndexer`), each second, when
+    a gift was booked since the last pass (`search_books_mark`) or RESCAN_SECONDS have
+    passed."""
     django_setup()
     from django.utils import timezone
 
     from solidarity.apps.donations.search import (
+        SearchIndexer,
         search_books_mark,
         search_changes_prune,
         search_index_catch_up,
     )
 
-    full = True
+    # Its first pass looks at every gift (what a crash or a restore left behind); each
+    # later one from where the last stopped, so a long backlog costs its length, once.
+    indexer = SearchIndexer()
     if not args.forever:
         total = 0
-        while n := search_index_catch_up(full=full):
+        while n := search_index_catch_up(indexer=indexer):
             total += n
         print(f"indexed {total} gifts")
         return 0
+    full = True
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     parent = os.getppid()
@@ -55,7 +60,7 @@ def cmd_search_index(args: argparse.Namespace) -> int:
             # An idle pass reads two keys instead of scanning the window (20,000 gifts).
             now_mark = search_books_mark()
             if full or now_mark != mark or time.monotonic() > scanned + RESCAN_SECONDS:
-                n = search_index_catch_up(full=full)
+                n = search_index_catch_up(indexer=indexer)
                 scanned = time.monotonic()
                 mark = None if n else now_mark  # after a full batch, look again at once
             if full or time.monotonic() > pruned + 600:

@@ -124,7 +124,7 @@ WINDOW = 20_000
 """Gift ids below the highest indexed one that a catch-up still looks at: on PostgreSQL a
 booking transaction may commit after a later one (ids are drawn before commit); more than
 this many ids apart never happens with batches of thousands. `search_index_catch_up(full=
-True)` (the indexer's first pass) looks at every gift."""
+True)` looks at every gift, as an indexer's first pass does (`SearchIndexer`)."""
 
 _MISSING = (
     "FROM donations_donation d WHERE d.id > %s AND NOT EXISTS "
@@ -185,8 +185,23 @@ def search_books_mark() -> tuple[int, int]:
     return int(count), int(top)
 
 
-def search_index_catch_up(*, limit: int = 5000, full: bool = False) -> int:
-    """Index up to `limit` booked gifts that have no search row; how many were indexed.
+@dataclass
+class SearchIndexer:
+    """Where an indexer stands: every gift booked with an id up to `done` had its search row
+    when its last pass began (0: nothing known yet, so its first pass looks at every gift).
+    A PostgreSQL transaction can commit after a later one with a lower id: each pass also
+    looks WINDOW ids below `done`. Passes then read what is new, however far the indexer is
+    behind and whatever gifts other bookers indexed themselves meanwhile."""
+
+    done: int = 0
+
+
+def search_index_catch_up(
+    *, limit: int = 5000, full: bool = False, indexer: SearchIndexer | None = None
+) -> int:
+    """Index up to `limit` booked gifts that have no search row, lowest ids first; how many
+    were indexed. From `indexer`'s position when given (and it moves on), else from the
+    start with `full`, else within WINDOW of the newest search row.
 
     Reads what the public may see (published name, shown memo, reference; the reference only
     for an erased gift) and writes in one transaction. An erasure that commits in between
@@ -197,6 +212,12 @@ def search_index_catch_up(*, limit: int = 5000, full: bool = False) -> int:
     key = _key()
     with transaction.atomic():
         with connection.cursor() as cur:
+            if indexer is not None:
+                cur.execute("SELECT COALESCE(MAX(id), 0) FROM donations_donation")
+                (top,) = cur.fetchone()
+                floor = max(0, indexer.done - WINDOW)
+            else:
+                floor = _floor(full)
             cur.execute(
                 "SELECT d.id, d.display_name, d.public_ref, p.memo_shown, p.id "
                 + _MISSING.format(key=key).replace(
@@ -205,7 +226,7 @@ def search_index_catch_up(*, limit: int = 5000, full: bool = False) -> int:
                     "LEFT JOIN donations_donationprivate p ON p.donation_id = d.id",
                 )
                 + " ORDER BY d.id LIMIT %s",
-                [_floor(full), limit],
+                [floor, limit],
             )
             found = cur.fetchall()
         rows = [
@@ -222,4 +243,7 @@ def search_index_catch_up(*, limit: int = 5000, full: bool = False) -> int:
             _changed([pk for pk, _ in rows])
         else:
             search_rows_add(rows)
+    if indexer is not None:
+        # A full pass stops at its last gift; a shorter one saw every gift up to `top`.
+        indexer.done = rows[-1][0] if len(rows) == limit else max(indexer.done, int(top))
     return len(rows)

@@ -1,0 +1,85 @@
+"""The search indexer's position (`SearchIndexer`): each pass reads on from where the last
+stopped, so a long backlog is indexed once through, and gifts other bookers indexed
+themselves (a feed's, the give page's) never make it skip the ones still waiting. SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from solidarity.apps.donations import search
+from solidarity.apps.donations.models import Donation
+from solidarity.apps.donations.search import SearchIndexer, search_index_catch_up
+from solidarity.apps.donations.services import donation_record, donations_record_many
+from tests.factories import campaign_factory, gift
+
+pytestmark = pytest.mark.django_db
+
+
+def _indexed() -> set[int]:
+    from django.db import connection
+
+    key = "rowid" if connection.vendor == "sqlite" else "donation_id"
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT {key} FROM donations_search")
+        return {int(r[0]) for r in cur.fetchall()}
+
+
+def test_an_indexer_far_behind_reads_on_past_gifts_indexed_by_their_bookers(monkeypatch):
+    monkeypatch.setattr(search, "WINDOW", 5)
+    campaign = campaign_factory(goal=10**12)
+    # Given 40 gifts of an import waiting for their search rows
+    waiting = donations_record_many(
+        campaign=campaign, gifts=[gift(campaign) for _ in range(40)], search_later=True
+    )
+    # And, after them, gifts a feed booked and indexed itself
+    for _ in range(3):
+        donation_record(campaign=campaign, gift=gift(campaign))
+    # When the indexer runs passes of 10 from its start
+    indexer = SearchIndexer()
+    passes = []
+    while n := search_index_catch_up(limit=10, indexer=indexer):
+        passes.append(n)
+    # Then every waiting gift is indexed, in passes that read on, and the indexer stands
+    # at the newest gift
+    assert {r.donation_id for r in waiting} <= _indexed()
+    assert passes == [10, 10, 10, 10]
+    assert indexer.done == Donation.objects.order_by("-id").values_list("id", flat=True)[0]
+
+
+def test_without_a_position_the_window_of_the_newest_row_is_what_is_read(monkeypatch):
+    """What the position fixes: reading within WINDOW of the newest search row, a backlog
+    older than that behind a gift indexed by its booker waits for the next full pass."""
+    monkeypatch.setattr(search, "WINDOW", 5)
+    campaign = campaign_factory(goal=10**12)
+    waiting = donations_record_many(
+        campaign=campaign, gifts=[gift(campaign) for _ in range(40)], search_later=True
+    )
+    donation_record(campaign=campaign, gift=gift(campaign))
+    search_index_catch_up(limit=10)
+    assert not {r.donation_id for r in waiting[:30]} & _indexed()
+    # A full pass (an indexer's first) reads them
+    while search_index_catch_up(limit=10, full=True):
+        pass
+    assert {r.donation_id for r in waiting} <= _indexed()
+
+
+def test_a_gift_committed_late_with_a_lower_id_is_read_within_the_window():
+    campaign = campaign_factory(goal=10**12)
+    donations_record_many(
+        campaign=campaign, gifts=[gift(campaign) for _ in range(5)], search_later=True
+    )
+    indexer = SearchIndexer()
+    assert search_index_catch_up(indexer=indexer) == 5
+    # Given a gift below the indexer's position without its row (as a PostgreSQL
+    # transaction that drew its id first and committed last leaves it)
+    late = Donation.objects.order_by("id").first()
+    assert late is not None
+    from django.db import connection
+
+    key = "rowid" if connection.vendor == "sqlite" else "donation_id"
+    with connection.cursor() as cur:
+        cur.execute(f"DELETE FROM donations_search WHERE {key} = %s", [late.pk])
+    # When the indexer passes again, it is indexed
+    assert search_index_catch_up(indexer=indexer) == 1
+    assert late.pk in _indexed()
