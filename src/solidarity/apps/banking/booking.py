@@ -393,29 +393,32 @@ class _CampaignChooser:
 
 
 def _gifts_prepare_ahead(
-    batch: Sequence[BankTransaction], targets: Sequence[Target]
+    batch: Sequence[BankTransaction], targets: Sequence[Target], *, offline: bool = False
 ) -> PreparedGifts:
     """Before the batch's write transaction: the gifts its credits will most likely be
     (`_credit_decide`, not booked yet), prepared, so the transaction only writes.
     `_batch_book_once` decides again inside the transaction and uses a preparation only for
     the very same gift; a guess that turns out wrong (a duplicate, a campaign closed
-    meanwhile) costs its work, nothing else."""
+    meanwhile) costs its work, nothing else. `offline`: without the database
+    (`donations_prepare_offline`: gifts carrying a privacy reference are left out, to be
+    booked the general way with the choice the database holds under it)."""
     guesses: dict[str, list[GiftInput]] = defaultdict(list)
-    for gift, campaign, _ in _gifts_decided(batch, targets):
+    for gift, campaign in _gifts_decided(batch, targets):
         guesses[campaign.slug].append(gift)
+    prepare = donations_prepare_offline if offline else donations_prepare
     prepared: PreparedGifts = {}
     for slug, gifts in guesses.items():
-        prepared.update(donations_prepare(campaign_slug=slug, gifts=gifts))
+        prepared.update(prepare(campaign_slug=slug, gifts=gifts))
     return prepared
 
 
 def _gifts_decided(
     batch: Sequence[BankTransaction], targets: Sequence[Target]
-) -> Iterator[tuple[GiftInput, Campaign, int]]:
-    """(gift, campaign, position in the batch) of each credit of `batch` that
-    `_credit_decide` makes a gift, the database aside."""
+) -> Iterator[tuple[GiftInput, Campaign]]:
+    """(gift, campaign) of each credit of `batch` that `_credit_decide` makes a gift, the
+    database aside."""
     choosers: dict[int, _CampaignChooser] = {}
-    for i, (tx, target) in enumerate(zip(batch, targets, strict=True)):
+    for tx, target in zip(batch, targets, strict=True):
         if tx.direction != "credit" or tx.is_reversal:
             continue
         chooser = choosers.get(id(target))
@@ -423,7 +426,7 @@ def _gifts_decided(
             chooser = choosers[id(target)] = _CampaignChooser(target)
         decided = _credit_decide(tx, target, chooser)
         if not isinstance(decided, _Review):
-            yield (*decided, i)
+            yield decided
 
 
 @dataclass
@@ -624,14 +627,7 @@ def batch_prepare_offline(
     targets = [t for tx in batch if not isinstance(t := resolver.resolve(tx), str)]
     if len(targets) != len(batch):
         return None
-    by_campaign: dict[str, list[GiftInput]] = defaultdict(list)
-    for gift, campaign, _ in _gifts_decided(batch, targets):
-        by_campaign[campaign.slug].append(gift)
-    gifts: PreparedGifts = {}
-    for slug, items in by_campaign.items():
-        # Gifts carrying a privacy reference are left out: the writer books them the
-        # general way, with the choice the database holds under it.
-        gifts.update(donations_prepare_offline(campaign_slug=slug, gifts=items))
+    gifts = _gifts_prepare_ahead(batch, targets, offline=True)
     pairs = {(p.source, p.source_ref) for p in gifts.values()}
     rest = tuple(
         i

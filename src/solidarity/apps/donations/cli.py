@@ -42,9 +42,9 @@ def cmd_search_index(args: argparse.Namespace) -> int:
     # later one from where the last stopped, so a long backlog costs its length, once.
     indexer = SearchIndexer()
     if not args.forever:
-        total = 0
-        while n := search_index_catch_up(indexer=indexer):
-            total += n
+        total = search_index_catch_up(indexer=indexer)
+        while not indexer.caught_up:
+            total += search_index_catch_up(indexer=indexer)
         print(f"indexed {total} gifts")
         return 0
     full = True
@@ -55,23 +55,25 @@ def cmd_search_index(args: argparse.Namespace) -> int:
     mark: tuple[int, int] | None = None
     scanned = 0.0
     while not stop.is_set():
-        n = 0
+        n, failed = 0, False
         try:
             # An idle pass reads two keys instead of scanning the window (20,000 gifts).
             now_mark = search_books_mark()
             if full or now_mark != mark or time.monotonic() > scanned + RESCAN_SECONDS:
                 n = search_index_catch_up(indexer=indexer)
                 scanned = time.monotonic()
-                mark = None if n else now_mark  # after a full batch, look again at once
+                # Not caught up (a full batch, or gifts further on): look again at once.
+                mark = now_mark if indexer.caught_up else None
             if full or time.monotonic() > pruned + 600:
                 search_changes_prune(timezone.now())
                 pruned = time.monotonic()
             full = False
         except Exception:
             logger.exception("search indexer pass failed; retrying")
+            failed = True
         if args.exit_with_parent and os.getppid() != parent:
             break
-        if not n:
+        if failed or (not n and indexer.caught_up):
             stop.wait(args.interval)
     return 0
 

@@ -194,14 +194,18 @@ class SearchIndexer:
     behind and whatever gifts other bookers indexed themselves meanwhile."""
 
     done: int = 0
+    caught_up: bool = False
+    """Whether its last pass reached the newest gift with room to spare (nothing left)."""
 
 
 def search_index_catch_up(
     *, limit: int = 5000, full: bool = False, indexer: SearchIndexer | None = None
 ) -> int:
     """Index up to `limit` booked gifts that have no search row, lowest ids first; how many
-    were indexed. From `indexer`'s position when given (and it moves on), else from the
-    start with `full`, else within WINDOW of the newest search row.
+    were indexed. With `indexer`, among the WINDOW + `limit` ids from WINDOW below its
+    position (a bounded range, whatever the planner's statistics after a bulk import), and
+    it moves on; else from the start with `full`, else within WINDOW of the newest search
+    row.
 
     Reads what the public may see (published name, shown memo, reference; the reference only
     for an erased gift) and writes in one transaction. An erasure that commits in between
@@ -212,12 +216,13 @@ def search_index_catch_up(
     key = _key()
     with transaction.atomic():
         with connection.cursor() as cur:
+            bound, params = "", [_floor(full)]
             if indexer is not None:
                 cur.execute("SELECT COALESCE(MAX(id), 0) FROM donations_donation")
-                (top,) = cur.fetchone()
+                top = int(cur.fetchone()[0])
                 floor = max(0, indexer.done - WINDOW)
-            else:
-                floor = _floor(full)
+                ceiling = floor + WINDOW + limit
+                bound, params = " AND d.id <= %s", [floor, ceiling]
             cur.execute(
                 "SELECT d.id, d.display_name, d.public_ref, p.memo_shown, p.id "
                 + _MISSING.format(key=key).replace(
@@ -225,8 +230,9 @@ def search_index_catch_up(
                     "FROM donations_donation d "
                     "LEFT JOIN donations_donationprivate p ON p.donation_id = d.id",
                 )
+                + bound
                 + " ORDER BY d.id LIMIT %s",
-                [floor, limit],
+                [*params, limit],
             )
             found = cur.fetchall()
         rows = [
@@ -244,6 +250,8 @@ def search_index_catch_up(
         else:
             search_rows_add(rows)
     if indexer is not None:
-        # A full pass stops at its last gift; a shorter one saw every gift up to `top`.
-        indexer.done = rows[-1][0] if len(rows) == limit else max(indexer.done, int(top))
+        # A full pass stops at its last gift; a shorter one saw every gift of its range.
+        full_pass = len(rows) == limit
+        indexer.done = rows[-1][0] if full_pass else max(indexer.done, min(ceiling, top))
+        indexer.caught_up = not full_pass and ceiling >= top
     return len(rows)
