@@ -202,10 +202,10 @@ def search_index_catch_up(
     *, limit: int = 5000, full: bool = False, indexer: SearchIndexer | None = None
 ) -> int:
     """Index up to `limit` booked gifts that have no search row, lowest ids first; how many
-    were indexed. With `indexer`, among the WINDOW + `limit` ids from WINDOW below its
-    position (a bounded range, whatever the planner's statistics after a bulk import), and
-    it moves on; else from the start with `full`, else within WINDOW of the newest search
-    row.
+    were indexed. With `indexer`, among the WINDOW + `limit` ids from the first gift above
+    WINDOW below its position (a bounded range, whatever the planner's statistics after a
+    bulk import), and it moves on; else from the start with `full`, else within WINDOW of
+    the newest search row.
 
     Reads what the public may see (published name, shown memo, reference; the reference only
     for an erased gift) and writes in one transaction. An erasure that commits in between
@@ -218,10 +218,15 @@ def search_index_catch_up(
         with connection.cursor() as cur:
             bound, params = "", [_floor(full)]
             if indexer is not None:
-                cur.execute("SELECT COALESCE(MAX(id), 0) FROM donations_donation")
-                top = int(cur.fetchone()[0])
                 floor = max(0, indexer.done - WINDOW)
-                ceiling = floor + WINDOW + limit
+                # The range starts at the first gift above the floor: ids need not start
+                # at 1 nor follow each other (a PostgreSQL sequence skips ahead).
+                cur.execute(
+                    "SELECT MIN(id), MAX(id) FROM donations_donation WHERE id > %s", [floor]
+                )
+                first, top = cur.fetchone()
+                top = int(top or floor)
+                ceiling = int(first or floor + 1) - 1 + WINDOW + limit
                 bound, params = " AND d.id <= %s", [floor, ceiling]
             cur.execute(
                 "SELECT d.id, d.display_name, d.public_ref, p.memo_shown, p.id "
