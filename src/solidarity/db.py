@@ -15,7 +15,7 @@ Callers pass values already adapted for the database (see `db_datetime`).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,30 +71,6 @@ def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("a booked time must carry a time zone")
     return value
-
-
-def refs_in(
-    head: str, params: Sequence[Any], values: Sequence[Any]
-) -> Iterator[tuple[str, list[Any]]]:
-    """(sql, params) for `head` (ending in a column) followed by a membership test against
-    `values`: on PostgreSQL one `= ANY(%s)` with the values as one array (no statement of
-    hundreds of placeholders to bind and plan), elsewhere `IN (%s, ...)` per 900 values.
-
-    On SQLite a list is padded (its last value repeated) to one of `_IN_SIZES` placeholders:
-    a connection caches its prepared statements, and one statement text per list length
-    would fill that cache with large statements over a long import."""
-    if connection.vendor == "postgresql":
-        if values:
-            yield f"{head} = ANY(%s)", [*params, list(values)]
-        return
-    for start in range(0, len(values), 900):
-        chunk = list(values[start : start + 900])
-        size = next(n for n in _IN_SIZES if n >= len(chunk))
-        chunk.extend([chunk[-1]] * (size - len(chunk)))
-        yield f"{head} IN ({', '.join(['%s'] * size)})", [*params, *chunk]
-
-
-_IN_SIZES = (1, 4, 16, 64, 256, 900)
 
 
 def rows_insert(

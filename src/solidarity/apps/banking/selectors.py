@@ -12,7 +12,7 @@ from django.db.models import Count
 
 from solidarity.apps.banking.models import PendingReversal, ReviewCandidate, ReviewItem
 from solidarity.core.tlog.entry import rfc3339
-from solidarity.db import refs_in
+from solidarity.db import values_among
 
 
 def review_items(
@@ -102,9 +102,11 @@ def existing_refs(model: Any, pairs: Iterable[tuple[str, str]]) -> set[tuple[str
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cur:
         for source, refs in by_source.items():
-            head = f"SELECT source_ref FROM {table} WHERE source = %s AND source_ref"  # noqa: S608 (model meta)
-            for sql, params in refs_in(head, [source], refs):
-                # Plain SQL: the ORM spent more building these queries than running them.
-                cur.execute(sql, params)
-                found.update((source, r) for (r,) in cur.fetchall())
+            among, value = values_among(refs)
+            # Plain SQL: the ORM spent more building these queries than running them.
+            cur.execute(
+                f"SELECT source_ref FROM {table} WHERE source = %s AND source_ref {among}",  # noqa: S608 (model meta)
+                [source, value],
+            )
+            found.update((source, r) for (r,) in cur.fetchall())
     return found

@@ -49,7 +49,7 @@ from solidarity.core.privacy import (
 )
 from solidarity.core.tlog.bodies import donation_body, reversal_body
 from solidarity.core.tlog.entry import entry_encode
-from solidarity.db import db_datetime_adapter, refs_in, rows_insert
+from solidarity.db import db_datetime_adapter, rows_insert, values_among
 
 
 class DonationRefused(Refused):
@@ -476,16 +476,12 @@ def _booked_find(
         by_source.setdefault(source, []).append(source_ref)
     with connection.cursor() as cur:
         for source, refs in by_source.items():
-            for sql, params in refs_in(
-                "SELECT source_ref, id, public_ref FROM donations_donation "
-                "WHERE source = %s AND source_ref",
-                [source],
-                refs,
-            ):
-                # Plain SQL: the ORM spent more building these queries than running them.
-                cur.execute(sql, params)
-                for source_ref, pk, public_ref in cur.fetchall():
-                    found[(source, source_ref)] = (pk, public_ref)
+            among, value = values_among(refs)
+            # Plain SQL: the ORM spent more building these queries than running them.
+            sql = f"SELECT source_ref, id, public_ref FROM donations_donation WHERE source = %s AND source_ref {among}"  # noqa: S608, E501 (`among` is ours)
+            cur.execute(sql, [source, value])
+            for source_ref, pk, public_ref in cur.fetchall():
+                found[(source, source_ref)] = (pk, public_ref)
     unknown = [pair for pair in pairs if pair not in found]
     if unknown and Donation.objects.filter(source=RECOVERED_SOURCE).exists():
         found.update(_recovered(unknown))
