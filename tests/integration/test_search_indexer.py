@@ -47,23 +47,6 @@ def test_an_indexer_far_behind_reads_on_past_gifts_indexed_by_their_bookers(monk
     assert indexer.done == Donation.objects.order_by("-id").values_list("id", flat=True)[0]
 
 
-def test_without_a_position_the_window_of_the_newest_row_is_what_is_read(monkeypatch):
-    """What the position fixes: reading within WINDOW of the newest search row, a backlog
-    older than that behind a gift indexed by its booker waits for the next full pass."""
-    monkeypatch.setattr(search, "WINDOW", 5)
-    campaign = campaign_factory(goal=10**12)
-    waiting = donations_record_many(
-        campaign=campaign, gifts=[gift(campaign) for _ in range(40)], search_later=True
-    )
-    donation_record(campaign=campaign, gift=gift(campaign))
-    search_index_catch_up(limit=10)
-    assert not {r.donation_id for r in waiting[:30]} & _indexed()
-    # A full pass (an indexer's first) reads them
-    while search_index_catch_up(limit=10, full=True):
-        pass
-    assert {r.donation_id for r in waiting} <= _indexed()
-
-
 def test_a_gift_committed_late_with_a_lower_id_is_read_within_the_window():
     campaign = campaign_factory(goal=10**12)
     donations_record_many(

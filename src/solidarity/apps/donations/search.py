@@ -123,8 +123,9 @@ def search_rows_replace(rows: Sequence[tuple[int, str]]) -> None:
 WINDOW = 20_000
 """Gift ids below the highest indexed one that a catch-up still looks at: on PostgreSQL a
 booking transaction may commit after a later one (ids are drawn before commit); more than
-this many ids apart never happens with batches of thousands. `search_index_catch_up(full=
-True)` looks at every gift, as an indexer's first pass does (`SearchIndexer`)."""
+this many ids apart never happens with batches of thousands. An indexer's passes look
+WINDOW ids below where the last one stopped (`SearchIndexer`); `search_backlog` counts the
+gifts waiting within WINDOW of the newest search row."""
 
 _MISSING = (
     "FROM donations_donation d WHERE d.id > %s AND NOT EXISTS "
@@ -136,9 +137,7 @@ def _key() -> str:
     return "rowid" if connection.vendor == "sqlite" else "donation_id"
 
 
-def _floor(full: bool) -> int:
-    if full:
-        return 0
+def _floor() -> int:
     with connection.cursor() as cur:
         # ORDER BY ... LIMIT 1: an FTS5 table walks its rowids backwards; MAX() scans them all.
         cur.execute(f"SELECT {_key()} FROM {TABLE} ORDER BY {_key()} DESC LIMIT 1")  # noqa: S608 (constants)
@@ -162,7 +161,7 @@ def search_backlog() -> SearchBacklog:
                 "FROM donations_donation d",
                 "FROM donations_donation d JOIN ledger_journaltransaction t ON t.id = d.txn_id",
             ),
-            [_floor(False)],
+            [_floor()],
         )
         n, oldest = cur.fetchone() or (0, None)
     if isinstance(oldest, str):  # SQLite returns UTC text from a raw query
@@ -198,14 +197,11 @@ class SearchIndexer:
     """Whether its last pass reached the newest gift with room to spare (nothing left)."""
 
 
-def search_index_catch_up(
-    *, limit: int = 5000, full: bool = False, indexer: SearchIndexer | None = None
-) -> int:
+def search_index_catch_up(*, limit: int = 5000, indexer: SearchIndexer | None = None) -> int:
     """Index up to `limit` booked gifts that have no search row, lowest ids first; how many
-    were indexed. With `indexer`, among the WINDOW + `limit` ids from the first gift above
-    WINDOW below its position (a bounded range, whatever the planner's statistics after a
-    bulk import), and it moves on; else from the start with `full`, else within WINDOW of
-    the newest search row.
+    were indexed. Among the WINDOW + `limit` ids from the first gift above WINDOW below the
+    indexer's position (a bounded range, whatever the planner's statistics after a bulk
+    import), and the indexer moves on; without one, from the first gift.
 
     Reads what the public may see (published name, shown memo, reference; the reference only
     for an erased gift) and writes in one transaction. An erasure that commits in between
@@ -214,20 +210,16 @@ def search_index_catch_up(
     NOTHING). Safe to run in several processes at once.
     """
     key = _key()
+    indexer = indexer or SearchIndexer()
     with transaction.atomic():
         with connection.cursor() as cur:
-            bound, params = "", [_floor(full)]
-            if indexer is not None:
-                floor = max(0, indexer.done - WINDOW)
-                # The range starts at the first gift above the floor: ids need not start
-                # at 1 nor follow each other (a PostgreSQL sequence skips ahead).
-                cur.execute(
-                    "SELECT MIN(id), MAX(id) FROM donations_donation WHERE id > %s", [floor]
-                )
-                first, top = cur.fetchone()
-                top = int(top or floor)
-                ceiling = int(first or floor + 1) - 1 + WINDOW + limit
-                bound, params = " AND d.id <= %s", [floor, ceiling]
+            floor = max(0, indexer.done - WINDOW)
+            # The range starts at the first gift above the floor: ids need not start at 1
+            # nor follow each other (a PostgreSQL sequence skips ahead).
+            cur.execute("SELECT MIN(id), MAX(id) FROM donations_donation WHERE id > %s", [floor])
+            first, top = cur.fetchone()
+            top = int(top or floor)
+            ceiling = int(first or floor + 1) - 1 + WINDOW + limit
             cur.execute(
                 "SELECT d.id, d.display_name, d.public_ref, p.memo_shown, p.id "
                 + _MISSING.format(key=key).replace(
@@ -235,9 +227,8 @@ def search_index_catch_up(
                     "FROM donations_donation d "
                     "LEFT JOIN donations_donationprivate p ON p.donation_id = d.id",
                 )
-                + bound
-                + " ORDER BY d.id LIMIT %s",
-                [*params, limit],
+                + " AND d.id <= %s ORDER BY d.id LIMIT %s",
+                [floor, ceiling, limit],
             )
             found = cur.fetchall()
         rows = [
@@ -254,9 +245,8 @@ def search_index_catch_up(
             _changed([pk for pk, _ in rows])
         else:
             search_rows_add(rows)
-    if indexer is not None:
-        # A full pass stops at its last gift; a shorter one saw every gift of its range.
-        full_pass = len(rows) == limit
-        indexer.done = rows[-1][0] if full_pass else max(indexer.done, min(ceiling, top))
-        indexer.caught_up = not full_pass and ceiling >= top
+    # A full pass stops at its last gift; a shorter one saw every gift of its range.
+    full_pass = len(rows) == limit
+    indexer.done = rows[-1][0] if full_pass else max(indexer.done, min(ceiling, top))
+    indexer.caught_up = not full_pass and ceiling >= top
     return len(rows)
