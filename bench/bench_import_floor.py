@@ -22,7 +22,6 @@ JSON lands in bench/results/import_floor.json. No assertion on time.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sqlite3
@@ -35,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from scratch import scratch_tree  # noqa: E402
+from solidarity.core.privacy import public_ref_derive  # noqa: E402
 
 RESULTS = HERE / "results" / "import_floor.json"
 BATCH = 5000
@@ -59,13 +59,9 @@ ENTRY = b'{"kind":"donation","amount":200000}' + bytes(230)  # a log entry's siz
 
 
 def public_ref(i: int) -> str:
-    """A public reference as the import derives them: 12 characters of a keyed hash, so the
-    unique index on it (and the log entry's) takes each one at a random place."""
-    number = int.from_bytes(hashlib.sha256(i.to_bytes(8, "big")).digest()[:8], "big") >> 4
-    return "".join(CROCKFORD[(number >> shift) & 31] for shift in range(55, -1, -5))
-
-
-CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    """A public reference as the import derives them (a keyed hash: the unique index on it,
+    and the log entry's, take each one at a random place)."""
+    return public_ref_derive(b"bench", "bank:970436:0011001932418", str(i))
 
 
 def _gift(i: int, memo: str, txn: int) -> tuple[object, ...]:

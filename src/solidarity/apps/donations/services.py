@@ -262,11 +262,6 @@ class PreparedGift(NamedTuple):
     donor_key: str | None
 
     @property
-    def ident(self) -> tuple[str, str]:
-        """(source, source_ref) of the gift."""
-        return (self.source, self.source_ref)
-
-    @property
     def search_text(self) -> str:
         return search_body(self.display_name, self.memo_shown, self.public_ref)
 
