@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
 from typing import IO, Any
@@ -60,13 +63,14 @@ class PreparedAhead:
             receive, send = context.Pipe(duplex=False)
             process = context.Process(
                 target=_work,
-                args=(own, receive, send),
+                args=(own, [receive, *(r for _, r in self._workers)], send),
                 kwargs={
                     "read": read,
                     "prepare": prepare,
                     "batch_size": batch_size,
                     "k": k,
                     "workers": workers,
+                    "importer": os.getpid(),
                 },
                 daemon=True,
             )
@@ -102,9 +106,24 @@ class PreparedAhead:
                 logger.warning("a preparing process ended with %s", process.exitcode)
 
 
+def exit_with_parent(parent: int) -> None:
+    """In a forked child of process `parent` (its pid, read in the parent before the fork:
+    the parent may be killed before the child runs a line): end this process at once, with
+    no clean-up, within a tenth of a second of the parent's death, whatever it is doing, so a
+    killed import leaves no process behind parsing or preparing for nobody. Watched from a
+    daemon thread."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _work(
     own: IO[bytes],
-    receive: Connection,
+    receiving: Sequence[Connection],
     send: Connection,
     *,
     read: Callable[[IO[bytes]], Iterator[tuple[Any, ...]]],
@@ -112,9 +131,14 @@ def _work(
     batch_size: int,
     k: int,
     workers: int,
+    importer: int,
 ) -> None:
-    """A preparing process: `prepare` each batch k, k + workers, ... of the spool; send each."""
-    receive.close()
+    """A preparing process: `prepare` each batch k, k + workers, ... of the spool; send each.
+    It ends with the importer (`exit_with_parent`), and closes the reading ends it inherited
+    (its own, and the earlier processes'), so the importer is the only reader of each pipe."""
+    exit_with_parent(importer)
+    for receive in receiving:
+        receive.close()
     batch: list[BankTransaction] = []
     try:
         for n, row in enumerate(read(own)):

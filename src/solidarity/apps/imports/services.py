@@ -48,7 +48,7 @@ from solidarity.apps.banking.report import BookReport
 from solidarity.apps.banking.returns import pending_reversals_sweep
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.imports.models import Import
-from solidarity.apps.imports.pipeline import PreparedAhead
+from solidarity.apps.imports.pipeline import PreparedAhead, exit_with_parent
 from solidarity.core.statements import (
     ANY_DATE,
     BankTransaction,
@@ -170,15 +170,14 @@ def _spool_read(spool: IO[bytes]) -> Iterator[BankTransaction]:
 def _spool_follow(spool: IO[bytes], *, complete: Any) -> Iterator[tuple[Any, ...]]:
     """Every spooled transaction (its field values), in order, while pass 1 still writes the
     spool: waits for each frame until `complete` (an Event) is set, i.e. pass 1 accepted the
-    file and the spool holds all of it. Runs in the preparing process: it stops when the importing
-    process that started it is gone (killed before `complete`), instead of waiting forever."""
+    file and the spool holds all of it. Runs in a preparing process, which ends with the
+    importing process (`pipeline.exit_with_parent`) if that is killed before `complete`."""
     fd, at = spool.fileno(), 0
-    importer = os.getppid()
     while True:
         done = complete.is_set()  # before the size: a spool complete then is all there
         frame = _spool_frame(fd, at, os.fstat(fd).st_size)
         if frame is None:
-            if done or os.getppid() != importer:  # reparented: the importer was killed
+            if done:
                 return
             time.sleep(0.005)
             continue
@@ -301,7 +300,10 @@ def _in_child(work: Callable[[], Any]) -> Any:
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
 
+    parent = os.getpid()
+
     def child() -> None:
+        exit_with_parent(parent)
         try:
             send.send(("ok", work()))
         except BaseException as exc:
