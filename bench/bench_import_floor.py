@@ -59,8 +59,8 @@ ENTRY = b'{"kind":"donation","amount":200000}' + bytes(230)  # a log entry's siz
 
 
 def public_ref(i: int) -> str:
-    """A public reference as the import derives them (a keyed hash: the unique index on it,
-    and the log entry's, take each one at a random place)."""
+    """A public reference as the import derives them (a keyed hash: the gift's unique index
+    on it takes each one at a random place; the log entry finds its gift by id)."""
     return public_ref_derive(b"bench", "bank:970436:0011001932418", str(i))
 
 
@@ -101,7 +101,10 @@ def _rows(n: int, entries: int, *, deposit: bool) -> dict[str, list[list[tuple[o
               "IBFT UNG HO CUBA N*** V** A* 09*****123") for i in ids]
         )  # fmt: skip
         out["entry"].append(
-            [(entries + i, "donation", public_ref(i), ENTRY, AT, 1, entries + i - 1) for i in ids]
+            [
+                (entries + i, "donation", public_ref(i), i, ENTRY, AT, 1, entries + i - 1)
+                for i in ids
+            ]
         )
     return out
 
@@ -113,7 +116,8 @@ SQL = {
     "private": "INSERT INTO donations_donationprivate VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     "search": "INSERT INTO donations_search (rowid, body) VALUES (?, ?)",
     "entry": "INSERT INTO transparency_logentry "
-    '(id, kind, ref, body, created_at, campaign_id, "index") VALUES (?, ?, ?, ?, ?, ?, ?)',
+    '(id, kind, ref, gift, body, created_at, campaign_id, "index") '
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 }
 
 

@@ -144,10 +144,10 @@ def ledger_check() -> CheckReport:
         report.campaigns[campaign.slug] = recomputed
     with connection.cursor() as cur:
         cur.execute(
-            # Public refs are unique across campaigns; NOT EXISTS lets both databases use
-            # the index on ref (a campaign condition here made SQLite scan per gift).
+            # A gift's entry names it (`LogEntry.gift`, indexed) and carries its reference.
             "SELECT COUNT(*) FROM donations_donation d WHERE NOT EXISTS (SELECT 1 FROM "
-            "transparency_logentry e WHERE e.ref = d.public_ref AND e.kind = 'donation')"
+            "transparency_logentry e WHERE e.gift = d.id AND e.kind = 'donation' "
+            "AND e.ref = d.public_ref)"
         )
         (missing,) = cur.fetchone() or (0,)
     if missing:

@@ -151,14 +151,16 @@ def _book(campaign: Campaign, entries: list[tuple[int, bytes]], size: int) -> Re
     gifts = reversals = raised = 0
     for index, body, obj in decoded:
         kind = obj["kind"]
+        gift = None
         if kind == "donation":
-            raised += _gift_book(campaign, index, obj)
+            gift, amount = _gift_book(campaign, index, obj)
+            raised += amount
             gifts += 1
         elif kind == "reversal":
             raised -= _reversal_book(campaign, index, obj)
             reversals += 1
         log_entries_restore(
-            campaign=campaign, entries=[(index, kind, str(obj.get("ref", ""))[:32], body)]
+            campaign=campaign, entries=[(index, kind, str(obj.get("ref", ""))[:32], gift, body)]
         )
     campaign.refresh_from_db(fields=["goal_reached_at"])
     if gifts and campaign.goal_reached_at is None:
@@ -166,7 +168,8 @@ def _book(campaign: Campaign, entries: list[tuple[int, bytes]], size: int) -> Re
     return RecoveryReport(campaign.slug, size, len(decoded), gifts, reversals, raised)
 
 
-def _gift_book(campaign: Campaign, index: int, obj: dict[str, Any]) -> int:
+def _gift_book(campaign: Campaign, index: int, obj: dict[str, Any]) -> tuple[int, int]:
+    """Book the gift of donation entry `index` (`obj`, its body); (its id, its amount)."""
     amount, ref = int(obj["amount"]), str(obj.get("ref", ""))
     if not ref:
         raise RecoveryRefused([f"entry {index}: a donation without a public reference"])
@@ -206,7 +209,7 @@ def _gift_book(campaign: Campaign, index: int, obj: dict[str, Any]) -> int:
     )  # fmt: skip
     search_rows_add([(donation_id, search_body(name, memo, ref))])
     totals_apply(campaign=campaign, raised=amount, donations=1)
-    return amount
+    return donation_id, amount
 
 
 def _reversal_book(campaign: Campaign, index: int, obj: dict[str, Any]) -> int:

@@ -15,7 +15,7 @@ from django.utils.dateparse import parse_datetime
 from pyroaring import BitMap
 
 from solidarity.apps.campaigns.models import Campaign
-from solidarity.apps.donations.models import DonationPrivate
+from solidarity.apps.donations.models import Donation, DonationPrivate
 from solidarity.apps.donations.postings import postings_match
 from solidarity.apps.donations.search import TABLE, Word, query_words
 from solidarity.db import values_among
@@ -648,3 +648,9 @@ def donation_stream(
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
+
+
+def donation_id_by_ref(ref: str) -> int | None:
+    """The id of the gift whose public reference is `ref` (as written), None when none is.
+    Receipts find a gift's log entry through it (`log_gift_finder_register`)."""
+    return Donation.objects.filter(public_ref=ref).values_list("id", flat=True).first()

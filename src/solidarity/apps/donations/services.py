@@ -706,7 +706,9 @@ def _insert(
     if campaign.goal_reached_at is None and totals.raised_minor >= campaign.goal_minor:
         goal_reached_update(campaign=campaign)
     log_entries_append_encoded(
-        campaign=campaign, entries=[("donation", p.public_ref, p.entry) for p in items]
+        campaign=campaign,
+        entries=[("donation", p.public_ref, p.entry) for p in items],
+        gifts=donation_ids,
     )
     return {
         (p.source, p.source_ref): (donation_id, p.public_ref)

@@ -51,6 +51,7 @@ def campaign_accounts(*, campaign: Campaign) -> list[AccountView]:
     entries: dict[str, int | None] = {}
     for ref, index in (
         LogEntry.objects.filter(campaign=campaign, kind="account")
+        .exclude(kind="donation")  # the condition of the partial index log_kind_not_gift
         .order_by("id")
         .values_list("ref", "index")
     ):

@@ -52,7 +52,9 @@ def log_key_rotate(*, campaign: Campaign) -> tuple[str, str, int]:
         config.private_file_create(pending, skey + "\n")
     new = signer_parse(pending.read_text())
     vkey = new.verifier.vkey
-    entry = LogEntry.objects.filter(campaign=campaign, kind="key", ref=new.verifier.vkey[-32:])
+    entry = LogEntry.objects.filter(
+        campaign=campaign, kind="key", ref=new.verifier.vkey[-32:]
+    ).exclude(kind="donation")  # the condition of the partial index log_ref_not_gift
     found = entry.values_list("index", flat=True).first()
     if found is None:
         with transaction.atomic():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection
@@ -32,19 +32,25 @@ def log_entries_append(
 
 
 def log_entries_append_encoded(
-    *, campaign: Campaign, entries: Iterable[tuple[str, str, bytes]]
+    *,
+    campaign: Campaign,
+    entries: Iterable[tuple[str, str, bytes]],
+    gifts: Sequence[int] | None = None,
 ) -> list[int]:
-    """`log_entries_append` for bodies already made with `entry_encode`."""
+    """`log_entries_append` for bodies already made with `entry_encode`. `gifts`: for
+    "donation" entries, the id of each one's gift (`LogEntry.gift`), in the same order."""
     rows = list(entries)
     if not rows:
         return []
+    if gifts is not None and len(gifts) != len(rows):
+        raise ValueError(f"{len(rows)} entries but {len(gifts)} gifts")
     first = log_head_advance(campaign, len(rows))
     now = db_datetime(timezone.now())
     return rows_insert(
         LogEntry._meta.db_table,
-        ("campaign_id", "kind", "ref", "body", "index", "created_at"),
+        ("campaign_id", "kind", "ref", "gift", "body", "index", "created_at"),
         [
-            (campaign.pk, kind, ref, body, first + i, now)
+            (campaign.pk, kind, ref, gifts[i] if gifts else None, body, first + i, now)
             for i, (kind, ref, body) in enumerate(rows)
         ],
         returning=True,
@@ -70,9 +76,10 @@ def log_head_advance(campaign: Campaign, count: int) -> int:
 
 
 def log_entries_restore(
-    *, campaign: Campaign, entries: Iterable[tuple[int, str, str, bytes]]
+    *, campaign: Campaign, entries: Iterable[tuple[int, str, str, int | None, bytes]]
 ) -> None:
-    """Write `(index, kind, ref, body)` entries at indexes the log already published.
+    """Write `(index, kind, ref, gift, body)` entries at indexes the log already published
+    (`gift`: a "donation" entry's gift id, else None).
 
     For `log recover` only: each index must be below the log's head (raised with
     `log_head_reserve`) and hold no entry yet, and each body must be the published entry's
@@ -82,6 +89,9 @@ def log_entries_restore(
     now = db_datetime(timezone.now())
     rows_insert(
         LogEntry._meta.db_table,
-        ("campaign_id", "kind", "ref", "body", "index", "created_at"),
-        [(campaign.pk, kind, ref, body, index, now) for index, kind, ref, body in entries],
+        ("campaign_id", "kind", "ref", "gift", "body", "index", "created_at"),
+        [
+            (campaign.pk, kind, ref, gift, body, index, now)
+            for index, kind, ref, gift, body in entries
+        ],
     )
