@@ -188,19 +188,24 @@ def search_books_mark() -> tuple[int, int]:
 class SearchIndexer:
     """Where an indexer stands: every gift booked with an id up to `done` had its search row
     when its last pass began (0: nothing known yet, so its first pass looks at every gift).
-    A PostgreSQL transaction can commit after a later one with a lower id: each pass also
-    looks WINDOW ids below `done`. Passes then read what is new, however far the indexer is
-    behind and whatever gifts other bookers indexed themselves meanwhile."""
+    A PostgreSQL transaction can commit after a later one with a lower id, within WINDOW ids
+    of the newest gift then visible (`top`): each pass also looks back to WINDOW ids below
+    `top`, when that is below `done` (an indexer far behind looks back at nothing: the gifts
+    just before it were visible long before). Passes then read what is new, however far the
+    indexer is behind and whatever gifts other bookers indexed themselves meanwhile."""
 
     done: int = 0
+    top: int = 0
+    """The newest gift id its last pass saw booked."""
     caught_up: bool = False
     """Whether its last pass reached the newest gift with room to spare (nothing left)."""
 
 
 def search_index_catch_up(*, limit: int = 5000, indexer: SearchIndexer | None = None) -> int:
     """Index up to `limit` booked gifts that have no search row, lowest ids first; how many
-    were indexed. Among the WINDOW + `limit` ids from the first gift above WINDOW below the
-    indexer's position (a bounded range, whatever the planner's statistics after a bulk
+    were indexed. Among the WINDOW + `limit` ids from the first gift above the indexer's
+    position, or above WINDOW below the newest gift its last pass saw if that is lower
+    (`SearchIndexer`; a bounded range, whatever the planner's statistics after a bulk
     import), and the indexer moves on; without one, from the first gift.
 
     Reads what the public may see (published name, shown memo, reference; the reference only
@@ -213,12 +218,18 @@ def search_index_catch_up(*, limit: int = 5000, indexer: SearchIndexer | None = 
     indexer = indexer or SearchIndexer()
     with transaction.atomic():
         with connection.cursor() as cur:
-            floor = max(0, indexer.done - WINDOW)
+            floor = max(0, min(indexer.done, indexer.top - WINDOW))
             # The range starts at the first gift above the floor: ids need not start at 1
             # nor follow each other (a PostgreSQL sequence skips ahead).
-            cur.execute("SELECT MIN(id), MAX(id) FROM donations_donation WHERE id > %s", [floor])
+            # One aggregate per subquery: SQLite reads a lone MIN or MAX off the index but
+            # walks every row above the floor for both at once (0.2 s a pass at 1.7M gifts).
+            cur.execute(
+                "SELECT (SELECT MIN(id) FROM donations_donation WHERE id > %s), "
+                "(SELECT MAX(id) FROM donations_donation)",
+                [floor],
+            )
             first, top = cur.fetchone()
-            top = int(top or floor)
+            top = max(int(top or 0), floor)
             ceiling = int(first or floor + 1) - 1 + WINDOW + limit
             cur.execute(
                 "SELECT d.id, d.display_name, d.public_ref, p.memo_shown, p.id "
@@ -248,5 +259,6 @@ def search_index_catch_up(*, limit: int = 5000, indexer: SearchIndexer | None = 
     # A full pass stops at its last gift; a shorter one saw every gift of its range.
     full_pass = len(rows) == limit
     indexer.done = rows[-1][0] if full_pass else max(indexer.done, min(ceiling, top))
+    indexer.top = max(indexer.top, top)
     indexer.caught_up = not full_pass and ceiling >= top
     return len(rows)
