@@ -46,7 +46,7 @@ def secret() -> str:
 
 def call(path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> tuple[str, Any]:
     """The WSGI application's (status, body) for a POST, keeping the test's connection open
-    (as Django's test client does)."""
+    at the request's start and end (as Django's test client does)."""
     environ = {
         "REQUEST_METHOD": "POST",
         "PATH_INFO": path,
@@ -67,10 +67,12 @@ def call(path: str, body: bytes = b"", headers: dict[str, str] | None = None) ->
         status.append(s)
         headers_sent.append(dict(h))
 
+    signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
     try:
         out = b"".join(application(environ, start_response))
     finally:
+        signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
     if status[0].startswith("200"):
         assert headers_sent[0]["Content-Length"] == str(len(out))  # keep-alive clients need it
