@@ -52,6 +52,15 @@ def db_datetime(value: datetime) -> Any:
     return value
 
 
+def db_datetime_read(value: Any) -> datetime:
+    """A datetime column's value from a raw read, aware, as the ORM gives it: SQLite stores
+    UTC without a zone (text, or a naive datetime through the driver's converters),
+    PostgreSQL an aware one."""
+    if connection.vendor != "sqlite":
+        return value  # type: ignore[no-any-return]
+    return connection.ops.convert_datetimefield_value(value, None, connection)  # type: ignore[no-any-return]
+
+
 def db_datetime_adapter() -> Callable[[datetime], Any]:
     """`db_datetime` for the current connection, its vendor looked up once (for loops over
     many rows)."""

@@ -93,3 +93,46 @@ def test_an_indexer_far_behind_reads_on_without_looking_back(monkeypatch):
         search_index_catch_up(limit=10, indexer=indexer)
     assert search_index_catch_up(indexer=SearchIndexer()) == 1
     assert set(ids) <= _indexed()
+
+
+def _small_window(monkeypatch) -> None:
+    monkeypatch.setattr(search, "WINDOW", 5)
+    monkeypatch.setattr(search, "SPAN", 10)
+
+
+def test_the_backlog_counts_an_import_whole_while_others_index_their_own_gifts_above_it(
+    monkeypatch,
+):
+    from solidarity.apps.donations.models import SearchPending
+    from solidarity.apps.donations.search import search_backlog
+
+    _small_window(monkeypatch)
+    campaign = campaign_factory(goal=10**12)
+    # Given three batches of an import waiting for their search rows (60 gifts, far more
+    # than the window and the span)
+    for _ in range(3):
+        donations_record_many(
+            campaign=campaign, gifts=[gift(campaign) for _ in range(20)], search_later=True
+        )
+    assert SearchPending.objects.count() == 3
+    # And, after them, gifts a feed booked and indexed itself
+    for _ in range(8):
+        donation_record(campaign=campaign, gift=gift(campaign))
+    # Then the backlog is the import's 60 gifts, booked when its first batch was
+    backlog = search_backlog()
+    assert backlog.waiting == 60
+    first = Donation.objects.select_related("txn").order_by("id").first()
+    assert first is not None and backlog.oldest_booked_at == first.txn.booked_at
+    # When an indexer has read half of it, the backlog is the rest
+    indexer = SearchIndexer()
+    for _ in range(3):
+        search_index_catch_up(limit=10, indexer=indexer)
+    assert search_backlog().waiting == 30
+    # And once it caught up, nothing is waiting and the records below it are gone
+    while not indexer.caught_up:
+        search_index_catch_up(limit=10, indexer=indexer)
+    search_index_catch_up(limit=10, indexer=indexer)
+    assert search_backlog().waiting == 0
+    assert search_backlog().oldest_booked_at is None
+    top = Donation.objects.order_by("-id").values_list("id", flat=True)[0]
+    assert all(p.hi > top - 5 for p in SearchPending.objects.all())

@@ -136,3 +136,20 @@ class SearchChange(models.Model):
 
     class Meta:
         indexes = (models.Index(fields=("at",), name="search_change_at"),)
+
+
+class SearchPending(models.Model):
+    """Gifts booked without their search rows (a statement's, left to the indexer): one row
+    per booking transaction that did so, for its `n` gifts with ids in [lo, hi], written in
+    that transaction. An indexer pass deletes the rows below where it reads from (their
+    gifts have their rows). `search_backlog` measures from the lowest one, so an indexer far
+    behind a national import is seen whole while other bookers index their own gifts above
+    it."""
+
+    lo = models.BigIntegerField()
+    hi = models.BigIntegerField()
+    n = models.IntegerField()
+    booked_at = models.DateTimeField()
+
+    class Meta:
+        indexes = (models.Index(fields=("lo",), name="search_pending_lo"),)

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from solidarity.core.matching import text_fold
 from solidarity.core.privacy import ANONYMOUS
-from solidarity.db import rows_insert
+from solidarity.db import db_datetime, db_datetime_read, rows_insert
 
 TABLE = "donations_search"
 CHANGES = "donations_searchchange"  # SearchChange's table
@@ -145,28 +145,63 @@ def _floor() -> int:
     return max(0, int(top or 0) - WINDOW)
 
 
+PENDING = "donations_searchpending"
+
+
+def search_pending_add(ids: Sequence[int]) -> None:
+    """Record, in the booking transaction, that the gifts `ids` were booked without their
+    search rows (`models.SearchPending`)."""
+    rows_insert(
+        PENDING,
+        ("lo", "hi", "n", "booked_at"),
+        [(min(ids), max(ids), len(ids), db_datetime(timezone.now()))],
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SearchBacklog:
     waiting: int
     oldest_booked_at: datetime | None
 
 
+SPAN = 2 * WINDOW
+"""Gift ids `search_backlog` reads one by one, from where the backlog starts."""
+
+
 def search_backlog() -> SearchBacklog:
-    """Booked gifts not in the index yet (within WINDOW of the newest indexed), and when the
-    oldest of them was booked."""
+    """Booked gifts not in the index yet, and when the oldest of them was booked.
+
+    Read one by one from the lowest gift recorded as booked without its row
+    (`SearchPending`) or WINDOW ids below the newest search row, whichever is lower, for
+    SPAN ids (and to the end of the records that begin in them); the gifts recorded beyond
+    are counted by their records (an indexer reads in id order, so they are all waiting).
+    A bounded read however far behind it is, and exact for an indexer far behind an import
+    while other bookers index their own gifts above it."""
     with connection.cursor() as cur:
+        cur.execute(f"SELECT MIN(lo) FROM {PENDING}")  # noqa: S608 (constants)
+        (pending_lo,) = cur.fetchone() or (None,)
+        start = _floor() if pending_lo is None else min(_floor(), int(pending_lo) - 1)
+        # The span reaches to the end of the records that begin in it.
+        cur.execute(f"SELECT MAX(hi) FROM {PENDING} WHERE lo <= %s", [start + SPAN])  # noqa: S608
+        (straddling,) = cur.fetchone() or (None,)
+        end = max(start + SPAN, int(straddling or 0))
         cur.execute(
             "SELECT COUNT(*), MIN(t.booked_at) "
             + _MISSING.format(key=_key()).replace(
                 "FROM donations_donation d",
                 "FROM donations_donation d JOIN ledger_journaltransaction t ON t.id = d.txn_id",
-            ),
-            [_floor()],
+            )
+            + " AND d.id <= %s",
+            [start, end],
         )
         n, oldest = cur.fetchone() or (0, None)
-    if isinstance(oldest, str):  # SQLite returns UTC text from a raw query
-        oldest = datetime.fromisoformat(oldest + "+00:00")
-    return SearchBacklog(int(n or 0), oldest)
+        cur.execute(
+            f"SELECT COALESCE(SUM(n), 0), MIN(booked_at) FROM {PENDING} WHERE lo > %s",  # noqa: S608
+            [end],
+        )
+        beyond, beyond_oldest = cur.fetchone() or (0, None)
+    moments = [db_datetime_read(m) for m in (oldest, beyond_oldest) if m is not None]
+    return SearchBacklog(int(n or 0) + int(beyond or 0), min(moments) if moments else None)
 
 
 def search_books_mark() -> tuple[int, int]:
@@ -219,6 +254,8 @@ def search_index_catch_up(*, limit: int = 5000, indexer: SearchIndexer | None = 
     with transaction.atomic():
         with connection.cursor() as cur:
             floor = max(0, min(indexer.done, indexer.top - WINDOW))
+            # Every gift up to the floor has its row (`SearchIndexer`): so have these.
+            cur.execute(f"DELETE FROM {PENDING} WHERE hi <= %s", [floor])  # noqa: S608
             # The range starts at the first gift above the floor: ids need not start at 1
             # nor follow each other (a PostgreSQL sequence skips ahead).
             # One aggregate per subquery: SQLite reads a lone MIN or MAX off the index but

@@ -18,7 +18,7 @@ from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.donations.models import Donation, DonationPrivate
 from solidarity.apps.donations.postings import postings_match
 from solidarity.apps.donations.search import TABLE, Word, query_words
-from solidarity.db import values_among
+from solidarity.db import db_datetime_read, values_among
 
 Sort = Literal["-time", "time", "-amount", "amount"]
 SORTS: Final = ("-time", "time", "-amount", "amount")
@@ -312,7 +312,7 @@ def _rows(sql: str, params: list[Any]) -> list[dict[str, Any]]:
     rows = []
     for values in found:
         row = dict(zip(PUBLIC_FIELDS, values, strict=True))
-        row["received_at"] = _moment(values[at])
+        row["received_at"] = db_datetime_read(values[at])
         rows.append(row)
     return rows
 
@@ -328,14 +328,6 @@ def _public_rows(ids: list[int]) -> list[dict[str, Any]]:
         )
     }
     return [by_id[pk] for pk in ids]
-
-
-def _moment(value: Any) -> datetime:
-    """A `received_at` from a raw read, as the ORM gives it: SQLite stores UTC without a zone
-    (text, or a naive datetime through the driver's converters), PostgreSQL an aware one."""
-    if connection.vendor != "sqlite":
-        return value  # type: ignore[no-any-return]
-    return connection.ops.convert_datetimefield_value(value, None, connection)  # type: ignore[no-any-return]
 
 
 def _top(limit: int, count_cap: int | None) -> int | None:
@@ -585,7 +577,7 @@ def _walked(sel: _Sel, sort: Sort, budget: int) -> _Sel | None:
         last = cur.fetchone()
     if last is None:
         return None
-    value = _moment(last[0]) if field == "received_at" else last[0]
+    value = db_datetime_read(last[0]) if field == "received_at" else last[0]
     flipped = _FLIP[sort]
     return _after(sel, flipped, value, int(last[1]), inclusive=True)
 

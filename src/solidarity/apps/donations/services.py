@@ -32,7 +32,12 @@ from solidarity.apps.donations.models import (
     PrivacyReference,
     Reversal,
 )
-from solidarity.apps.donations.search import search_body, search_rows_add, search_rows_replace
+from solidarity.apps.donations.search import (
+    search_body,
+    search_pending_add,
+    search_rows_add,
+    search_rows_replace,
+)
 from solidarity.apps.ledger.services import TransactionInput, totals_apply, transactions_post
 from solidarity.apps.transparency.services import log_entries_append, log_entries_append_encoded
 from solidarity.core import ledger as core_ledger
@@ -696,6 +701,8 @@ def _insert(
     )
     if not search_later:
         search_rows_add([(d, p.search_text) for d, p in zip(donation_ids, items, strict=True)])
+    elif donation_ids:
+        search_pending_add(donation_ids)
     new_donors = _donor_keys_add(campaign, [k for p in items if (k := p.donor_key)])
     totals = totals_apply(
         campaign=campaign,
