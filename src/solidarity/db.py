@@ -225,3 +225,15 @@ def append_only_triggers(schema_editor: Any, tables: Sequence[str], *, create: b
                 if create
                 else f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}"
             )
+
+
+def plain_indexes_drop(schema_editor: Any, table: str, columns: Sequence[str]) -> None:
+    """Drop every index on `table` over exactly `columns` that is not unique, whatever its
+    name (for migrations, RunPython: Django names them differently on each database, and
+    PostgreSQL adds a LIKE twin to an indexed text column)."""
+    connection = schema_editor.connection
+    with connection.cursor() as cur:
+        found = connection.introspection.get_constraints(cur, table)
+    for name, info in found.items():
+        if info["index"] and not info["unique"] and info["columns"] == list(columns):
+            schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")

@@ -5,16 +5,12 @@ place of each: the second goes. SQLite has none."""
 
 from django.db import migrations
 
+from solidarity.db import plain_indexes_drop
+
 
 def _like_indexes_drop(apps, schema_editor):
-    connection = schema_editor.connection
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cur:
-        found = connection.introspection.get_constraints(cur, "donations_donation")
-    for name, info in found.items():
-        if info["index"] and not info["unique"] and info["columns"] == ["public_ref"]:
-            schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
+    if schema_editor.connection.vendor == "postgresql":
+        plain_indexes_drop(schema_editor, "donations_donation", ["public_ref"])
 
 
 def _like_index_create(apps, schema_editor):

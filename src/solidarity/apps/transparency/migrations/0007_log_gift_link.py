@@ -7,14 +7,11 @@ ids are filled in by donations' 0010, which can read the gifts."""
 
 from django.db import migrations, models
 
+from solidarity.db import plain_indexes_drop
+
 
 def _ref_indexes_drop(apps, schema_editor):
-    connection = schema_editor.connection
-    with connection.cursor() as cur:
-        found = connection.introspection.get_constraints(cur, "transparency_logentry")
-    for name, info in found.items():
-        if info["index"] and not info["unique"] and info["columns"] == ["ref"]:
-            schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
+    plain_indexes_drop(schema_editor, "transparency_logentry", ["ref"])
 
 
 def _ref_index_create(apps, schema_editor):
