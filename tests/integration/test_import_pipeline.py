@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import pickle
 import tempfile
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -251,3 +252,48 @@ def _tx(identity: str, when: datetime) -> BankTransaction:
         line=1,
         identity=identity,
     )
+
+
+def test_a_preparing_process_works_ahead_within_its_bound_and_its_two_files_take_turns(
+    statement, monkeypatch
+):
+    from solidarity.apps.imports import pipeline
+
+    # Every batch starts the other file again (once the writer is done with it), and a
+    # process may be at most two batches ahead of the writer
+    monkeypatch.setattr(pipeline, "SWITCH_BYTES", 1)
+    monkeypatch.setattr(pipeline, "LOOKAHEAD", 2)
+    complete = multiprocessing.get_context("fork").Event()
+    complete.set()
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
+    _spool_write(spool, statement)
+    spool.flush()
+    ahead = PreparedAhead(
+        spool,
+        read=lambda own: _spool_follow(own, complete=complete),
+        prepare=lambda batch: batch_prepare_offline(_resolver(), batch),
+        batch_size=BATCH,
+        workers=1,
+    )
+    try:
+        (worker,) = ahead._workers
+        # Given a writer that has taken nothing yet, the process stops two batches ahead
+        deadline = time.monotonic() + 30
+        while sum(os.fstat(f.fileno()).st_size > 0 for f in worker.files) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(0.3)
+        sizes = [os.fstat(f.fileno()).st_size for f in worker.files]
+        # (batch 0 in the first file, batch 1 in the second, and nothing further)
+        assert pipeline._batch_at(worker.files[0], 0, worker.magic, 0) is not None
+        assert pipeline._batch_at(worker.files[1], 0, worker.magic, 1) is not None
+        # When the writer takes the batches, each comes from the file it was written to
+        got = [next(ahead) for _ in range(len(statement) // BATCH)]
+        assert next(ahead) is None
+    finally:
+        ahead.close()
+        spool.close()
+    assert all(s > 0 for s in sizes) and worker.process.exitcode == 0
+    # Then every batch arrived whole and in order
+    for i, batch in enumerate(got):
+        assert batch is not None and batch.fits(statement[i * BATCH : (i + 1) * BATCH])

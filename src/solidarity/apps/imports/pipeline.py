@@ -1,16 +1,16 @@
-"""Gift preparation beside the parser and the writer: a forked process prepares the gifts of
+"""Gift preparation beside the parser and the writer: forked processes prepare the gifts of
 an import (masking, commitments, log entries) on the other core, batch after batch, while the
 parser still spools the file and then while the importing process writes.
 
-Contract: the preparing process has no database connection and writes nothing anywhere; it
-reads the import's spool through its own file description, following it as the parser
-appends (`read` waits for more until told the spool is complete), and sends, per batch of
-`batch_size` spooled transactions (the batches `bank_transactions_book` makes), what it
-decided and prepared (`AheadBatch`). The writer uses that only for the batch it was made from,
-and checks under its lock what cannot be seen without the database; if the process dies or
-falls out of step, the writer decides and prepares the batch itself. So exactly-once and
-all-or-nothing per file rest on the writer alone, as without the pipeline; killing either
-process loses only work.
+Contract: a preparing process has no database connection and writes nothing but its own two
+anonymous files; it reads the import's spool through its own file description, following it
+as the parser appends (`read` waits for more until told the spool is complete), and writes,
+per batch of `batch_size` spooled transactions (the batches `bank_transactions_book` makes),
+what it decided and prepared (`AheadBatch`), up to LOOKAHEAD batches ahead of the writer. The writer
+uses that only for the batch it was made from, and checks under its lock what cannot be seen
+without the database; if the process dies or falls out of step, the writer decides and
+prepares the batch itself. So exactly-once and all-or-nothing per file rest on the writer
+alone, as without the pipeline; killing either process loses only work.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import pickle
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from multiprocessing.connection import Connection
+from dataclasses import dataclass
 from typing import IO, Any
 
 from solidarity.apps.banking.booking import AheadBatch
@@ -34,6 +36,35 @@ WORKERS = 2
 """Preparing processes per import, each taking every other batch: with the parser and the
 writer that makes four processes on two cores, which the system keeps both busy with
 whichever is behind."""
+
+LOOKAHEAD = 40
+"""Batches a preparing process may have prepared that the writer has not taken yet. The
+writer books nothing before the parser has accepted the whole file; meanwhile the preparing
+processes work ahead on the other core instead of waiting for it."""
+
+SWITCH_BYTES = 64 * 2**20
+"""A preparing process writes its batches (about 3 MB apiece) into two anonymous files in
+turn, starting the other one over once the one it writes holds this much and the writer has
+read the other to its end: at most about twice this on disk per process, however long the
+statement."""
+
+NICE = 10
+"""How much lower a preparing process runs than the importer (os.nice): the parser and the
+writer are what every batch waits for, so the preparing processes take the CPU they leave."""
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    files: tuple[IO[bytes], IO[bytes]]
+    """Its batches (`_batch_at`), in two anonymous files it writes in turn."""
+    magic: bytes
+    """Begins each of its frames: a frame is taken only where one of its own begins."""
+    taken: Any
+    """How many of its batches the writer has taken (shared memory, written by the writer)."""
+    current: int = 0
+    at: int = 0
+    done: bool = False
 
 
 class PreparedAhead:
@@ -52,18 +83,22 @@ class PreparedAhead:
         batch_size: int,
         workers: int = WORKERS,
     ) -> None:
-        self._workers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
+        self._workers: list[_Worker] = []
         self._next = 0
         context = multiprocessing.get_context("fork")
         for k in range(workers):
-            try:
+            try:  # its own file description: its reads move no offset the parser uses
                 own = open(f"/proc/self/fd/{spool.fileno()}", "rb")  # noqa: SIM115 - for the child
             except OSError:  # no /proc: no pipeline
                 return
-            receive, send = context.Pipe(duplex=False)
-            process = context.Process(
+            files = (
+                tempfile.TemporaryFile(prefix="solidarity-prepared-"),  # noqa: SIM115 - close()
+                tempfile.TemporaryFile(prefix="solidarity-prepared-"),  # noqa: SIM115 - close()
+            )
+            worker = _Worker(None, files, os.urandom(8), context.Value("q", 0, lock=False))  # type: ignore[arg-type]
+            worker.process = context.Process(
                 target=_work,
-                args=(own, [receive, *(r for _, r in self._workers)], send),
+                args=(own, files, worker.magic, worker.taken),
                 kwargs={
                     "read": read,
                     "prepare": prepare,
@@ -74,10 +109,9 @@ class PreparedAhead:
                 },
                 daemon=True,
             )
-            process.start()
-            send.close()
+            worker.process.start()
             own.close()
-            self._workers.append((process, receive))
+            self._workers.append(worker)
 
     def __iter__(self) -> Iterator[AheadBatch | None]:
         return self
@@ -85,25 +119,79 @@ class PreparedAhead:
     def __next__(self) -> AheadBatch | None:
         if not self._workers:
             return None
-        _, receive = self._workers[self._next % len(self._workers)]
+        worker = self._workers[self._next % len(self._workers)]
         self._next += 1
-        if receive.closed:
-            return None
-        try:
-            return receive.recv()  # type: ignore[no-any-return]
-        except (EOFError, OSError):  # that process stopped: its batches are the writer's
-            receive.close()
-            return None
+        seq = worker.taken.value
+        while not worker.done:
+            ended = worker.process.exitcode is not None  # before the read: its last frame
+            frame = _batch_at(worker.files[worker.current], worker.at, worker.magic, seq)
+            if frame is None:  # or it began the other file again
+                frame = _batch_at(worker.files[1 - worker.current], 0, worker.magic, seq)
+                if frame is not None:
+                    worker.current = 1 - worker.current
+            if frame is not None:
+                batch, worker.at = frame
+                worker.taken.value = seq + 1
+                return batch  # type: ignore[no-any-return]
+            if ended:  # that process stopped: its batches are the writer's
+                worker.done = True
+            else:
+                time.sleep(0.002)
+        return None
 
     def close(self) -> None:
         workers, self._workers = self._workers, []
-        for process, receive in workers:
-            receive.close()
-            if process.is_alive():  # done but for its exit, or not needed any more
-                process.kill()
-            process.join()
-            if process.exitcode not in (0, None, -9):
-                logger.warning("a preparing process ended with %s", process.exitcode)
+        for worker in workers:
+            if worker.process.is_alive():  # done but for its exit, or not needed any more
+                worker.process.kill()
+            worker.process.join()
+            for f in worker.files:
+                f.close()
+            if worker.process.exitcode not in (0, None, -9):
+                logger.warning("a preparing process ended with %s", worker.process.exitcode)
+
+
+def _batch_write(out: IO[bytes], magic: bytes, seq: int, value: Any) -> None:
+    """Append `value` as batch number `seq`: `magic`, `seq` and the pickle's length (8 bytes
+    each, big-endian), then the pickle, flushed whole."""
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(magic + seq.to_bytes(8, "big") + len(data).to_bytes(8, "big") + data)
+    out.flush()
+
+
+def _batch_at(f: IO[bytes], at: int, magic: bytes, seq: int) -> tuple[Any, int] | None:
+    """Batch number `seq` if all of it is at offset `at` of `f`, and the offset after it;
+    None if it is not (not written yet, or something else is there)."""
+    fd = f.fileno()
+    size = os.fstat(fd).st_size
+    if size < at + 24:
+        return None
+    head = os.pread(fd, 24, at)
+    if head[:8] != magic or int.from_bytes(head[8:16], "big") != seq:
+        return None
+    length = int.from_bytes(head[16:24], "big")
+    if size < at + 24 + length:
+        return None
+    return pickle.loads(os.pread(fd, length, at + 24)), at + 24 + length  # noqa: S301 - our own anonymous file
+
+
+def frame_at(fd: int, at: int, size: int) -> tuple[Any, int] | None:
+    """The object pickled in the frame at offset `at` of a file `size` bytes long (an 8-byte
+    big-endian length, then the pickle), and the next frame's offset; None when the frame is
+    not all there."""
+    if size < at + 8:
+        return None
+    length = int.from_bytes(os.pread(fd, 8, at), "big")
+    if size < at + 8 + length:
+        return None
+    return pickle.loads(os.pread(fd, length, at + 8)), at + 8 + length  # noqa: S301 - our own anonymous file
+
+
+def frame_write(out: IO[bytes], value: Any) -> None:
+    """Append `value` to `out` as one frame (`frame_at`), flushed whole."""
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(len(data).to_bytes(8, "big") + data)
+    out.flush()
 
 
 def exit_with_parent(parent: int) -> None:
@@ -123,8 +211,9 @@ def exit_with_parent(parent: int) -> None:
 
 def _work(
     own: IO[bytes],
-    receiving: Sequence[Connection],
-    send: Connection,
+    files: tuple[IO[bytes], IO[bytes]],
+    magic: bytes,
+    taken: Any,
     *,
     read: Callable[[IO[bytes]], Iterator[tuple[Any, ...]]],
     prepare: Callable[[Sequence[BankTransaction]], AheadBatch | None],
@@ -133,23 +222,34 @@ def _work(
     workers: int,
     importer: int,
 ) -> None:
-    """A preparing process: `prepare` each batch k, k + workers, ... of the spool; send each.
-    It ends with the importer (`exit_with_parent`), and closes the reading ends it inherited
-    (its own, and the earlier processes'), so the importer is the only reader of each pipe."""
+    """A preparing process: `prepare` each batch k, k + workers, ... of the spool and write
+    it for the writer, at most LOOKAHEAD ahead of what it has `taken`, into `files` in turn
+    (SWITCH_BYTES). It ends with the importer (`exit_with_parent`)."""
     exit_with_parent(importer)
-    for receive in receiving:
-        receive.close()
+    os.nice(NICE)
     batch: list[BankTransaction] = []
-    try:
-        for n, row in enumerate(read(own)):
-            if (n // batch_size) % workers == k:
-                batch.append(BankTransaction(*row))
-                if len(batch) >= batch_size:
-                    send.send(prepare(batch))
-                    batch = []
-        if batch:
-            send.send(prepare(batch))
-    except (BrokenPipeError, EOFError):  # the writer is gone
-        return
-    finally:
-        send.close()
+    written, current = 0, 0
+    first = [0, 0]  # the first batch written into each file since it began again
+
+    def send(prepared: AheadBatch | None) -> None:
+        nonlocal written, current
+        while written - taken.value >= LOOKAHEAD:
+            time.sleep(0.005)
+        if files[current].tell() >= SWITCH_BYTES:
+            while taken.value < first[current]:  # the writer is still in the other file
+                time.sleep(0.005)
+            current = 1 - current
+            files[current].truncate(0)
+            files[current].seek(0)
+            first[current] = written
+        _batch_write(files[current], magic, written, prepared)
+        written += 1
+
+    for n, row in enumerate(read(own)):
+        if (n // batch_size) % workers == k:
+            batch.append(BankTransaction(*row))
+            if len(batch) >= batch_size:
+                send(prepare(batch))
+                batch = []
+    if batch:
+        send(prepare(batch))

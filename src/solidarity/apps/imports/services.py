@@ -25,7 +25,6 @@ import logging
 import multiprocessing
 import operator
 import os
-import pickle
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -48,7 +47,7 @@ from solidarity.apps.banking.report import BookReport
 from solidarity.apps.banking.returns import pending_reversals_sweep
 from solidarity.apps.campaigns.models import Campaign
 from solidarity.apps.imports.models import Import
-from solidarity.apps.imports.pipeline import PreparedAhead, exit_with_parent
+from solidarity.apps.imports.pipeline import PreparedAhead, exit_with_parent, frame_at, frame_write
 from solidarity.core.statements import (
     ANY_DATE,
     BankTransaction,
@@ -132,28 +131,13 @@ _TX_FIELDS = tuple(BankTransaction.__dataclass_fields__)
 _tx_values = operator.attrgetter(*_TX_FIELDS)
 
 
-# The spool: frames of an 8-byte big-endian length and a pickled list of row tuples, each
-# flushed whole, so a reader following the file as it grows (`_spool_follow`) takes a frame
-# only once all of it is there.
+# The spool: frames (`pipeline.frame_at`) of pickled lists of row tuples, each flushed whole,
+# so a reader following the file as it grows (`_spool_follow`) takes a frame only once all of
+# it is there.
 
 
 def _spool_write(spool: IO[bytes], chunk: Sequence[BankTransaction]) -> None:
-    rows = list(map(_tx_values, chunk))
-    frame = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
-    spool.write(len(frame).to_bytes(8, "big") + frame)
-    spool.flush()
-
-
-def _spool_frame(fd: int, at: int, size: int) -> tuple[list[tuple[Any, ...]], int] | None:
-    """The rows of the frame at offset `at` of a spool `size` bytes long, and the next
-    frame's offset; None when the frame is not all there."""
-    if size < at + 8:
-        return None
-    length = int.from_bytes(os.pread(fd, 8, at), "big")
-    if size < at + 8 + length:
-        return None
-    rows = pickle.loads(os.pread(fd, length, at + 8))  # noqa: S301 - our own anonymous temp file
-    return rows, at + 8 + length
+    frame_write(spool, list(map(_tx_values, chunk)))
 
 
 def _spool_read(spool: IO[bytes]) -> Iterator[BankTransaction]:
@@ -161,7 +145,7 @@ def _spool_read(spool: IO[bytes]) -> Iterator[BankTransaction]:
     spool.flush()
     fd, at = spool.fileno(), 0
     size = os.fstat(fd).st_size
-    while (frame := _spool_frame(fd, at, size)) is not None:
+    while (frame := frame_at(fd, at, size)) is not None:
         rows, at = frame
         for row in rows:
             yield BankTransaction(*row)
@@ -175,7 +159,7 @@ def _spool_follow(spool: IO[bytes], *, complete: Any) -> Iterator[tuple[Any, ...
     fd, at = spool.fileno(), 0
     while True:
         done = complete.is_set()  # before the size: a spool complete then is all there
-        frame = _spool_frame(fd, at, os.fstat(fd).st_size)
+        frame = frame_at(fd, at, os.fstat(fd).st_size)
         if frame is None:
             if done:
                 return
