@@ -297,3 +297,29 @@ def test_a_preparing_process_works_ahead_within_its_bound_and_its_two_files_take
     # Then every batch arrived whole and in order
     for i, batch in enumerate(got):
         assert batch is not None and batch.fits(statement[i * BATCH : (i + 1) * BATCH])
+
+
+def test_without_room_for_its_files_a_file_is_prepared_by_the_writer(statement, monkeypatch):
+    from solidarity.apps.imports import pipeline
+
+    made = []
+    real = tempfile.TemporaryFile
+
+    def no_room(*args: Any, **kwargs: Any) -> Any:
+        if made:
+            raise OSError(28, "No space left on device")
+        made.append(real())  # closed by the pipeline
+        return made[-1]
+
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
+    monkeypatch.setattr(pipeline.tempfile, "TemporaryFile", no_room)
+    try:
+        ahead = PreparedAhead(
+            spool, read=lambda own: iter(()), prepare=lambda batch: None, batch_size=BATCH
+        )
+        # Then no process is started, the file made is closed, and the writer gets nothing
+        assert ahead._workers == [] and made[0].closed
+        assert next(ahead) is None
+        ahead.close()
+    finally:
+        spool.close()

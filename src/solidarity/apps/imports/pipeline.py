@@ -91,10 +91,15 @@ class PreparedAhead:
                 own = open(f"/proc/self/fd/{spool.fileno()}", "rb")  # noqa: SIM115 - for the child
             except OSError:  # no /proc: no pipeline
                 return
-            files = (
-                tempfile.TemporaryFile(prefix="solidarity-prepared-"),  # noqa: SIM115 - close()
-                tempfile.TemporaryFile(prefix="solidarity-prepared-"),  # noqa: SIM115 - close()
-            )
+            opened: list[IO[bytes]] = []
+            try:
+                for _ in range(2):
+                    opened.append(tempfile.TemporaryFile(prefix="solidarity-prepared-"))  # noqa: SIM115 - close()
+            except OSError:  # no room for temporary files: no more preparing processes
+                for f in [own, *opened]:
+                    f.close()
+                return
+            files = (opened[0], opened[1])
             worker = _Worker(None, files, os.urandom(8), context.Value("q", 0, lock=False))  # type: ignore[arg-type]
             worker.process = context.Process(
                 target=_work,
