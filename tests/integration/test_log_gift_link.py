@@ -150,3 +150,11 @@ def test_an_installation_booked_before_is_migrated_in_place(tmp_path: Path):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute("UPDATE transparency_logentry SET gift = NULL")
     assert _sol(home, *cli, "ledger", "check").strip() == "ledger check: clean"
+
+
+@pytest.mark.parametrize("ref", ["AB%00CD", "AB%01CD", "X" * 33])
+def test_a_receipt_address_no_entry_can_have_is_not_found(client, ref: str):
+    (gift,) = _book(n=1)
+    for path in (f"/r/{ref}", f"/c/cuba/receipt/{ref}.json", f"/vi/c/cuba/receipt/{ref}/"):
+        assert client.get(path).status_code == 404, path
+    assert client.get(f"/r/{gift.public_ref}").status_code == 302

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -413,12 +414,18 @@ def log_gift_finder_register(find: GiftFinder) -> None:
         _gift_finders.append(find)
 
 
+_REF = re.compile(r"[^\x00-\x1f\x7f]{1,32}")
+"""What an entry's ref can be: up to 32 characters (`LogEntry.ref`), none a control one."""
+
+
 def _entries_by_ref(ref: str, *, slug: str | None = None) -> list[LogEntry]:
     """The entries whose ref is `ref` (of the campaign `slug` if given), in log order: a
     gift's through its id (`_gift_finders`), any other kind's through the partial index on
     ref, whose condition (kind is not "donation") the query repeats so both databases use
     it. The campaign is checked on the few rows found: a condition on it in the query made
     SQLite walk the campaign's whole log instead."""
+    if not _REF.fullmatch(ref):  # no entry has one (and PostgreSQL refuses NUL in text)
+        return []
     rows = list(
         LogEntry.objects.exclude(kind="donation").filter(ref=ref).select_related("campaign")
     )
