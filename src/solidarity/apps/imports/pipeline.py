@@ -57,7 +57,7 @@ writer are what every batch waits for, so the preparing processes take the CPU t
 class _Worker:
     process: multiprocessing.process.BaseProcess
     files: tuple[IO[bytes], IO[bytes]]
-    """Its batches (`_batch_at`), in two anonymous files it writes in turn."""
+    """Its batches (frames, `_batch_at`), in two anonymous files it writes in turn."""
     magic: bytes
     """Begins each of its frames: a frame is taken only where one of its own begins."""
     taken: Any
@@ -100,10 +100,10 @@ class PreparedAhead:
                     f.close()
                 return
             files = (opened[0], opened[1])
-            worker = _Worker(None, files, os.urandom(8), context.Value("q", 0, lock=False))  # type: ignore[arg-type]
-            worker.process = context.Process(
+            magic, taken = os.urandom(8), context.Value("q", 0, lock=False)
+            process = context.Process(
                 target=_work,
-                args=(own, files, worker.magic, worker.taken),
+                args=(own, files, magic, taken),
                 kwargs={
                     "read": read,
                     "prepare": prepare,
@@ -114,9 +114,9 @@ class PreparedAhead:
                 },
                 daemon=True,
             )
-            worker.process.start()
+            process.start()
             own.close()
-            self._workers.append(worker)
+            self._workers.append(_Worker(process, files, magic, taken))
 
     def __iter__(self) -> Iterator[AheadBatch | None]:
         return self
@@ -156,46 +156,38 @@ class PreparedAhead:
                 logger.warning("a preparing process ended with %s", worker.process.exitcode)
 
 
-def _batch_write(out: IO[bytes], magic: bytes, seq: int, value: Any) -> None:
-    """Append `value` as batch number `seq`: `magic`, `seq` and the pickle's length (8 bytes
-    each, big-endian), then the pickle, flushed whole."""
-    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(magic + seq.to_bytes(8, "big") + len(data).to_bytes(8, "big") + data)
-    out.flush()
+def _batch_head(magic: bytes, seq: int) -> bytes:
+    """What begins batch number `seq` of a preparing process (`magic`: its own): a frame is
+    taken only where that one begins, whatever the other file or an older turn left there."""
+    return magic + seq.to_bytes(8, "big")
 
 
 def _batch_at(f: IO[bytes], at: int, magic: bytes, seq: int) -> tuple[Any, int] | None:
-    """Batch number `seq` if all of it is at offset `at` of `f`, and the offset after it;
-    None if it is not (not written yet, or something else is there)."""
+    """Batch number `seq` if all of it is at offset `at` of `f`, and the offset after it."""
     fd = f.fileno()
-    size = os.fstat(fd).st_size
-    if size < at + 24:
-        return None
-    head = os.pread(fd, 24, at)
-    if head[:8] != magic or int.from_bytes(head[8:16], "big") != seq:
-        return None
-    length = int.from_bytes(head[16:24], "big")
-    if size < at + 24 + length:
-        return None
-    return pickle.loads(os.pread(fd, length, at + 24)), at + 24 + length  # noqa: S301 - our own anonymous file
+    return frame_at(fd, at, os.fstat(fd).st_size, _batch_head(magic, seq))
 
 
-def frame_at(fd: int, at: int, size: int) -> tuple[Any, int] | None:
-    """The object pickled in the frame at offset `at` of a file `size` bytes long (an 8-byte
-    big-endian length, then the pickle), and the next frame's offset; None when the frame is
-    not all there."""
-    if size < at + 8:
+def frame_at(fd: int, at: int, size: int, head: bytes = b"") -> tuple[Any, int] | None:
+    """The object pickled in the frame at offset `at` of a file `size` bytes long (`head`,
+    an 8-byte big-endian length, then the pickle), and the next frame's offset; None when the
+    frame is not all there, or does not begin with `head`."""
+    n = len(head)
+    if size < at + n + 8:
         return None
-    length = int.from_bytes(os.pread(fd, 8, at), "big")
-    if size < at + 8 + length:
+    prefix = os.pread(fd, n + 8, at)
+    if prefix[:n] != head:
         return None
-    return pickle.loads(os.pread(fd, length, at + 8)), at + 8 + length  # noqa: S301 - our own anonymous file
+    length = int.from_bytes(prefix[n:], "big")
+    if size < at + n + 8 + length:
+        return None
+    return pickle.loads(os.pread(fd, length, at + n + 8)), at + n + 8 + length  # noqa: S301 - our own anonymous file
 
 
-def frame_write(out: IO[bytes], value: Any) -> None:
+def frame_write(out: IO[bytes], value: Any, head: bytes = b"") -> None:
     """Append `value` to `out` as one frame (`frame_at`), flushed whole."""
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(len(data).to_bytes(8, "big") + data)
+    out.write(head + len(data).to_bytes(8, "big") + data)
     out.flush()
 
 
@@ -247,7 +239,7 @@ def _work(
             files[current].truncate(0)
             files[current].seek(0)
             first[current] = written
-        _batch_write(files[current], magic, written, prepared)
+        frame_write(files[current], prepared, _batch_head(magic, written))
         written += 1
 
     for n, row in enumerate(read(own)):
