@@ -47,8 +47,9 @@ class LogEntry(models.Model):
         constraints = (
             models.UniqueConstraint(fields=("campaign", "index"), name="log_index_once"),
         )
-        # Queries that use the two partial indexes repeat their condition literally
-        # (`NOT_GIFT`): SQLite uses a partial index only for a query whose WHERE contains it.
+        # Queries that use the two indexes on kinds other than "donation" repeat their
+        # condition (`.exclude(kind="donation")`): SQLite uses a partial index only for a
+        # query whose WHERE contains its condition.
         indexes = (
             models.Index(fields=("gift",), name="log_gift", condition=models.Q(gift__isnull=False)),
             models.Index(
